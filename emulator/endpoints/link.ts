@@ -1,0 +1,152 @@
+import type { EndpointRegistry } from '../emulator'
+import { invalidField } from '../plaid-error'
+import { anything, arrayOf, checkFields, nonEmptyString, object, stringOf, url } from '../validate'
+
+// Plaid's enums, as the OpenAPI spec (2020-09-14) lists them.
+export const PRODUCTS = [
+  'assets',
+  'auth',
+  'balance',
+  'balance_plus',
+  'beacon',
+  'identity',
+  'identity_match',
+  'investments',
+  'investments_auth',
+  'liabilities',
+  'payment_initiation',
+  'identity_verification',
+  'transactions',
+  'credit_details',
+  'income',
+  'income_verification',
+  'standing_orders',
+  'transfer',
+  'employment',
+  'recurring_transactions',
+  'transactions_refresh',
+  'signal',
+  'statements',
+  'processor_payments',
+  'processor_identity',
+  'profile',
+  'cra_base_report',
+  'cra_income_insights',
+  'cra_partner_insights',
+  'cra_network_insights',
+  'cra_cashflow_insights',
+  'cra_monitoring',
+  'cra_lend_score',
+  'cra_plaid_credit_score',
+  'layer',
+  'pay_by_bank',
+  'protect_linked_bank',
+  'protect_transactions',
+] as const
+export const COUNTRY_CODES = [
+  'US',
+  'GB',
+  'ES',
+  'NL',
+  'FR',
+  'IE',
+  'CA',
+  'DE',
+  'IT',
+  'PL',
+  'DK',
+  'NO',
+  'SE',
+  'EE',
+  'LT',
+  'LV',
+  'PT',
+  'BE',
+  'AT',
+  'FI',
+] as const
+const LANGUAGES = ['da', 'nl', 'en', 'et', 'fr', 'de', 'hi', 'it', 'lv', 'lt', 'no', 'pl', 'pt', 'ro', 'es', 'sv', 'vi']
+
+// Fields Plaid accepts on /link/token/create that the emulator does not model: accepted, ignored.
+const OTHER_FIELDS = [
+  'user_id',
+  'required_if_supported_products',
+  'optional_products',
+  'additional_consented_products',
+  'access_tokens',
+  'link_customization_name',
+  'appearance_mode',
+  'android_package_name',
+  'institution_data',
+  'card_switch',
+  'account_filters',
+  'eu_config',
+  'institution_id',
+  'payment_configuration',
+  'payment_initiation',
+  'employment',
+  'income_verification',
+  'base_report',
+  'credit_partner_insights',
+  'cra_options',
+  'consumer_report_permissible_purpose',
+  'auth',
+  'transfer',
+  'update',
+  'identity_verification',
+  'statements',
+  'third_party_user_token',
+  'investments',
+  'investments_auth',
+  'hosted_link',
+  'transactions',
+  'cashflow_report',
+  'cra_enabled',
+  'identity',
+  'financekit_supported',
+  'enable_multi_item_link',
+  'user_token',
+]
+const USER_FIELDS = [
+  'legal_name',
+  'name',
+  'phone_number',
+  'phone_number_verified_time',
+  'email_address',
+  'email_address_verified_time',
+  'ssn',
+  'date_of_birth',
+  'address',
+  'id_number',
+]
+
+/** `/link/token/create`. */
+export function linkEndpoints(api: EndpointRegistry): void {
+  api.post('/link/token/create', (body) => {
+    checkFields(body, {
+      client_name: { required: true, rule: nonEmptyString },
+      language: { required: true, rule: stringOf(LANGUAGES) },
+      country_codes: { required: true, rule: arrayOf(stringOf(COUNTRY_CODES), { nonEmpty: true }) },
+      user: {
+        required: true,
+        rule: object({
+          client_user_id: { required: true, rule: nonEmptyString },
+          ...Object.fromEntries(USER_FIELDS.map((f) => [f, { rule: anything }])),
+        }),
+      },
+      products: { rule: arrayOf(stringOf(PRODUCTS)) },
+      webhook: { rule: url },
+      redirect_uri: { rule: url },
+      access_token: { rule: nonEmptyString },
+      ...Object.fromEntries(OTHER_FIELDS.map((f) => [f, { rule: anything }])),
+    })
+    if (body.access_token === undefined && !(body.products as unknown[] | undefined)?.length) {
+      // Outside update mode Plaid needs at least one product to initialize the Item with.
+      throw invalidField('products must be a non-empty array unless access_token is set (update mode)')
+    }
+    return {
+      link_token: `link-sandbox-${crypto.randomUUID()}`,
+      expiration: new Date(Date.now() + 4 * 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    }
+  })
+}

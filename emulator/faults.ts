@@ -1,0 +1,77 @@
+/**
+ * Faults a test (or a developer) can ask for, so every error path of the API is reachable:
+ * a Plaid error, a bare HTTP status, a slow answer, a body that is not JSON, JSON without the
+ * documented fields, or a dropped connection.
+ */
+import { EmulatedPlaidError } from './plaid-error'
+
+export type FaultSpec = {
+  /** The Plaid path the fault applies to, or "*" for every path. */
+  endpoint: string
+  kind: 'plaid_error' | 'status' | 'slow' | 'garbage' | 'incomplete' | 'disconnect'
+  /** How many matching requests it affects (default 1); 0 means every one until cleared. */
+  times?: number
+  /** plaid_error / status: the HTTP status (plaid_error default 400, status default 502). */
+  status?: number
+  error_type?: string
+  error_code?: string
+  error_message?: string
+  /** slow: milliseconds to wait before answering normally. */
+  delay_ms?: number
+}
+
+export type Fault = FaultSpec & { remaining: number }
+
+/** What the endpoint wrapper should do instead of (or before) answering normally. */
+export type FaultAction =
+  | { type: 'error'; error: EmulatedPlaidError }
+  | { type: 'raw'; status: number; body: string; contentType: string }
+  | { type: 'delay'; ms: number }
+  | { type: 'incomplete' }
+  | { type: 'disconnect' }
+
+export function parseFault(input: unknown): FaultSpec | string {
+  if (typeof input !== 'object' || input === null) return 'a fault must be an object'
+  const f = input as Record<string, unknown>
+  const kinds = ['plaid_error', 'status', 'slow', 'garbage', 'incomplete', 'disconnect']
+  if (typeof f.endpoint !== 'string' || (!f.endpoint.startsWith('/') && f.endpoint !== '*')) {
+    return 'endpoint must be a Plaid path such as "/link/token/create" or "*"'
+  }
+  if (typeof f.kind !== 'string' || !kinds.includes(f.kind)) return `kind must be one of ${kinds.join(', ')}`
+  return f as FaultSpec
+}
+
+/** Takes the first fault matching `path`, counting it down; undefined when none applies. */
+export function takeFault(faults: Fault[], path: string): FaultAction | undefined {
+  const index = faults.findIndex((f) => f.endpoint === path || f.endpoint === '*')
+  if (index === -1) return undefined
+  const fault = faults[index] as Fault
+  if (fault.remaining > 0 && --fault.remaining === 0) faults.splice(index, 1)
+  switch (fault.kind) {
+    case 'plaid_error':
+      return {
+        type: 'error',
+        error: new EmulatedPlaidError(
+          fault.status ?? 400,
+          fault.error_type ?? 'INVALID_REQUEST',
+          fault.error_code ?? 'INVALID_FIELD',
+          fault.error_message ?? 'an error injected by the emulator',
+        ),
+      }
+    case 'status':
+      return {
+        type: 'raw',
+        status: fault.status ?? 502,
+        body: '<html><body>502 Bad Gateway</body></html>',
+        contentType: 'text/html',
+      }
+    case 'garbage':
+      return { type: 'raw', status: 200, body: 'this is not JSON {', contentType: 'application/json' }
+    case 'slow':
+      return { type: 'delay', ms: fault.delay_ms ?? 15_000 }
+    case 'incomplete':
+      return { type: 'incomplete' }
+    case 'disconnect':
+      return { type: 'disconnect' }
+  }
+}

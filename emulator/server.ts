@@ -1,0 +1,33 @@
+/**
+ * Serves the emulator over HTTP for local development. `npm run emulator` runs it alone
+ * (EMULATOR_PORT, default 8788); `npm run dev` starts it beside the API.
+ */
+import { pathToFileURL } from 'node:url'
+import { serve } from '@hono/node-server'
+import { createEmulator, DISCONNECT_HEADER } from './emulator'
+
+export function startEmulatorServer(port: number): Promise<void> {
+  const emulator = createEmulator()
+  return new Promise((resolve, reject) => {
+    const server = serve(
+      {
+        port,
+        hostname: '127.0.0.1',
+        fetch: async (request, env) => {
+          const response = await emulator.fetch(request)
+          if (response.headers.has(DISCONNECT_HEADER)) env.incoming.socket.destroy()
+          return response
+        },
+      },
+      () => {
+        console.log(`Plaid emulator listening on http://127.0.0.1:${port}`)
+        resolve()
+      },
+    )
+    server.on('error', reject)
+  })
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await startEmulatorServer(Number(process.env.EMULATOR_PORT ?? 8788))
+}

@@ -1,0 +1,32 @@
+/**
+ * `npm run dev`: the Plaid emulator on :8788 and the API under `wrangler dev` on :8787, with
+ * LOCAL_DEV=true so no secrets are needed. Real Sandbox credentials in .dev.vars take over from
+ * the emulator (see README).
+ */
+import { spawn } from 'node:child_process'
+import { startEmulatorServer } from '../emulator/server'
+
+const apiPort = process.env.PORT ?? '8787'
+const emulatorPort = Number(process.env.EMULATOR_PORT ?? 8788)
+
+try {
+  await startEmulatorServer(emulatorPort)
+} catch (error) {
+  const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
+  console.error(
+    inUse
+      ? `Port ${emulatorPort} is in use (another npm run dev?). Stop it or set EMULATOR_PORT and PLAID_BASE_URL.`
+      : `Could not start the Plaid emulator: ${(error as Error).message}`,
+  )
+  process.exit(1)
+}
+
+const wrangler = spawn(
+  'npx',
+  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', apiPort, '--var', 'LOCAL_DEV:true', ...process.argv.slice(2)],
+  { stdio: 'inherit', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
+)
+const stop = () => wrangler.kill('SIGINT')
+process.on('SIGINT', stop)
+process.on('SIGTERM', stop)
+wrangler.on('exit', (code) => process.exit(code ?? 0))

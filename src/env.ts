@@ -1,0 +1,322 @@
+/**
+ * Every binding, secret and var the Worker reads, and the one place they are parsed and
+ * validated. Secrets are set with `wrangler secret put NAME` (locally in `.dev.vars`); vars live
+ * in `wrangler.toml`.
+ */
+import { ConfigError } from './errors'
+
+export type Bindings = {
+  /** Secret: HMAC key for the bearer JWTs the frontend sends. */
+  JWT_SECRET?: string
+  /** Var: HS256 (default), HS384 or HS512. */
+  JWT_ALG?: string
+  /** Var: when set, the token's `iss` must equal it. */
+  JWT_ISSUER?: string
+  /** Var: when set, the token's `aud` must contain it. */
+  JWT_AUDIENCE?: string
+  /** Secret: Plaid `client_id` from the Plaid Dashboard (Team Settings > Keys). */
+  PLAID_CLIENT_ID?: string
+  /** Secret: Plaid secret for the environment named by PLAID_ENV. */
+  PLAID_SECRET?: string
+  /** Var: `sandbox` or `production`; picks Plaid's host. */
+  PLAID_ENV?: string
+  /** Var: overrides Plaid's host (the local emulator, a proxy, tests). */
+  PLAID_BASE_URL?: string
+  /** Var: URL Plaid calls with webhooks for Items linked through our link tokens. */
+  PLAID_WEBHOOK_URL?: string
+  /** Var: OAuth redirect URI registered in the Plaid Dashboard. */
+  PLAID_REDIRECT_URI?: string
+  /** Var: the app name Link shows, at most 30 characters. */
+  PLAID_CLIENT_NAME?: string
+  /** Var: comma list of Plaid products for new Items (default `transactions,auth`). */
+  PLAID_PRODUCTS?: string
+  /** Var: comma list of country codes (default `US`). */
+  PLAID_COUNTRY_CODES?: string
+  /** Var: Link's display language (default `en`). */
+  PLAID_LANGUAGE?: string
+  /** Var: milliseconds before a Plaid call is abandoned (default 8000, at most 10000). */
+  PLAID_TIMEOUT_MS?: string
+  /** Var: comma list of browser origins allowed to call the API (CORS). */
+  ALLOWED_ORIGINS?: string
+  /** Set only by `npm run dev` and the tests: turns on the development defaults. */
+  LOCAL_DEV?: string
+}
+
+/** Where local development finds the Plaid emulator (`npm run dev` starts it there). */
+export const EMULATOR_URL = 'http://127.0.0.1:8788'
+/** Credentials the emulator accepts; they grant nothing anywhere else. */
+export const EMULATOR_CLIENT_ID = 'emulator-client-id'
+export const EMULATOR_SECRET = 'emulator-secret'
+/** Signs dev tokens (`npm run token`); never accepted by a deployed Worker. */
+export const DEV_JWT_SECRET = 'dev-only-jwt-secret-do-not-use-in-production'
+
+const PLAID_HOSTS = {
+  sandbox: 'https://sandbox.plaid.com',
+  production: 'https://production.plaid.com',
+} as const
+
+// Plaid's `Products` enum (OpenAPI spec, 2020-09-14) minus the ones Link cannot initialize with.
+const PRODUCTS = new Set([
+  'assets',
+  'auth',
+  'beacon',
+  'identity',
+  'identity_match',
+  'investments',
+  'investments_auth',
+  'liabilities',
+  'payment_initiation',
+  'identity_verification',
+  'transactions',
+  'credit_details',
+  'income',
+  'income_verification',
+  'standing_orders',
+  'transfer',
+  'employment',
+  'recurring_transactions',
+  'transactions_refresh',
+  'signal',
+  'statements',
+  'processor_payments',
+  'processor_identity',
+  'profile',
+  'cra_base_report',
+  'cra_income_insights',
+  'cra_partner_insights',
+  'cra_network_insights',
+  'cra_cashflow_insights',
+  'cra_monitoring',
+  'cra_lend_score',
+  'cra_plaid_credit_score',
+  'layer',
+  'pay_by_bank',
+  'protect_linked_bank',
+  'protect_transactions',
+])
+// Plaid's `CountryCode` enum.
+const COUNTRY_CODES = new Set([
+  'US',
+  'GB',
+  'ES',
+  'NL',
+  'FR',
+  'IE',
+  'CA',
+  'DE',
+  'IT',
+  'PL',
+  'DK',
+  'NO',
+  'SE',
+  'EE',
+  'LT',
+  'LV',
+  'PT',
+  'BE',
+  'AT',
+  'FI',
+])
+// The languages `/link/token/create` documents.
+const LANGUAGES = new Set([
+  'da',
+  'nl',
+  'en',
+  'et',
+  'fr',
+  'de',
+  'hi',
+  'it',
+  'lv',
+  'lt',
+  'no',
+  'pl',
+  'pt',
+  'ro',
+  'es',
+  'sv',
+  'vi',
+])
+const JWT_ALGS = { HS256: 32, HS384: 48, HS512: 64 } as const
+export type JwtAlg = keyof typeof JWT_ALGS
+
+export type AuthConfig = {
+  secret: string
+  alg: JwtAlg
+  issuer?: string
+  audience?: string
+}
+
+export type PlaidConfig = {
+  baseUrl: string
+  clientId: string
+  secret: string
+  timeoutMs: number
+  clientName: string
+  products: string[]
+  countryCodes: string[]
+  language: string
+  webhookUrl?: string
+  redirectUri?: string
+}
+
+export type Config = { localDev: boolean; auth: AuthConfig; plaid: PlaidConfig }
+
+/** Collects every problem so one 500 names all the settings to fix, not just the first. */
+class Reader {
+  readonly problems: string[] = []
+  constructor(private readonly env: Bindings) {}
+
+  /** The trimmed value, or undefined when unset or blank; flags stray spaces and quotes. */
+  optional(name: keyof Bindings): string | undefined {
+    const raw = this.env[name]
+    if (raw === undefined || raw === null) return undefined
+    if (typeof raw !== 'string') {
+      this.problems.push(`${name} must be a string`)
+      return undefined
+    }
+    if (raw.trim() === '') return undefined
+    if (raw !== raw.trim() || /^["'`]|["'`]$/.test(raw)) {
+      this.problems.push(`${name} has leading or trailing spaces or quotes; store the bare value`)
+      return undefined
+    }
+    return raw
+  }
+
+  required(name: keyof Bindings, how: string, fallback?: string): string {
+    const value = this.optional(name) ?? fallback
+    if (value === undefined && !this.problems.some((p) => p.startsWith(`${name} `))) {
+      this.problems.push(`${name} is not set; ${how}`)
+    }
+    return value ?? ''
+  }
+
+  list(name: keyof Bindings, fallback: string, allowed: Set<string>, what: string): string[] {
+    const items = (this.optional(name) ?? fallback).split(',').map((s) => s.trim())
+    if (items.some((s) => s === '')) {
+      this.problems.push(`${name} has an empty entry; use a comma list such as "${fallback}"`)
+      return []
+    }
+    const unknown = items.filter((s) => !allowed.has(s))
+    if (unknown.length > 0) {
+      // The entries are not secret, and naming them is what makes the message useful.
+      this.problems.push(
+        `${name} contains unknown ${what} ${unknown.map((u) => JSON.stringify(u.slice(0, 40))).join(', ')}`,
+      )
+    }
+    return [...new Set(items)]
+  }
+
+  url(name: keyof Bindings, httpsOnly: boolean): string | undefined {
+    const value = this.optional(name)
+    if (value === undefined) return undefined
+    let url: URL
+    try {
+      url = new URL(value)
+    } catch {
+      this.problems.push(`${name} is not a valid absolute URL`)
+      return undefined
+    }
+    const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1'
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (!httpsOnly || local))) {
+      this.problems.push(`${name} must be an https:// URL`)
+      return undefined
+    }
+    return value.replace(/\/+$/, '')
+  }
+}
+
+function parseConfig(env: Bindings): Config {
+  const r = new Reader(env)
+  const localDev = env.LOCAL_DEV === 'true'
+  const secretHow = (name: string) => `run \`wrangler secret put ${name}\` (locally, add it to .dev.vars)`
+
+  // Auth
+  const algName = r.optional('JWT_ALG') ?? 'HS256'
+  const alg = (algName in JWT_ALGS ? algName : 'HS256') as JwtAlg
+  if (!(algName in JWT_ALGS)) r.problems.push('JWT_ALG must be one of HS256, HS384, HS512')
+  const jwtSecret = r.required('JWT_SECRET', secretHow('JWT_SECRET'), localDev ? DEV_JWT_SECRET : undefined)
+  // RFC 7518 section 3.2: an HMAC key must be at least as long as the hash output.
+  if (jwtSecret && new TextEncoder().encode(jwtSecret).length < JWT_ALGS[alg]) {
+    r.problems.push(
+      `JWT_SECRET is too short for ${alg}; use at least ${JWT_ALGS[alg]} bytes (openssl rand -base64 ${JWT_ALGS[alg]})`,
+    )
+  }
+
+  // Plaid: an explicit PLAID_BASE_URL wins; otherwise local development without credentials
+  // talks to the emulator, and everything else to the host PLAID_ENV names.
+  const envName = r.optional('PLAID_ENV') ?? 'sandbox'
+  if (envName === 'development') {
+    r.problems.push('PLAID_ENV=development was decommissioned by Plaid in June 2024; use sandbox or production')
+  } else if (!(envName in PLAID_HOSTS)) {
+    r.problems.push('PLAID_ENV must be sandbox or production')
+  }
+  const explicitBase = r.url('PLAID_BASE_URL', false)
+  const hasCredentials = r.optional('PLAID_CLIENT_ID') !== undefined || r.optional('PLAID_SECRET') !== undefined
+  const useEmulator = localDev && explicitBase === undefined && !hasCredentials
+  const baseUrl = explicitBase ?? (useEmulator ? EMULATOR_URL : PLAID_HOSTS[envName as keyof typeof PLAID_HOSTS])
+  const clientId = r.required(
+    'PLAID_CLIENT_ID',
+    secretHow('PLAID_CLIENT_ID'),
+    useEmulator ? EMULATOR_CLIENT_ID : undefined,
+  )
+  const secret = r.required('PLAID_SECRET', secretHow('PLAID_SECRET'), useEmulator ? EMULATOR_SECRET : undefined)
+
+  const timeoutRaw = r.optional('PLAID_TIMEOUT_MS') ?? '8000'
+  const timeoutMs = Number(timeoutRaw)
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 10_000) {
+    r.problems.push('PLAID_TIMEOUT_MS must be a whole number of milliseconds from 1 to 10000')
+  }
+
+  const clientName = r.required('PLAID_CLIENT_NAME', 'set it in wrangler.toml [vars] to the app name Link should show')
+  if ([...clientName].length > 30) {
+    r.problems.push('PLAID_CLIENT_NAME is longer than 30 characters; Link would show "This Application" instead')
+  }
+  const language = r.optional('PLAID_LANGUAGE') ?? 'en'
+  if (!LANGUAGES.has(language)) {
+    r.problems.push(`PLAID_LANGUAGE must be one of ${[...LANGUAGES].join(', ')}`)
+  }
+
+  const config: Config = {
+    localDev,
+    auth: {
+      secret: jwtSecret,
+      alg,
+      issuer: r.optional('JWT_ISSUER'),
+      audience: r.optional('JWT_AUDIENCE'),
+    },
+    plaid: {
+      baseUrl: baseUrl ?? '',
+      clientId,
+      secret,
+      timeoutMs,
+      clientName,
+      products: r.list('PLAID_PRODUCTS', 'transactions,auth', PRODUCTS, 'product'),
+      countryCodes: r.list('PLAID_COUNTRY_CODES', 'US', COUNTRY_CODES, 'country code'),
+      language,
+      webhookUrl: r.url('PLAID_WEBHOOK_URL', !localDev),
+      redirectUri: r.url('PLAID_REDIRECT_URI', !localDev),
+    },
+  }
+  if (r.problems.length > 0) throw new ConfigError(r.problems)
+  return config
+}
+
+// Bindings are fixed for the life of an isolate, so each env object is parsed once.
+const parsed = new WeakMap<Bindings, Config | ConfigError>()
+
+/** The validated settings for this env; throws ConfigError naming every bad setting. */
+export function getConfig(env: Bindings): Config {
+  let result = parsed.get(env)
+  if (result === undefined) {
+    try {
+      result = parseConfig(env)
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error
+      result = error
+    }
+    parsed.set(env, result)
+  }
+  if (result instanceof ConfigError) throw result
+  return result
+}

@@ -1,0 +1,82 @@
+import type { Context } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { ApiError, ConfigError } from './errors'
+import { type LogFields, logEvent } from './log'
+import { PlaidApiError, PlaidError, PlaidResponseError } from './plaid/errors'
+import type { AppEnv } from './types'
+
+type Failure = {
+  status: ContentfulStatusCode
+  body: Record<string, string>
+  headers?: Record<string, string>
+  log: LogFields
+}
+
+/**
+ * Maps any thrown error to the documented body `{"detail": ...}` (plus safe extras such as
+ * Plaid's `error_code`), and writes one log line per failed request. The only error mapping
+ * in the app.
+ */
+export function handleError(error: Error, c: Context<AppEnv>): Response {
+  const failure = describe(error, c.get('operation'))
+  logEvent(failure.status >= 500 ? 'error' : 'warn', 'request failed', {
+    method: c.req.method,
+    route: c.req.routePath,
+    path: c.req.path,
+    status: failure.status,
+    ...failure.log,
+  })
+  return c.json(failure.body, failure.status, failure.headers)
+}
+
+function describe(error: Error, operation: string | undefined): Failure {
+  // "Failed to create link token: <reason>" is the seed's contract for upstream and server errors.
+  const failed = (reason: string) => (operation ? `Failed to ${operation}: ${reason}` : reason)
+
+  if (error instanceof ApiError) {
+    return {
+      status: error.status,
+      body: { detail: error.message, ...error.extra },
+      headers: error.headers,
+      log: { error: error.name },
+    }
+  }
+  if (error instanceof PlaidApiError) {
+    const body: Record<string, string> = {
+      detail: failed(error.errorMessage),
+      error_type: error.errorType,
+      error_code: error.errorCode,
+    }
+    if (error.displayMessage) body.display_message = error.displayMessage
+    if (error.requestId) body.request_id = error.requestId
+    return {
+      status: 400,
+      body,
+      log: {
+        error: error.name,
+        plaid_status: error.status,
+        error_code: error.errorCode,
+        plaid_request_id: error.requestId,
+      },
+    }
+  }
+  if (error instanceof PlaidError) {
+    const requestId = error instanceof PlaidResponseError ? error.requestId : undefined
+    return {
+      status: 500,
+      body: { detail: failed(error.message), ...(requestId && { request_id: requestId }) },
+      log: { error: error.name, plaid_request_id: requestId },
+    }
+  }
+  if (error instanceof ConfigError) {
+    return { status: 500, body: { detail: failed(error.message) }, log: { error: error.name, detail: error.message } }
+  }
+  if (error instanceof HTTPException) {
+    // Raised by hono's own middleware; its default messages carry no request data.
+    const status = error.status as ContentfulStatusCode
+    return { status, body: { detail: error.message || 'request rejected' }, log: { error: error.name } }
+  }
+  // Anything else is a bug: the caller learns nothing about it, the log gets its name.
+  return { status: 500, body: { detail: failed('internal error') }, log: { error: error.name, message: error.message } }
+}

@@ -1,0 +1,38 @@
+/**
+ * The Worker's outbound network during tests (runs in Node, outside workerd): requests to
+ * http://plaid.test go to the Plaid emulator; a request to any other host is reported on stderr
+ * and its connection dropped, so no test can reach a real host and the Worker sees exactly what
+ * an unreachable host looks like. Every Plaid exchange is recorded for the contract check.
+ */
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { getRequestListener } from '@hono/node-server'
+import { createEmulator, DISCONNECT_HEADER } from '../emulator/emulator'
+
+export const EMULATOR_HOST = 'plaid.test'
+/** A host the tests use to stand for "Plaid cannot be reached". */
+export const UNREACHABLE_HOST = 'unreachable.test'
+export const EXCHANGES_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../.contract/exchanges.jsonl')
+
+export function emulatorNetwork() {
+  mkdirSync(dirname(EXCHANGES_FILE), { recursive: true })
+  writeFileSync(EXCHANGES_FILE, '')
+  const emulator = createEmulator({
+    onExchange: (exchange) => appendFileSync(EXCHANGES_FILE, `${JSON.stringify(exchange)}\n`),
+  })
+  const listener = getRequestListener(async (request, env) => {
+    const response = await emulator.fetch(request)
+    if (response.headers.has(DISCONNECT_HEADER)) env.incoming.socket.destroy()
+    return response
+  })
+  return {
+    node: (req: IncomingMessage, res: ServerResponse) => {
+      const host = req.headers.host ?? ''
+      if (host === EMULATOR_HOST) return listener(req, res)
+      if (host !== UNREACHABLE_HOST) console.error(`test network: unexpected request to ${host}${req.url}`)
+      req.socket.destroy()
+    },
+  }
+}

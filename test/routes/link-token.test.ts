@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest'
+import { captureLogs } from '../helpers/logs'
+import { mintToken } from '../helpers/tokens'
+import { call, emulator, testEnv } from '../helpers/worker'
+
+const PATH = '/api/v1/banking/link-token'
+
+describe('POST /api/v1/banking/link-token', () => {
+  it('answers 200 with a sandbox link token and its expiration', async () => {
+    const env = testEnv()
+    const res = await call(env, 'POST', PATH, { token: await mintToken() })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('Content-Type')).toMatch(/^application\/json/)
+    expect(res.body.link_token).toMatch(/^link-sandbox-[0-9a-f-]{36}$/)
+    expect(Date.parse(res.body.expiration as string)).toBeGreaterThan(Date.now())
+    expect(Object.keys(res.body).sort()).toEqual(['expiration', 'link_token'])
+    expect(await emulator.calls(env)).toEqual({ '/link/token/create': 1 })
+  })
+
+  it('accepts the frontend request as the seed shows it: JSON content type and no body', async () => {
+    const res = await call(testEnv(), 'POST', PATH, {
+      token: await mintToken(),
+      headers: { 'Content-Type': 'application/json' },
+    })
+    expect(res.status).toBe(200)
+  })
+
+  it('answers 400 with Plaid error_message in the seed shape when Plaid reports an error', async () => {
+    const env = testEnv()
+    await emulator.fault(env, {
+      endpoint: '/link/token/create',
+      kind: 'plaid_error',
+      error_type: 'INVALID_INPUT',
+      error_code: 'INVALID_API_KEYS',
+      error_message: 'invalid client_id or secret provided',
+    })
+    const res = await call(env, 'POST', PATH, { token: await mintToken() })
+    expect(res.status).toBe(400)
+    expect(res.body).toMatchObject({
+      detail: 'Failed to create link token: invalid client_id or secret provided',
+      error_code: 'INVALID_API_KEYS',
+      error_type: 'INVALID_INPUT',
+    })
+    expect(res.body.request_id).toMatch(/^[A-Za-z0-9]{15}$/)
+  })
+
+  it('answers 400 INVALID_API_KEYS when the Plaid secret is wrong, and never echoes it', async () => {
+    const env = testEnv({ PLAID_SECRET: 'wrong-secret-value-123' })
+    const { result: res, logs } = await captureLogs(async () => call(env, 'POST', PATH, { token: await mintToken() }))
+    expect(res.status).toBe(400)
+    expect(res.body).toMatchObject({
+      detail: 'Failed to create link token: invalid client_id or secret provided',
+      error_code: 'INVALID_API_KEYS',
+    })
+    expect(res.text).not.toContain('wrong-secret-value-123')
+    expect(logs).not.toContain('wrong-secret-value-123')
+  })
+
+  it.each([
+    ['RATE_LIMIT_EXCEEDED', 'RATE_LIMIT', 429],
+    ['API_ERROR', 'INTERNAL_SERVER_ERROR', 500],
+    ['INVALID_REQUEST', 'INVALID_FIELD', 400],
+  ])('keeps the 400 rule for a %s/%s Plaid error (HTTP %i from Plaid)', async (type, code, status) => {
+    const env = testEnv()
+    await emulator.fault(env, {
+      endpoint: '/link/token/create',
+      kind: 'plaid_error',
+      status,
+      error_type: type,
+      error_code: code,
+      error_message: `plaid says ${code}`,
+    })
+    const res = await call(env, 'POST', PATH, { token: await mintToken() })
+    expect(res.status).toBe(400)
+    expect(res.body).toMatchObject({
+      detail: `Failed to create link token: plaid says ${code}`,
+      error_code: code,
+      error_type: type,
+    })
+  })
+
+  it('sends the user id from the token as client_user_id (Plaid rejects nothing it needs)', async () => {
+    const env = testEnv()
+    const res = await call(env, 'POST', PATH, { token: await mintToken({ sub: '42' }) })
+    expect(res.status).toBe(200)
+  })
+
+  it('sends webhook and redirect_uri when they are configured, which Plaid validates', async () => {
+    const env = testEnv({
+      PLAID_WEBHOOK_URL: 'https://api.example.com/api/v1/banking/webhooks',
+      PLAID_REDIRECT_URI: 'https://app.example.com/oauth-return',
+    })
+    const res = await call(env, 'POST', PATH, { token: await mintToken() })
+    expect(res.status).toBe(200)
+  })
+
+  describe('when Plaid misbehaves', () => {
+    it('answers 500 when Plaid cannot be reached', async () => {
+      const env = testEnv({ PLAID_BASE_URL: 'http://unreachable.test' })
+      const res = await call(env, 'POST', PATH, { token: await mintToken() })
+      expect(res.status).toBe(500)
+      expect(res.body).toEqual({ detail: 'Failed to create link token: could not reach Plaid' })
+    })
+
+    it('answers 500 when the connection drops mid-request', async () => {
+      const env = testEnv()
+      await emulator.fault(env, { endpoint: '/link/token/create', kind: 'disconnect' })
+      const res = await call(env, 'POST', PATH, { token: await mintToken() })
+      expect(res.status).toBe(500)
+      expect(res.body).toEqual({ detail: 'Failed to create link token: could not reach Plaid' })
+    })
+
+    it('answers 500 within the configured timeout when Plaid is slow', async () => {
+      const env = testEnv({ PLAID_TIMEOUT_MS: '300' })
+      await emulator.fault(env, { endpoint: '/link/token/create', kind: 'slow', delay_ms: 5000 })
+      const started = Date.now()
+      const res = await call(env, 'POST', PATH, { token: await mintToken() })
+      expect(res.status).toBe(500)
+      expect(res.body).toEqual({ detail: 'Failed to create link token: Plaid did not answer within 300 ms' })
+      expect(Date.now() - started).toBeLessThan(4000)
+    })
+
+    it('answers 500 when Plaid answers with something that is not JSON', async () => {
+      const env = testEnv()
+      await emulator.fault(env, { endpoint: '/link/token/create', kind: 'garbage' })
+      const res = await call(env, 'POST', PATH, { token: await mintToken() })
+      expect(res.status).toBe(500)
+      expect(res.body).toEqual({
+        detail: 'Failed to create link token: unexpected answer from Plaid (HTTP 200): not JSON',
+      })
+    })
+
+    it('answers 500 when a gateway answers with an HTML error page', async () => {
+      const env = testEnv()
+      await emulator.fault(env, { endpoint: '/link/token/create', kind: 'status', status: 502 })
+      const res = await call(env, 'POST', PATH, { token: await mintToken() })
+      expect(res.status).toBe(500)
+      expect(res.body).toEqual({
+        detail: 'Failed to create link token: unexpected answer from Plaid (HTTP 502): not JSON',
+      })
+    })
+
+    it('answers 500 when Plaid answers 200 without a link_token', async () => {
+      const env = testEnv()
+      await emulator.fault(env, { endpoint: '/link/token/create', kind: 'incomplete' })
+      const res = await call(env, 'POST', PATH, { token: await mintToken() })
+      expect(res.status).toBe(500)
+      expect(res.body.detail).toBe(
+        'Failed to create link token: unexpected answer from Plaid (HTTP 200): required fields are missing',
+      )
+      expect(res.body.request_id).toMatch(/^[A-Za-z0-9]{15}$/)
+    })
+  })
+
+  it('writes one JSON log line per failure with route, status, error_code and request_id, and nothing secret', async () => {
+    const env = testEnv()
+    await emulator.fault(env, {
+      endpoint: '/link/token/create',
+      kind: 'plaid_error',
+      error_code: 'INVALID_FIELD',
+      error_message: 'x',
+    })
+    const token = await mintToken()
+    const { result: res, logs } = await captureLogs(() => call(env, 'POST', PATH, { token }))
+    const lines = logs.split('\n').filter(Boolean)
+    expect(lines).toHaveLength(1)
+    const entry = JSON.parse(lines[0] as string)
+    expect(entry).toMatchObject({
+      level: 'warn',
+      message: 'request failed',
+      method: 'POST',
+      route: PATH,
+      status: 400,
+      error_code: 'INVALID_FIELD',
+      plaid_request_id: res.body.request_id,
+    })
+    for (const secret of [token, env.PLAID_SECRET as string, env.JWT_SECRET as string]) {
+      expect(logs).not.toContain(secret)
+      expect(res.text).not.toContain(secret)
+    }
+  })
+})
