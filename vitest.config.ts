@@ -1,6 +1,8 @@
-import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
 import { EMULATOR_HOST, emulatorNetwork } from './test/emulator-network'
+
+const migrations = await readD1Migrations('./migrations')
 
 export default defineConfig({
   plugins: [
@@ -15,6 +17,8 @@ export default defineConfig({
           PLAID_BASE_URL: `http://${EMULATOR_HOST}`,
           PLAID_TIMEOUT_MS: '2000',
           ALLOWED_ORIGINS: 'https://app.example.com',
+          TOKEN_ENCRYPTION_KEY: 'dGVzdC1rZXktZm9yLWFjY2Vzcy10b2tlbi1zZWFsISE=',
+          TEST_MIGRATIONS: migrations,
         },
         outboundService: emulatorNetwork(),
       },
@@ -22,6 +26,7 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['./test/setup.ts'],
     silent: 'passed-only',
     // The JSON report is what .ci/run counts; the default reporter is for people.
     reporters: ['default', ['json', { outputFile: '.contract/vitest-report.json' }]],

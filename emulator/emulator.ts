@@ -5,9 +5,13 @@
  * Worker's outbound network) and by `npm run dev` (as a local server).
  */
 import { Hono } from 'hono'
+import { itemEndpoints } from './endpoints/items'
 import { linkEndpoints } from './endpoints/link'
 import { type Fault, parseFault, takeFault } from './faults'
 import { EmulatedPlaidError, invalidInput, invalidRequest } from './plaid-error'
+import { type Item, isLoginRequired, isoSeconds, Tenant } from './state'
+
+export { Tenant } from './state'
 
 /** The secret the emulator accepts for any client id. */
 export const EMULATOR_SECRET = 'emulator-secret'
@@ -20,17 +24,15 @@ export type Exchange = {
   headers: Record<string, string>
   request: unknown
   response: unknown
+  /** Set when the answer is a fault asked for through the control API, not Plaid's behaviour. */
+  injected?: 'raw' | 'incomplete'
 }
 
 export type EmulatorOptions = {
   /** Called with every Plaid request and answer (the contract check records them). */
   onExchange?: (exchange: Exchange) => void
-}
-
-/** Everything the emulator keeps for one Plaid client (team). */
-export class Tenant {
-  readonly faults: Fault[] = []
-  readonly calls = new Map<string, number>()
+  /** The clock every tenant uses (public token expiry, timestamps); Date.now by default. */
+  now?: () => number
 }
 
 export type EndpointContext = { tenant: Tenant; requestId: string; clientId: string }
@@ -49,7 +51,7 @@ export function createEmulator(options: EmulatorOptions = {}) {
   const tenant = (clientId: string) => {
     let t = tenants.get(clientId)
     if (!t) {
-      t = new Tenant()
+      t = new Tenant(options.now)
       tenants.set(clientId, t)
     }
     return t
@@ -62,8 +64,15 @@ export function createEmulator(options: EmulatorOptions = {}) {
         const requestId = newRequestId()
         const headers = Object.fromEntries(c.req.raw.headers)
         let requestBody: unknown
-        const answer = (status: number, body: Record<string, unknown>) => {
-          options.onExchange?.({ path, status, headers: redact(headers), request: requestBody, response: body })
+        const answer = (status: number, body: Record<string, unknown>, injected?: Exchange['injected']) => {
+          options.onExchange?.({
+            path,
+            status,
+            headers: redact(headers),
+            request: requestBody,
+            response: body,
+            injected,
+          })
           return c.json(body, status as 200)
         }
         try {
@@ -90,6 +99,7 @@ export function createEmulator(options: EmulatorOptions = {}) {
               headers: redact(headers),
               request: requestBody,
               response: fault.body,
+              injected: 'raw',
             })
             return c.body(fault.body, fault.status as 200, { 'Content-Type': fault.contentType })
           }
@@ -97,7 +107,7 @@ export function createEmulator(options: EmulatorOptions = {}) {
           if (fault?.type === 'delay') await new Promise((r) => setTimeout(r, fault.ms))
 
           const result = await handler(body, { tenant: t, requestId, clientId })
-          if (fault?.type === 'incomplete') return answer(200, { request_id: requestId })
+          if (fault?.type === 'incomplete') return answer(200, { request_id: requestId }, 'incomplete')
           return answer(200, { ...result, request_id: requestId })
         } catch (error) {
           if (error instanceof EmulatedPlaidError) return answer(error.status, error.body(requestId))
@@ -108,6 +118,7 @@ export function createEmulator(options: EmulatorOptions = {}) {
   }
 
   linkEndpoints(registry)
+  itemEndpoints(registry)
 
   // Control API: not part of Plaid. Scoped to the client id in the PLAID-CLIENT-ID header.
   const control = new Hono()
@@ -128,6 +139,23 @@ export function createEmulator(options: EmulatorOptions = {}) {
     return c.body(null, 204)
   })
   control.get('/calls', (c) => c.json(Object.fromEntries(tenant(controlClientId(c.req.raw.headers)).calls)))
+  // Items: list them, and move them in and out of ITEM_LOGIN_REQUIRED by item_id (tests know
+  // item ids from their own API, not necessarily the Plaid access tokens).
+  control.get('/items', (c) => {
+    const t = tenant(controlClientId(c.req.raw.headers))
+    return c.json({ items: [...t.items.values()].map(itemSummary) })
+  })
+  const itemRoute = (action: string, change: (t: Tenant, item: Item) => void) =>
+    control.post(`/items/:item_id/${action}`, (c) => {
+      const t = tenant(controlClientId(c.req.raw.headers))
+      const item = t.items.get(c.req.param('item_id'))
+      if (!item) return c.json({ error: 'no Item with this item_id for this client id' }, 404)
+      if (item.removed) return c.json({ error: 'the Item was removed' }, 409)
+      change(t, item)
+      return c.json(itemSummary(item))
+    })
+  itemRoute('login-required', (t, item) => t.requireLogin(item))
+  itemRoute('repair', (t, item) => t.repair(item))
   app.route('/emulator', control)
 
   app.notFound((c) =>
@@ -154,6 +182,22 @@ function credentials(headers: Headers, body: Record<string, unknown>): string {
     throw invalidRequest('INVALID_HEADERS', 'Plaid-Version header is not a supported API version')
   }
   return clientId
+}
+
+/** An Item as the control API lists it (not a Plaid shape). */
+function itemSummary(item: Item) {
+  return {
+    item_id: item.id,
+    institution_id: item.institution.id,
+    access_token: item.accessToken,
+    products: item.products,
+    webhook: item.webhook,
+    created_at: isoSeconds(item.createdAt),
+    removed: item.removed,
+    login_required: isLoginRequired(item),
+    error_code: item.error?.error.errorCode ?? null,
+    account_ids: item.accounts.map((a) => a.id),
+  }
 }
 
 function controlClientId(headers: Headers): string {

@@ -1,6 +1,7 @@
 /**
  * Plaid's error object, as Plaid sends it: the emulator throws these and the endpoint wrapper
- * turns them into the JSON body and HTTP status Plaid would use.
+ * turns them into the JSON body and HTTP status Plaid would use. An Item in an error state keeps
+ * one too, which `/item/get` shows as `item.error`.
  */
 export class EmulatedPlaidError extends Error {
   constructor(
@@ -13,15 +14,32 @@ export class EmulatedPlaidError extends Error {
     super(message)
   }
 
+  /** The response body of a failed request. */
   body(requestId: string): Record<string, unknown> {
+    return { ...this.fields(), request_id: requestId }
+  }
+
+  /**
+   * The error as Plaid nests it in an Item (`item.error` from `/item/get`, webhooks): the same
+   * fields plus the HTTP `status` the error would be answered with.
+   */
+  itemError(): Record<string, unknown> {
+    return { ...this.fields(), status: this.status }
+  }
+
+  private fields(): Record<string, unknown> {
+    // Plaid's error pages are /docs/errors/invalid-request/, /docs/errors/item/, ... (hyphens).
+    const page = this.errorType
+      .toLowerCase()
+      .replace(/_error$/, '')
+      .replaceAll('_', '-')
     return {
       display_message: this.displayMessage,
-      documentation_url: `https://plaid.com/docs/errors/${this.errorType.toLowerCase().replace(/_error$/, '')}/#${this.errorCode.toLowerCase()}`,
+      documentation_url: `https://plaid.com/docs/errors/${page}/#${this.errorCode.toLowerCase()}`,
       error_code: this.errorCode,
       error_code_reason: null,
       error_message: this.message,
       error_type: this.errorType,
-      request_id: requestId,
       suggested_action: null,
     }
   }
@@ -34,3 +52,5 @@ export const invalidInput = (code: string, message: string) =>
   new EmulatedPlaidError(400, 'INVALID_INPUT', code, message)
 
 export const invalidField = (message: string) => invalidRequest('INVALID_FIELD', message)
+
+export const itemError = (code: string, message: string) => new EmulatedPlaidError(400, 'ITEM_ERROR', code, message)

@@ -28,6 +28,18 @@ export function checkFields(body: Record<string, unknown>, shape: Shape, prefix 
 
 export const anything: Rule = () => {}
 
+export const string: Rule = (value, name) => {
+  if (typeof value !== 'string') throw invalidField(`${name} must be a string`)
+}
+
+export const stringUpTo =
+  (maxLength: number): Rule =>
+  (value, name) => {
+    if (typeof value !== 'string' || value.length > maxLength) {
+      throw invalidField(`${name} must be a string of at most ${maxLength} characters`)
+    }
+  }
+
 export const nonEmptyString: Rule = (value, name) => {
   if (typeof value !== 'string' || value.length === 0) throw invalidField(`${name} must be a non-empty string`)
 }
@@ -77,4 +89,21 @@ export const integer =
 
 export const boolean: Rule = (value, name) => {
   if (typeof value !== 'boolean') throw invalidField(`${name} must be a boolean`)
+}
+
+/** A calendar date as Plaid writes it: YYYY-MM-DD, and a real day (no 2024-02-30). */
+export const date: Rule = (value, name) => {
+  const time = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? Date.parse(`${value}T00:00:00Z`) : NaN
+  // Date.parse may roll 2024-02-30 over to March 1; printing the date back catches that.
+  const valid = !Number.isNaN(time) && new Date(time).toISOString().startsWith(value as string)
+  if (!valid) throw invalidField(`${name} must be a date in the format YYYY-MM-DD`)
+}
+
+/** An RFC 3339 timestamp with a time zone, such as 2024-05-01T12:00:00Z. */
+export const dateTime: Rule = (value, name) => {
+  const valid =
+    typeof value === 'string' &&
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(value) &&
+    !Number.isNaN(Date.parse(value))
+  if (!valid) throw invalidField(`${name} must be an ISO 8601 date-time such as 2024-05-01T12:00:00Z`)
 }

@@ -1,9 +1,9 @@
 /**
- * `npm run dev`: the Plaid emulator on :8788 and the API under `wrangler dev` on :8787, with
- * LOCAL_DEV=true so no secrets are needed. Real Sandbox credentials in .dev.vars take over from
- * the emulator (see README).
+ * `npm run dev`: the Plaid emulator on :8788, the D1 migrations applied to the local database,
+ * and the API under `wrangler dev` on :8787 with LOCAL_DEV=true, so no secrets are needed.
+ * Real Sandbox credentials in .dev.vars take over from the emulator (see README).
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { startEmulatorServer } from '../emulator/server'
 
 const apiPort = process.env.PORT ?? '8787'
@@ -18,6 +18,16 @@ try {
       ? `Port ${emulatorPort} is in use (another npm run dev?). Stop it or set EMULATOR_PORT and PLAID_BASE_URL.`
       : `Could not start the Plaid emulator: ${(error as Error).message}`,
   )
+  process.exit(1)
+}
+
+// The local D1 copy gets every migration before the API starts (a no-op when up to date).
+const migrate = spawnSync('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local'], {
+  stdio: 'inherit',
+  env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
+})
+if (migrate.status !== 0) {
+  console.error('Applying the D1 migrations failed; see the output above.')
   process.exit(1)
 }
 

@@ -2,6 +2,10 @@ import { Hono } from 'hono'
 import { corsFromSettings } from './cors'
 import { handleError } from './error-handler'
 import { ApiError } from './errors'
+import { openApiDocument } from './openapi'
+import { accountRoutes } from './routes/accounts'
+import { exchangeTokenRoutes } from './routes/exchange-token'
+import { itemRoutes } from './routes/items'
 import { linkTokenRoutes } from './routes/link-token'
 import type { AppEnv } from './types'
 
@@ -11,7 +15,11 @@ export const app = new Hono<AppEnv>()
 app.use('*', corsFromSettings)
 
 app.get('/healthz', (c) => c.json({ status: 'ok' }))
+app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument))
 app.route('/api/v1/banking', linkTokenRoutes)
+app.route('/api/v1/banking', exchangeTokenRoutes)
+app.route('/api/v1/banking', itemRoutes)
+app.route('/api/v1/banking', accountRoutes)
 
 answerWrongMethods(app)
 app.notFound(() => {

@@ -3,9 +3,24 @@
  * validated. Secrets are set with `wrangler secret put NAME` (locally in `.dev.vars`); vars live
  * in `wrangler.toml`.
  */
+import {
+  DEV_JWT_SECRET,
+  DEV_TOKEN_ENCRYPTION_KEY,
+  EMULATOR_CLIENT_ID,
+  EMULATOR_SECRET,
+  EMULATOR_URL,
+} from './dev-defaults'
 import { ConfigError } from './errors'
 
 export type Bindings = {
+  /** D1 database: Items, accounts, transactions (see migrations/). */
+  DB?: D1Database
+  /** Secret: base64 of 32 random bytes that seals access tokens (openssl rand -base64 32). */
+  TOKEN_ENCRYPTION_KEY?: string
+  /** Secret: comma list of previous TOKEN_ENCRYPTION_KEY values, still accepted for reading. */
+  TOKEN_ENCRYPTION_KEYS_OLD?: string
+  /** Var: milliseconds before /accounts/balance/get is abandoned (default 30000, at most 60000). */
+  PLAID_BALANCE_TIMEOUT_MS?: string
   /** Secret: HMAC key for the bearer JWTs the frontend sends. */
   JWT_SECRET?: string
   /** Var: HS256 (default), HS384 or HS512. */
@@ -41,14 +56,6 @@ export type Bindings = {
   /** Set only by `npm run dev` and the tests: turns on the development defaults. */
   LOCAL_DEV?: string
 }
-
-/** Where local development finds the Plaid emulator (`npm run dev` starts it there). */
-export const EMULATOR_URL = 'http://127.0.0.1:8788'
-/** Credentials the emulator accepts; they grant nothing anywhere else. */
-export const EMULATOR_CLIENT_ID = 'emulator-client-id'
-export const EMULATOR_SECRET = 'emulator-secret'
-/** Signs dev tokens (`npm run token`); never accepted by a deployed Worker. */
-export const DEV_JWT_SECRET = 'dev-only-jwt-secret-do-not-use-in-production'
 
 const PLAID_HOSTS = {
   sandbox: 'https://sandbox.plaid.com',
@@ -152,6 +159,7 @@ export type PlaidConfig = {
   clientId: string
   secret: string
   timeoutMs: number
+  balanceTimeoutMs: number
   clientName: string
   products: string[]
   countryCodes: string[]
@@ -160,7 +168,9 @@ export type PlaidConfig = {
   redirectUri?: string
 }
 
-export type Config = { localDev: boolean; auth: AuthConfig; plaid: PlaidConfig }
+export type TokenKeys = { current: Uint8Array; old: Uint8Array[] }
+
+export type Config = { localDev: boolean; auth: AuthConfig; plaid: PlaidConfig; db: D1Database; tokenKeys: TokenKeys }
 
 /** Collects every problem so one 500 names all the settings to fix, not just the first. */
 class Reader {
@@ -205,6 +215,31 @@ class Reader {
       )
     }
     return [...new Set(items)]
+  }
+
+  /** A whole number of milliseconds within [1, max]. */
+  millis(name: keyof Bindings, fallback: number, max: number): number {
+    const value = Number(this.optional(name) ?? fallback)
+    if (!Number.isInteger(value) || value < 1 || value > max) {
+      this.problems.push(`${name} must be a whole number of milliseconds from 1 to ${max}`)
+    }
+    return value
+  }
+
+  /** A 256-bit key given as base64 (standard or URL-safe). */
+  key(name: keyof Bindings, raw: string | undefined): Uint8Array | undefined {
+    if (raw === undefined) return undefined
+    let bytes: Uint8Array | undefined
+    try {
+      bytes = Uint8Array.from(atob(raw.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
+    } catch {
+      bytes = undefined
+    }
+    if (bytes?.length !== 32) {
+      this.problems.push(`${name} must be base64 of exactly 32 random bytes (openssl rand -base64 32)`)
+      return undefined
+    }
+    return bytes
   }
 
   url(name: keyof Bindings, httpsOnly: boolean): string | undefined {
@@ -262,11 +297,25 @@ function parseConfig(env: Bindings): Config {
   )
   const secret = r.required('PLAID_SECRET', secretHow('PLAID_SECRET'), useEmulator ? EMULATOR_SECRET : undefined)
 
-  const timeoutRaw = r.optional('PLAID_TIMEOUT_MS') ?? '8000'
-  const timeoutMs = Number(timeoutRaw)
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 10_000) {
-    r.problems.push('PLAID_TIMEOUT_MS must be a whole number of milliseconds from 1 to 10000')
-  }
+  // Link-token requests must answer within 10 s; balance checks at institutions take longer.
+  const timeoutMs = r.millis('PLAID_TIMEOUT_MS', 8000, 10_000)
+  const balanceTimeoutMs = r.millis('PLAID_BALANCE_TIMEOUT_MS', 30_000, 60_000)
+
+  // Storage
+  if (!env.DB) r.problems.push('DB (the D1 binding) is missing; add [[d1_databases]] to wrangler.toml')
+  const currentKey = r.key(
+    'TOKEN_ENCRYPTION_KEY',
+    r.required(
+      'TOKEN_ENCRYPTION_KEY',
+      secretHow('TOKEN_ENCRYPTION_KEY'),
+      localDev ? DEV_TOKEN_ENCRYPTION_KEY : undefined,
+    ) || undefined,
+  )
+  const oldKeys = (r.optional('TOKEN_ENCRYPTION_KEYS_OLD') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((k) => r.key('TOKEN_ENCRYPTION_KEYS_OLD', k))
 
   const clientName = r.required('PLAID_CLIENT_NAME', 'set it in wrangler.toml [vars] to the app name Link should show')
   if ([...clientName].length > 30) {
@@ -277,7 +326,7 @@ function parseConfig(env: Bindings): Config {
     r.problems.push(`PLAID_LANGUAGE must be one of ${[...LANGUAGES].join(', ')}`)
   }
 
-  const config: Config = {
+  const config = {
     localDev,
     auth: {
       secret: jwtSecret,
@@ -290,6 +339,7 @@ function parseConfig(env: Bindings): Config {
       clientId,
       secret,
       timeoutMs,
+      balanceTimeoutMs,
       clientName,
       products: r.list('PLAID_PRODUCTS', 'transactions,auth', PRODUCTS, 'product'),
       countryCodes: r.list('PLAID_COUNTRY_CODES', 'US', COUNTRY_CODES, 'country code'),
@@ -298,8 +348,8 @@ function parseConfig(env: Bindings): Config {
       redirectUri: r.url('PLAID_REDIRECT_URI', !localDev),
     },
   }
-  if (r.problems.length > 0) throw new ConfigError(r.problems)
-  return config
+  if (r.problems.length > 0 || !env.DB || !currentKey) throw new ConfigError(r.problems)
+  return { ...config, db: env.DB, tokenKeys: { current: currentKey, old: oldKeys.filter((k) => k !== undefined) } }
 }
 
 // Bindings are fixed for the life of an isolate, so each env object is parsed once.

@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { TokenCipherError } from './crypto/token-cipher'
 import { ApiError, ConfigError } from './errors'
 import { type LogFields, logEvent } from './log'
 import { PlaidApiError, PlaidError, PlaidResponseError } from './plaid/errors'
@@ -69,7 +70,7 @@ function describe(error: Error, operation: string | undefined): Failure {
       log: { error: error.name, plaid_request_id: requestId },
     }
   }
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof TokenCipherError) {
     return { status: 500, body: { detail: failed(error.message) }, log: { error: error.name, detail: error.message } }
   }
   if (error instanceof HTTPException) {

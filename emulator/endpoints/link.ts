@@ -1,5 +1,6 @@
 import type { EndpointRegistry } from '../emulator'
 import { invalidField } from '../plaid-error'
+import { isoSeconds, LINK_TOKEN_TTL_MS } from '../state'
 import { anything, arrayOf, checkFields, nonEmptyString, object, stringOf, url } from '../validate'
 
 // Plaid's enums, as the OpenAPI spec (2020-09-14) lists them.
@@ -120,9 +121,9 @@ const USER_FIELDS = [
   'id_number',
 ]
 
-/** `/link/token/create`. */
+/** `/link/token/create`, including update mode (an `access_token` names the Item to repair). */
 export function linkEndpoints(api: EndpointRegistry): void {
-  api.post('/link/token/create', (body) => {
+  api.post('/link/token/create', (body, { tenant }) => {
     checkFields(body, {
       client_name: { required: true, rule: nonEmptyString },
       language: { required: true, rule: stringOf(LANGUAGES) },
@@ -144,9 +145,18 @@ export function linkEndpoints(api: EndpointRegistry): void {
       // Outside update mode Plaid needs at least one product to initialize the Item with.
       throw invalidField('products must be a non-empty array unless access_token is set (update mode)')
     }
-    return {
-      link_token: `link-sandbox-${crypto.randomUUID()}`,
-      expiration: new Date(Date.now() + 4 * 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    }
+    // Update mode needs a live Item of this client: an unknown token is INVALID_ACCESS_TOKEN and a
+    // removed Item's is ITEM_NOT_FOUND. An Item in ITEM_LOGIN_REQUIRED is exactly what it is for.
+    const item = typeof body.access_token === 'string' ? tenant.itemForAccessToken(body.access_token) : null
+    const linkToken = `link-sandbox-${crypto.randomUUID()}`
+    const expiresAt = tenant.now() + LINK_TOKEN_TTL_MS
+    tenant.linkTokens.set(linkToken, {
+      expiresAt,
+      products: (body.products as string[] | undefined) ?? [],
+      // Plaid ignores `webhook` in update mode (an Item's webhook changes via /item/webhook/update).
+      webhook: item ? null : ((body.webhook as string | undefined) ?? null),
+      itemId: item?.id ?? null,
+    })
+    return { link_token: linkToken, expiration: isoSeconds(expiresAt) }
   })
 }

@@ -5,7 +5,15 @@
  */
 import type { PlaidConfig } from '../env'
 import { PlaidApiError, PlaidConnectionError, PlaidResponseError, PlaidTimeoutError } from './errors'
-import type { LinkTokenCreateRequest, LinkTokenCreateResponse } from './types'
+import type {
+  AccountBase,
+  AccountsGetResponse,
+  ItemGetResponse,
+  ItemPublicTokenExchangeResponse,
+  LinkTokenCreateRequest,
+  LinkTokenCreateResponse,
+  PlaidItem,
+} from './types'
 
 export const PLAID_VERSION = '2020-09-14'
 
@@ -13,7 +21,7 @@ type Fetch = (input: Request | string | URL, init?: RequestInit) => Promise<Resp
 
 export class PlaidClient {
   constructor(
-    private readonly config: Pick<PlaidConfig, 'baseUrl' | 'clientId' | 'secret' | 'timeoutMs'>,
+    private readonly config: Pick<PlaidConfig, 'baseUrl' | 'clientId' | 'secret' | 'timeoutMs' | 'balanceTimeoutMs'>,
     private readonly fetchImpl: Fetch = (input, init) => fetch(input, init),
   ) {}
 
@@ -24,6 +32,43 @@ export class PlaidClient {
         ? { link_token: data.link_token, expiration: data.expiration, request_id: str(data.request_id) }
         : undefined,
     )
+  }
+
+  /** `/item/public_token/exchange`: trades Link's one-time public token for the Item's access token. */
+  exchangePublicToken(publicToken: string): Promise<ItemPublicTokenExchangeResponse> {
+    return this.request('/item/public_token/exchange', { public_token: publicToken }, (data) =>
+      typeof data.access_token === 'string' && typeof data.item_id === 'string'
+        ? { access_token: data.access_token, item_id: data.item_id }
+        : undefined,
+    )
+  }
+
+  /** `/accounts/get`: the Item's accounts with balances as Plaid last cached them. */
+  getAccounts(accessToken: string): Promise<AccountsGetResponse> {
+    return this.request('/accounts/get', { access_token: accessToken }, parseAccounts)
+  }
+
+  /** `/accounts/balance/get`: live balances from the institution; slow, so it has its own timeout. */
+  getBalances(accessToken: string): Promise<AccountsGetResponse> {
+    return this.request(
+      '/accounts/balance/get',
+      { access_token: accessToken },
+      parseAccounts,
+      this.config.balanceTimeoutMs,
+    )
+  }
+
+  /** `/item/get`: the Item's status, including the error that asks for update mode. */
+  getItem(accessToken: string): Promise<ItemGetResponse> {
+    return this.request('/item/get', { access_token: accessToken }, (data) => {
+      const item = parseItem(data.item)
+      return item ? { item } : undefined
+    })
+  }
+
+  /** `/item/remove`: ends the Item at Plaid (and its billing). */
+  async removeItem(accessToken: string): Promise<void> {
+    await this.request('/item/remove', { access_token: accessToken }, () => ({}))
   }
 
   /**
@@ -95,4 +140,51 @@ export class PlaidClient {
 
 function str(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+const nullableNumber = (value: unknown) => (typeof value === 'number' ? value : null)
+const nullableString = (value: unknown) => (typeof value === 'string' ? value : null)
+
+function parseItem(value: unknown): PlaidItem | undefined {
+  if (!isObject(value) || typeof value.item_id !== 'string') return undefined
+  const error = isObject(value.error) && typeof value.error.error_code === 'string' ? value.error : null
+  return {
+    item_id: value.item_id,
+    institution_id: nullableString(value.institution_id),
+    institution_name: nullableString(value.institution_name),
+    webhook: nullableString(value.webhook),
+    error: error && { error_code: String(error.error_code), error_type: String(error.error_type) },
+  }
+}
+
+function parseAccount(value: unknown): AccountBase | undefined {
+  if (!isObject(value) || typeof value.account_id !== 'string' || typeof value.name !== 'string') return undefined
+  if (typeof value.type !== 'string' || !isObject(value.balances)) return undefined
+  const b = value.balances
+  return {
+    account_id: value.account_id,
+    name: value.name,
+    official_name: nullableString(value.official_name),
+    mask: nullableString(value.mask),
+    type: value.type,
+    subtype: nullableString(value.subtype),
+    balances: {
+      available: nullableNumber(b.available),
+      current: nullableNumber(b.current),
+      limit: nullableNumber(b.limit),
+      iso_currency_code: nullableString(b.iso_currency_code),
+      unofficial_currency_code: nullableString(b.unofficial_currency_code),
+      last_updated_datetime: nullableString(b.last_updated_datetime),
+    },
+  }
+}
+
+function parseAccounts(data: Record<string, unknown>): AccountsGetResponse | undefined {
+  const item = parseItem(data.item)
+  if (!item || !Array.isArray(data.accounts)) return undefined
+  const accounts = data.accounts.map(parseAccount)
+  if (accounts.some((a) => a === undefined)) return undefined
+  return { item, accounts: accounts as AccountBase[] }
 }

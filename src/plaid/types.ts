@@ -20,3 +20,37 @@ export type LinkTokenCreateResponse = {
   expiration: string
   request_id?: string
 }
+
+export type ItemPublicTokenExchangeResponse = { access_token: string; item_id: string; request_id?: string }
+
+export type AccountBalance = {
+  available: number | null
+  current: number | null
+  limit: number | null
+  iso_currency_code: string | null
+  unofficial_currency_code: string | null
+  last_updated_datetime?: string | null
+}
+
+export type AccountBase = {
+  account_id: string
+  balances: AccountBalance
+  mask: string | null
+  name: string
+  official_name: string | null
+  type: string
+  subtype: string | null
+}
+
+/** The Item fields this API reads (Plaid's `Item` schema has more). */
+export type PlaidItem = {
+  item_id: string
+  institution_id?: string | null
+  institution_name?: string | null
+  webhook: string | null
+  error: { error_code: string; error_type: string } | null
+}
+
+export type AccountsGetResponse = { accounts: AccountBase[]; item: PlaidItem; request_id?: string }
+
+export type ItemGetResponse = { item: PlaidItem; request_id?: string }

@@ -1,31 +1,45 @@
 import { Hono } from 'hono'
+import * as v from 'valibot'
 import { requireUser } from '../auth/bearer'
 import { getConfig, type PlaidConfig } from '../env'
 import { PlaidClient } from '../plaid/client'
 import type { LinkTokenCreateRequest } from '../plaid/types'
+import { openAccessToken } from '../services/access-token'
+import { requireItem } from '../services/linking'
 import type { AppEnv } from '../types'
+import { jsonObject, plaidId, readJson } from './input'
 import { operation } from './operation'
 
-/** The `/link/token/create` body for a new Item of this user, from the settings. */
-export function newItemLinkTokenRequest(plaid: PlaidConfig, userId: string): LinkTokenCreateRequest {
+/**
+ * The `/link/token/create` body for this user: a new Item (products from the settings), or,
+ * with an access token, update mode for an existing Item (Plaid wants no products then).
+ */
+export function linkTokenRequest(plaid: PlaidConfig, userId: string, accessToken?: string): LinkTokenCreateRequest {
   return {
     client_name: plaid.clientName,
     language: plaid.language,
     country_codes: plaid.countryCodes,
     user: { client_user_id: userId },
-    products: plaid.products,
+    ...(accessToken ? { access_token: accessToken } : { products: plaid.products }),
     ...(plaid.webhookUrl && { webhook: plaid.webhookUrl }),
     ...(plaid.redirectUri && { redirect_uri: plaid.redirectUri }),
   }
 }
+
+const LinkTokenBody = jsonObject({ item_id: v.optional(plaidId('item_id')) })
 
 export const linkTokenRoutes = new Hono<AppEnv>().post(
   '/link-token',
   operation('create link token'),
   requireUser,
   async (c) => {
-    const { plaid } = getConfig(c.env)
-    const created = await new PlaidClient(plaid).createLinkToken(newItemLinkTokenRequest(plaid, c.get('userId')))
+    const config = getConfig(c.env)
+    const userId = c.get('userId')
+    const { item_id: itemId } = await readJson(c, LinkTokenBody, { optional: true })
+    const accessToken = itemId ? await openAccessToken(config, await requireItem(config, userId, itemId)) : undefined
+    const created = await new PlaidClient(config.plaid).createLinkToken(
+      linkTokenRequest(config.plaid, userId, accessToken),
+    )
     return c.json({ link_token: created.link_token, expiration: created.expiration })
   },
 )

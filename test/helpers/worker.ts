@@ -61,6 +61,30 @@ export const emulator = {
     })
     if (!response.ok) throw new Error(`emulator refused the fault: ${await response.text()}`)
   },
+  /** A public token from the emulator's Sandbox endpoint, as Link's onSuccess would give. */
+  async publicToken(env: TestEnv, institutionId = 'ins_109508'): Promise<string> {
+    const data = await emulatorPost(env, '/sandbox/public_token/create', {
+      institution_id: institutionId,
+      initial_products: ['transactions', 'auth'],
+    })
+    return data.public_token as string
+  },
+  /** The emulator's view of this test's Items (removed ones included). */
+  async items(env: TestEnv): Promise<EmulatedItem[]> {
+    const response = await fetch(`${EMULATOR_URL}/emulator/items`, {
+      headers: { 'PLAID-CLIENT-ID': env.PLAID_CLIENT_ID },
+    })
+    const data = (await response.json()) as { items: EmulatedItem[] }
+    return data.items
+  },
+  /** Puts the Item into ITEM_LOGIN_REQUIRED, as a changed bank password would. */
+  async requireLogin(env: TestEnv, itemId: string): Promise<void> {
+    await emulatorControl(env, `/emulator/items/${itemId}/login-required`)
+  },
+  /** What finishing Link's update mode does at Plaid. */
+  async repair(env: TestEnv, itemId: string): Promise<void> {
+    await emulatorControl(env, `/emulator/items/${itemId}/repair`)
+  },
   /** How many times each Plaid path was called for this test's client id. */
   async calls(env: TestEnv): Promise<Record<string, number>> {
     const response = await fetch(`${EMULATOR_URL}/emulator/calls`, {
@@ -68,4 +92,30 @@ export const emulator = {
     })
     return response.json()
   },
+}
+
+export type EmulatedItem = { item_id: string; institution_id: string; removed: boolean; login_required: boolean }
+
+async function emulatorPost(env: TestEnv, path: string, body: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(`${EMULATOR_URL}${path}`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      'PLAID-CLIENT-ID': env.PLAID_CLIENT_ID,
+      'PLAID-SECRET': env.PLAID_SECRET as string,
+      'Plaid-Version': '2020-09-14',
+    },
+    body: JSON.stringify(body),
+  })
+  const data = (await response.json()) as Record<string, unknown>
+  if (!response.ok) throw new Error(`emulator ${path} failed: ${JSON.stringify(data)}`)
+  return data
+}
+
+async function emulatorControl(env: TestEnv, path: string): Promise<void> {
+  const response = await fetch(`${EMULATOR_URL}${path}`, {
+    method: 'POST',
+    headers: { 'PLAID-CLIENT-ID': env.PLAID_CLIENT_ID },
+  })
+  if (!response.ok) throw new Error(`emulator ${path} failed: ${response.status} ${await response.text()}`)
 }

@@ -1,0 +1,217 @@
+/**
+ * Items and their accounts: Sandbox Item creation, the public token exchange, `/accounts/get`,
+ * `/accounts/balance/get`, `/item/get`, `/item/remove` and `/sandbox/item/reset_login`. The
+ * state lives in the tenant (see ../state.ts); this module validates requests and renders
+ * Plaid's response shapes (AccountBase, Item, ItemWithConsentFields, ItemStatus).
+ */
+import type { EndpointRegistry } from '../emulator'
+import { invalidInput } from '../plaid-error'
+import { type Account, INSTITUTIONS, type Item, isoSeconds, refreshBalances, type Tenant } from '../state'
+import {
+  anything,
+  arrayOf,
+  checkFields,
+  date,
+  dateTime,
+  integer,
+  nonEmptyString,
+  object,
+  type Shape,
+  string,
+  stringOf,
+  stringUpTo,
+  url,
+} from '../validate'
+import { PRODUCTS } from './link'
+
+// The spec's ItemRemoveReasonCode.
+const REMOVE_REASONS = [
+  'FRAUD_FIRST_PARTY',
+  'FRAUD_FALSE_IDENTITY',
+  'FRAUD_ABUSE',
+  'FRAUD_OTHER',
+  'CONNECTION_IS_NON_FUNCTIONAL',
+  'OTHER',
+]
+
+const accessToken: Shape = { access_token: { required: true, rule: string } }
+const accountIds = { rule: arrayOf(string) }
+
+export function itemEndpoints(api: EndpointRegistry): void {
+  // Plaid Sandbox creates the Item at once (no Link session) and returns a public token for it.
+  api.post('/sandbox/public_token/create', (body, { tenant }) => {
+    checkFields(body, {
+      institution_id: { required: true, rule: string },
+      initial_products: { required: true, rule: arrayOf(stringOf(PRODUCTS), { nonEmpty: true }) },
+      options: {
+        rule: object({
+          webhook: { rule: url },
+          override_username: { rule: string },
+          override_password: { rule: string },
+          transactions: {
+            rule: object({
+              start_date: { rule: date },
+              end_date: { rule: date },
+              days_requested: { rule: integer(1, 730) },
+            }),
+          },
+          statements: {
+            rule: object({ start_date: { required: true, rule: date }, end_date: { required: true, rule: date } }),
+          },
+          income_verification: {
+            rule: object({ income_source_types: { rule: anything }, bank_income: { rule: anything } }),
+          },
+        }),
+      },
+      user_token: { rule: string },
+      user_id: { rule: string },
+    })
+    const institution = INSTITUTIONS.get(body.institution_id as string)
+    if (!institution) throw invalidInput('INVALID_INSTITUTION', 'invalid institution_id provided')
+    const options = (body.options ?? {}) as {
+      webhook?: string | null
+      transactions?: { start_date?: string; end_date?: string; days_requested?: number } | null
+    }
+    const item = tenant.createItem({
+      institution,
+      products: body.initial_products as string[],
+      webhook: options.webhook,
+      userId: (body.user_id as string | undefined) ?? null,
+      transactionsOptions: {
+        startDate: options.transactions?.start_date,
+        endDate: options.transactions?.end_date,
+        daysRequested: options.transactions?.days_requested,
+      },
+    })
+    return { public_token: tenant.issuePublicToken(item) }
+  })
+
+  api.post('/item/public_token/exchange', (body, { tenant }) => {
+    checkFields(body, { public_token: { required: true, rule: nonEmptyString } })
+    const item = tenant.exchangePublicToken(body.public_token as string)
+    return { access_token: item.accessToken, item_id: item.id }
+  })
+
+  api.post('/accounts/get', (body, { tenant }) => {
+    checkFields(body, { ...accessToken, options: { rule: object({ account_ids: accountIds }) } })
+    const item = healthyItem(tenant, body)
+    return { accounts: selectAccounts(item, body).map((a) => accountJson(a)), item: itemJson(item) }
+  })
+
+  // Real-time balance: refreshes the stored balances first, so a later /accounts/get (cached
+  // data) shows what this call returned.
+  api.post('/accounts/balance/get', (body, { tenant }) => {
+    checkFields(body, {
+      ...accessToken,
+      // min_last_updated_datetime only matters for Capital One (ins_128026), so it is checked and ignored.
+      options: { rule: object({ account_ids: accountIds, min_last_updated_datetime: { rule: dateTime } }) },
+    })
+    const item = healthyItem(tenant, body)
+    const accounts = selectAccounts(item, body)
+    refreshBalances(item)
+    const updatedAt = isoSeconds(tenant.now())
+    return { accounts: accounts.map((a) => accountJson(a, updatedAt)), item: itemJson(item) }
+  })
+
+  // Unlike the data endpoints, /item/get answers for an Item in an error state: the error is
+  // reported in `item.error`, which is how an app learns it must send the user to update mode.
+  api.post('/item/get', (body, { tenant }) => {
+    checkFields(body, accessToken)
+    const item = tenant.itemForAccessToken(body.access_token as string)
+    return {
+      item: { ...itemJson(item), error: item.error?.error.itemError() ?? null, created_at: isoSeconds(item.createdAt) },
+      status: itemStatus(item),
+    }
+  })
+
+  api.post('/item/remove', (body, { tenant }) => {
+    checkFields(body, {
+      ...accessToken,
+      reason_code: { rule: stringOf(REMOVE_REASONS) },
+      reason_note: { rule: stringUpTo(512) },
+    })
+    tenant.remove(tenant.itemForAccessToken(body.access_token as string))
+    return {}
+  })
+
+  api.post('/sandbox/item/reset_login', (body, { tenant }) => {
+    checkFields(body, accessToken)
+    tenant.requireLogin(tenant.itemForAccessToken(body.access_token as string))
+    return { reset_login: true }
+  })
+}
+
+/** The Item for a data request: it must exist and must not be in an error state. */
+function healthyItem(tenant: Tenant, body: Record<string, unknown>): Item {
+  const item = tenant.itemForAccessToken(body.access_token as string)
+  if (item.error) throw item.error.error
+  return item
+}
+
+/** The Item's accounts, narrowed to `options.account_ids` when given (in the Item's order). */
+function selectAccounts(item: Item, body: Record<string, unknown>): Account[] {
+  const wanted = (body.options as { account_ids?: string[] } | undefined)?.account_ids
+  // An empty list filters nothing, as if the option were absent.
+  if (!wanted?.length) return item.accounts
+  if (wanted.some((id) => !item.accounts.some((a) => a.id === id))) {
+    throw invalidInput('INVALID_ACCOUNT_ID', 'failed to find requested account ID for requested item')
+  }
+  return item.accounts.filter((a) => wanted.includes(a.id))
+}
+
+/** AccountBase. `updatedAt` is set only by a real-time balance call. */
+function accountJson(account: Account, updatedAt?: string) {
+  const { available, current, limit, isoCurrencyCode } = account.balances
+  return {
+    account_id: account.id,
+    balances: {
+      available,
+      current,
+      limit,
+      iso_currency_code: isoCurrencyCode,
+      unofficial_currency_code: null,
+      ...(updatedAt && { last_updated_datetime: updatedAt }),
+    },
+    holder_category: 'personal',
+    mask: account.mask,
+    name: account.name,
+    official_name: account.officialName,
+    subtype: account.subtype,
+    type: account.type,
+  }
+}
+
+/** The spec's Item. `error` is null here: only /item/get shows an Item's error. */
+function itemJson(item: Item) {
+  return {
+    item_id: item.id,
+    institution_id: item.institution.id,
+    institution_name: item.institution.name,
+    webhook: item.webhook,
+    // Sandbox institutions hand over account and routing numbers directly.
+    auth_method: item.products.includes('auth') ? 'INSTANT_AUTH' : null,
+    error: null,
+    // The two lists are mutually exclusive: available = supported by the bank, not yet billed.
+    available_products: item.institution.products.filter((p) => !item.products.includes(p)).sort(),
+    billed_products: [...item.products].sort(),
+    products: [...item.products].sort(),
+    consent_expiration_time: null,
+    update_type: 'background',
+  }
+}
+
+/** ItemStatus: update times for the subscription products the Item has, and the last webhook. */
+function itemStatus(item: Item) {
+  const updates = {
+    last_successful_update: item.lastSuccessfulUpdate === null ? null : isoSeconds(item.lastSuccessfulUpdate),
+    last_failed_update: item.lastFailedUpdate === null ? null : isoSeconds(item.lastFailedUpdate),
+  }
+  return {
+    ...(item.products.includes('transactions') && { transactions: updates }),
+    ...(item.products.includes('investments') && { investments: updates }),
+    last_webhook: item.lastWebhook && {
+      sent_at: isoSeconds(item.lastWebhook.sentAt),
+      code_sent: item.lastWebhook.code,
+    },
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * `npx tsx scripts/sandbox-public-token.ts [institution_id]`: prints a Sandbox public token, as
+ * Link's onSuccess would hand one over, for trying the exchange endpoint by hand. It asks Plaid's
+ * real Sandbox when .dev.vars has PLAID_CLIENT_ID and PLAID_SECRET (as `npm run dev` does), and
+ * the local emulator otherwise. Only the token goes to stdout, so it can be captured:
+ *   PUBLIC_TOKEN=$(npx tsx scripts/sandbox-public-token.ts)
+ */
+import { EMULATOR_CLIENT_ID, EMULATOR_SECRET, EMULATOR_URL } from '../src/dev-defaults'
+import { readDevVars } from './dev-vars'
+
+const institutionId = process.argv[2] ?? 'ins_109508'
+const vars = readDevVars()
+const real = Boolean(vars.PLAID_CLIENT_ID && vars.PLAID_SECRET)
+const baseUrl = (real ? vars.PLAID_BASE_URL || 'https://sandbox.plaid.com' : EMULATOR_URL).replace(/\/+$/, '')
+const products = (vars.PLAID_PRODUCTS || 'transactions,auth')
+  .split(',')
+  .map((p) => p.trim())
+  .filter(Boolean)
+
+let response: Response
+try {
+  response = await fetch(`${baseUrl}/sandbox/public_token/create`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      'PLAID-CLIENT-ID': real ? (vars.PLAID_CLIENT_ID as string) : EMULATOR_CLIENT_ID,
+      'PLAID-SECRET': real ? (vars.PLAID_SECRET as string) : EMULATOR_SECRET,
+      'Plaid-Version': '2020-09-14',
+    },
+    body: JSON.stringify({ institution_id: institutionId, initial_products: products }),
+    signal: AbortSignal.timeout(30_000),
+  })
+} catch (error) {
+  const reason = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message
+  console.error(
+    real
+      ? `Could not reach Plaid at ${baseUrl} (${reason}).`
+      : `The Plaid emulator is not running at ${EMULATOR_URL} (${reason}); start it with npm run dev.`,
+  )
+  process.exit(1)
+}
+
+const text = await response.text()
+let data: Record<string, unknown> = {}
+try {
+  data = JSON.parse(text) as Record<string, unknown>
+} catch {
+  // Not JSON (a proxy's error page, say): reported below with the HTTP status.
+}
+if (!response.ok || typeof data.public_token !== 'string') {
+  const what =
+    typeof data.error_code === 'string'
+      ? `${data.error_code}: ${data.error_message}`
+      : `HTTP ${response.status}: ${text.slice(0, 200)}`
+  console.error(`${real ? 'Plaid Sandbox' : 'The emulator'} refused /sandbox/public_token/create: ${what}`)
+  process.exit(1)
+}
+console.log(data.public_token)

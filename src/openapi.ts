@@ -1,0 +1,214 @@
+/**
+ * The OpenAPI 3.1 description of this API, served at /api/v1/openapi.json so the frontend can
+ * generate a client. A test checks that every route is documented and every documented route
+ * exists.
+ */
+
+const error = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+})
+const json = (description: string, ref: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
+})
+const body = (ref: string, required = true) => ({
+  required,
+  content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
+})
+const itemIdParam = { name: 'item_id', in: 'path', required: true, schema: { type: 'string' } }
+const common = {
+  '401': error('Missing, malformed, expired or wrongly signed bearer token'),
+  '500': error('Server misconfigured, Plaid unreachable or an unexpected answer'),
+}
+const plaidError = { '400': error('Plaid reported an error (`error_code`, `error_type` and `request_id` included)') }
+const badInput = {
+  '413': error('Body larger than 16 KB'),
+  '415': error('Body is not JSON'),
+  '422': error('Body or query does not match the schema'),
+}
+const notFound = { '404': error('No such Item for this user') }
+
+const nullableString = { type: ['string', 'null'] }
+const nullableNumber = { type: ['number', 'null'] }
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Linked Accounts API',
+    version: '1.0.0',
+    description:
+      'Bank linking through Plaid for signed-in users. Errors always have the shape `{"detail": "..."}`; errors ' +
+      'Plaid reports answer 400 with `error_code`, `error_type` and `request_id` beside `detail`.',
+  },
+  security: [{ bearer: [] }],
+  paths: {
+    '/api/v1/banking/link-token': {
+      post: {
+        operationId: 'createLinkToken',
+        summary: 'Create a Plaid Link token (new Item, or update mode with item_id)',
+        requestBody: body('LinkTokenRequest', false),
+        responses: { '200': json('Link token', 'LinkToken'), ...plaidError, ...notFound, ...badInput, ...common },
+      },
+    },
+    '/api/v1/banking/exchange-token': {
+      post: {
+        operationId: 'exchangePublicToken',
+        summary: "Exchange Link's public token and store the new Item with its accounts",
+        requestBody: body('ExchangeTokenRequest'),
+        responses: {
+          '201': json('Item linked', 'LinkedItem'),
+          '200': json('The same public token again: the Item it created', 'LinkedItem'),
+          '409': error('Institution already linked (`item_id` names the existing Item), or token in use'),
+          ...plaidError,
+          ...badInput,
+          ...common,
+        },
+      },
+    },
+    '/api/v1/banking/items': {
+      get: {
+        operationId: 'listItems',
+        summary: "The user's Items with their status",
+        responses: { '200': json('Items', 'ItemList'), ...common },
+      },
+    },
+    '/api/v1/banking/items/{item_id}': {
+      get: {
+        operationId: 'getItem',
+        parameters: [itemIdParam],
+        responses: { '200': json('Item', 'ItemEnvelope'), ...notFound, ...common },
+      },
+      delete: {
+        operationId: 'removeItem',
+        summary: 'Remove the Item at Plaid and delete it with its accounts',
+        parameters: [itemIdParam],
+        responses: { '204': { description: 'Removed' }, ...plaidError, ...notFound, ...common },
+      },
+    },
+    '/api/v1/banking/items/{item_id}/refresh': {
+      post: {
+        operationId: 'refreshItem',
+        summary: "Re-read the Item's status and accounts from Plaid (call when update mode finishes)",
+        parameters: [itemIdParam],
+        responses: { '200': json('Item and accounts', 'LinkedItem'), ...plaidError, ...notFound, ...common },
+      },
+    },
+    '/api/v1/banking/accounts': {
+      get: {
+        operationId: 'listAccounts',
+        summary: 'Accounts with balances as last fetched; refresh=true fetches live balances first',
+        parameters: [
+          { name: 'item_id', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'refresh', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] } },
+        ],
+        responses: {
+          '200': json('Accounts', 'AccountList'),
+          ...plaidError,
+          ...notFound,
+          '422': badInput['422'],
+          ...common,
+        },
+      },
+    },
+  },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    schemas: {
+      Error: {
+        type: 'object',
+        required: ['detail'],
+        properties: {
+          detail: { type: 'string' },
+          error_code: { type: 'string' },
+          error_type: { type: 'string' },
+          display_message: { type: 'string' },
+          request_id: { type: 'string' },
+          item_id: { type: 'string' },
+        },
+      },
+      LinkTokenRequest: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { item_id: { type: 'string', description: 'Launch Link in update mode for this Item' } },
+      },
+      LinkToken: {
+        type: 'object',
+        required: ['link_token', 'expiration'],
+        properties: { link_token: { type: 'string' }, expiration: { type: 'string', format: 'date-time' } },
+      },
+      ExchangeTokenRequest: {
+        type: 'object',
+        required: ['public_token'],
+        additionalProperties: false,
+        properties: {
+          public_token: { type: 'string', pattern: '^public-(sandbox|production)-' },
+          institution: {
+            type: ['object', 'null'],
+            properties: { institution_id: nullableString, name: nullableString },
+          },
+        },
+      },
+      Item: {
+        type: 'object',
+        required: ['item_id', 'institution_id', 'institution_name', 'status', 'error_code', 'created_at', 'updated_at'],
+        properties: {
+          item_id: { type: 'string' },
+          institution_id: nullableString,
+          institution_name: nullableString,
+          status: {
+            type: 'string',
+            enum: ['good', 'login_required', 'pending_expiration', 'pending_disconnect', 'permission_revoked'],
+            description: 'Anything but `good` means: offer update mode (POST link-token with item_id)',
+          },
+          error_code: nullableString,
+          created_at: { type: 'string', format: 'date-time' },
+          updated_at: { type: 'string', format: 'date-time' },
+        },
+      },
+      Account: {
+        type: 'object',
+        required: ['account_id', 'item_id', 'name', 'type', 'balances', 'balances_updated_at'],
+        properties: {
+          account_id: { type: 'string' },
+          item_id: { type: 'string' },
+          name: { type: 'string' },
+          official_name: nullableString,
+          mask: nullableString,
+          type: { type: 'string' },
+          subtype: nullableString,
+          balances: {
+            type: 'object',
+            properties: {
+              available: nullableNumber,
+              current: nullableNumber,
+              limit: nullableNumber,
+              iso_currency_code: nullableString,
+              unofficial_currency_code: nullableString,
+            },
+          },
+          balances_updated_at: { type: 'string', format: 'date-time' },
+        },
+      },
+      ItemEnvelope: { type: 'object', required: ['item'], properties: { item: { $ref: '#/components/schemas/Item' } } },
+      ItemList: {
+        type: 'object',
+        required: ['items'],
+        properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Item' } } },
+      },
+      AccountList: {
+        type: 'object',
+        required: ['accounts'],
+        properties: { accounts: { type: 'array', items: { $ref: '#/components/schemas/Account' } } },
+      },
+      LinkedItem: {
+        type: 'object',
+        required: ['item', 'accounts'],
+        properties: {
+          item: { $ref: '#/components/schemas/Item' },
+          accounts: { type: 'array', items: { $ref: '#/components/schemas/Account' } },
+        },
+      },
+    },
+  },
+}

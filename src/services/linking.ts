@@ -1,0 +1,216 @@
+/**
+ * The Linked Accounts flows that combine Plaid calls with storage: exchanging a public token,
+ * refreshing an Item, removing it. Routes call these; they throw the app's typed errors.
+ */
+import type { Config } from '../env'
+import { ApiError } from '../errors'
+import { logEvent } from '../log'
+import type { PlaidClient } from '../plaid/client'
+import { PlaidApiError } from '../plaid/errors'
+import type { AccountsGetResponse } from '../plaid/types'
+import {
+  type Account,
+  findItem,
+  findItemByInstitution,
+  type Item,
+  type ItemStatus,
+  insertLinkedItem,
+  listAccounts,
+  publicItem,
+  type StoredItem,
+  saveItemRefresh,
+} from '../store/items'
+import { claimPublicToken, hashPublicToken, releasePublicToken } from '../store/public-token-claims'
+import { openAccessToken, sealAccessToken } from './access-token'
+
+export type LinkedItem = { item: Item; accounts: Account[] }
+
+/** Item errors that the user can fix through Link's update mode, as stored statuses. */
+const STATUS_FOR_ERROR: Record<string, ItemStatus> = {
+  ITEM_LOGIN_REQUIRED: 'login_required',
+  PENDING_EXPIRATION: 'pending_expiration',
+  PENDING_DISCONNECT: 'pending_disconnect',
+  USER_PERMISSION_REVOKED: 'permission_revoked',
+}
+
+export function statusForError(errorCode: string | null | undefined): ItemStatus {
+  return (errorCode && STATUS_FOR_ERROR[errorCode]) || 'good'
+}
+
+/** The user's Item, or 404: another user's Item is indistinguishable from a missing one. */
+export async function requireItem(config: Config, userId: string, itemId: string): Promise<StoredItem> {
+  const item = await findItem(config.db, userId, itemId)
+  if (!item) throw new ApiError(404, 'item not found')
+  return item
+}
+
+type Institution = { institution_id?: string; name?: string }
+
+/**
+ * Exchanges Link's public token and stores the new Item with its accounts.
+ *
+ * Guarantees: one public token yields at most one Item (a claim row is taken before Plaid is
+ * called); one institution is linked at most once per user (a unique index decides races); and
+ * a failure after Plaid issued an access token removes that Item at Plaid again, so nothing is
+ * left half-linked or billed. If that removal fails too (Plaid unreachable), the access token
+ * exists only in this request's memory and is dropped with it: the Item is orphaned at Plaid,
+ * which the error log reports by item_id so an operator can remove it in the Plaid Dashboard.
+ */
+export async function exchangePublicToken(
+  config: Config,
+  plaid: PlaidClient,
+  userId: string,
+  publicToken: string,
+  institution: Institution | undefined,
+): Promise<{ created: boolean } & LinkedItem> {
+  const db = config.db
+  const hash = await hashPublicToken(publicToken)
+  const claim = await claimPublicToken(db, hash, userId, new Date())
+  if (!claim.claimed) {
+    const { existing } = claim
+    if (existing.user_id !== userId) throw new ApiError(409, 'this public token has already been used')
+    if (existing.item_id === null) {
+      throw new ApiError(409, 'this public token is being exchanged by another request; list items to see the result')
+    }
+    const item = await findItem(db, userId, existing.item_id)
+    if (!item) throw new ApiError(409, 'this public token was already exchanged and its Item has since been removed')
+    return { created: false, item: publicItem(item), accounts: await listAccounts(db, userId, item.item_id) }
+  }
+
+  let exchanged: { access_token: string; item_id: string }
+  try {
+    exchanged = await plaid.exchangePublicToken(publicToken)
+  } catch (error) {
+    await releasePublicToken(db, hash, userId)
+    throw error
+  }
+  const { access_token: accessToken, item_id: itemId } = exchanged
+  // From here on a failure must undo the link at Plaid.
+  const undo = async (reason: string) => {
+    await releasePublicToken(db, hash, userId).catch(() => {})
+    await removeAtPlaid(plaid, accessToken, itemId, reason)
+  }
+
+  let accounts: AccountsGetResponse
+  try {
+    accounts = await plaid.getAccounts(accessToken)
+  } catch (error) {
+    await undo('accounts could not be fetched after the exchange')
+    throw error
+  }
+  const institutionId = accounts.item.institution_id ?? institution?.institution_id ?? null
+  const institutionName = accounts.item.institution_name ?? institution?.name ?? null
+
+  const duplicate = async () => {
+    const existing = institutionId ? await findItemByInstitution(db, userId, institutionId) : null
+    if (!existing) return undefined
+    await undo('the institution was already linked')
+    return new ApiError(409, 'this institution is already linked', {}, { item_id: existing.item_id })
+  }
+  const early = await duplicate()
+  if (early) throw early
+
+  const now = new Date().toISOString()
+  const { sealed, keyId } = await sealAccessToken(config, userId, itemId, accessToken)
+  const stored: StoredItem = {
+    item_id: itemId,
+    user_id: userId,
+    institution_id: institutionId,
+    institution_name: institutionName,
+    status: statusForError(accounts.item.error?.error_code),
+    error_code: accounts.item.error?.error_code ?? null,
+    access_token_sealed: sealed,
+    access_token_key_id: keyId,
+    created_at: now,
+    updated_at: now,
+  }
+  try {
+    await insertLinkedItem(db, stored, accounts.accounts, hash)
+  } catch (error) {
+    // A concurrent link of the same institution won the unique index: answer as a duplicate.
+    const raced = await duplicate().catch(() => undefined)
+    if (raced) throw raced
+    await undo('the Item could not be saved')
+    logEvent('error', 'saving a linked item failed', { error: error instanceof Error ? error.message : 'unknown' })
+    throw new ApiError(500, 'Failed to exchange public token: the linked account could not be saved; link it again')
+  }
+  return { created: true, item: publicItem(stored), accounts: await listAccounts(db, userId, itemId) }
+}
+
+async function removeAtPlaid(plaid: PlaidClient, accessToken: string, itemId: string, reason: string) {
+  try {
+    await plaid.removeItem(accessToken)
+    logEvent('warn', 'removed a newly linked item at Plaid', { item_id: itemId, reason })
+  } catch (error) {
+    logEvent('error', 'orphaned Plaid item: remove it in the Plaid Dashboard', {
+      item_id: itemId,
+      reason,
+      error: error instanceof Error ? error.name : 'unknown',
+    })
+  }
+}
+
+/**
+ * Re-reads the Item's status and accounts from Plaid: after update mode finishes in Link, or
+ * whenever the frontend wants fresh data. An Item that needs the user again is stored with that
+ * status instead of failing, so the frontend can offer update mode.
+ */
+export async function refreshItem(config: Config, plaid: PlaidClient, item: StoredItem): Promise<LinkedItem> {
+  const accessToken = await openAccessToken(config, item)
+  const { item: plaidItem } = await plaid.getItem(accessToken)
+  const errorCode = plaidItem.error?.error_code ?? null
+  let accounts: AccountsGetResponse | undefined
+  let status = statusForError(errorCode)
+  let storedError = errorCode
+  if (status === 'good') {
+    try {
+      accounts = await plaid.getAccounts(accessToken)
+    } catch (error) {
+      if (!(error instanceof PlaidApiError) || statusForError(error.errorCode) === 'good') throw error
+      status = statusForError(error.errorCode)
+      storedError = error.errorCode
+    }
+  }
+  const now = new Date().toISOString()
+  await saveItemRefresh(
+    config.db,
+    item.user_id,
+    item.item_id,
+    { accounts: accounts?.accounts, status, errorCode: storedError },
+    now,
+  )
+  const updated = (await findItem(config.db, item.user_id, item.item_id)) ?? item
+  return { item: publicItem(updated), accounts: await listAccounts(config.db, item.user_id, item.item_id) }
+}
+
+/**
+ * Fetches live balances for the Item and stores them. A Plaid error that asks for the user
+ * (ITEM_LOGIN_REQUIRED and the like) is recorded on the Item before it is rethrown.
+ */
+export async function refreshBalances(config: Config, plaid: PlaidClient, item: StoredItem): Promise<void> {
+  const accessToken = await openAccessToken(config, item)
+  const now = new Date().toISOString()
+  try {
+    const { accounts } = await plaid.getBalances(accessToken)
+    // A successful call proves the login works; warnings such as PENDING_EXPIRATION still stand.
+    const cleared = item.status === 'login_required'
+    await saveItemRefresh(
+      config.db,
+      item.user_id,
+      item.item_id,
+      { accounts, status: cleared ? 'good' : item.status, errorCode: cleared ? null : item.error_code },
+      now,
+    )
+  } catch (error) {
+    if (error instanceof PlaidApiError && statusForError(error.errorCode) !== 'good') {
+      await saveItemRefresh(
+        config.db,
+        item.user_id,
+        item.item_id,
+        { status: statusForError(error.errorCode), errorCode: error.errorCode },
+        now,
+      )
+    }
+    throw error
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * D1 access for Items and accounts. Every function takes the user id and every query filters
+ * by it, so no code path can reach another user's rows. Multi-row writes go through
+ * `db.batch`, which D1 runs as one transaction.
+ */
+import type { AccountBase } from '../plaid/types'
+
+export type ItemStatus = 'good' | 'login_required' | 'pending_expiration' | 'pending_disconnect' | 'permission_revoked'
+
+export type Item = {
+  item_id: string
+  institution_id: string | null
+  institution_name: string | null
+  status: ItemStatus
+  error_code: string | null
+  created_at: string
+  updated_at: string
+}
+
+/** An Item row with its sealed access token: never leaves the Worker. */
+export type StoredItem = Item & { user_id: string; access_token_sealed: string; access_token_key_id: string }
+
+export type Account = {
+  account_id: string
+  item_id: string
+  name: string
+  official_name: string | null
+  mask: string | null
+  type: string
+  subtype: string | null
+  balances: {
+    available: number | null
+    current: number | null
+    limit: number | null
+    iso_currency_code: string | null
+    unofficial_currency_code: string | null
+  }
+  balances_updated_at: string
+}
+
+type AccountRow = Omit<Account, 'balances'> & {
+  balance_available: number | null
+  balance_current: number | null
+  balance_limit: number | null
+  iso_currency_code: string | null
+  unofficial_currency_code: string | null
+}
+
+const ITEM_COLUMNS = 'item_id, institution_id, institution_name, status, error_code, created_at, updated_at'
+
+export async function listItems(db: D1Database, userId: string): Promise<Item[]> {
+  const { results } = await db
+    .prepare(`SELECT ${ITEM_COLUMNS} FROM items WHERE user_id = ? ORDER BY created_at, item_id`)
+    .bind(userId)
+    .all<Item>()
+  return results
+}
+
+export async function listStoredItems(db: D1Database, userId: string): Promise<StoredItem[]> {
+  const { results } = await db
+    .prepare('SELECT * FROM items WHERE user_id = ? ORDER BY created_at, item_id')
+    .bind(userId)
+    .all<StoredItem>()
+  return results
+}
+
+export function findItem(db: D1Database, userId: string, itemId: string): Promise<StoredItem | null> {
+  return db.prepare('SELECT * FROM items WHERE user_id = ? AND item_id = ?').bind(userId, itemId).first<StoredItem>()
+}
+
+export function findItemByInstitution(db: D1Database, userId: string, institutionId: string): Promise<Item | null> {
+  return db
+    .prepare(`SELECT ${ITEM_COLUMNS} FROM items WHERE user_id = ? AND institution_id = ?`)
+    .bind(userId, institutionId)
+    .first<Item>()
+}
+
+/** Publicly visible fields of a stored Item (drops the sealed token and the user id). */
+export function publicItem(item: StoredItem | Item): Item {
+  const { item_id, institution_id, institution_name, status, error_code, created_at, updated_at } = item
+  return { item_id, institution_id, institution_name, status, error_code, created_at, updated_at }
+}
+
+function upsertAccount(db: D1Database, userId: string, itemId: string, account: AccountBase, now: string) {
+  const b = account.balances
+  return db
+    .prepare(
+      `INSERT INTO accounts (account_id, item_id, user_id, name, official_name, mask, type, subtype,
+         balance_available, balance_current, balance_limit, iso_currency_code, unofficial_currency_code,
+         balances_updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (account_id) DO UPDATE SET
+         name = excluded.name, official_name = excluded.official_name, mask = excluded.mask,
+         type = excluded.type, subtype = excluded.subtype, balance_available = excluded.balance_available,
+         balance_current = excluded.balance_current, balance_limit = excluded.balance_limit,
+         iso_currency_code = excluded.iso_currency_code,
+         unofficial_currency_code = excluded.unofficial_currency_code,
+         balances_updated_at = excluded.balances_updated_at
+       WHERE accounts.user_id = excluded.user_id AND accounts.item_id = excluded.item_id`,
+    )
+    .bind(
+      account.account_id,
+      itemId,
+      userId,
+      account.name,
+      account.official_name,
+      account.mask,
+      account.type,
+      account.subtype,
+      b.available,
+      b.current,
+      b.limit,
+      b.iso_currency_code,
+      b.unofficial_currency_code,
+      b.last_updated_datetime ?? now,
+    )
+}
+
+/**
+ * Stores a newly linked Item, its accounts, and marks its public token as exchanged, all in
+ * one transaction: either the whole link is saved or nothing is.
+ */
+export async function insertLinkedItem(
+  db: D1Database,
+  item: StoredItem,
+  accounts: AccountBase[],
+  publicTokenHash: string,
+): Promise<void> {
+  await db.batch([
+    db
+      .prepare(
+        `INSERT INTO items (item_id, user_id, institution_id, institution_name, status, error_code,
+           access_token_sealed, access_token_key_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .bind(
+        item.item_id,
+        item.user_id,
+        item.institution_id,
+        item.institution_name,
+        item.status,
+        item.error_code,
+        item.access_token_sealed,
+        item.access_token_key_id,
+        item.created_at,
+        item.updated_at,
+      ),
+    ...accounts.map((a) => upsertAccount(db, item.user_id, item.item_id, a, item.created_at)),
+    db
+      .prepare('UPDATE public_token_exchanges SET item_id = ? WHERE public_token_hash = ? AND user_id = ?')
+      .bind(item.item_id, publicTokenHash, item.user_id),
+  ])
+}
+
+/** Replaces the Item's accounts with Plaid's current list and records its status, atomically. */
+export async function saveItemRefresh(
+  db: D1Database,
+  userId: string,
+  itemId: string,
+  refresh: { accounts?: AccountBase[]; status: ItemStatus; errorCode: string | null },
+  now: string,
+): Promise<void> {
+  const statements = [
+    db
+      .prepare('UPDATE items SET status = ?, error_code = ?, updated_at = ? WHERE user_id = ? AND item_id = ?')
+      .bind(refresh.status, refresh.errorCode, now, userId, itemId),
+  ]
+  if (refresh.accounts) {
+    const ids = refresh.accounts.map((a) => a.account_id)
+    statements.push(
+      ...refresh.accounts.map((a) => upsertAccount(db, userId, itemId, a, now)),
+      // Accounts Plaid no longer reports (closed, or deselected in update mode) go.
+      db
+        .prepare(
+          `DELETE FROM accounts WHERE user_id = ? AND item_id = ?
+             AND account_id NOT IN (SELECT value FROM json_each(?))`,
+        )
+        .bind(userId, itemId, JSON.stringify(ids)),
+    )
+  }
+  await db.batch(statements)
+}
+
+export async function setItemStatus(
+  db: D1Database,
+  userId: string,
+  itemId: string,
+  status: ItemStatus,
+  errorCode: string | null,
+  now: string,
+): Promise<void> {
+  await db
+    .prepare('UPDATE items SET status = ?, error_code = ?, updated_at = ? WHERE user_id = ? AND item_id = ?')
+    .bind(status, errorCode, now, userId, itemId)
+    .run()
+}
+
+/** Deletes the Item and everything stored under it, atomically. */
+export async function deleteItem(db: D1Database, userId: string, itemId: string): Promise<void> {
+  await db.batch([
+    db.prepare('DELETE FROM accounts WHERE user_id = ? AND item_id = ?').bind(userId, itemId),
+    db.prepare('DELETE FROM items WHERE user_id = ? AND item_id = ?').bind(userId, itemId),
+  ])
+}
+
+export async function listAccounts(db: D1Database, userId: string, itemId?: string): Promise<Account[]> {
+  const query =
+    itemId === undefined
+      ? db.prepare('SELECT * FROM accounts WHERE user_id = ? ORDER BY item_id, name, account_id').bind(userId)
+      : db
+          .prepare('SELECT * FROM accounts WHERE user_id = ? AND item_id = ? ORDER BY name, account_id')
+          .bind(userId, itemId)
+  const { results } = await query.all<AccountRow>()
+  return results.map((row) => ({
+    account_id: row.account_id,
+    item_id: row.item_id,
+    name: row.name,
+    official_name: row.official_name,
+    mask: row.mask,
+    type: row.type,
+    subtype: row.subtype,
+    balances: {
+      available: row.balance_available,
+      current: row.balance_current,
+      limit: row.balance_limit,
+      iso_currency_code: row.iso_currency_code,
+      unofficial_currency_code: row.unofficial_currency_code,
+    },
+    balances_updated_at: row.balances_updated_at,
+  }))
+}

@@ -1,0 +1,261 @@
+import { env as baseEnv } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { exchange, itemIdOf, linkItem, newUser } from '../helpers/linking'
+import { captureLogs } from '../helpers/logs'
+import { call, emulator, testEnv } from '../helpers/worker'
+
+const PATH = '/api/v1/banking/exchange-token'
+const db = () => baseEnv.DB as D1Database
+
+async function rowsFor(userId: string) {
+  const items = await db().prepare('SELECT * FROM items WHERE user_id = ?').bind(userId).all()
+  const accounts = await db().prepare('SELECT * FROM accounts WHERE user_id = ?').bind(userId).all()
+  return { items: items.results, accounts: accounts.results }
+}
+
+describe('POST /api/v1/banking/exchange-token', () => {
+  it('answers 201 with the new Item and its accounts, and no access token', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const res = await linkItem(env, user)
+    expect(res.status).toBe(201)
+    expect(res.body.item).toMatchObject({
+      institution_id: 'ins_109508',
+      institution_name: 'First Platypus Bank',
+      status: 'good',
+      error_code: null,
+    })
+    const accounts = res.body.accounts as Array<Record<string, unknown>>
+    expect(accounts.length).toBeGreaterThanOrEqual(2)
+    expect(accounts[0]).toMatchObject({ item_id: itemIdOf(res), balances: expect.any(Object) })
+    expect(res.text).not.toMatch(/access-(sandbox|production)-/)
+    expect(await emulator.calls(env)).toMatchObject({ '/item/public_token/exchange': 1, '/accounts/get': 1 })
+  })
+
+  it('never stores the access token in clear text', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const res = await linkItem(env, user)
+    const { items } = await rowsFor(user.id)
+    expect(items).toHaveLength(1)
+    const row = items[0] as Record<string, unknown>
+    expect(JSON.stringify(row)).not.toMatch(/access-(sandbox|production)-/)
+    expect(row.item_id).toBe(itemIdOf(res))
+    expect(row.access_token_sealed).toMatch(/^[A-Za-z0-9_-]{60,}$/)
+    expect(row.access_token_key_id).toMatch(/^[0-9a-f]{12}$/)
+  })
+
+  it('answers the same public token again with the same Item (200), without a second exchange', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const publicToken = await emulator.publicToken(env)
+    const first = await exchange(env, user, publicToken)
+    const second = await exchange(env, user, publicToken)
+    expect(first.status).toBe(201)
+    expect(second.status).toBe(200)
+    expect(itemIdOf(second)).toBe(itemIdOf(first))
+    expect((await emulator.calls(env))['/item/public_token/exchange']).toBe(1)
+    expect((await rowsFor(user.id)).items).toHaveLength(1)
+  })
+
+  it('creates one Item when two requests race with the same public token', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const publicToken = await emulator.publicToken(env)
+    const results = await Promise.all([1, 2, 3].map(() => exchange(env, user, publicToken)))
+    const statuses = results.map((r) => r.status).sort()
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1)
+    for (const r of results) expect([200, 201, 409]).toContain(r.status)
+    expect((await emulator.calls(env))['/item/public_token/exchange']).toBe(1)
+    expect((await rowsFor(user.id)).items).toHaveLength(1)
+  })
+
+  it('answers 409 with the existing item_id when the institution is already linked, and removes the duplicate at Plaid', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const first = await linkItem(env, user, 'ins_109509')
+    const second = await linkItem(env, user, 'ins_109509')
+    expect(second.status).toBe(409)
+    expect(second.body).toEqual({ detail: 'this institution is already linked', item_id: itemIdOf(first) })
+    const atPlaid = await emulator.items(env)
+    expect(atPlaid.filter((i) => !i.removed).map((i) => i.item_id)).toEqual([itemIdOf(first)])
+    expect(atPlaid.filter((i) => i.removed)).toHaveLength(1)
+    expect((await rowsFor(user.id)).items).toHaveLength(1)
+  })
+
+  it('keeps one Item when two links of the same institution race', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const tokens = await Promise.all([emulator.publicToken(env, 'ins_109510'), emulator.publicToken(env, 'ins_109510')])
+    const results = await Promise.all(tokens.map((t) => exchange(env, user, t)))
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409])
+    const winner = results.find((r) => r.status === 201)
+    const loser = results.find((r) => r.status === 409)
+    expect(loser?.body.item_id).toBe(winner && itemIdOf(winner))
+    expect((await rowsFor(user.id)).items).toHaveLength(1)
+    expect((await emulator.items(env)).filter((i) => !i.removed)).toHaveLength(1)
+  })
+
+  it('lets two users link the same institution', async () => {
+    const env = testEnv()
+    const [a, b] = [await newUser(), await newUser()]
+    expect((await linkItem(env, a, 'ins_109511')).status).toBe(201)
+    expect((await linkItem(env, b, 'ins_109511')).status).toBe(201)
+  })
+
+  it('answers 400 with Plaid error when the public token is unknown or already used elsewhere', async () => {
+    const env = testEnv()
+    const res = await exchange(env, await newUser(), 'public-sandbox-00000000-0000-0000-0000-000000000000')
+    expect(res.status).toBe(400)
+    expect(res.body.error_code).toBe('INVALID_PUBLIC_TOKEN')
+    expect(res.body.detail).toMatch(/^Failed to exchange public token: /)
+  })
+
+  it('answers 409 when another user presents a public token already used', async () => {
+    const env = testEnv()
+    const publicToken = await emulator.publicToken(env)
+    expect((await exchange(env, await newUser(), publicToken)).status).toBe(201)
+    const other = await exchange(env, await newUser(), publicToken)
+    expect(other.status).toBe(409)
+    expect(other.body).toEqual({ detail: 'this public token has already been used' })
+  })
+
+  it('lets the user retry after Plaid failed the exchange', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const publicToken = await emulator.publicToken(env)
+    await emulator.fault(env, {
+      endpoint: '/item/public_token/exchange',
+      kind: 'plaid_error',
+      status: 500,
+      error_type: 'API_ERROR',
+      error_code: 'INTERNAL_SERVER_ERROR',
+      error_message: 'an unexpected error occurred',
+    })
+    const failed = await exchange(env, user, publicToken)
+    expect(failed.status).toBe(400)
+    expect(failed.body.detail).toBe('Failed to exchange public token: an unexpected error occurred')
+    expect((await exchange(env, user, publicToken)).status).toBe(201)
+  })
+
+  it('answers 500 when Plaid cannot be reached, storing nothing', async () => {
+    const env = testEnv({ PLAID_BASE_URL: 'http://unreachable.test' })
+    const user = await newUser()
+    const res = await exchange(env, user, 'public-sandbox-11111111-1111-1111-1111-111111111111')
+    expect(res.status).toBe(500)
+    expect(res.body).toEqual({ detail: 'Failed to exchange public token: could not reach Plaid' })
+    expect((await rowsFor(user.id)).items).toHaveLength(0)
+  })
+
+  it('removes the new Item at Plaid and stores nothing when /accounts/get fails after the exchange', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const publicToken = await emulator.publicToken(env)
+    await emulator.fault(env, { endpoint: '/accounts/get', kind: 'status', status: 503 })
+    const res = await exchange(env, user, publicToken)
+    expect(res.status).toBe(500)
+    expect(res.body.detail).toBe('Failed to exchange public token: unexpected answer from Plaid (HTTP 503): not JSON')
+    expect(await rowsFor(user.id)).toEqual({ items: [], accounts: [] })
+    const atPlaid = await emulator.items(env)
+    expect(atPlaid).toHaveLength(1)
+    expect(atPlaid[0]?.removed).toBe(true)
+  })
+
+  it('logs the orphaned item_id (never the token) when even the clean-up removal fails', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const publicToken = await emulator.publicToken(env)
+    await emulator.fault(
+      env,
+      { endpoint: '/accounts/get', kind: 'disconnect' },
+      { endpoint: '/item/remove', kind: 'disconnect' },
+    )
+    const { result: res, logs } = await captureLogs(() => exchange(env, user, publicToken))
+    expect(res.status).toBe(500)
+    const [orphan] = await emulator.items(env)
+    expect(logs).toContain('orphaned Plaid item')
+    expect(logs).toContain(orphan?.item_id)
+    expect(logs).not.toMatch(/access-sandbox-/)
+    expect(logs).not.toContain(publicToken)
+  })
+
+  it('undoes the link at Plaid and reports 500 when the database write fails', async () => {
+    const env = testEnv()
+    const failingDb = new Proxy(db(), {
+      get(target, property, receiver) {
+        if (property === 'batch') return () => Promise.reject(new Error('D1_ERROR: simulated write failure'))
+        const value = Reflect.get(target, property, receiver)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const user = await newUser()
+    const publicToken = await emulator.publicToken(env)
+    const res = await exchange({ ...env, DB: failingDb } as typeof env, user, publicToken)
+    expect(res.status).toBe(500)
+    expect(res.body.detail).toBe(
+      'Failed to exchange public token: the linked account could not be saved; link it again',
+    )
+    expect((await rowsFor(user.id)).items).toHaveLength(0)
+    expect((await emulator.items(env))[0]?.removed).toBe(true)
+    // The claim was released: with the database back, a new link works.
+    expect((await linkItem(env, user)).status).toBe(201)
+  })
+
+  it('uses the institution from Link metadata when Plaid does not name one', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const publicToken = await emulator.publicToken(env)
+    const res = await exchange(env, user, publicToken, {
+      institution: { institution_id: 'ins_109508', name: 'First Platypus Bank' },
+    })
+    expect(res.status).toBe(201)
+    expect(res.body.item).toMatchObject({ institution_id: 'ins_109508' })
+  })
+
+  describe('bad input', () => {
+    const cases: Array<[string, { body?: unknown; headers?: Record<string, string> }, number, RegExp]> = [
+      ['no body', {}, 400, /^request body is required/],
+      [
+        'a body that is not JSON',
+        { body: '{"public_token":', headers: { 'Content-Type': 'application/json' } },
+        400,
+        /not valid JSON/,
+      ],
+      ['a text/plain body', { body: 'public_token=x', headers: { 'Content-Type': 'text/plain' } }, 415, /must be JSON/],
+      ['a JSON array', { body: [] }, 422, /must be a JSON object/],
+      ['a missing public_token', { body: {} }, 422, /^invalid body: public_token: /],
+      ['a numeric public_token', { body: { public_token: 42 } }, 422, /public_token must be a string/],
+      [
+        'a public_token of the wrong form',
+        { body: { public_token: 'access-sandbox-123' } },
+        422,
+        /not a Plaid public token/,
+      ],
+      ['an unknown field', { body: { public_token: 'public-sandbox-1', extra: 1 } }, 422, /extra: unknown field/],
+      [
+        'an institution that is not an object',
+        { body: { public_token: 'public-sandbox-1', institution: 'x' } },
+        422,
+        /institution/,
+      ],
+      [
+        'a body over 16 KB',
+        { body: { public_token: 'public-sandbox-1', institution: { name: 'x'.repeat(17_000) } } },
+        413,
+        /larger than 16 KB/,
+      ],
+    ]
+    it.each(cases)(
+      'answers %s with the documented status and shape, without calling Plaid',
+      async (_, input, status, detail) => {
+        const env = testEnv()
+        const user = await newUser()
+        const res = await call(env, 'POST', PATH, { token: user.token, ...input })
+        expect(res.status).toBe(status)
+        expect(Object.keys(res.body)).toEqual(['detail'])
+        expect(res.body.detail).toMatch(detail)
+        expect(await emulator.calls(env)).toEqual({})
+      },
+    )
+  })
+})

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest'
+import { itemIdOf, linkItem, newUser } from '../helpers/linking'
+import { call, emulator, testEnv } from '../helpers/worker'
+
+describe('items', () => {
+  it('lists no Items for a new user', async () => {
+    const res = await call(testEnv(), 'GET', '/api/v1/banking/items', { token: (await newUser()).token })
+    expect(res.status).toBe(200)
+    expect(res.body).toEqual({ items: [] })
+  })
+
+  it("lists the user's Items with their status, without tokens", async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const a = await linkItem(env, user, 'ins_109508')
+    const b = await linkItem(env, user, 'ins_109509')
+    const res = await call(env, 'GET', '/api/v1/banking/items', { token: user.token })
+    expect(res.status).toBe(200)
+    const items = res.body.items as Array<Record<string, unknown>>
+    expect(items.map((i) => i.item_id).sort()).toEqual([itemIdOf(a), itemIdOf(b)].sort())
+    expect(Object.keys(items[0] as object).sort()).toEqual([
+      'created_at',
+      'error_code',
+      'institution_id',
+      'institution_name',
+      'item_id',
+      'status',
+      'updated_at',
+    ])
+    expect(res.text).not.toMatch(/access-sandbox-|sealed/)
+  })
+
+  it('gets one Item by id', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    const res = await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })
+    expect(res.status).toBe(200)
+    expect(res.body.item).toMatchObject({ item_id: itemId, status: 'good' })
+  })
+
+  describe('DELETE /api/v1/banking/items/{item_id}', () => {
+    it('removes the Item at Plaid and deletes it with its accounts (204)', async () => {
+      const env = testEnv()
+      const user = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      const res = await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })
+      expect(res.status).toBe(204)
+      expect(res.text).toBe('')
+      expect((await emulator.items(env))[0]).toMatchObject({ item_id: itemId, removed: true })
+      expect((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body).toEqual({ items: [] })
+      expect((await call(env, 'GET', '/api/v1/banking/accounts', { token: user.token })).body).toEqual({ accounts: [] })
+      expect((await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })).status).toBe(404)
+    })
+
+    it('still deletes locally when Plaid says the Item no longer exists', async () => {
+      const env = testEnv()
+      const user = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      await emulator.fault(env, {
+        endpoint: '/item/remove',
+        kind: 'plaid_error',
+        error_type: 'ITEM_ERROR',
+        error_code: 'ITEM_NOT_FOUND',
+        error_message: 'the Item you requested cannot be found',
+      })
+      const res = await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })
+      expect(res.status).toBe(204)
+      expect((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body).toEqual({ items: [] })
+    })
+
+    it('keeps the Item when Plaid fails the removal, so it can be retried', async () => {
+      const env = testEnv()
+      const user = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      await emulator.fault(env, {
+        endpoint: '/item/remove',
+        kind: 'plaid_error',
+        status: 500,
+        error_type: 'API_ERROR',
+        error_code: 'INTERNAL_SERVER_ERROR',
+        error_message: 'an unexpected error occurred',
+      })
+      const res = await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })
+      expect(res.status).toBe(400)
+      expect(res.body.detail).toBe('Failed to remove item: an unexpected error occurred')
+      expect(
+        ((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body.items as unknown[]).length,
+      ).toBe(1)
+      expect((await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })).status).toBe(204)
+    })
+
+    it('answers 500 and keeps the Item when Plaid cannot be reached', async () => {
+      const env = testEnv()
+      const user = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      const res = await call(
+        { ...env, PLAID_BASE_URL: 'http://unreachable.test' },
+        'DELETE',
+        `/api/v1/banking/items/${itemId}`,
+        {
+          token: user.token,
+        },
+      )
+      expect(res.status).toBe(500)
+      expect(res.body).toEqual({ detail: 'Failed to remove item: could not reach Plaid' })
+      expect(
+        ((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body.items as unknown[]).length,
+      ).toBe(1)
+    })
+
+    it('answers 422 for an item_id with characters Plaid never uses', async () => {
+      const res = await call(testEnv(), 'DELETE', "/api/v1/banking/items/abc'%20OR%201=1", {
+        token: (await newUser()).token,
+      })
+      expect(res.status).toBe(422)
+    })
+  })
+})

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest'
+import { itemIdOf, linkItem, newUser } from '../helpers/linking'
+import { call, emulator, testEnv } from '../helpers/worker'
+
+const LINK_TOKEN = '/api/v1/banking/link-token'
+
+describe('update mode', () => {
+  it('takes an Item from login_required back to good: link token for the Item, then refresh', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await emulator.requireLogin(env, itemId)
+
+    const refreshed = await call(env, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })
+    expect(refreshed.status).toBe(200)
+    expect(refreshed.body.item).toMatchObject({ status: 'login_required', error_code: 'ITEM_LOGIN_REQUIRED' })
+
+    const link = await call(env, 'POST', LINK_TOKEN, { token: user.token, body: { item_id: itemId } })
+    expect(link.status).toBe(200)
+    expect(link.body.link_token).toMatch(/^link-sandbox-/)
+
+    await emulator.repair(env, itemId) // the user finishes Link in update mode
+    const repaired = await call(env, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })
+    expect(repaired.status).toBe(200)
+    expect(repaired.body.item).toMatchObject({ item_id: itemId, status: 'good', error_code: null })
+    expect((repaired.body.accounts as unknown[]).length).toBeGreaterThan(0)
+  })
+
+  it('answers 404 for an item_id the user does not have, without calling Plaid', async () => {
+    const env = testEnv()
+    const res = await call(env, 'POST', LINK_TOKEN, { token: (await newUser()).token, body: { item_id: 'nope' } })
+    expect(res.status).toBe(404)
+    expect(res.body).toEqual({ detail: 'item not found' })
+    expect(await emulator.calls(env)).toEqual({})
+  })
+
+  it('answers 400 when Plaid no longer knows the Item', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await emulator.fault(env, {
+      endpoint: '/link/token/create',
+      kind: 'plaid_error',
+      error_type: 'ITEM_ERROR',
+      error_code: 'ITEM_NOT_FOUND',
+      error_message: 'the Item you requested cannot be found',
+    })
+    const res = await call(env, 'POST', LINK_TOKEN, { token: user.token, body: { item_id: itemId } })
+    expect(res.status).toBe(400)
+    expect(res.body).toMatchObject({
+      detail: 'Failed to create link token: the Item you requested cannot be found',
+      error_code: 'ITEM_NOT_FOUND',
+    })
+  })
+
+  it.each<[string, { body?: unknown; headers?: Record<string, string> }, number]>([
+    ['an item_id that is not a string', { body: { item_id: 7 } }, 422],
+    ['an unknown field', { body: { products: ['auth'] } }, 422],
+    ['a body that is not JSON', { body: 'nope', headers: { 'Content-Type': 'application/json' } }, 400],
+    ['a form body', { body: 'item_id=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }, 415],
+  ])('answers %s with %i', async (_, input, status) => {
+    const env = testEnv()
+    const res = await call(env, 'POST', LINK_TOKEN, { token: (await newUser()).token, ...input })
+    expect(res.status).toBe(status)
+    expect(Object.keys(res.body)).toEqual(['detail'])
+    expect(await emulator.calls(env)).toEqual({})
+  })
+})
