@@ -7,6 +7,8 @@ import { accountRoutes } from './routes/accounts'
 import { exchangeTokenRoutes } from './routes/exchange-token'
 import { itemRoutes } from './routes/items'
 import { linkTokenRoutes } from './routes/link-token'
+import { transactionRoutes } from './routes/transactions'
+import { webhookRoutes } from './routes/webhooks'
 import type { AppEnv } from './types'
 
 export const app = new Hono<AppEnv>()
@@ -20,6 +22,8 @@ app.route('/api/v1/banking', linkTokenRoutes)
 app.route('/api/v1/banking', exchangeTokenRoutes)
 app.route('/api/v1/banking', itemRoutes)
 app.route('/api/v1/banking', accountRoutes)
+app.route('/api/v1/banking', transactionRoutes)
+app.route('/api/v1/banking', webhookRoutes)
 
 answerWrongMethods(app)
 app.notFound(() => {

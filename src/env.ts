@@ -11,10 +11,13 @@ import {
   EMULATOR_URL,
 } from './dev-defaults'
 import { ConfigError } from './errors'
+import type { WebhookJob } from './webhooks/job'
 
 export type Bindings = {
   /** D1 database: Items, accounts, transactions (see migrations/). */
   DB?: D1Database
+  /** Queue: verified Plaid webhooks, worked off by this Worker's queue() handler. */
+  WEBHOOK_QUEUE?: Queue<WebhookJob>
   /** Secret: base64 of 32 random bytes that seals access tokens (openssl rand -base64 32). */
   TOKEN_ENCRYPTION_KEY?: string
   /** Secret: comma list of previous TOKEN_ENCRYPTION_KEY values, still accepted for reading. */
@@ -170,7 +173,14 @@ export type PlaidConfig = {
 
 export type TokenKeys = { current: Uint8Array; old: Uint8Array[] }
 
-export type Config = { localDev: boolean; auth: AuthConfig; plaid: PlaidConfig; db: D1Database; tokenKeys: TokenKeys }
+export type Config = {
+  localDev: boolean
+  auth: AuthConfig
+  plaid: PlaidConfig
+  db: D1Database
+  webhookQueue: Queue<WebhookJob>
+  tokenKeys: TokenKeys
+}
 
 /** Collects every problem so one 500 names all the settings to fix, not just the first. */
 class Reader {
@@ -303,6 +313,9 @@ function parseConfig(env: Bindings): Config {
 
   // Storage
   if (!env.DB) r.problems.push('DB (the D1 binding) is missing; add [[d1_databases]] to wrangler.toml')
+  if (!env.WEBHOOK_QUEUE) {
+    r.problems.push('WEBHOOK_QUEUE (the Queue binding) is missing; add [[queues.producers]] to wrangler.toml')
+  }
   const currentKey = r.key(
     'TOKEN_ENCRYPTION_KEY',
     r.required(
@@ -348,8 +361,13 @@ function parseConfig(env: Bindings): Config {
       redirectUri: r.url('PLAID_REDIRECT_URI', !localDev),
     },
   }
-  if (r.problems.length > 0 || !env.DB || !currentKey) throw new ConfigError(r.problems)
-  return { ...config, db: env.DB, tokenKeys: { current: currentKey, old: oldKeys.filter((k) => k !== undefined) } }
+  if (r.problems.length > 0 || !env.DB || !env.WEBHOOK_QUEUE || !currentKey) throw new ConfigError(r.problems)
+  return {
+    ...config,
+    db: env.DB,
+    webhookQueue: env.WEBHOOK_QUEUE,
+    tokenKeys: { current: currentKey, old: oldKeys.filter((k) => k !== undefined) },
+  }
 }
 
 // Bindings are fixed for the life of an isolate, so each env object is parsed once.

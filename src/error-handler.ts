@@ -5,6 +5,8 @@ import { TokenCipherError } from './crypto/token-cipher'
 import { ApiError, ConfigError } from './errors'
 import { type LogFields, logEvent } from './log'
 import { PlaidApiError, PlaidError, PlaidResponseError } from './plaid/errors'
+import { WebhookVerificationError } from './plaid/webhook-verification'
+import { SyncRaceError } from './services/transactions-sync'
 import type { AppEnv } from './types'
 
 type Failure = {
@@ -42,6 +44,17 @@ function describe(error: Error, operation: string | undefined): Failure {
       headers: error.headers,
       log: { error: error.name },
     }
+  }
+  if (error instanceof WebhookVerificationError) {
+    // Nothing was done with the webhook; the reason helps whoever debugs a misconfigured sender.
+    return {
+      status: 401,
+      body: { detail: `webhook verification failed: ${error.message}` },
+      log: { error: error.name, reason: error.message },
+    }
+  }
+  if (error instanceof SyncRaceError) {
+    return { status: 409, body: { detail: failed(error.message) }, log: { error: error.name } }
   }
   if (error instanceof PlaidApiError) {
     const body: Record<string, string> = {

@@ -1,6 +1,9 @@
 import { app } from './app'
 import type { Bindings } from './env'
+import { consumeWebhookBatch } from './webhooks/handle'
+import type { WebhookJob } from './webhooks/job'
 
 export default {
   fetch: app.fetch,
-} satisfies ExportedHandler<Bindings>
+  queue: (batch, env) => consumeWebhookBatch(batch, env),
+} satisfies ExportedHandler<Bindings, WebhookJob>

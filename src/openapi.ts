@@ -94,6 +94,64 @@ export const openApiDocument = {
         responses: { '200': json('Item and accounts', 'LinkedItem'), ...plaidError, ...notFound, ...common },
       },
     },
+    '/api/v1/banking/items/{item_id}/sync': {
+      post: {
+        operationId: 'syncTransactions',
+        summary: "Bring the Item's transactions up to date now (webhooks do the same in the background)",
+        parameters: [itemIdParam],
+        responses: {
+          '200': json('What changed', 'SyncResult'),
+          '409': error('Other syncs of this Item kept moving its cursor; try again'),
+          ...plaidError,
+          ...notFound,
+          ...common,
+        },
+      },
+    },
+    '/api/v1/banking/transactions': {
+      get: {
+        operationId: 'listTransactions',
+        summary: "The user's transactions, newest first, a page at a time",
+        parameters: [
+          { name: 'item_id', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'account_id', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'start_date', in: 'query', required: false, schema: { type: 'string', format: 'date' } },
+          { name: 'end_date', in: 'query', required: false, schema: { type: 'string', format: 'date' } },
+          {
+            name: 'limit',
+            in: 'query',
+            required: false,
+            schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+          },
+          {
+            name: 'cursor',
+            in: 'query',
+            required: false,
+            description: '`next_cursor` of the previous page',
+            schema: { type: 'string' },
+          },
+        ],
+        responses: { '200': json('A page of transactions', 'TransactionPage'), '422': badInput['422'], ...common },
+      },
+    },
+    '/api/v1/banking/webhooks': {
+      post: {
+        operationId: 'receivePlaidWebhook',
+        summary: 'Plaid calls this; verified with the Plaid-Verification header, then queued',
+        security: [],
+        parameters: [{ name: 'Plaid-Verification', in: 'header', required: true, schema: { type: 'string' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: {
+          '200': {
+            description: 'Verified and queued',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+          '401': error('Verification failed: nothing was done'),
+          '413': error('Body larger than 64 KB'),
+          '500': common['500'],
+        },
+      },
+    },
     '/api/v1/banking/accounts': {
       get: {
         operationId: 'listAccounts',
@@ -200,6 +258,47 @@ export const openApiDocument = {
         type: 'object',
         required: ['accounts'],
         properties: { accounts: { type: 'array', items: { $ref: '#/components/schemas/Account' } } },
+      },
+      SyncResult: {
+        type: 'object',
+        required: ['added', 'modified', 'removed', 'status'],
+        properties: {
+          added: { type: 'integer' },
+          modified: { type: 'integer' },
+          removed: { type: 'integer' },
+          status: { type: 'string', enum: ['synced', 'not_ready'], description: '`not_ready`: Plaid has no data yet' },
+        },
+      },
+      Transaction: {
+        type: 'object',
+        required: ['transaction_id', 'item_id', 'account_id', 'amount', 'date', 'pending'],
+        properties: {
+          transaction_id: { type: 'string' },
+          item_id: { type: 'string' },
+          account_id: { type: 'string' },
+          amount: { type: 'number', description: "Plaid's sign: positive is money out of the account" },
+          iso_currency_code: nullableString,
+          unofficial_currency_code: nullableString,
+          date: { type: 'string', format: 'date' },
+          authorized_date: nullableString,
+          name: nullableString,
+          merchant_name: nullableString,
+          pending: { type: 'boolean' },
+          pending_transaction_id: nullableString,
+          payment_channel: nullableString,
+          category: {
+            type: ['object', 'null'],
+            properties: { primary: { type: 'string' }, detailed: { type: 'string' } },
+          },
+        },
+      },
+      TransactionPage: {
+        type: 'object',
+        required: ['transactions', 'next_cursor'],
+        properties: {
+          transactions: { type: 'array', items: { $ref: '#/components/schemas/Transaction' } },
+          next_cursor: { type: ['string', 'null'], description: 'null on the last page' },
+        },
       },
       LinkedItem: {
         type: 'object',

@@ -5,6 +5,7 @@
  * rotated: old keys stay readable through TOKEN_ENCRYPTION_KEYS_OLD.
  */
 import type { TokenKeys } from '../env'
+import { sha256Hex } from './hash'
 
 export class TokenCipherError extends Error {
   override name = 'TokenCipherError'
@@ -66,8 +67,7 @@ export class TokenCipher {
 }
 
 async function importKey(raw: Uint8Array): Promise<Key> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', raw))
-  const id = Array.from(digest.subarray(0, 6), (b) => b.toString(16).padStart(2, '0')).join('')
+  const id = (await sha256Hex(raw)).slice(0, 12)
   const key = await crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt'])
   return { id, key }
 }

@@ -13,6 +13,9 @@ import type {
   LinkTokenCreateRequest,
   LinkTokenCreateResponse,
   PlaidItem,
+  PlaidTransaction,
+  TransactionsSyncResponse,
+  WebhookVerificationKey,
 } from './types'
 
 export const PLAID_VERSION = '2020-09-14'
@@ -69,6 +72,40 @@ export class PlaidClient {
   /** `/item/remove`: ends the Item at Plaid (and its billing). */
   async removeItem(accessToken: string): Promise<void> {
     await this.request('/item/remove', { access_token: accessToken }, () => ({}))
+  }
+
+  /** `/transactions/sync`: one page of changes after `cursor` (none: from the beginning). */
+  syncTransactions(accessToken: string, cursor: string | null, count: number): Promise<TransactionsSyncResponse> {
+    const body = { access_token: accessToken, count, ...(cursor ? { cursor } : {}) }
+    return this.request('/transactions/sync', body, (data) => {
+      if (typeof data.next_cursor !== 'string' || typeof data.has_more !== 'boolean') return undefined
+      if (!Array.isArray(data.added) || !Array.isArray(data.modified) || !Array.isArray(data.removed)) return undefined
+      const added = data.added.map(parseTransaction)
+      const modified = data.modified.map(parseTransaction)
+      const removed = data.removed.map((r) =>
+        isObject(r) && typeof r.transaction_id === 'string' ? { transaction_id: r.transaction_id } : undefined,
+      )
+      if ([...added, ...modified, ...removed].some((t) => t === undefined)) return undefined
+      return {
+        added: added as PlaidTransaction[],
+        modified: modified as PlaidTransaction[],
+        removed: removed as { transaction_id: string }[],
+        next_cursor: data.next_cursor,
+        has_more: data.has_more,
+      }
+    })
+  }
+
+  /** `/webhook_verification_key/get`: the public key (JWK) that signed a webhook. */
+  getWebhookVerificationKey(keyId: string): Promise<WebhookVerificationKey> {
+    return this.request('/webhook_verification_key/get', { key_id: keyId }, (data) => {
+      const key = data.key
+      if (!isObject(key)) return undefined
+      const { alg, kid, kty, crv, x, y, use, created_at, expired_at } = key
+      if ([alg, kid, kty, crv, x, y, use].some((v) => typeof v !== 'string')) return undefined
+      if (typeof created_at !== 'number' || (expired_at !== null && typeof expired_at !== 'number')) return undefined
+      return { alg, kid, kty, crv, x, y, use, created_at, expired_at } as WebhookVerificationKey
+    })
   }
 
   /**
@@ -178,6 +215,34 @@ function parseAccount(value: unknown): AccountBase | undefined {
       unofficial_currency_code: nullableString(b.unofficial_currency_code),
       last_updated_datetime: nullableString(b.last_updated_datetime),
     },
+  }
+}
+
+function parseTransaction(value: unknown): PlaidTransaction | undefined {
+  if (!isObject(value) || typeof value.transaction_id !== 'string' || typeof value.account_id !== 'string') {
+    return undefined
+  }
+  if (typeof value.amount !== 'number' || typeof value.date !== 'string' || typeof value.pending !== 'boolean') {
+    return undefined
+  }
+  const category = value.personal_finance_category
+  return {
+    transaction_id: value.transaction_id,
+    account_id: value.account_id,
+    amount: value.amount,
+    iso_currency_code: nullableString(value.iso_currency_code),
+    unofficial_currency_code: nullableString(value.unofficial_currency_code),
+    date: value.date,
+    authorized_date: nullableString(value.authorized_date),
+    name: nullableString(value.name),
+    merchant_name: nullableString(value.merchant_name),
+    pending: value.pending,
+    pending_transaction_id: nullableString(value.pending_transaction_id),
+    payment_channel: nullableString(value.payment_channel),
+    personal_finance_category:
+      isObject(category) && typeof category.primary === 'string' && typeof category.detailed === 'string'
+        ? { primary: category.primary, detailed: category.detailed }
+        : null,
   }
 }
 

@@ -54,3 +54,41 @@ export type PlaidItem = {
 export type AccountsGetResponse = { accounts: AccountBase[]; item: PlaidItem; request_id?: string }
 
 export type ItemGetResponse = { item: PlaidItem; request_id?: string }
+
+/** The Transaction fields this API stores (Plaid's schema has many more). */
+export type PlaidTransaction = {
+  transaction_id: string
+  account_id: string
+  amount: number
+  iso_currency_code: string | null
+  unofficial_currency_code: string | null
+  date: string
+  authorized_date: string | null
+  name: string | null
+  merchant_name: string | null
+  pending: boolean
+  pending_transaction_id: string | null
+  payment_channel: string | null
+  personal_finance_category: { primary: string; detailed: string } | null
+}
+
+export type TransactionsSyncResponse = {
+  added: PlaidTransaction[]
+  modified: PlaidTransaction[]
+  removed: { transaction_id: string; account_id?: string }[]
+  next_cursor: string
+  has_more: boolean
+}
+
+/** Plaid's `JWKPublicKey`: the key that signs webhooks, with its expiry. */
+export type WebhookVerificationKey = {
+  alg: string
+  kid: string
+  kty: string
+  crv: string
+  x: string
+  y: string
+  use: string
+  created_at: number
+  expired_at: number | null
+}

@@ -21,7 +21,7 @@ export async function readJson<S extends Schema>(
   schema: S,
   { optional = false } = {},
 ): Promise<v.InferOutput<S>> {
-  const text = await readText(c.req.raw)
+  const text = decodeUtf8(await readBytes(c.req.raw))
   let data: unknown
   if (text.trim() === '') {
     if (!optional) throw new ApiError(400, 'request body is required (JSON)')
@@ -58,10 +58,12 @@ export function validate<S extends Schema>(schema: S, data: unknown, where: stri
   throw new ApiError(422, `invalid ${where}: ${problems.join('; ')}`)
 }
 
-async function readText(request: Request): Promise<string> {
+/** The body's bytes, refusing more than `max` (413) however the sender declares its length. */
+export async function readBytes(request: Request, max = MAX_BODY_BYTES): Promise<Uint8Array> {
+  const tooLarge = () => new ApiError(413, `request body is larger than ${max / 1024} KB`)
   const declared = Number(request.headers.get('Content-Length') ?? 0)
-  if (declared > MAX_BODY_BYTES) throw tooLarge()
-  if (!request.body) return ''
+  if (declared > max) throw tooLarge()
+  if (!request.body) return new Uint8Array()
   // Content-Length can be absent (chunked) or wrong: count what actually arrives.
   const reader = request.body.getReader()
   const chunks: Uint8Array[] = []
@@ -70,7 +72,7 @@ async function readText(request: Request): Promise<string> {
     const { done, value } = await reader.read()
     if (done) break
     size += value.byteLength
-    if (size > MAX_BODY_BYTES) {
+    if (size > max) {
       await reader.cancel()
       throw tooLarge()
     }
@@ -82,14 +84,16 @@ async function readText(request: Request): Promise<string> {
     bytes.set(chunk, offset)
     offset += chunk.byteLength
   }
+  return bytes
+}
+
+export function decodeUtf8(bytes: Uint8Array): string {
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes)
   } catch {
     throw new ApiError(400, 'request body is not valid UTF-8')
   }
 }
-
-const tooLarge = () => new ApiError(413, `request body is larger than ${MAX_BODY_BYTES / 1024} KB`)
 
 /** An object that rejects fields it does not know, naming them, so typos do not pass silently. */
 export const jsonObject = <E extends v.ObjectEntries>(entries: E) =>

@@ -5,6 +5,7 @@ import { PlaidClient } from '../plaid/client'
 import { PlaidApiError } from '../plaid/errors'
 import { openAccessToken } from '../services/access-token'
 import { refreshItem, requireItem } from '../services/linking'
+import { syncItem } from '../services/transactions-sync'
 import { deleteItem, listItems, publicItem } from '../store/items'
 import type { AppEnv } from '../types'
 import { plaidId, validate } from './input'
@@ -34,6 +35,12 @@ export const itemRoutes = new Hono<AppEnv>()
     }
     await deleteItem(config.db, userId, item.item_id)
     return c.body(null, 204)
+  })
+  // A sync by hand (the frontend's "refresh"); webhooks trigger the same sync through the queue.
+  .post('/items/:item_id/sync', operation('sync transactions'), requireUser, async (c) => {
+    const config = getConfig(c.env)
+    const item = await requireItem(config, c.get('userId'), validate(itemIdParam, c.req.param('item_id'), 'item_id'))
+    return c.json(await syncItem(config, new PlaidClient(config.plaid), item))
   })
   // Called when Link's update mode finishes (and whenever fresh status is wanted).
   .post('/items/:item_id/refresh', operation('refresh item'), requireUser, async (c) => {

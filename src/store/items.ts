@@ -18,7 +18,12 @@ export type Item = {
 }
 
 /** An Item row with its sealed access token: never leaves the Worker. */
-export type StoredItem = Item & { user_id: string; access_token_sealed: string; access_token_key_id: string }
+export type StoredItem = Item & {
+  user_id: string
+  access_token_sealed: string
+  access_token_key_id: string
+  transactions_cursor?: string | null
+}
 
 export type Account = {
   account_id: string
@@ -54,6 +59,14 @@ export async function listItems(db: D1Database, userId: string): Promise<Item[]>
     .bind(userId)
     .all<Item>()
   return results
+}
+
+/**
+ * The Item named by a verified Plaid webhook, whoever owns it: the only lookup not scoped by a
+ * user, because webhooks carry no user. Its user_id scopes everything that follows.
+ */
+export function findItemForWebhook(db: D1Database, itemId: string): Promise<StoredItem | null> {
+  return db.prepare('SELECT * FROM items WHERE item_id = ?').bind(itemId).first<StoredItem>()
 }
 
 export async function listStoredItems(db: D1Database, userId: string): Promise<StoredItem[]> {
@@ -198,6 +211,7 @@ export async function setItemStatus(
 /** Deletes the Item and everything stored under it, atomically. */
 export async function deleteItem(db: D1Database, userId: string, itemId: string): Promise<void> {
   await db.batch([
+    db.prepare('DELETE FROM transactions WHERE user_id = ? AND item_id = ?').bind(userId, itemId),
     db.prepare('DELETE FROM accounts WHERE user_id = ? AND item_id = ?').bind(userId, itemId),
     db.prepare('DELETE FROM items WHERE user_id = ? AND item_id = ?').bind(userId, itemId),
   ])

@@ -3,16 +3,14 @@
  * request, two tabs) reaches Plaid once. Rows are keyed by the token's SHA-256: the token is a
  * credential and is not stored.
  */
+import { sha256Hex } from '../crypto/hash'
 
 export type Claim = { user_id: string; item_id: string | null; claimed_at: string }
 
 /** A claim older than this belongs to a request that died; another request may take it over. */
 const STALE_AFTER_MS = 2 * 60_000
 
-export async function hashPublicToken(publicToken: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(publicToken)))
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')
-}
+export const hashPublicToken = (publicToken: string): Promise<string> => sha256Hex(publicToken)
 
 /** Claims the token for this request; answers the existing claim when another request holds it. */
 export async function claimPublicToken(

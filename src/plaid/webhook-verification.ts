@@ -1,0 +1,123 @@
+/**
+ * Verifies Plaid's `Plaid-Verification` header the way Plaid documents it
+ * (https://plaid.com/docs/api/webhooks/webhook-verification/). Hand-written on WebCrypto rather
+ * than with a JWT library because Plaid's rules are specific: ES256 only, a key fetched by kid
+ * with its own expiry, a 5-minute `iat` window, and a hash of the exact body bytes.
+ */
+import { sha256Hex } from '../crypto/hash'
+import { fromBase64Url } from '../crypto/token-cipher'
+import type { PlaidClient } from './client'
+import { PlaidApiError } from './errors'
+
+export class WebhookVerificationError extends Error {
+  override name = 'WebhookVerificationError'
+}
+
+/** Plaid's limit on webhook age. */
+const MAX_AGE_SECONDS = 5 * 60
+/** Tolerated clock difference for tokens that seem to come from the future. */
+const CLOCK_SKEW_SECONDS = 60
+/** A cached key without an expiry is fetched again after this, in case Plaid has expired it since. */
+const KEY_CACHE_MS = 60 * 60_000
+const MAX_CACHED_KEYS = 64
+
+type CachedKey = { key: CryptoKey; expiredAt: number | null; fetchedAt: number }
+// Per isolate; scoped by Plaid host and client, so a key of one environment never verifies another's webhooks.
+const keyCache = new Map<string, CachedKey>()
+
+const decoder = new TextDecoder()
+const encoder = new TextEncoder()
+
+function decodeJson(segment: string): Record<string, unknown> {
+  let value: unknown
+  try {
+    value = JSON.parse(decoder.decode(fromBase64Url(segment)))
+  } catch {
+    throw new WebhookVerificationError('Plaid-Verification is not a JWT')
+  }
+  if (typeof value !== 'object' || value === null) throw new WebhookVerificationError('Plaid-Verification is not a JWT')
+  return value as Record<string, unknown>
+}
+
+/**
+ * Throws WebhookVerificationError unless `rawBody` (the bytes as received) was signed by Plaid within the last 5 minutes.
+ * `scope` identifies the Plaid environment and client the keys belong to.
+ */
+export async function verifyPlaidWebhook(
+  plaid: PlaidClient,
+  scope: string,
+  header: string | undefined,
+  rawBody: Uint8Array,
+  nowMs = Date.now(),
+): Promise<void> {
+  if (!header) throw new WebhookVerificationError('missing Plaid-Verification header')
+  const parts = header.split('.')
+  if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]*$/.test(p))) {
+    throw new WebhookVerificationError('Plaid-Verification is not a JWT')
+  }
+  const [headerPart, payloadPart, signaturePart] = parts as [string, string, string]
+  const jwtHeader = decodeJson(headerPart)
+  // Checked before any key lookup: an attacker must not make us fetch keys for alg "none" or HS256.
+  if (jwtHeader.alg !== 'ES256') throw new WebhookVerificationError('algorithm is not ES256')
+  const kid = jwtHeader.kid
+  if (typeof kid !== 'string' || kid === '' || kid.length > 128) throw new WebhookVerificationError('missing kid')
+
+  const key = await verificationKey(plaid, scope, kid, nowMs)
+  if (key.expiredAt !== null && key.expiredAt * 1000 <= nowMs) {
+    throw new WebhookVerificationError('signing key has expired')
+  }
+  const signature = fromBase64Url(signaturePart)
+  const signed = await crypto.subtle.verify(
+    { name: 'ECDSA', hash: 'SHA-256' },
+    key.key,
+    signature,
+    encoder.encode(`${headerPart}.${payloadPart}`),
+  )
+  if (!signed) throw new WebhookVerificationError('signature does not match')
+
+  const claims = decodeJson(payloadPart)
+  const iat = claims.iat
+  const now = nowMs / 1000
+  if (typeof iat !== 'number') throw new WebhookVerificationError('missing iat')
+  if (iat < now - MAX_AGE_SECONDS) throw new WebhookVerificationError('webhook is older than 5 minutes')
+  if (iat > now + CLOCK_SKEW_SECONDS) throw new WebhookVerificationError('webhook is dated in the future')
+
+  const expected = claims.request_body_sha256
+  if (typeof expected !== 'string') throw new WebhookVerificationError('missing request_body_sha256')
+  const actual = await sha256Hex(rawBody)
+  // Constant-time, so the comparison does not reveal how much of a forged hash was right.
+  const a = encoder.encode(actual)
+  const b = encoder.encode(expected.toLowerCase())
+  if (a.byteLength !== b.byteLength || !crypto.subtle.timingSafeEqual(a, b)) {
+    throw new WebhookVerificationError('body does not match its signed hash')
+  }
+}
+
+async function verificationKey(plaid: PlaidClient, scope: string, kid: string, nowMs: number): Promise<CachedKey> {
+  const cacheKey = `${scope}|${kid}`
+  const cached = keyCache.get(cacheKey)
+  // An expired key stays expired; a live one is re-read now and then to learn of a new expiry.
+  if (cached && (cached.expiredAt !== null || nowMs - cached.fetchedAt < KEY_CACHE_MS)) return cached
+
+  let jwk: Awaited<ReturnType<PlaidClient['getWebhookVerificationKey']>>
+  try {
+    jwk = await plaid.getWebhookVerificationKey(kid)
+  } catch (error) {
+    if (error instanceof PlaidApiError) throw new WebhookVerificationError('unknown signing key')
+    throw error // Plaid unreachable: not the sender's fault; answer 5xx so Plaid retries
+  }
+  if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || jwk.alg !== 'ES256') {
+    throw new WebhookVerificationError('signing key is not an ES256 key')
+  }
+  const key = await crypto.subtle.importKey(
+    'jwk',
+    { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y },
+    { name: 'ECDSA', namedCurve: 'P-256' },
+    false,
+    ['verify'],
+  )
+  const entry = { key, expiredAt: jwk.expired_at, fetchedAt: nowMs }
+  if (keyCache.size >= MAX_CACHED_KEYS) keyCache.delete(keyCache.keys().next().value as string)
+  keyCache.set(cacheKey, entry)
+  return entry
+}

@@ -1,0 +1,65 @@
+import { Hono } from 'hono'
+import * as v from 'valibot'
+import { requireUser } from '../auth/bearer'
+import { fromBase64Url, toBase64Url } from '../crypto/token-cipher'
+import { getConfig } from '../env'
+import { ApiError } from '../errors'
+import { listTransactions } from '../store/transactions'
+import type { AppEnv } from '../types'
+import { jsonObject, plaidId, readQuery } from './input'
+import { operation } from './operation'
+
+const date = (name: string) => v.pipe(v.string(), v.isoDate(`${name} must be a date (YYYY-MM-DD)`))
+
+const TransactionsQuery = jsonObject({
+  item_id: v.optional(plaidId('item_id')),
+  account_id: v.optional(plaidId('account_id')),
+  start_date: v.optional(date('start_date')),
+  end_date: v.optional(date('end_date')),
+  limit: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d{1,4}$/, 'limit must be a whole number from 1 to 500'),
+      v.transform(Number),
+      v.minValue(1, 'limit must be a whole number from 1 to 500'),
+      v.maxValue(500, 'limit must be a whole number from 1 to 500'),
+    ),
+  ),
+  cursor: v.optional(v.pipe(v.string(), v.maxLength(512))),
+})
+
+/** Page positions are opaque to clients: (date, transaction_id) of the last row, base64url JSON. */
+const encodeCursor = (d: string, id: string) => toBase64Url(new TextEncoder().encode(JSON.stringify([d, id])))
+
+function decodeCursor(cursor: string): { date: string; transactionId: string } {
+  try {
+    const value: unknown = JSON.parse(new TextDecoder().decode(fromBase64Url(cursor)))
+    if (Array.isArray(value) && typeof value[0] === 'string' && typeof value[1] === 'string') {
+      return { date: value[0], transactionId: value[1] }
+    }
+  } catch {}
+  throw new ApiError(422, 'invalid query: cursor is not one this API gave out')
+}
+
+export const transactionRoutes = new Hono<AppEnv>().get(
+  '/transactions',
+  operation('list transactions'),
+  requireUser,
+  async (c) => {
+    const config = getConfig(c.env)
+    const query = readQuery(c, TransactionsQuery)
+    if (query.start_date && query.end_date && query.start_date > query.end_date) {
+      throw new ApiError(422, 'invalid query: start_date is after end_date')
+    }
+    const { transactions, more } = await listTransactions(config.db, c.get('userId'), {
+      itemId: query.item_id,
+      accountId: query.account_id,
+      startDate: query.start_date,
+      endDate: query.end_date,
+      after: query.cursor ? decodeCursor(query.cursor) : undefined,
+      limit: query.limit ?? 100,
+    })
+    const last = transactions.at(-1)
+    return c.json({ transactions, next_cursor: more && last ? encodeCursor(last.date, last.transaction_id) : null })
+  },
+)

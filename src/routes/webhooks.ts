@@ -1,0 +1,54 @@
+import { Hono } from 'hono'
+import * as v from 'valibot'
+import { getConfig } from '../env'
+import { ApiError } from '../errors'
+import { PlaidClient } from '../plaid/client'
+import { verifyPlaidWebhook } from '../plaid/webhook-verification'
+import type { AppEnv } from '../types'
+import type { WebhookJob } from '../webhooks/job'
+import { decodeUtf8, readBytes, validate } from './input'
+import { operation } from './operation'
+
+/** Plaid's webhooks are a few hundred bytes. */
+const MAX_WEBHOOK_BYTES = 64 * 1024
+
+const WebhookBody = v.looseObject({
+  webhook_type: v.pipe(v.string(), v.maxLength(64)),
+  webhook_code: v.pipe(v.string(), v.maxLength(64)),
+  item_id: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(128)))),
+  error: v.optional(v.nullable(v.looseObject({ error_code: v.optional(v.nullable(v.string())) }))),
+})
+
+/**
+ * Plaid calls this (no user JWT). The webhook is verified, queued and answered at once: Plaid
+ * waits 10 s at most, and the queue retries what fails later instead of losing it.
+ */
+export const webhookRoutes = new Hono<AppEnv>().post('/webhooks', operation('receive webhook'), async (c) => {
+  const config = getConfig(c.env)
+  const raw = await readBytes(c.req.raw, MAX_WEBHOOK_BYTES)
+  const plaid = new PlaidClient(config.plaid)
+  await verifyPlaidWebhook(
+    plaid,
+    `${config.plaid.baseUrl}|${config.plaid.clientId}`,
+    c.req.header('Plaid-Verification'),
+    raw,
+  )
+
+  let data: unknown
+  try {
+    data = JSON.parse(decodeUtf8(raw))
+  } catch (error) {
+    if (error instanceof ApiError) throw error
+    throw new ApiError(400, 'webhook body is not valid JSON')
+  }
+  const body = validate(WebhookBody, data, 'webhook')
+  const job: WebhookJob = {
+    webhook_type: body.webhook_type,
+    webhook_code: body.webhook_code,
+    item_id: body.item_id ?? null,
+    error_code: body.error?.error_code ?? null,
+    received_at: new Date().toISOString(),
+  }
+  await config.webhookQueue.send(job)
+  return c.json({ received: true })
+})
