@@ -2,14 +2,19 @@
  * A local Plaid: a Hono app that answers Plaid's API paths with Plaid's shapes, validation and
  * error bodies, keeping state per `client_id` (as Plaid does per team), so parallel tests that
  * use different client ids never see each other's Items or faults. Used by the tests (as the
- * Worker's outbound network) and by `npm run dev` (as a local server).
+ * Worker's outbound network) and by `npm run dev` (as a local server). Webhooks are signed per
+ * client id and POSTed to the Item's URL, or kept in an outbox for tests (see EmulatorOptions).
  */
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import { itemEndpoints } from './endpoints/items'
 import { linkEndpoints } from './endpoints/link'
+import { renderTransaction, transactionEndpoints } from './endpoints/transactions'
+import { CONTROL_WEBHOOK_CODES, itemWebhook, webhookEndpoints } from './endpoints/webhooks'
 import { type Fault, parseFault, takeFault } from './faults'
 import { EmulatedPlaidError, invalidInput, invalidRequest } from './plaid-error'
 import { type Item, isLoginRequired, isoSeconds, Tenant } from './state'
+import { transactionLog } from './transactions'
+import { jwkPublicKey, signWebhook, syncUpdatesAvailable, WebhookSender } from './webhooks'
 
 export { Tenant } from './state'
 
@@ -33,17 +38,30 @@ export type EmulatorOptions = {
   onExchange?: (exchange: Exchange) => void
   /** The clock every tenant uses (public token expiry, timestamps); Date.now by default. */
   now?: () => number
+  /**
+   * Delivers a signed webhook; called after the Plaid answer that caused it. Default: POST it to
+   * its URL with fetch (errors are logged and ignored, as a webhook receiver's failures are).
+   */
+  deliverWebhook?: (delivery: { url: string; headers: Record<string, string>; body: string }) => void | Promise<void>
+  /** Keep webhooks in each tenant's outbox (GET /emulator/webhooks) instead of delivering them. */
+  webhookOutbox?: boolean
 }
 
-export type EndpointContext = { tenant: Tenant; requestId: string; clientId: string }
+export type EndpointContext = { tenant: Tenant; requestId: string; clientId: string; webhooks: WebhookSender }
 export type EndpointHandler = (
   body: Record<string, unknown>,
   ctx: EndpointContext,
 ) => Record<string, unknown> | Promise<Record<string, unknown>>
 
+/** Extra behaviour of one endpoint. */
+export type EndpointHooks = {
+  /** Runs when an injected Plaid error answers in place of the endpoint (to model its cause). */
+  onFault?: (error: EmulatedPlaidError, body: Record<string, unknown>, ctx: EndpointContext) => void
+}
+
 /** What an endpoint module gets to register its Plaid paths. */
 export type EndpointRegistry = {
-  post(path: string, handler: EndpointHandler): void
+  post(path: string, handler: EndpointHandler, hooks?: EndpointHooks): void
 }
 
 export function createEmulator(options: EmulatorOptions = {}) {
@@ -57,9 +75,10 @@ export function createEmulator(options: EmulatorOptions = {}) {
     return t
   }
   const app = new Hono()
+  const webhooks = new WebhookSender({ deliver: options.deliverWebhook, outbox: options.webhookOutbox })
 
   const registry: EndpointRegistry = {
-    post(path, handler) {
+    post(path, handler, hooks = {}) {
       app.post(path, async (c) => {
         const requestId = newRequestId()
         const headers = Object.fromEntries(c.req.raw.headers)
@@ -89,9 +108,13 @@ export function createEmulator(options: EmulatorOptions = {}) {
           const clientId = credentials(c.req.raw.headers, body)
           const t = tenant(clientId)
           t.calls.set(path, (t.calls.get(path) ?? 0) + 1)
+          const ctx: EndpointContext = { tenant: t, requestId, clientId, webhooks }
 
           const fault = takeFault(t.faults, path)
-          if (fault?.type === 'error') throw fault.error
+          if (fault?.type === 'error') {
+            hooks.onFault?.(fault.error, body, ctx)
+            throw fault.error
+          }
           if (fault?.type === 'raw') {
             options.onExchange?.({
               path,
@@ -106,7 +129,7 @@ export function createEmulator(options: EmulatorOptions = {}) {
           if (fault?.type === 'disconnect') return c.body(null, 500, { [DISCONNECT_HEADER]: '1' })
           if (fault?.type === 'delay') await new Promise((r) => setTimeout(r, fault.ms))
 
-          const result = await handler(body, { tenant: t, requestId, clientId })
+          const result = await handler(body, ctx)
           if (fault?.type === 'incomplete') return answer(200, { request_id: requestId }, 'incomplete')
           return answer(200, { ...result, request_id: requestId })
         } catch (error) {
@@ -119,6 +142,8 @@ export function createEmulator(options: EmulatorOptions = {}) {
 
   linkEndpoints(registry)
   itemEndpoints(registry)
+  transactionEndpoints(registry)
+  webhookEndpoints(registry)
 
   // Control API: not part of Plaid. Scoped to the client id in the PLAID-CLIENT-ID header.
   const control = new Hono()
@@ -129,7 +154,7 @@ export function createEmulator(options: EmulatorOptions = {}) {
     for (const item of list) {
       const spec = parseFault(item)
       if (typeof spec === 'string') return c.json({ error: spec }, 400)
-      faults.push({ ...spec, remaining: spec.times ?? 1 })
+      faults.push({ ...spec, remaining: spec.times ?? 1, waiting: spec.after ?? 0 })
     }
     tenant(controlClientId(c.req.raw.headers)).faults.push(...faults)
     return c.json({ faults: faults.length })
@@ -156,7 +181,118 @@ export function createEmulator(options: EmulatorOptions = {}) {
     })
   itemRoute('login-required', (t, item) => t.requireLogin(item))
   itemRoute('repair', (t, item) => t.repair(item))
+
+  // An Item's transactions: append changes (optionally announcing them with SYNC_UPDATES_AVAILABLE),
+  // read the live set a correct client should hold, and switch "data not ready" on and off.
+  control.post('/items/:item_id/transactions', (c) =>
+    withItem(c, async (t, item, input) => {
+      const counts = { add: 0, modify: 0, remove: 0 }
+      for (const key of ['add', 'modify', 'remove'] as const) {
+        const value = input[key] ?? 0
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_CHANGES) {
+          return c.json({ error: `${key} must be an integer from 0 to ${MAX_CHANGES}` }, 400)
+        }
+        counts[key] = value
+      }
+      const fireWebhook = input.fire_webhook ?? false
+      if (typeof fireWebhook !== 'boolean') return c.json({ error: 'fire_webhook must be a boolean' }, 400)
+      if (fireWebhook && item.webhook === null) return c.json({ error: 'the Item has no webhook URL' }, 409)
+      const log = transactionLog(item)
+      if (counts.remove > log.live.size + counts.add) {
+        return c.json({ error: `the Item has only ${log.live.size + counts.add} transactions to remove` }, 409)
+      }
+      log.change(counts, t.now())
+      if (fireWebhook) await webhooks.send(t, item, syncUpdatesAvailable(item))
+      return c.json({ transactions: log.live.size, events: log.events.length })
+    }),
+  )
+  control.get('/items/:item_id/transactions', (c) =>
+    withItem(c, (_t, item) =>
+      c.json({ transactions: [...transactionLog(item).live.values()].map((tx) => renderTransaction(tx, false)) }),
+    ),
+  )
+  control.post('/items/:item_id/transactions-ready', (c) =>
+    withItem(c, async (t, item, input) => {
+      const { ready, fire_webhook: fireWebhook = false } = input
+      if (typeof ready !== 'boolean' || typeof fireWebhook !== 'boolean') {
+        return c.json({ error: 'body must be {"ready": boolean, "fire_webhook"?: boolean}' }, 400)
+      }
+      // Plaid announces finished pulls with SYNC_UPDATES_AVAILABLE; tests opt in to seeing that.
+      const becameReady = ready && !item.transactionsReady
+      item.transactionsReady = ready
+      if (becameReady && fireWebhook) await webhooks.send(t, item, syncUpdatesAvailable(item))
+      return c.json({ item_id: item.id, transactions_ready: item.transactionsReady })
+    }),
+  )
+  // Any Item webhook the emulator knows, including those /sandbox/item/fire_webhook cannot fire
+  // (PENDING_EXPIRATION, WEBHOOK_UPDATE_ACKNOWLEDGED), with the same state changes.
+  control.post('/items/:item_id/fire-webhook', (c) =>
+    withItem(c, async (t, item, input) => {
+      const { webhook_code: code, webhook_type: type } = input
+      if (typeof code !== 'string' || !CONTROL_WEBHOOK_CODES.includes(code)) {
+        return c.json({ error: `webhook_code must be one of ${CONTROL_WEBHOOK_CODES.join(', ')}` }, 400)
+      }
+      if (type !== undefined && typeof type !== 'string') return c.json({ error: 'webhook_type must be a string' }, 400)
+      if (item.webhook === null) return c.json({ error: 'the Item has no webhook URL' }, 409)
+      try {
+        const body = itemWebhook(t, item, code, type)
+        await webhooks.send(t, item, body)
+        return c.json({ webhook: body })
+      } catch (error) {
+        if (error instanceof EmulatedPlaidError)
+          return c.json({ error: error.message, error_code: error.errorCode }, 400)
+        throw error
+      }
+    }),
+  )
+
+  // Webhooks: the outbox (tests), signing keys and forged signatures.
+  control.get('/webhooks', (c) => {
+    if (!webhooks.outbox) return c.json({ error: 'the emulator delivers webhooks to their URLs (no outbox)' }, 409)
+    const outbox = tenant(controlClientId(c.req.raw.headers)).webhookOutbox
+    return c.json({ webhooks: outbox.splice(0, outbox.length) })
+  })
+  control.get('/webhook-keys', (c) =>
+    c.json({ keys: tenant(controlClientId(c.req.raw.headers)).webhookKeys.all().map(jwkPublicKey) }),
+  )
+  control.post('/webhook-keys/rotate', async (c) => {
+    const input = await jsonObject(c)
+    const expirePrevious = input?.expire_previous ?? false
+    if (typeof expirePrevious !== 'boolean') return c.json({ error: 'expire_previous must be a boolean' }, 400)
+    const key = await tenant(controlClientId(c.req.raw.headers)).webhookKeys.rotate(expirePrevious)
+    return c.json({ key: jwkPublicKey(key) })
+  })
+  // Signs any body with this client's key, with header and claims open to forgery (stale iat,
+  // another alg in the header, an unknown kid, the previous or expired key).
+  control.post('/webhooks/sign', async (c) => {
+    const input = await jsonObject(c)
+    const t = tenant(controlClientId(c.req.raw.headers))
+    if (typeof input?.body !== 'string') return c.json({ error: 'body must be the webhook body as a string' }, 400)
+    const { kid, iat = Math.floor(t.now() / 1000), alg, key: which = 'current' } = input
+    if (kid !== undefined && typeof kid !== 'string') return c.json({ error: 'kid must be a string' }, 400)
+    if (typeof iat !== 'number' || !Number.isInteger(iat)) return c.json({ error: 'iat must be an integer' }, 400)
+    if (alg !== undefined && typeof alg !== 'string') return c.json({ error: 'alg must be a string' }, 400)
+    if (which !== 'current' && which !== 'previous')
+      return c.json({ error: 'key must be "current" or "previous"' }, 400)
+    const key = which === 'current' ? await t.webhookKeys.current() : t.webhookKeys.previous()
+    if (!key) return c.json({ error: 'there is no previous key; rotate first' }, 409)
+    return c.json({ verification: await signWebhook(input.body, key, { iat, kid, alg }) })
+  })
   app.route('/emulator', control)
+
+  /** Runs `action` on the Item named in the path, with the request's JSON body (if any). */
+  async function withItem(
+    c: Context,
+    action: (t: Tenant, item: Item, input: Record<string, unknown>) => Response | Promise<Response>,
+  ): Promise<Response> {
+    const t = tenant(controlClientId(c.req.raw.headers))
+    const item = t.items.get(c.req.param('item_id') ?? '')
+    if (!item) return c.json({ error: 'no Item with this item_id for this client id' }, 404)
+    if (item.removed) return c.json({ error: 'the Item was removed' }, 409)
+    const input = c.req.method === 'GET' ? {} : await jsonObject(c)
+    if (!input) return c.json({ error: 'body must be a JSON object' }, 400)
+    return action(t, item, input)
+  }
 
   app.notFound((c) =>
     c.json(new EmulatedPlaidError(404, 'INVALID_REQUEST', 'NOT_FOUND', 'not found').body(newRequestId()), 404),
@@ -197,6 +333,23 @@ function itemSummary(item: Item) {
     login_required: isLoginRequired(item),
     error_code: item.error?.error.errorCode ?? null,
     account_ids: item.accounts.map((a) => a.id),
+  }
+}
+
+/** The most changes one control call may append (keeps a typo from allocating forever). */
+const MAX_CHANGES = 100_000
+
+/** The request's JSON object body; an empty body counts as {}. */
+async function jsonObject(c: Context): Promise<Record<string, unknown> | undefined> {
+  const text = await c.req.text()
+  if (text.trim() === '') return {}
+  try {
+    const value: unknown = JSON.parse(text)
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined
+  } catch {
+    return undefined
   }
 }
 

@@ -11,6 +11,11 @@ export type FaultSpec = {
   kind: 'plaid_error' | 'status' | 'slow' | 'garbage' | 'incomplete' | 'disconnect'
   /** How many matching requests it affects (default 1); 0 means every one until cleared. */
   times?: number
+  /**
+   * How many matching requests it lets through untouched before it fires (default 0), e.g. 1 to
+   * fail only the second page of a /transactions/sync loop.
+   */
+  after?: number
   /** plaid_error / status: the HTTP status (plaid_error default 400, status default 502). */
   status?: number
   error_type?: string
@@ -20,7 +25,17 @@ export type FaultSpec = {
   delay_ms?: number
 }
 
-export type Fault = FaultSpec & { remaining: number }
+/** A fault as stored: `remaining` counts down the requests it affects, `waiting` those it lets pass first. */
+export type Fault = FaultSpec & { remaining: number; waiting: number }
+
+/** Errors whose Plaid type and message a fault fills in when only the error_code is given. */
+const KNOWN_ERRORS: Record<string, { type: string; message: string }> = {
+  TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION: {
+    type: 'TRANSACTIONS_ERROR',
+    message:
+      'Underlying transaction data changed since last page was fetched. Please restart pagination from last update.',
+  },
+}
 
 /** What the endpoint wrapper should do instead of (or before) answering normally. */
 export type FaultAction =
@@ -38,26 +53,39 @@ export function parseFault(input: unknown): FaultSpec | string {
     return 'endpoint must be a Plaid path such as "/link/token/create" or "*"'
   }
   if (typeof f.kind !== 'string' || !kinds.includes(f.kind)) return `kind must be one of ${kinds.join(', ')}`
+  if (f.after !== undefined && (typeof f.after !== 'number' || !Number.isInteger(f.after) || f.after < 0)) {
+    return 'after must be a non-negative integer'
+  }
   return f as FaultSpec
 }
 
-/** Takes the first fault matching `path`, counting it down; undefined when none applies. */
+/**
+ * Takes the first armed fault matching `path`, counting it down; undefined when none applies.
+ * Every matching fault still waiting (`after`) counts this request as one it let through.
+ */
 export function takeFault(faults: Fault[], path: string): FaultAction | undefined {
-  const index = faults.findIndex((f) => f.endpoint === path || f.endpoint === '*')
+  let index = -1
+  for (const [i, f] of faults.entries()) {
+    if (f.endpoint !== path && f.endpoint !== '*') continue
+    if (f.waiting > 0) f.waiting--
+    else if (index === -1) index = i
+  }
   if (index === -1) return undefined
   const fault = faults[index] as Fault
   if (fault.remaining > 0 && --fault.remaining === 0) faults.splice(index, 1)
   switch (fault.kind) {
-    case 'plaid_error':
+    case 'plaid_error': {
+      const known = fault.error_code === undefined ? undefined : KNOWN_ERRORS[fault.error_code]
       return {
         type: 'error',
         error: new EmulatedPlaidError(
           fault.status ?? 400,
-          fault.error_type ?? 'INVALID_REQUEST',
+          fault.error_type ?? known?.type ?? 'INVALID_REQUEST',
           fault.error_code ?? 'INVALID_FIELD',
-          fault.error_message ?? 'an error injected by the emulator',
+          fault.error_message ?? known?.message ?? 'an error injected by the emulator',
         ),
       }
+    }
     case 'status':
       return {
         type: 'raw',

@@ -1,6 +1,7 @@
 /**
  * Serves the emulator over HTTP for local development. `npm run emulator` runs it alone
- * (EMULATOR_PORT, default 8788); `npm run dev` starts it beside the API.
+ * (EMULATOR_PORT, default 8788); `npm run dev` starts it beside the API. Webhooks are POSTed to
+ * each Item's webhook URL (under `npm run dev`, the API's /api/v1/banking/webhooks).
  */
 import { pathToFileURL } from 'node:url'
 import { serve } from '@hono/node-server'

@@ -6,6 +6,8 @@
  */
 import type { Fault } from './faults'
 import { type EmulatedPlaidError, invalidInput, itemError } from './plaid-error'
+import type { TransactionLog } from './transactions'
+import { type WebhookDelivery, WebhookKeys } from './webhooks'
 
 /** Plaid's Sandbox institutions the emulator knows (a small part of Plaid's catalog). */
 export type Institution = { id: string; name: string; products: readonly string[] }
@@ -83,6 +85,10 @@ export type Item = {
   lastSuccessfulUpdate: number | null
   lastFailedUpdate: number | null
   lastWebhook: { sentAt: number; code: string } | null
+  /** Whether Plaid has pulled transactions yet; while false, /transactions/sync answers NOT_READY. */
+  transactionsReady: boolean
+  /** Created on first use (see transactionLog in ./transactions.ts). */
+  transactions: TransactionLog | null
 }
 
 export type PublicToken = { itemId: string; expiresAt: number }
@@ -120,9 +126,15 @@ export class Tenant {
   /** public_token → Item; an entry is deleted when exchanged, which makes it one-time use. */
   readonly publicTokens = new Map<string, PublicToken>()
   readonly linkTokens = new Map<string, LinkToken>()
+  /** The keys that sign this client's webhooks. */
+  readonly webhookKeys: WebhookKeys
+  /** Webhooks kept for the control API when the emulator runs with an outbox (tests). */
+  readonly webhookOutbox: WebhookDelivery[] = []
 
   /** `now` is injectable so tests can move time (token expiry) without waiting. */
-  constructor(readonly now: () => number = Date.now) {}
+  constructor(readonly now: () => number = Date.now) {
+    this.webhookKeys = new WebhookKeys(now)
+  }
 
   /** A new Item with Plaid Sandbox's default accounts, as `user_good` gets. */
   createItem(input: {
@@ -149,6 +161,8 @@ export class Tenant {
       lastSuccessfulUpdate: now,
       lastFailedUpdate: null,
       lastWebhook: null,
+      transactionsReady: true,
+      transactions: null,
     }
     this.items.set(item.id, item)
     return item
@@ -205,12 +219,13 @@ export class Tenant {
     return item
   }
 
-  /** What `/sandbox/item/reset_login` does (and a password change at the bank would). */
-  requireLogin(item: Item): void {
-    if (item.error?.error.errorCode === 'ITEM_LOGIN_REQUIRED') return
+  /** What `/sandbox/item/reset_login` does (and a password change at the bank would). Returns the Item's error. */
+  requireLogin(item: Item): EmulatedPlaidError {
+    if (item.error?.error.errorCode === 'ITEM_LOGIN_REQUIRED') return item.error.error
     const since = this.now()
     item.error = { error: itemError('ITEM_LOGIN_REQUIRED', LOGIN_REQUIRED_MESSAGE), since }
     item.lastFailedUpdate = since
+    return item.error.error
   }
 
   /** What finishing Link's update mode does: the Item is healthy again and refreshes. */

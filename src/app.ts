@@ -1,7 +1,10 @@
 import { Hono } from 'hono'
+import { requestId } from 'hono/request-id'
+import { secureHeaders } from 'hono/secure-headers'
 import { corsFromSettings } from './cors'
 import { handleError } from './error-handler'
 import { ApiError } from './errors'
+import { createLogger } from './log'
 import { openApiDocument } from './openapi'
 import { accountRoutes } from './routes/accounts'
 import { exchangeTokenRoutes } from './routes/exchange-token'
@@ -13,8 +16,26 @@ import type { AppEnv } from './types'
 
 export const app = new Hono<AppEnv>()
 
-// CORS first, so preflights and error answers alike carry the headers the browser needs.
+// Request id first, so every later log line and answer carries it; then CORS, so preflights
+// and error answers alike carry the headers the browser needs; then security headers.
+app.use('*', requestId({ limitLength: 128 }), function attachLogger(c, next) {
+  c.set('log', createLogger({ request_id: c.get('requestId') }))
+  return next()
+})
 app.use('*', corsFromSettings)
+app.use(
+  '*',
+  secureHeaders({
+    // An API answers JSON only: nothing may be framed, run or embedded from it.
+    contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    crossOriginResourcePolicy: 'same-site',
+  }),
+  async function noStore(c, next) {
+    await next()
+    // Answers carry account data: no shared or browser cache may keep them.
+    c.header('Cache-Control', 'no-store')
+  },
+)
 
 app.get('/healthz', (c) => c.json({ status: 'ok' }))
 app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument))
@@ -26,9 +47,8 @@ app.route('/api/v1/banking', transactionRoutes)
 app.route('/api/v1/banking', webhookRoutes)
 
 answerWrongMethods(app)
-app.notFound(() => {
-  throw new ApiError(404, 'not found')
-})
+// Answered (not thrown) so the middleware above still adds its headers to the 404.
+app.notFound((c) => handleError(new ApiError(404, 'not found'), c))
 app.onError(handleError)
 
 /**

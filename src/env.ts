@@ -16,6 +16,8 @@ import type { WebhookJob } from './webhooks/job'
 export type Bindings = {
   /** D1 database: Items, accounts, transactions (see migrations/). */
   DB?: D1Database
+  /** Rate limiting binding: per-user budget of requests that reach Plaid. */
+  PLAID_RATE_LIMITER?: RateLimit
   /** Queue: verified Plaid webhooks, worked off by this Worker's queue() handler. */
   WEBHOOK_QUEUE?: Queue<WebhookJob>
   /** Secret: base64 of 32 random bytes that seals access tokens (openssl rand -base64 32). */
@@ -26,8 +28,10 @@ export type Bindings = {
   PLAID_BALANCE_TIMEOUT_MS?: string
   /** Secret: HMAC key for the bearer JWTs the frontend sends. */
   JWT_SECRET?: string
-  /** Var: HS256 (default), HS384 or HS512. */
+  /** Var: HS256 (default), HS384 or HS512; with JWT_JWKS_URL, a comma list such as RS256,ES256. */
   JWT_ALG?: string
+  /** Var: an identity provider's JWKS URL (Auth0, Clerk, Supabase, Cognito...); replaces JWT_SECRET. */
+  JWT_JWKS_URL?: string
   /** Var: when set, the token's `iss` must equal it. */
   JWT_ISSUER?: string
   /** Var: when set, the token's `aud` must contain it. */
@@ -150,12 +154,14 @@ const LANGUAGES = new Set([
 const JWT_ALGS = { HS256: 32, HS384: 48, HS512: 64 } as const
 export type JwtAlg = keyof typeof JWT_ALGS
 
-export type AuthConfig = {
-  secret: string
-  alg: JwtAlg
-  issuer?: string
-  audience?: string
-}
+/** Algorithms an identity provider's JWKS may sign with (symmetric ones never: RFC 8725 3.1). */
+export const JWKS_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'] as const
+export type JwksAlg = (typeof JWKS_ALGS)[number]
+
+export type AuthConfig = (
+  | { mode: 'hmac'; secret: string; alg: JwtAlg }
+  | { mode: 'jwks'; jwksUrl: string; algs: JwksAlg[] }
+) & { issuer?: string; audience?: string }
 
 export type PlaidConfig = {
   baseUrl: string
@@ -276,16 +282,26 @@ function parseConfig(env: Bindings): Config {
   const localDev = env.LOCAL_DEV === 'true'
   const secretHow = (name: string) => `run \`wrangler secret put ${name}\` (locally, add it to .dev.vars)`
 
-  // Auth
-  const algName = r.optional('JWT_ALG') ?? 'HS256'
-  const alg = (algName in JWT_ALGS ? algName : 'HS256') as JwtAlg
-  if (!(algName in JWT_ALGS)) r.problems.push('JWT_ALG must be one of HS256, HS384, HS512')
-  const jwtSecret = r.required('JWT_SECRET', secretHow('JWT_SECRET'), localDev ? DEV_JWT_SECRET : undefined)
-  // RFC 7518 section 3.2: an HMAC key must be at least as long as the hash output.
-  if (jwtSecret && new TextEncoder().encode(jwtSecret).length < JWT_ALGS[alg]) {
-    r.problems.push(
-      `JWT_SECRET is too short for ${alg}; use at least ${JWT_ALGS[alg]} bytes (openssl rand -base64 ${JWT_ALGS[alg]})`,
-    )
+  // Auth: an identity provider's JWKS when JWT_JWKS_URL is set, else the shared HMAC secret.
+  const jwksUrl = r.url('JWT_JWKS_URL', !localDev)
+  let verification: AuthConfig
+  if (jwksUrl) {
+    const algs = r.list('JWT_ALG', 'RS256', new Set<string>(JWKS_ALGS), 'algorithm for JWKS') as JwksAlg[]
+    verification = { mode: 'jwks', jwksUrl, algs }
+  } else {
+    const algName = r.optional('JWT_ALG') ?? 'HS256'
+    const alg = (algName in JWT_ALGS ? algName : 'HS256') as JwtAlg
+    if (!(algName in JWT_ALGS)) {
+      r.problems.push('JWT_ALG must be one of HS256, HS384, HS512 (or set JWT_JWKS_URL for RS256/ES256 tokens)')
+    }
+    const secret = r.required('JWT_SECRET', secretHow('JWT_SECRET'), localDev ? DEV_JWT_SECRET : undefined)
+    // RFC 7518 section 3.2: an HMAC key must be at least as long as the hash output.
+    if (secret && new TextEncoder().encode(secret).length < JWT_ALGS[alg]) {
+      r.problems.push(
+        `JWT_SECRET is too short for ${alg}; use at least ${JWT_ALGS[alg]} bytes (openssl rand -base64 ${JWT_ALGS[alg]})`,
+      )
+    }
+    verification = { mode: 'hmac', secret, alg }
   }
 
   // Plaid: an explicit PLAID_BASE_URL wins; otherwise local development without credentials
@@ -342,8 +358,7 @@ function parseConfig(env: Bindings): Config {
   const config = {
     localDev,
     auth: {
-      secret: jwtSecret,
-      alg,
+      ...verification,
       issuer: r.optional('JWT_ISSUER'),
       audience: r.optional('JWT_AUDIENCE'),
     },

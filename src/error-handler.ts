@@ -1,9 +1,10 @@
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { JwksUnavailableError } from './auth/jwks'
 import { TokenCipherError } from './crypto/token-cipher'
 import { ApiError, ConfigError } from './errors'
-import { type LogFields, logEvent } from './log'
+import { createLogger, type LogFields } from './log'
 import { PlaidApiError, PlaidError, PlaidResponseError } from './plaid/errors'
 import { WebhookVerificationError } from './plaid/webhook-verification'
 import { SyncRaceError } from './services/transactions-sync'
@@ -23,7 +24,9 @@ type Failure = {
  */
 export function handleError(error: Error, c: Context<AppEnv>): Response {
   const failure = describe(error, c.get('operation'))
-  logEvent(failure.status >= 500 ? 'error' : 'warn', 'request failed', {
+  // The logger is missing only if the request failed before the first middleware ran.
+  const log = c.get('log') ?? createLogger()
+  log(failure.status >= 500 ? 'error' : 'warn', 'request failed', {
     method: c.req.method,
     route: c.req.routePath,
     path: c.req.path,
@@ -83,7 +86,7 @@ function describe(error: Error, operation: string | undefined): Failure {
       log: { error: error.name, plaid_request_id: requestId },
     }
   }
-  if (error instanceof ConfigError || error instanceof TokenCipherError) {
+  if (error instanceof ConfigError || error instanceof TokenCipherError || error instanceof JwksUnavailableError) {
     return { status: 500, body: { detail: failed(error.message) }, log: { error: error.name, detail: error.message } }
   }
   if (error instanceof HTTPException) {

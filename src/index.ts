@@ -5,5 +5,5 @@ import type { WebhookJob } from './webhooks/job'
 
 export default {
   fetch: app.fetch,
-  queue: (batch, env) => consumeWebhookBatch(batch, env),
+  queue: (batch, env, _ctx) => consumeWebhookBatch(batch, env),
 } satisfies ExportedHandler<Bindings, WebhookJob>

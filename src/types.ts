@@ -1,4 +1,5 @@
 import type { Bindings } from './env'
+import type { Logger } from './log'
 
 /** The one environment type of the app: every Hono instance and middleware uses it. */
 export type AppEnv = {
@@ -8,5 +9,9 @@ export type AppEnv = {
     userId: string
     /** What the current route does, as in "Failed to <operation>: <reason>". */
     operation: string
+    /** The caller's X-Request-Id when it is a sane value, else a new one. */
+    requestId: string
+    /** Logs with this request's id on every line. */
+    log: Logger
   }
 }

@@ -3,6 +3,7 @@
  * http://plaid.test go to the Plaid emulator; a request to any other host is reported on stderr
  * and its connection dropped, so no test can reach a real host and the Worker sees exactly what
  * an unreachable host looks like. Every Plaid exchange is recorded for the contract check.
+ * Webhooks are not POSTed anywhere: each client id's wait in its outbox (GET /emulator/webhooks).
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -21,6 +22,8 @@ export function emulatorNetwork() {
   writeFileSync(EXCHANGES_FILE, '')
   const emulator = createEmulator({
     onExchange: (exchange) => appendFileSync(EXCHANGES_FILE, `${JSON.stringify(exchange)}\n`),
+    // Tests collect webhooks from GET /emulator/webhooks (per client id) instead of receiving POSTs.
+    webhookOutbox: true,
   })
   const listener = getRequestListener(async (request, env) => {
     const response = await emulator.fetch(request)

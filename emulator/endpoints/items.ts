@@ -22,6 +22,7 @@ import {
   stringUpTo,
   url,
 } from '../validate'
+import { itemErrorWebhook } from '../webhooks'
 import { PRODUCTS } from './link'
 
 // The spec's ItemRemoveReasonCode.
@@ -134,15 +135,17 @@ export function itemEndpoints(api: EndpointRegistry): void {
     return {}
   })
 
-  api.post('/sandbox/item/reset_login', (body, { tenant }) => {
+  // Like Plaid's Sandbox, also sends the ITEM/ERROR webhook when the Item has a webhook URL.
+  api.post('/sandbox/item/reset_login', async (body, { tenant, webhooks }) => {
     checkFields(body, accessToken)
-    tenant.requireLogin(tenant.itemForAccessToken(body.access_token as string))
+    const item = tenant.itemForAccessToken(body.access_token as string)
+    await webhooks.send(tenant, item, itemErrorWebhook(item, tenant.requireLogin(item)))
     return { reset_login: true }
   })
 }
 
 /** The Item for a data request: it must exist and must not be in an error state. */
-function healthyItem(tenant: Tenant, body: Record<string, unknown>): Item {
+export function healthyItem(tenant: Tenant, body: Record<string, unknown>): Item {
   const item = tenant.itemForAccessToken(body.access_token as string)
   if (item.error) throw item.error.error
   return item
@@ -160,7 +163,7 @@ function selectAccounts(item: Item, body: Record<string, unknown>): Account[] {
 }
 
 /** AccountBase. `updatedAt` is set only by a real-time balance call. */
-function accountJson(account: Account, updatedAt?: string) {
+export function accountJson(account: Account, updatedAt?: string) {
   const { available, current, limit, isoCurrencyCode } = account.balances
   return {
     account_id: account.id,

@@ -1,8 +1,10 @@
 import { createMiddleware } from 'hono/factory'
-import { verify } from 'hono/jwt'
-import { getConfig } from '../env'
+import { decode, verify, verifyWithJwks } from 'hono/jwt'
+import type { JWTPayload } from 'hono/utils/jwt/types'
+import { type AuthConfig, getConfig } from '../env'
 import { UnauthorizedError } from '../errors'
 import type { AppEnv } from '../types'
+import { JwksUnavailableError, jwksKeys } from './jwks'
 
 // hono's JWT errors put the token in their messages, so callers only ever see these reasons.
 const REASONS: Record<string, string> = {
@@ -17,6 +19,8 @@ const REASONS: Record<string, string> = {
   JwtAlgorithmNotImplemented: 'token algorithm is not accepted',
   JwtHeaderInvalid: 'token header is invalid',
   JwtTokenSignatureMismatched: 'token signature is invalid',
+  JwtSymmetricAlgorithmNotAllowed: 'token algorithm is not accepted',
+  JwtHeaderRequiresKid: 'token has no kid header',
 }
 
 const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*) *$/
@@ -39,13 +43,9 @@ export const requireUser = createMiddleware<AppEnv>(async function requireUser(c
 
   let payload: Record<string, unknown>
   try {
-    // The algorithm is pinned by configuration, never taken from the token (RFC 8725 3.1).
-    payload = await verify(token, auth.secret, {
-      alg: auth.alg,
-      ...(auth.issuer !== undefined && { iss: auth.issuer }),
-      ...(auth.audience !== undefined && { aud: auth.audience }),
-    })
+    payload = await verifyToken(token, auth)
   } catch (error) {
+    if (error instanceof JwksUnavailableError || error instanceof UnauthorizedError) throw error
     const name = error instanceof Error ? error.name : ''
     throw new UnauthorizedError(REASONS[name] ?? 'token is malformed')
   }
@@ -60,3 +60,19 @@ export const requireUser = createMiddleware<AppEnv>(async function requireUser(c
   c.set('userId', sub)
   await next()
 })
+
+/** The algorithm is pinned by configuration, never taken from the token (RFC 8725 3.1). */
+async function verifyToken(token: string, auth: AuthConfig): Promise<JWTPayload> {
+  const verification = {
+    ...(auth.issuer !== undefined && { iss: auth.issuer }),
+    ...(auth.audience !== undefined && { aud: auth.audience }),
+  }
+  if (auth.mode === 'hmac') return verify(token, auth.secret, { alg: auth.alg, ...verification })
+  const { alg, kid } = decode(token).header
+  // Before any key lookup, so a token with a foreign algorithm cannot make us fetch keys.
+  if (!(auth.algs as string[]).includes(alg)) throw new UnauthorizedError('token algorithm is not accepted')
+  const keys = await jwksKeys(auth.jwksUrl, kid)
+  if (kid !== undefined && !keys.some((k) => k.kid === kid))
+    throw new UnauthorizedError('token signing key is not known')
+  return verifyWithJwks(token, { keys, allowedAlgorithms: auth.algs, verification })
+}

@@ -20,6 +20,37 @@ import type {
 
 export const PLAID_VERSION = '2020-09-14'
 
+type CallOptions = {
+  /** Budget for the whole call, retries included (default: PLAID_TIMEOUT_MS). */
+  timeoutMs?: number
+  /** Only for calls that are safe to repeat: reads, and link tokens (a new one is harmless). */
+  retry?: boolean
+}
+
+const MAX_ATTEMPTS = 3
+const BACKOFF_BASE_MS = 100
+const BACKOFF_CAP_MS = 1_000
+/** No retry is started unless at least this much of the budget is left for it. */
+const MIN_ATTEMPT_MS = 250
+
+/** Plaid's error codes that say "try again later" rather than "this request is wrong". */
+const TRANSIENT_CODES = new Set([
+  'INSTITUTION_DOWN',
+  'INSTITUTION_NOT_RESPONDING',
+  'INTERNAL_SERVER_ERROR',
+  'RATE_LIMIT_EXCEEDED',
+  'PLANNED_MAINTENANCE',
+])
+
+/** Worth another attempt: rate limited, a server error, an institution hiccup, a dropped connection. */
+function isTransient(error: unknown): boolean {
+  if (error instanceof PlaidConnectionError) return true
+  if (error instanceof PlaidApiError)
+    return error.status === 429 || error.status >= 500 || TRANSIENT_CODES.has(error.errorCode)
+  if (error instanceof PlaidResponseError) return error.status === 429 || error.status >= 500
+  return false
+}
+
 type Fetch = (input: Request | string | URL, init?: RequestInit) => Promise<Response>
 
 export class PlaidClient {
@@ -30,10 +61,14 @@ export class PlaidClient {
 
   /** `/link/token/create`: a short-lived token that initializes Plaid Link. */
   createLinkToken(body: LinkTokenCreateRequest): Promise<LinkTokenCreateResponse> {
-    return this.request('/link/token/create', body, (data) =>
-      typeof data.link_token === 'string' && typeof data.expiration === 'string'
-        ? { link_token: data.link_token, expiration: data.expiration, request_id: str(data.request_id) }
-        : undefined,
+    return this.request(
+      '/link/token/create',
+      body,
+      (data) =>
+        typeof data.link_token === 'string' && typeof data.expiration === 'string'
+          ? { link_token: data.link_token, expiration: data.expiration, request_id: str(data.request_id) }
+          : undefined,
+      { retry: true },
     )
   }
 
@@ -48,25 +83,27 @@ export class PlaidClient {
 
   /** `/accounts/get`: the Item's accounts with balances as Plaid last cached them. */
   getAccounts(accessToken: string): Promise<AccountsGetResponse> {
-    return this.request('/accounts/get', { access_token: accessToken }, parseAccounts)
+    return this.request('/accounts/get', { access_token: accessToken }, parseAccounts, { retry: true })
   }
 
   /** `/accounts/balance/get`: live balances from the institution; slow, so it has its own timeout. */
   getBalances(accessToken: string): Promise<AccountsGetResponse> {
-    return this.request(
-      '/accounts/balance/get',
-      { access_token: accessToken },
-      parseAccounts,
-      this.config.balanceTimeoutMs,
-    )
+    return this.request('/accounts/balance/get', { access_token: accessToken }, parseAccounts, {
+      timeoutMs: this.config.balanceTimeoutMs,
+    })
   }
 
   /** `/item/get`: the Item's status, including the error that asks for update mode. */
   getItem(accessToken: string): Promise<ItemGetResponse> {
-    return this.request('/item/get', { access_token: accessToken }, (data) => {
-      const item = parseItem(data.item)
-      return item ? { item } : undefined
-    })
+    return this.request(
+      '/item/get',
+      { access_token: accessToken },
+      (data) => {
+        const item = parseItem(data.item)
+        return item ? { item } : undefined
+      },
+      { retry: true },
+    )
   }
 
   /** `/item/remove`: ends the Item at Plaid (and its billing). */
@@ -77,35 +114,46 @@ export class PlaidClient {
   /** `/transactions/sync`: one page of changes after `cursor` (none: from the beginning). */
   syncTransactions(accessToken: string, cursor: string | null, count: number): Promise<TransactionsSyncResponse> {
     const body = { access_token: accessToken, count, ...(cursor ? { cursor } : {}) }
-    return this.request('/transactions/sync', body, (data) => {
-      if (typeof data.next_cursor !== 'string' || typeof data.has_more !== 'boolean') return undefined
-      if (!Array.isArray(data.added) || !Array.isArray(data.modified) || !Array.isArray(data.removed)) return undefined
-      const added = data.added.map(parseTransaction)
-      const modified = data.modified.map(parseTransaction)
-      const removed = data.removed.map((r) =>
-        isObject(r) && typeof r.transaction_id === 'string' ? { transaction_id: r.transaction_id } : undefined,
-      )
-      if ([...added, ...modified, ...removed].some((t) => t === undefined)) return undefined
-      return {
-        added: added as PlaidTransaction[],
-        modified: modified as PlaidTransaction[],
-        removed: removed as { transaction_id: string }[],
-        next_cursor: data.next_cursor,
-        has_more: data.has_more,
-      }
-    })
+    return this.request(
+      '/transactions/sync',
+      body,
+      (data) => {
+        if (typeof data.next_cursor !== 'string' || typeof data.has_more !== 'boolean') return undefined
+        if (!Array.isArray(data.added) || !Array.isArray(data.modified) || !Array.isArray(data.removed))
+          return undefined
+        const added = data.added.map(parseTransaction)
+        const modified = data.modified.map(parseTransaction)
+        const removed = data.removed.map((r) =>
+          isObject(r) && typeof r.transaction_id === 'string' ? { transaction_id: r.transaction_id } : undefined,
+        )
+        if ([...added, ...modified, ...removed].some((t) => t === undefined)) return undefined
+        return {
+          added: added as PlaidTransaction[],
+          modified: modified as PlaidTransaction[],
+          removed: removed as { transaction_id: string }[],
+          next_cursor: data.next_cursor,
+          has_more: data.has_more,
+        }
+      },
+      { retry: true },
+    )
   }
 
   /** `/webhook_verification_key/get`: the public key (JWK) that signed a webhook. */
   getWebhookVerificationKey(keyId: string): Promise<WebhookVerificationKey> {
-    return this.request('/webhook_verification_key/get', { key_id: keyId }, (data) => {
-      const key = data.key
-      if (!isObject(key)) return undefined
-      const { alg, kid, kty, crv, x, y, use, created_at, expired_at } = key
-      if ([alg, kid, kty, crv, x, y, use].some((v) => typeof v !== 'string')) return undefined
-      if (typeof created_at !== 'number' || (expired_at !== null && typeof expired_at !== 'number')) return undefined
-      return { alg, kid, kty, crv, x, y, use, created_at, expired_at } as WebhookVerificationKey
-    })
+    return this.request(
+      '/webhook_verification_key/get',
+      { key_id: keyId },
+      (data) => {
+        const key = data.key
+        if (!isObject(key)) return undefined
+        const { alg, kid, kty, crv, x, y, use, created_at, expired_at } = key
+        if ([alg, kid, kty, crv, x, y, use].some((v) => typeof v !== 'string')) return undefined
+        if (typeof created_at !== 'number' || (expired_at !== null && typeof expired_at !== 'number')) return undefined
+        return { alg, kid, kty, crv, x, y, use, created_at, expired_at } as WebhookVerificationKey
+      },
+      { retry: true },
+    )
   }
 
   /**
@@ -116,7 +164,28 @@ export class PlaidClient {
     path: string,
     body: object,
     parse: (data: Record<string, unknown>) => T | undefined,
-    timeoutMs = this.config.timeoutMs,
+    { timeoutMs = this.config.timeoutMs, retry = false }: CallOptions = {},
+  ): Promise<T> {
+    // The timeout bounds the whole call, retries included, so a caller's deadline holds.
+    const deadline = Date.now() + timeoutMs
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempt(path, body, parse, Math.max(1, deadline - Date.now()))
+      } catch (error) {
+        if (!retry || attempt >= MAX_ATTEMPTS || !isTransient(error)) throw error
+        // Exponential backoff with full jitter, so many Workers retrying at once spread out.
+        const delay = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt)
+        if (Date.now() + delay + MIN_ATTEMPT_MS > deadline) throw error
+        await new Promise((resolve) => setTimeout(resolve, delay))
+      }
+    }
+  }
+
+  private async attempt<T>(
+    path: string,
+    body: object,
+    parse: (data: Record<string, unknown>) => T | undefined,
+    timeoutMs: number,
   ): Promise<T> {
     let response: Response
     let text: string

@@ -1,13 +1,13 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
 import { requireUser } from '../auth/bearer'
-import { getConfig } from '../env'
-import { PlaidClient } from '../plaid/client'
+import { serviceContext } from '../context'
 import { refreshBalances, requireItem } from '../services/linking'
 import { listAccounts, listStoredItems } from '../store/items'
 import type { AppEnv } from '../types'
 import { jsonObject, plaidId, readQuery } from './input'
 import { operation } from './operation'
+import { limitPlaidCalls } from './rate-limit'
 
 const AccountsQuery = jsonObject({
   item_id: v.optional(plaidId('item_id')),
@@ -15,16 +15,17 @@ const AccountsQuery = jsonObject({
 })
 
 export const accountRoutes = new Hono<AppEnv>().get('/accounts', operation('list accounts'), requireUser, async (c) => {
-  const config = getConfig(c.env)
+  const ctx = serviceContext(c)
+  const { config } = ctx
   const userId = c.get('userId')
   const query = readQuery(c, AccountsQuery)
   const only = query.item_id ? await requireItem(config, userId, query.item_id) : undefined
   if (query.refresh === 'true') {
-    const plaid = new PlaidClient(config.plaid)
+    await limitPlaidCalls(c)
     const items = only ? [only] : await listStoredItems(config.db, userId)
     // Balance checks reach each institution; run them side by side, and fail as a whole if
     // one fails, so the answer never mixes fresh and stale balances without saying so.
-    await Promise.all(items.map((item) => refreshBalances(config, plaid, item)))
+    await Promise.all(items.map((item) => refreshBalances(ctx, item)))
   }
   return c.json({ accounts: await listAccounts(config.db, userId, query.item_id) })
 })

@@ -1,12 +1,12 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
 import { requireUser } from '../auth/bearer'
-import { getConfig } from '../env'
-import { PlaidClient } from '../plaid/client'
+import { serviceContext } from '../context'
 import { exchangePublicToken } from '../services/linking'
 import type { AppEnv } from '../types'
 import { jsonObject, readJson } from './input'
 import { operation } from './operation'
+import { limitPlaidCalls } from './rate-limit'
 
 const optionalText = (max: number) => v.optional(v.nullable(v.pipe(v.string(), v.maxLength(max))))
 
@@ -25,14 +25,13 @@ export const exchangeTokenRoutes = new Hono<AppEnv>().post(
   operation('exchange public token'),
   requireUser,
   async (c) => {
-    const config = getConfig(c.env)
     const body = await readJson(c, ExchangeBody)
+    await limitPlaidCalls(c)
     const institution = body.institution
       ? { institution_id: body.institution.institution_id ?? undefined, name: body.institution.name ?? undefined }
       : undefined
     const { created, ...linked } = await exchangePublicToken(
-      config,
-      new PlaidClient(config.plaid),
+      serviceContext(c),
       c.get('userId'),
       body.public_token,
       institution,

@@ -27,10 +27,7 @@ export async function readJson<S extends Schema>(
     if (!optional) throw new ApiError(400, 'request body is required (JSON)')
     data = {}
   } else {
-    const type = c.req.header('Content-Type') ?? ''
-    if (!/^application\/(.+\+)?json\s*(;|$)/i.test(type)) {
-      throw new ApiError(415, 'request body must be JSON (Content-Type: application/json)')
-    }
+    requireJsonContentType(c)
     try {
       data = JSON.parse(text)
     } catch {
@@ -41,6 +38,13 @@ export async function readJson<S extends Schema>(
     throw new ApiError(422, 'invalid body: must be a JSON object')
   }
   return validate(schema, data, 'body')
+}
+
+/** 415 unless the body is declared as JSON. */
+export function requireJsonContentType(c: Context): void {
+  if (!/^application\/(.+\+)?json\s*(;|$)/i.test(c.req.header('Content-Type') ?? '')) {
+    throw new ApiError(415, 'request body must be JSON (Content-Type: application/json)')
+  }
 }
 
 /** The validated query parameters. */

@@ -1,7 +1,7 @@
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import { requireUser } from '../auth/bearer'
-import { getConfig } from '../env'
-import { PlaidClient } from '../plaid/client'
+import { serviceContext } from '../context'
+import { type Config, getConfig } from '../env'
 import { PlaidApiError } from '../plaid/errors'
 import { openAccessToken } from '../services/access-token'
 import { refreshItem, requireItem } from '../services/linking'
@@ -10,8 +10,13 @@ import { deleteItem, listItems, publicItem } from '../store/items'
 import type { AppEnv } from '../types'
 import { plaidId, validate } from './input'
 import { operation } from './operation'
+import { limitPlaidCalls } from './rate-limit'
 
 const itemIdParam = plaidId('item_id')
+
+/** The Item named in the path, if it is this user's; 404 otherwise. */
+const itemInPath = (c: Context<AppEnv>, config: Config) =>
+  requireItem(config, c.get('userId'), validate(itemIdParam, c.req.param('item_id'), 'item_id'))
 
 export const itemRoutes = new Hono<AppEnv>()
   .get('/items', operation('list items'), requireUser, async (c) => {
@@ -19,32 +24,31 @@ export const itemRoutes = new Hono<AppEnv>()
     return c.json({ items: await listItems(config.db, c.get('userId')) })
   })
   .get('/items/:item_id', operation('get item'), requireUser, async (c) => {
-    const config = getConfig(c.env)
-    const itemId = validate(itemIdParam, c.req.param('item_id'), 'item_id')
-    return c.json({ item: publicItem(await requireItem(config, c.get('userId'), itemId)) })
+    return c.json({ item: publicItem(await itemInPath(c, getConfig(c.env))) })
   })
   .delete('/items/:item_id', operation('remove item'), requireUser, async (c) => {
-    const config = getConfig(c.env)
-    const userId = c.get('userId')
-    const item = await requireItem(config, userId, validate(itemIdParam, c.req.param('item_id'), 'item_id'))
+    const { config, plaid } = serviceContext(c)
+    const item = await itemInPath(c, config)
     try {
-      await new PlaidClient(config.plaid).removeItem(await openAccessToken(config, item))
+      await plaid.removeItem(await openAccessToken(config, item))
     } catch (error) {
       // Already gone at Plaid (removed elsewhere, or revoked by the user): only our copy is left.
       if (!(error instanceof PlaidApiError && error.errorCode === 'ITEM_NOT_FOUND')) throw error
     }
-    await deleteItem(config.db, userId, item.item_id)
+    await deleteItem(config.db, item.user_id, item.item_id)
     return c.body(null, 204)
   })
   // A sync by hand (the frontend's "refresh"); webhooks trigger the same sync through the queue.
   .post('/items/:item_id/sync', operation('sync transactions'), requireUser, async (c) => {
-    const config = getConfig(c.env)
-    const item = await requireItem(config, c.get('userId'), validate(itemIdParam, c.req.param('item_id'), 'item_id'))
-    return c.json(await syncItem(config, new PlaidClient(config.plaid), item))
+    const ctx = serviceContext(c)
+    const item = await itemInPath(c, ctx.config)
+    await limitPlaidCalls(c)
+    return c.json(await syncItem(ctx, item))
   })
   // Called when Link's update mode finishes (and whenever fresh status is wanted).
   .post('/items/:item_id/refresh', operation('refresh item'), requireUser, async (c) => {
-    const config = getConfig(c.env)
-    const item = await requireItem(config, c.get('userId'), validate(itemIdParam, c.req.param('item_id'), 'item_id'))
-    return c.json(await refreshItem(config, new PlaidClient(config.plaid), item))
+    const ctx = serviceContext(c)
+    const item = await itemInPath(c, ctx.config)
+    await limitPlaidCalls(c)
+    return c.json(await refreshItem(ctx, item))
   })

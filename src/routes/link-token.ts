@@ -1,14 +1,15 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
 import { requireUser } from '../auth/bearer'
-import { getConfig, type PlaidConfig } from '../env'
-import { PlaidClient } from '../plaid/client'
+import { serviceContext } from '../context'
+import type { PlaidConfig } from '../env'
 import type { LinkTokenCreateRequest } from '../plaid/types'
 import { openAccessToken } from '../services/access-token'
 import { requireItem } from '../services/linking'
 import type { AppEnv } from '../types'
 import { jsonObject, plaidId, readJson } from './input'
 import { operation } from './operation'
+import { limitPlaidCalls } from './rate-limit'
 
 /**
  * The `/link/token/create` body for this user: a new Item (products from the settings), or,
@@ -33,13 +34,12 @@ export const linkTokenRoutes = new Hono<AppEnv>().post(
   operation('create link token'),
   requireUser,
   async (c) => {
-    const config = getConfig(c.env)
+    const { config, plaid } = serviceContext(c)
     const userId = c.get('userId')
     const { item_id: itemId } = await readJson(c, LinkTokenBody, { optional: true })
+    await limitPlaidCalls(c)
     const accessToken = itemId ? await openAccessToken(config, await requireItem(config, userId, itemId)) : undefined
-    const created = await new PlaidClient(config.plaid).createLinkToken(
-      linkTokenRequest(config.plaid, userId, accessToken),
-    )
+    const created = await plaid.createLinkToken(linkTokenRequest(config.plaid, userId, accessToken))
     return c.json({ link_token: created.link_token, expiration: created.expiration })
   },
 )

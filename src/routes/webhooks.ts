@@ -6,7 +6,7 @@ import { PlaidClient } from '../plaid/client'
 import { verifyPlaidWebhook } from '../plaid/webhook-verification'
 import type { AppEnv } from '../types'
 import type { WebhookJob } from '../webhooks/job'
-import { decodeUtf8, readBytes, validate } from './input'
+import { decodeUtf8, readBytes, requireJsonContentType, validate } from './input'
 import { operation } from './operation'
 
 /** Plaid's webhooks are a few hundred bytes. */
@@ -25,6 +25,7 @@ const WebhookBody = v.looseObject({
  */
 export const webhookRoutes = new Hono<AppEnv>().post('/webhooks', operation('receive webhook'), async (c) => {
   const config = getConfig(c.env)
+  requireJsonContentType(c)
   const raw = await readBytes(c.req.raw, MAX_WEBHOOK_BYTES)
   const plaid = new PlaidClient(config.plaid)
   await verifyPlaidWebhook(

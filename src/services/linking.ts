@@ -2,10 +2,9 @@
  * The Linked Accounts flows that combine Plaid calls with storage: exchanging a public token,
  * refreshing an Item, removing it. Routes call these; they throw the app's typed errors.
  */
+import type { ServiceContext } from '../context'
 import type { Config } from '../env'
 import { ApiError } from '../errors'
-import { logEvent } from '../log'
-import type { PlaidClient } from '../plaid/client'
 import { PlaidApiError } from '../plaid/errors'
 import type { AccountsGetResponse } from '../plaid/types'
 import {
@@ -57,12 +56,12 @@ type Institution = { institution_id?: string; name?: string }
  * which the error log reports by item_id so an operator can remove it in the Plaid Dashboard.
  */
 export async function exchangePublicToken(
-  config: Config,
-  plaid: PlaidClient,
+  ctx: ServiceContext,
   userId: string,
   publicToken: string,
   institution: Institution | undefined,
 ): Promise<{ created: boolean } & LinkedItem> {
+  const { config, plaid, log } = ctx
   const db = config.db
   const hash = await hashPublicToken(publicToken)
   const claim = await claimPublicToken(db, hash, userId, new Date())
@@ -88,7 +87,7 @@ export async function exchangePublicToken(
   // From here on a failure must undo the link at Plaid.
   const undo = async (reason: string) => {
     await releasePublicToken(db, hash, userId).catch(() => {})
-    await removeAtPlaid(plaid, accessToken, itemId, reason)
+    await removeAtPlaid(ctx, accessToken, itemId, reason)
   }
 
   let accounts: AccountsGetResponse
@@ -131,18 +130,18 @@ export async function exchangePublicToken(
     const raced = await duplicate().catch(() => undefined)
     if (raced) throw raced
     await undo('the Item could not be saved')
-    logEvent('error', 'saving a linked item failed', { error: error instanceof Error ? error.message : 'unknown' })
+    log('error', 'saving a linked item failed', { error: error instanceof Error ? error.message : 'unknown' })
     throw new ApiError(500, 'Failed to exchange public token: the linked account could not be saved; link it again')
   }
   return { created: true, item: publicItem(stored), accounts: await listAccounts(db, userId, itemId) }
 }
 
-async function removeAtPlaid(plaid: PlaidClient, accessToken: string, itemId: string, reason: string) {
+async function removeAtPlaid({ plaid, log }: ServiceContext, accessToken: string, itemId: string, reason: string) {
   try {
     await plaid.removeItem(accessToken)
-    logEvent('warn', 'removed a newly linked item at Plaid', { item_id: itemId, reason })
+    log('warn', 'removed a newly linked item at Plaid', { item_id: itemId, reason })
   } catch (error) {
-    logEvent('error', 'orphaned Plaid item: remove it in the Plaid Dashboard', {
+    log('error', 'orphaned Plaid item: remove it in the Plaid Dashboard', {
       item_id: itemId,
       reason,
       error: error instanceof Error ? error.name : 'unknown',
@@ -155,7 +154,7 @@ async function removeAtPlaid(plaid: PlaidClient, accessToken: string, itemId: st
  * whenever the frontend wants fresh data. An Item that needs the user again is stored with that
  * status instead of failing, so the frontend can offer update mode.
  */
-export async function refreshItem(config: Config, plaid: PlaidClient, item: StoredItem): Promise<LinkedItem> {
+export async function refreshItem({ config, plaid }: ServiceContext, item: StoredItem): Promise<LinkedItem> {
   const accessToken = await openAccessToken(config, item)
   const { item: plaidItem } = await plaid.getItem(accessToken)
   const errorCode = plaidItem.error?.error_code ?? null
@@ -187,7 +186,7 @@ export async function refreshItem(config: Config, plaid: PlaidClient, item: Stor
  * Fetches live balances for the Item and stores them. A Plaid error that asks for the user
  * (ITEM_LOGIN_REQUIRED and the like) is recorded on the Item before it is rethrown.
  */
-export async function refreshBalances(config: Config, plaid: PlaidClient, item: StoredItem): Promise<void> {
+export async function refreshBalances({ config, plaid }: ServiceContext, item: StoredItem): Promise<void> {
   const accessToken = await openAccessToken(config, item)
   const now = new Date().toISOString()
   try {

@@ -6,8 +6,8 @@
  * only if the cursor is still the one it started from; a run that lost the race starts again
  * from the winner's cursor, so nothing is duplicated, lost or brought back.
  */
+import type { ServiceContext } from '../context'
 import type { Config } from '../env'
-import { logEvent } from '../log'
 import type { PlaidClient } from '../plaid/client'
 import { PlaidApiError } from '../plaid/errors'
 import type { PlaidTransaction } from '../plaid/types'
@@ -34,7 +34,7 @@ export class SyncRaceError extends Error {
 
 type Changes = { upserts: Map<string, PlaidTransaction>; removed: Set<string>; added: number; modified: number }
 
-export async function syncItem(config: Config, plaid: PlaidClient, item: StoredItem): Promise<SyncResult> {
+export async function syncItem({ config, plaid, log }: ServiceContext, item: StoredItem): Promise<SyncResult> {
   const accessToken = await openAccessToken(config, item)
   let current: StoredItem | null = item
   for (let attempt = 0; attempt <= MAX_RACE_RETRIES && current; attempt++) {
@@ -61,7 +61,7 @@ export async function syncItem(config: Config, plaid: PlaidClient, item: StoredI
     if (won) {
       return { added: changes.added, modified: changes.modified, removed: changes.removed.size, status: 'synced' }
     }
-    logEvent('info', 'sync lost the cursor race; starting again from the new cursor', { item_id: item.item_id })
+    log('info', 'sync lost the cursor race; starting again from the new cursor', { item_id: item.item_id })
     current = await findItem(config.db, item.user_id, item.item_id)
   }
   if (!current) return { added: 0, modified: 0, removed: 0, status: 'synced' } // removed meanwhile

@@ -2,8 +2,9 @@
  * Works off verified Plaid webhooks from the queue. Each job is idempotent (a sync, or setting
  * a status), so Plaid's retries and the queue's redeliveries are harmless.
  */
-import { type Bindings, type Config, getConfig } from '../env'
-import { logEvent } from '../log'
+import type { ServiceContext } from '../context'
+import { type Bindings, getConfig } from '../env'
+import { createLogger } from '../log'
 import { PlaidClient } from '../plaid/client'
 import { PlaidApiError } from '../plaid/errors'
 import { statusForError } from '../services/linking'
@@ -19,20 +20,21 @@ const ITEM_STATUS: Record<string, ItemStatus> = {
   LOGIN_REPAIRED: 'good',
 }
 
-export async function handleWebhookJob(config: Config, plaid: PlaidClient, job: WebhookJob): Promise<void> {
+export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Promise<void> {
+  const { config, log } = ctx
   const fields = { webhook_type: job.webhook_type, webhook_code: job.webhook_code, item_id: job.item_id }
   const item = job.item_id ? await findItemForWebhook(config.db, job.item_id) : null
   const now = new Date().toISOString()
 
   if (job.webhook_type === 'TRANSACTIONS' && job.webhook_code === 'SYNC_UPDATES_AVAILABLE') {
-    if (!item) return logEvent('info', 'webhook for an unknown item ignored', fields)
-    const result = await syncItem(config, plaid, item)
-    return logEvent('info', 'webhook sync done', { ...fields, ...result })
+    if (!item) return log('info', 'webhook for an unknown item ignored', fields)
+    const result = await syncItem(ctx, item)
+    return log('info', 'webhook sync done', { ...fields, ...result })
   }
   if (job.webhook_type === 'ITEM') {
     if (job.webhook_code === 'WEBHOOK_UPDATE_ACKNOWLEDGED')
-      return logEvent('info', 'webhook URL update acknowledged', fields)
-    if (!item) return logEvent('info', 'webhook for an unknown item ignored', fields)
+      return log('info', 'webhook URL update acknowledged', fields)
+    if (!item) return log('info', 'webhook for an unknown item ignored', fields)
     if (job.webhook_code === 'ERROR') {
       const status = statusForError(job.error_code)
       await setItemStatus(
@@ -43,7 +45,7 @@ export async function handleWebhookJob(config: Config, plaid: PlaidClient, job: 
         job.error_code,
         now,
       )
-      return logEvent('info', 'item error recorded', { ...fields, error_code: job.error_code })
+      return log('info', 'item error recorded', { ...fields, error_code: job.error_code })
     }
     const status = ITEM_STATUS[job.webhook_code]
     if (status) {
@@ -55,10 +57,10 @@ export async function handleWebhookJob(config: Config, plaid: PlaidClient, job: 
         status === 'good' ? null : job.webhook_code,
         now,
       )
-      return logEvent('info', 'item status updated', { ...fields, status })
+      return log('info', 'item status updated', { ...fields, status })
     }
   }
-  logEvent('info', 'webhook acknowledged without action', fields)
+  log('info', 'webhook acknowledged without action', fields)
 }
 
 /**
@@ -67,22 +69,24 @@ export async function handleWebhookJob(config: Config, plaid: PlaidClient, job: 
  * status already says so) is acknowledged, since retrying cannot fix it.
  */
 export async function consumeWebhookBatch(batch: MessageBatch<WebhookJob>, env: Bindings): Promise<void> {
-  let config: Config
+  const queueLog = createLogger({ queue: batch.queue })
+  let ctx: ServiceContext
   try {
-    config = getConfig(env)
+    const config = getConfig(env)
+    ctx = { config, plaid: new PlaidClient(config.plaid), log: queueLog }
   } catch (error) {
-    logEvent('error', 'webhook queue cannot run: settings are invalid', { detail: (error as Error).message })
+    queueLog('error', 'webhook queue cannot run: settings are invalid', { detail: (error as Error).message })
     batch.retryAll({ delaySeconds: 60 })
     return
   }
-  const plaid = new PlaidClient(config.plaid)
   for (const message of batch.messages) {
+    const log = queueLog.with({ message_id: message.id })
     try {
-      await handleWebhookJob(config, plaid, message.body)
+      await handleWebhookJob({ ...ctx, log }, message.body)
       message.ack()
     } catch (error) {
       const needsUser = error instanceof PlaidApiError && statusForError(error.errorCode) !== 'good'
-      logEvent(needsUser ? 'warn' : 'error', 'webhook job failed', {
+      log(needsUser ? 'warn' : 'error', 'webhook job failed', {
         webhook_type: message.body.webhook_type,
         webhook_code: message.body.webhook_code,
         item_id: message.body.item_id,

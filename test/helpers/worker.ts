@@ -11,6 +11,8 @@ import type { Bindings } from '../../src/env'
 import worker from '../../src/index'
 
 export const EMULATOR_URL = 'http://plaid.test'
+/** Where Items created in tests send their webhooks: this API's webhook route. */
+export const WEBHOOK_URL = 'https://api.example.com/api/v1/banking/webhooks'
 
 export type TestEnv = Bindings & { PLAID_CLIENT_ID: string }
 
@@ -66,6 +68,7 @@ export const emulator = {
     const data = await emulatorPost(env, '/sandbox/public_token/create', {
       institution_id: institutionId,
       initial_products: ['transactions', 'auth'],
+      options: { webhook: WEBHOOK_URL },
     })
     return data.public_token as string
   },
@@ -85,6 +88,58 @@ export const emulator = {
   async repair(env: TestEnv, itemId: string): Promise<void> {
     await emulatorControl(env, `/emulator/items/${itemId}/repair`)
   },
+  /** Appends transaction events to the Item's history at Plaid, optionally announcing them by webhook. */
+  async changeTransactions(
+    env: TestEnv,
+    itemId: string,
+    change: { add?: number; modify?: number; remove?: number; fire_webhook?: boolean },
+  ): Promise<void> {
+    await emulatorControl(env, `/emulator/items/${itemId}/transactions`, change)
+  },
+  /** The transactions Plaid holds for the Item now: what a correct sync must end with. */
+  async liveTransactions(env: TestEnv, itemId: string): Promise<PlaidTransaction[]> {
+    const response = await fetch(`${EMULATOR_URL}/emulator/items/${itemId}/transactions`, {
+      headers: { 'PLAID-CLIENT-ID': env.PLAID_CLIENT_ID },
+    })
+    return ((await response.json()) as { transactions: PlaidTransaction[] }).transactions
+  },
+  async setTransactionsReady(env: TestEnv, itemId: string, ready: boolean): Promise<void> {
+    await emulatorControl(env, `/emulator/items/${itemId}/transactions-ready`, { ready })
+  },
+  /** Webhooks the emulator has sent since the last call (and forgets them). */
+  async webhooks(env: TestEnv): Promise<WebhookDelivery[]> {
+    const response = await fetch(`${EMULATOR_URL}/emulator/webhooks`, {
+      headers: { 'PLAID-CLIENT-ID': env.PLAID_CLIENT_ID },
+    })
+    return ((await response.json()) as { webhooks: WebhookDelivery[] }).webhooks
+  },
+  /** A Plaid-Verification header for `body`, signed with this client's key, with overrides for forgeries. */
+  async sign(
+    env: TestEnv,
+    body: string,
+    overrides: { iat?: number; kid?: string; alg?: string; key?: 'current' | 'previous' } = {},
+  ): Promise<string> {
+    const response = await fetch(`${EMULATOR_URL}/emulator/webhooks/sign`, {
+      method: 'POST',
+      headers: { 'PLAID-CLIENT-ID': env.PLAID_CLIENT_ID },
+      body: JSON.stringify({ body, ...overrides }),
+    })
+    if (!response.ok) throw new Error(`emulator refused to sign: ${await response.text()}`)
+    return ((await response.json()) as { verification: string }).verification
+  },
+  /** Plaid's /sandbox/item/fire_webhook for the Item, by item id (the emulator knows its token). */
+  async fireWebhook(env: TestEnv, itemId: string, code: string): Promise<void> {
+    await emulatorControl(env, `/emulator/items/${itemId}/fire-webhook`, { webhook_code: code })
+  },
+  async rotateWebhookKey(env: TestEnv, expirePrevious: boolean): Promise<void> {
+    await emulatorControl(env, '/emulator/webhook-keys/rotate', { expire_previous: expirePrevious })
+  },
+  async clearFaults(env: TestEnv): Promise<void> {
+    await fetch(`${EMULATOR_URL}/emulator/faults`, {
+      method: 'DELETE',
+      headers: { 'PLAID-CLIENT-ID': env.PLAID_CLIENT_ID },
+    })
+  },
   /** How many times each Plaid path was called for this test's client id. */
   async calls(env: TestEnv): Promise<Record<string, number>> {
     const response = await fetch(`${EMULATOR_URL}/emulator/calls`, {
@@ -92,6 +147,15 @@ export const emulator = {
     })
     return response.json()
   },
+}
+
+export type WebhookDelivery = { url: string; headers: Record<string, string>; body: string }
+export type PlaidTransaction = { transaction_id: string; account_id: string; amount: number; date: string }
+
+/** Delivers a webhook the emulator sent, through the Worker's front door, exactly as sent. */
+export function deliver(env: Bindings, delivery: WebhookDelivery): Promise<CallResult> {
+  const url = new URL(delivery.url)
+  return call(env, 'POST', url.pathname, { headers: delivery.headers, body: delivery.body })
 }
 
 export type EmulatedItem = { item_id: string; institution_id: string; removed: boolean; login_required: boolean }
@@ -112,10 +176,11 @@ async function emulatorPost(env: TestEnv, path: string, body: unknown): Promise<
   return data
 }
 
-async function emulatorControl(env: TestEnv, path: string): Promise<void> {
+async function emulatorControl(env: TestEnv, path: string, body?: unknown): Promise<void> {
   const response = await fetch(`${EMULATOR_URL}${path}`, {
     method: 'POST',
     headers: { 'PLAID-CLIENT-ID': env.PLAID_CLIENT_ID },
+    body: body === undefined ? undefined : JSON.stringify(body),
   })
   if (!response.ok) throw new Error(`emulator ${path} failed: ${response.status} ${await response.text()}`)
 }

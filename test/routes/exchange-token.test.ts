@@ -151,7 +151,7 @@ describe('POST /api/v1/banking/exchange-token', () => {
     const env = testEnv()
     const user = await newUser()
     const publicToken = await emulator.publicToken(env)
-    await emulator.fault(env, { endpoint: '/accounts/get', kind: 'status', status: 503 })
+    await emulator.fault(env, { endpoint: '/accounts/get', kind: 'status', status: 503, times: 0 })
     const res = await exchange(env, user, publicToken)
     expect(res.status).toBe(500)
     expect(res.body.detail).toBe('Failed to exchange public token: unexpected answer from Plaid (HTTP 503): not JSON')
@@ -167,7 +167,7 @@ describe('POST /api/v1/banking/exchange-token', () => {
     const publicToken = await emulator.publicToken(env)
     await emulator.fault(
       env,
-      { endpoint: '/accounts/get', kind: 'disconnect' },
+      { endpoint: '/accounts/get', kind: 'disconnect', times: 0 },
       { endpoint: '/item/remove', kind: 'disconnect' },
     )
     const { result: res, logs } = await captureLogs(() => exchange(env, user, publicToken))

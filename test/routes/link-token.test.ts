@@ -69,6 +69,7 @@ describe('POST /api/v1/banking/link-token', () => {
       error_type: type,
       error_code: code,
       error_message: `plaid says ${code}`,
+      times: 0, // every attempt: retryable errors are retried first
     })
     const res = await call(env, 'POST', PATH, { token: await mintToken() })
     expect(res.status).toBe(400)
@@ -104,7 +105,7 @@ describe('POST /api/v1/banking/link-token', () => {
 
     it('answers 500 when the connection drops mid-request', async () => {
       const env = testEnv()
-      await emulator.fault(env, { endpoint: '/link/token/create', kind: 'disconnect' })
+      await emulator.fault(env, { endpoint: '/link/token/create', kind: 'disconnect', times: 0 })
       const res = await call(env, 'POST', PATH, { token: await mintToken() })
       expect(res.status).toBe(500)
       expect(res.body).toEqual({ detail: 'Failed to create link token: could not reach Plaid' })
@@ -132,7 +133,7 @@ describe('POST /api/v1/banking/link-token', () => {
 
     it('answers 500 when a gateway answers with an HTML error page', async () => {
       const env = testEnv()
-      await emulator.fault(env, { endpoint: '/link/token/create', kind: 'status', status: 502 })
+      await emulator.fault(env, { endpoint: '/link/token/create', kind: 'status', status: 502, times: 0 })
       const res = await call(env, 'POST', PATH, { token: await mintToken() })
       expect(res.status).toBe(500)
       expect(res.body).toEqual({

@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest'
+import { itemIdOf, linkItem, newUser } from '../helpers/linking'
+import { byId, core, listAll } from '../helpers/transactions'
+import { call, emulator, testEnv } from '../helpers/worker'
+
+const sync = (env: ReturnType<typeof testEnv>, token: string, itemId: string) =>
+  call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token })
+
+/** Asserts the API holds exactly the transactions Plaid holds for the Item, each once. */
+async function expectInStep(
+  env: ReturnType<typeof testEnv>,
+  user: Awaited<ReturnType<typeof newUser>>,
+  itemId: string,
+) {
+  const listed = await listAll(env, user, `item_id=${itemId}`)
+  const live = await emulator.liveTransactions(env, itemId)
+  expect(new Set(listed.map((t) => t.transaction_id)).size).toBe(listed.length)
+  expect(listed.map(core).sort(byId)).toEqual(live.map(core).sort(byId))
+  return listed
+}
+
+describe('POST /api/v1/banking/items/{item_id}/sync', () => {
+  it("stores the Item's transactions and answers what changed", async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    const res = await sync(env, user.token, itemId)
+    expect(res.status).toBe(200)
+    expect(res.body).toMatchObject({ status: 'synced', removed: 0 })
+    expect(res.body.added).toBeGreaterThan(0)
+    const listed = await expectInStep(env, user, itemId)
+    expect(listed.length).toBe(res.body.added)
+  })
+
+  it('applies later additions, modifications and removals', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await sync(env, user.token, itemId)
+    await emulator.changeTransactions(env, itemId, { add: 30, modify: 5, remove: 4 })
+    const res = await sync(env, user.token, itemId)
+    expect(res.body).toMatchObject({ status: 'synced', added: 30, modified: 5, removed: 4 })
+    await expectInStep(env, user, itemId)
+  })
+
+  it('changes nothing when run again with nothing new', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await sync(env, user.token, itemId)
+    const before = await listAll(env, user)
+    const again = await sync(env, user.token, itemId)
+    expect(again.body).toEqual({ status: 'synced', added: 0, modified: 0, removed: 0 })
+    expect(await listAll(env, user)).toEqual(before)
+  })
+
+  it('pages through large histories (has_more) before writing', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await emulator.changeTransactions(env, itemId, { add: 1200 })
+    const res = await sync(env, user.token, itemId)
+    expect(res.status).toBe(200)
+    expect((await emulator.calls(env))['/transactions/sync']).toBeGreaterThanOrEqual(3)
+    expect((await expectInStep(env, user, itemId)).length).toBeGreaterThan(1200)
+  })
+
+  it('leaves exactly what Plaid reports when syncs of one Item run at once', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await emulator.changeTransactions(env, itemId, { add: 1100, modify: 20, remove: 15 })
+    const results = await Promise.all([1, 2, 3].map(() => sync(env, user.token, itemId)))
+    for (const r of results) expect([200, 409]).toContain(r.status)
+    await emulator.changeTransactions(env, itemId, { add: 10, modify: 10, remove: 10 })
+    await Promise.all([1, 2].map(() => sync(env, user.token, itemId)))
+    await sync(env, user.token, itemId)
+    await expectInStep(env, user, itemId)
+  })
+
+  it('starts again from its first cursor on TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await emulator.changeTransactions(env, itemId, { add: 1100 })
+    await emulator.fault(env, {
+      endpoint: '/transactions/sync',
+      kind: 'plaid_error',
+      after: 1,
+      error_type: 'TRANSACTIONS_ERROR',
+      error_code: 'TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION',
+      error_message:
+        'Underlying transaction data changed since last page was fetched. Please restart pagination from last update.',
+    })
+    const res = await sync(env, user.token, itemId)
+    expect(res.status).toBe(200)
+    // First page, the failed second page, then a full pass again from the start.
+    expect((await emulator.calls(env))['/transactions/sync']).toBeGreaterThanOrEqual(2 + 3)
+    await expectInStep(env, user, itemId)
+  })
+
+  it('treats an empty next_cursor (data not ready yet) as nothing to do', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await emulator.setTransactionsReady(env, itemId, false)
+    const res = await sync(env, user.token, itemId)
+    expect(res.status).toBe(200)
+    expect(res.body).toEqual({ status: 'not_ready', added: 0, modified: 0, removed: 0 })
+    expect(await listAll(env, user)).toEqual([])
+    await emulator.setTransactionsReady(env, itemId, true)
+    expect((await sync(env, user.token, itemId)).body.status).toBe('synced')
+    await expectInStep(env, user, itemId)
+  })
+
+  it('records ITEM_LOGIN_REQUIRED on the Item and answers 400', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await emulator.requireLogin(env, itemId)
+    const res = await sync(env, user.token, itemId)
+    expect(res.status).toBe(400)
+    expect(res.body).toMatchObject({ error_code: 'ITEM_LOGIN_REQUIRED' })
+    expect(res.body.detail).toMatch(/^Failed to sync transactions: /)
+    const item = await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })
+    expect(item.body.item).toMatchObject({ status: 'login_required' })
+  })
+
+  it('writes nothing when Plaid fails half-way through the pages', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await emulator.changeTransactions(env, itemId, { add: 1100 })
+    await emulator.fault(env, { endpoint: '/transactions/sync', kind: 'status', status: 502, after: 1, times: 0 })
+    const res = await sync(env, user.token, itemId)
+    expect(res.status).toBe(500)
+    expect(await listAll(env, user)).toEqual([])
+    await emulator.clearFaults(env)
+    expect((await sync(env, user.token, itemId)).status).toBe(200)
+    await expectInStep(env, user, itemId)
+  })
+
+  it('deletes the transactions with their Item', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await sync(env, user.token, itemId)
+    expect((await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })).status).toBe(204)
+    expect(await listAll(env, user)).toEqual([])
+  })
+})

@@ -1,0 +1,88 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
+import { type ListedTransaction, listAll } from '../helpers/transactions'
+import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
+
+describe('GET /api/v1/banking/transactions', () => {
+  let env: TestEnv
+  let user: User
+  let items: string[]
+  let all: ListedTransaction[]
+
+  beforeAll(async () => {
+    env = testEnv()
+    user = await newUser()
+    items = [itemIdOf(await linkItem(env, user, 'ins_109508')), itemIdOf(await linkItem(env, user, 'ins_109509'))]
+    for (const itemId of items) {
+      await emulator.changeTransactions(env, itemId, { add: 40 })
+      await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    }
+    all = await listAll(env, user)
+  })
+
+  it('lists newest first, 100 per page by default, with next_cursor until the last page', async () => {
+    expect(all.length).toBeGreaterThan(100)
+    const first = await call(env, 'GET', '/api/v1/banking/transactions', { token: user.token })
+    expect(first.status).toBe(200)
+    expect((first.body.transactions as unknown[]).length).toBe(100)
+    expect(typeof first.body.next_cursor).toBe('string')
+    // Byte order, as SQLite compares text; ids mix upper and lower case.
+    const desc = (a: string, b: string) => (a < b ? 1 : a > b ? -1 : 0)
+    const sorted = [...all].sort((a, b) => desc(a.date, b.date) || desc(a.transaction_id, b.transaction_id))
+    expect(all).toEqual(sorted)
+  })
+
+  it('pages without gaps or repeats, ending with next_cursor null', async () => {
+    const pages: ListedTransaction[] = []
+    let cursor: string | null = null
+    let last: Record<string, unknown> = {}
+    do {
+      const res = await call(env, 'GET', `/api/v1/banking/transactions?limit=7${cursor ? `&cursor=${cursor}` : ''}`, {
+        token: user.token,
+      })
+      last = res.body
+      pages.push(...(res.body.transactions as ListedTransaction[]))
+      cursor = res.body.next_cursor as string | null
+    } while (cursor)
+    expect(last.next_cursor).toBeNull()
+    expect(pages).toEqual(all)
+  })
+
+  it('filters by item_id, account_id and dates', async () => {
+    const [itemA] = items as [string]
+    const byItem = await listAll(env, user, `item_id=${itemA}`)
+    expect(byItem.length).toBeGreaterThan(0)
+    expect(byItem).toEqual(all.filter((t) => t.item_id === itemA))
+
+    const accountId = (all[0] as ListedTransaction).account_id
+    expect(await listAll(env, user, `account_id=${accountId}`)).toEqual(all.filter((t) => t.account_id === accountId))
+
+    const dates = [...new Set(all.map((t) => t.date))].sort()
+    const start = dates[Math.floor(dates.length / 4)] as string
+    const end = dates[Math.floor((dates.length * 3) / 4)] as string
+    expect(await listAll(env, user, `start_date=${start}&end_date=${end}`)).toEqual(
+      all.filter((t) => t.date >= start && t.date <= end),
+    )
+  })
+
+  it("shows another user nothing of this user's transactions", async () => {
+    const other = await newUser()
+    expect(await listAll(env, other)).toEqual([])
+    const res = await call(env, 'GET', `/api/v1/banking/transactions?item_id=${items[0]}`, { token: other.token })
+    expect(res.body).toEqual({ transactions: [], next_cursor: null })
+  })
+
+  it.each([
+    ['limit=0', /limit must be a whole number from 1 to 500/],
+    ['limit=501', /limit must be a whole number from 1 to 500/],
+    ['limit=ten', /limit must be a whole number from 1 to 500/],
+    ['start_date=2024-13-01', /start_date must be a date/],
+    ['start_date=2024-02-01&end_date=2024-01-01', /start_date is after end_date/],
+    ['cursor=not-a-cursor', /cursor is not one this API gave out/],
+    ['sort=asc', /sort: unknown field/],
+  ])('answers 422 for %s', async (query, detail) => {
+    const res = await call(env, 'GET', `/api/v1/banking/transactions?${query}`, { token: user.token })
+    expect(res.status).toBe(422)
+    expect(res.body.detail).toMatch(detail)
+  })
+})

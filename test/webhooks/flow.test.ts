@@ -1,0 +1,173 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test'
+import { env as baseEnv } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import worker from '../../src/index'
+import type { WebhookJob } from '../../src/webhooks/job'
+import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
+import { byId, core, listAll } from '../helpers/transactions'
+import { call, deliver, emulator, type TestEnv, testEnv } from '../helpers/worker'
+
+/**
+ * The queue's consumer runs with the Worker's own bindings, so tests that go through the real
+ * queue use the configured Plaid client id rather than one of their own.
+ */
+const sharedEnv = (): TestEnv => testEnv({ PLAID_CLIENT_ID: baseEnv.PLAID_CLIENT_ID })
+
+async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, ms = 15_000): Promise<T> {
+  const until = Date.now() + ms
+  for (;;) {
+    const value = await probe()
+    if (done(value) || Date.now() > until) return value
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+async function deliverAll(env: TestEnv) {
+  const sent = await emulator.webhooks(env)
+  for (const delivery of sent) expect((await deliver(env, delivery)).status).toBe(200)
+  return sent
+}
+
+const statusOf = async (env: TestEnv, user: User, itemId: string) =>
+  ((await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })).body.item as { status: string })
+    .status
+
+describe('webhooks drive the sync (through the real queue)', () => {
+  it("a signed SYNC_UPDATES_AVAILABLE webhook leads to the user's transactions being listed", async () => {
+    const env = sharedEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await emulator.webhooks(env) // forget what linking sent
+    await emulator.changeTransactions(env, itemId, { add: 25, fire_webhook: true })
+    const sent = await deliverAll(env)
+    expect(sent.map((d) => JSON.parse(d.body).webhook_code)).toContain('SYNC_UPDATES_AVAILABLE')
+
+    const live = await emulator.liveTransactions(env, itemId)
+    const listed = await eventually(
+      () => listAll(env, user),
+      (l) => l.length === live.length,
+    )
+    expect(listed.map(core).sort(byId)).toEqual(live.map(core).sort(byId))
+  })
+
+  it("Plaid's retry of the same webhook is harmless", async () => {
+    const env = sharedEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await emulator.webhooks(env)
+    await emulator.changeTransactions(env, itemId, { add: 10, modify: 3, remove: 2, fire_webhook: true })
+    const [delivery] = (await emulator.webhooks(env)).filter(
+      (d) => JSON.parse(d.body).webhook_code === 'SYNC_UPDATES_AVAILABLE',
+    )
+    if (!delivery) throw new Error('no webhook was sent')
+    for (let i = 0; i < 3; i++) expect((await deliver(env, delivery)).status).toBe(200)
+
+    const live = await emulator.liveTransactions(env, itemId)
+    const listed = await eventually(
+      () => listAll(env, user),
+      (l) => l.length === live.length,
+    )
+    await new Promise((r) => setTimeout(r, 1500)) // let the repeated deliveries finish too
+    expect((await listAll(env, user)).map(core).sort(byId)).toEqual(live.map(core).sort(byId))
+    expect(new Set(listed.map((t) => t.transaction_id)).size).toBe(listed.length)
+  })
+
+  it('ITEM/ERROR ITEM_LOGIN_REQUIRED marks the Item for update mode and LOGIN_REPAIRED clears it', async () => {
+    const env = sharedEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await emulator.webhooks(env)
+    await emulator.fireWebhook(env, itemId, 'ERROR')
+    await deliverAll(env)
+    expect(
+      await eventually(
+        () => statusOf(env, user, itemId),
+        (s) => s === 'login_required',
+      ),
+    ).toBe('login_required')
+
+    await emulator.fireWebhook(env, itemId, 'LOGIN_REPAIRED')
+    await deliverAll(env)
+    expect(
+      await eventually(
+        () => statusOf(env, user, itemId),
+        (s) => s === 'good',
+      ),
+    ).toBe('good')
+  })
+})
+
+describe('the queue consumer', () => {
+  const job = (
+    itemId: string | null,
+    webhook_type: string,
+    webhook_code: string,
+    error_code: string | null = null,
+  ): WebhookJob => ({
+    webhook_type,
+    webhook_code,
+    item_id: itemId,
+    error_code,
+    received_at: new Date().toISOString(),
+  })
+
+  async function consume(env: TestEnv, jobs: WebhookJob[]) {
+    const batch = createMessageBatch<WebhookJob>(
+      'plaid-webhooks',
+      jobs.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body })),
+    )
+    const ctx = createExecutionContext()
+    await worker.queue(batch, env, ctx)
+    return getQueueResult(batch, ctx)
+  }
+
+  it('retries a job when Plaid fails, and the retry then syncs', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await emulator.fault(env, { endpoint: '/transactions/sync', kind: 'status', status: 503, times: 0 })
+    const failed = await consume(env, [job(itemId, 'TRANSACTIONS', 'SYNC_UPDATES_AVAILABLE')])
+    expect(failed.retryMessages).toEqual([expect.objectContaining({ msgId: 'm0' })])
+    expect(failed.explicitAcks).toEqual([])
+    expect(await listAll(env, user)).toEqual([])
+    await emulator.clearFaults(env)
+
+    const retried = await consume(env, [job(itemId, 'TRANSACTIONS', 'SYNC_UPDATES_AVAILABLE')])
+    expect(retried.explicitAcks).toEqual(['m0'])
+    expect((await listAll(env, user)).length).toBe((await emulator.liveTransactions(env, itemId)).length)
+  })
+
+  it('acknowledges webhooks for unknown Items and unknown types without retrying', async () => {
+    const env = testEnv()
+    const result = await consume(env, [
+      job('no-such-item', 'TRANSACTIONS', 'SYNC_UPDATES_AVAILABLE'),
+      job(null, 'SOMETHING_NEW', 'WHATEVER'),
+      job(null, 'ITEM', 'WEBHOOK_UPDATE_ACKNOWLEDGED'),
+    ])
+    expect(result.explicitAcks.sort()).toEqual(['m0', 'm1', 'm2'])
+    expect(result.retryMessages).toEqual([])
+    expect(await emulator.calls(env)).toEqual({})
+  })
+
+  it.each([
+    ['PENDING_EXPIRATION', 'pending_expiration'],
+    ['PENDING_DISCONNECT', 'pending_disconnect'],
+    ['USER_PERMISSION_REVOKED', 'permission_revoked'],
+  ])('ITEM/%s sets the status to %s', async (code, status) => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await consume(env, [job(itemId, 'ITEM', code)])
+    expect(await statusOf(env, user, itemId)).toBe(status)
+  })
+
+  it('acknowledges (does not retry) a sync that needs the user, leaving the Item marked', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await emulator.requireLogin(env, itemId)
+    const result = await consume(env, [job(itemId, 'TRANSACTIONS', 'SYNC_UPDATES_AVAILABLE')])
+    expect(result.explicitAcks).toEqual(['m0'])
+    expect(await statusOf(env, user, itemId)).toBe('login_required')
+  })
+})
