@@ -1,8 +1,8 @@
 /**
  * The Worker's outbound network during tests (runs in Node, outside workerd): requests to
- * http://plaid.test go to the Plaid emulator; a request to any other host is reported on stderr
- * and its connection dropped, so no test can reach a real host and the Worker sees exactly what
- * an unreachable host looks like. Every Plaid exchange is recorded for the contract check.
+ * plaid.test go to the Plaid emulator and to idp.test to a stand-in identity provider; a request
+ * to any other host is reported on stderr and its connection dropped, so no test can reach a real
+ * host and the Worker sees exactly what an unreachable host looks like. Every Plaid exchange is recorded for the contract check.
  * Webhooks are not POSTed anywhere: each client id's wait in its outbox (GET /emulator/webhooks).
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
@@ -11,8 +11,11 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { getRequestListener } from '@hono/node-server'
 import { createEmulator, DISCONNECT_HEADER } from '../emulator/emulator'
+import { createIdentityProvider } from './idp'
 
 export const EMULATOR_HOST = 'plaid.test'
+/** The stand-in identity provider (test/idp.ts). */
+export const IDP_HOST = 'idp.test'
 /** A host the tests use to stand for "Plaid cannot be reached". */
 export const UNREACHABLE_HOST = 'unreachable.test'
 export const EXCHANGES_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../.contract/exchanges.jsonl')
@@ -30,10 +33,12 @@ export function emulatorNetwork() {
     if (response.headers.has(DISCONNECT_HEADER)) env.incoming.socket.destroy()
     return response
   })
+  const idp = getRequestListener(createIdentityProvider().fetch)
   return {
     node: (req: IncomingMessage, res: ServerResponse) => {
       const host = req.headers.host ?? ''
       if (host === EMULATOR_HOST) return listener(req, res)
+      if (host === IDP_HOST) return idp(req, res)
       if (host !== UNREACHABLE_HOST) console.error(`test network: unexpected request to ${host}${req.url}`)
       req.socket.destroy()
     },
