@@ -4,8 +4,10 @@
  * use different client ids never see each other's Items or faults. Used by the tests (as the
  * Worker's outbound network) and by `npm run dev` (as a local server). Webhooks are signed per
  * client id and POSTed to the Item's URL, or kept in an outbox for tests (see EmulatorOptions).
+ * Chaos mode (./chaos.ts, `/emulator/chaos`) adds random latency, 429s and 5xx for load tests.
  */
 import { type Context, Hono } from 'hono'
+import { CHAOS_HEADER, Chaos, GATEWAY_PAGE, internalServerError, rateLimitError } from './chaos'
 import { itemEndpoints } from './endpoints/items'
 import { linkEndpoints } from './endpoints/link'
 import { renderTransaction, transactionEndpoints } from './endpoints/transactions'
@@ -76,6 +78,8 @@ export function createEmulator(options: EmulatorOptions = {}) {
   }
   const app = new Hono()
   const webhooks = new WebhookSender({ deliver: options.deliverWebhook, outbox: options.webhookOutbox })
+  // Global, not per tenant: a load test's chaos hits every client id alike.
+  const chaos = new Chaos()
 
   const registry: EndpointRegistry = {
     post(path, handler, hooks = {}) {
@@ -106,6 +110,28 @@ export function createEmulator(options: EmulatorOptions = {}) {
           }
           const body = { ...(requestBody as Record<string, unknown>) }
           const clientId = credentials(c.req.raw.headers, body)
+          // Chaos answers before anything is touched (not even the tenant or its call counts), so
+          // an injected failure leaves the emulator exactly as it was.
+          const chaotic = chaos.decide(path)
+          if (chaotic) {
+            if (chaotic.delayMs > 0) await new Promise((r) => setTimeout(r, chaotic.delayMs))
+            if (chaotic.fault === 'status_503') {
+              options.onExchange?.({
+                path,
+                status: 503,
+                headers: redact(headers),
+                request: requestBody,
+                response: GATEWAY_PAGE,
+                injected: 'raw',
+              })
+              return c.body(GATEWAY_PAGE, 503, { 'Content-Type': 'text/html', [CHAOS_HEADER]: chaotic.fault })
+            }
+            if (chaotic.fault !== null) {
+              const error = chaotic.fault === 'rate_429' ? rateLimitError(path) : internalServerError()
+              c.header(CHAOS_HEADER, chaotic.fault)
+              return answer(error.status, error.body(requestId))
+            }
+          }
           const t = tenant(clientId)
           t.calls.set(path, (t.calls.get(path) ?? 0) + 1)
           const ctx: EndpointContext = { tenant: t, requestId, clientId, webhooks }
@@ -145,8 +171,19 @@ export function createEmulator(options: EmulatorOptions = {}) {
   transactionEndpoints(registry)
   webhookEndpoints(registry)
 
-  // Control API: not part of Plaid. Scoped to the client id in the PLAID-CLIENT-ID header.
+  // Control API: not part of Plaid. Scoped to the client id in the PLAID-CLIENT-ID header,
+  // except chaos, which applies to every client id.
   const control = new Hono()
+  control.get('/chaos', (c) => c.json(chaos.snapshot()))
+  control.post('/chaos', async (c) => {
+    const error = chaos.configure(await jsonObject(c))
+    if (error !== undefined) return c.json({ error }, 400)
+    return c.json(chaos.snapshot())
+  })
+  control.delete('/chaos', (c) => {
+    chaos.reset()
+    return c.body(null, 204)
+  })
   control.post('/faults', async (c) => {
     const input = await c.req.json().catch(() => undefined)
     const list = Array.isArray(input) ? input : [input]
@@ -297,7 +334,7 @@ export function createEmulator(options: EmulatorOptions = {}) {
   app.notFound((c) =>
     c.json(new EmulatedPlaidError(404, 'INVALID_REQUEST', 'NOT_FOUND', 'not found').body(newRequestId()), 404),
   )
-  return { fetch: app.fetch, tenant }
+  return { fetch: app.fetch, tenant, chaos }
 }
 
 /** Plaid takes credentials from headers or the body; both must name a valid pair. */

@@ -5,10 +5,11 @@
  */
 import { pathToFileURL } from 'node:url'
 import { serve } from '@hono/node-server'
-import { createEmulator, DISCONNECT_HEADER } from './emulator'
+import { createEmulator, DISCONNECT_HEADER, type EmulatorOptions } from './emulator'
 
-export function startEmulatorServer(port: number): Promise<void> {
-  const emulator = createEmulator()
+/** `options` as for createEmulator; by default webhooks are POSTed to their URLs. */
+export function startEmulatorServer(port: number, options: EmulatorOptions = {}): Promise<void> {
+  const emulator = createEmulator(options)
   return new Promise((resolve, reject) => {
     const server = serve(
       {

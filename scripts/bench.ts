@@ -10,19 +10,31 @@
  *    number Cloudflare measures, but it moves when the bundle's top-level work moves.
  * 3. Latency and throughput under `wrangler dev` (local workerd, a throwaway D1 with the migrations
  *    applied, .dev.vars ignored) against the Plaid emulator in this process: per route, a
- *    warm-up and then BENCH_SECONDS (default 5) at BENCH_CONCURRENCY (default 16)
+ *    warm-up and then BENCH_SECONDS (default 3) at BENCH_CONCURRENCY (default 16)
  *    requests in flight from Node's fetch. These include wrangler's local dev proxy and share two
  *    cores with the emulator and the load generator, so they compare runs on one machine; they
  *    are not production latencies.
  *
- * Exits non-zero when the bundle is over budget or any measured request failed. Every child
- * process (wrangler, workerd) is started in its own process group and killed with it.
+ *    Routes whose requests need fresh state (a new user and Sandbox public token per exchange, a
+ *    signed webhook) get a pool of requests built just before the timed window, so neither the
+ *    latency nor the throughput includes that setup.
+ * 4. Transactions sync: one Item gets SYNC_TRANSACTIONS transactions added at the emulator; we time
+ *    POST /items/:id/sync end to end, then the same sync again (nothing new: the no-op cost),
+ *    and page through GET /transactions?item_id=...&limit=500 counting every transaction. During
+ *    the first sync the workerd process's RSS (/proc/<pid>/status VmRSS) is sampled every 20 ms.
+ * 5. Webhook verification: POST /webhooks with webhooks signed by the emulator for the client id
+ *    the Worker uses (ES256 verification, body hash, queue send), and with forged ones (a body
+ *    changed after signing), which must answer 401.
+ *
+ * Exits non-zero when the bundle is over budget, any measured request failed or the sync check
+ * failed. Every child process (wrangler, workerd) is started in its own process group and killed
+ * with it.
  *
  * Env: BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_WARMUP_SECONDS (default 1), BENCH_STARTUP_RUNS
- * (default 20).
+ * (default 20), BENCH_SYNC_TRANSACTIONS (default 10000).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -33,14 +45,21 @@ import { startEmulatorServer } from '../emulator/server'
 import { DEV_JWT_SECRET, EMULATOR_CLIENT_ID, EMULATOR_SECRET } from '../src/dev-defaults'
 
 const GZIP_BUDGET_KIB = 40
-const SECONDS = positiveNumber('BENCH_SECONDS', 5)
+const SECONDS = positiveNumber('BENCH_SECONDS', 3)
 const CONCURRENCY = Math.floor(positiveNumber('BENCH_CONCURRENCY', 16))
 const WARMUP_SECONDS = positiveNumber('BENCH_WARMUP_SECONDS', 1)
 const STARTUP_RUNS = Math.floor(positiveNumber('BENCH_STARTUP_RUNS', 20))
+const SYNC_TRANSACTIONS = Math.floor(positiveNumber('BENCH_SYNC_TRANSACTIONS', 10_000))
+/** The Sandbox bank every bench Item is linked at (each user links it once). */
+const INSTITUTION_ID = 'ins_109508'
+/** Most requests built ahead of one timed window; past it, workers build them inline (and we say so). */
+const MAX_POOL = 10_000
 
 // ---------------------------------------------------------------------------------------------
 // Routes. Add a route by appending to ROUTES; a route whose requests need fresh state (a new
-// public_token per exchange, say) builds each request in `setup`, which is not timed.
+// public_token per exchange, say) builds each request in `setup`, which is not timed: before the
+// timed window a pool of requests is built with it, sized from the warm-up. A route that needs
+// state once (an Item to list) builds its one request in `once`, before the warm-up.
 
 type Method = 'GET' | 'POST' | 'DELETE'
 type BenchRequest = {
@@ -55,15 +74,25 @@ type BenchContext = {
   apiUrl: string
   /** The Plaid emulator, for setups that need Plaid-side state (sandbox public tokens...). */
   emulatorUrl: string
-  /** A valid dev bearer token for `bench-user`. */
-  token: string
+  /**
+   * The Plaid client id the Worker under test calls the emulator with. The emulator keeps Items
+   * and webhook signing keys per client id, so our setup calls must use the same one.
+   */
+  plaidClientId: string
 }
 type Route = BenchRequest & {
   name: string
   expectStatus: number
+  /** Builds the request every iteration sends (overriding the static fields); runs once, before the warm-up. */
+  once?: (ctx: BenchContext) => Promise<BenchRequest>
   /** Builds each request (overriding the static fields above); runs before the timer starts. */
   setup?: (ctx: BenchContext) => BenchRequest | Promise<BenchRequest>
 }
+
+const LINK_TOKEN = '/api/v1/banking/link-token'
+const EXCHANGE_TOKEN = '/api/v1/banking/exchange-token'
+const ACCOUNTS = '/api/v1/banking/accounts'
+const WEBHOOKS = '/api/v1/banking/webhooks'
 
 const ROUTES: Route[] = [
   // The floor: routing, CORS middleware and a JSON answer, no Plaid call.
@@ -71,15 +100,161 @@ const ROUTES: Route[] = [
   {
     name: 'POST /api/v1/banking/link-token',
     method: 'POST',
-    path: '/api/v1/banking/link-token',
+    path: LINK_TOKEN,
     expectStatus: 200,
-    setup: (ctx) => ({
-      method: 'POST',
-      path: '/api/v1/banking/link-token',
-      headers: { Authorization: `Bearer ${ctx.token}` },
-    }),
+    // A user per request: the API allows each user 30 requests that reach Plaid per minute.
+    setup: async () => ({ method: 'POST', path: LINK_TOKEN, headers: bearer(await newUser('link')) }),
+  },
+  {
+    name: 'POST /api/v1/banking/exchange-token',
+    method: 'POST',
+    path: EXCHANGE_TOKEN,
+    expectStatus: 201,
+    // A user and a Sandbox public token per request: besides the rate limit, a user may link an
+    // institution only once.
+    setup: async (ctx) => {
+      const [user, publicToken] = await Promise.all([newUser('exchange'), sandboxPublicToken(ctx)])
+      return { method: 'POST', path: EXCHANGE_TOKEN, headers: bearer(user), body: { public_token: publicToken } }
+    },
+  },
+  {
+    name: 'GET /api/v1/banking/accounts',
+    method: 'GET',
+    path: ACCOUNTS,
+    expectStatus: 200,
+    // One user with one linked Item; listing reads D1 only (no refresh), so no rate limit applies.
+    once: async (ctx) => {
+      const user = await newUser('accounts')
+      await linkItem(ctx, user)
+      return { method: 'GET', path: ACCOUNTS, headers: bearer(user) }
+    },
   },
 ]
+
+/** Measured after the sync, so the queue work they cause does not overlap it. */
+const WEBHOOK_ROUTES: Route[] = [
+  {
+    name: 'POST /api/v1/banking/webhooks (valid signature)',
+    method: 'POST',
+    path: WEBHOOKS,
+    expectStatus: 200,
+    setup: (ctx) => signedWebhook(ctx, false),
+  },
+  {
+    name: 'POST /api/v1/banking/webhooks (forged: body changed after signing)',
+    method: 'POST',
+    path: WEBHOOKS,
+    expectStatus: 401,
+    setup: (ctx) => signedWebhook(ctx, true),
+  },
+]
+
+// ---------------------------------------------------------------------------------------------
+// Users, Items and webhooks for the setups
+
+type User = { id: string; token: string }
+
+const runId = Date.now().toString(36)
+let userCount = 0
+
+/** A new user (a `sub` no other request of this run uses) with a dev bearer token valid for an hour. */
+async function newUser(label: string): Promise<User> {
+  const id = `bench-${label}-${runId}-${++userCount}`
+  const now = Math.floor(Date.now() / 1000)
+  // Signed with the dev secret that LOCAL_DEV=true accepts.
+  return { id, token: await sign({ sub: id, iat: now, exp: now + 3600 }, DEV_JWT_SECRET, 'HS256') }
+}
+
+const bearer = (user: User) => ({ Authorization: `Bearer ${user.token}` })
+
+/** A call to the emulator as the Worker's Plaid client: a Plaid endpoint (`plaid`) or the control API. */
+async function emulatorCall(
+  ctx: BenchContext,
+  path: string,
+  body: unknown,
+  { plaid = false } = {},
+): Promise<Record<string, unknown>> {
+  const headers: Record<string, string> = { 'PLAID-CLIENT-ID': ctx.plaidClientId, 'Content-Type': 'application/json' }
+  if (plaid) {
+    headers['PLAID-SECRET'] = EMULATOR_SECRET
+    headers['Plaid-Version'] = '2020-09-14'
+  }
+  const res = await fetch(`${ctx.emulatorUrl}${path}`, { method: 'POST', headers, body: JSON.stringify(body) })
+  const text = await res.text()
+  if (!res.ok) throw new Error(`emulator ${path} answered ${res.status}: ${text.slice(0, 300)}`)
+  return JSON.parse(text) as Record<string, unknown>
+}
+
+/** What Link's onSuccess would give the frontend, from the emulated Sandbox. */
+async function sandboxPublicToken(ctx: BenchContext): Promise<string> {
+  const data = await emulatorCall(
+    ctx,
+    '/sandbox/public_token/create',
+    { institution_id: INSTITUTION_ID, initial_products: ['transactions', 'auth'] },
+    { plaid: true },
+  )
+  if (typeof data.public_token !== 'string') throw new Error('emulator gave no public_token')
+  return data.public_token
+}
+
+type ApiAnswer = { status: number; text: string; json: Record<string, unknown> }
+
+async function callApi(ctx: BenchContext, request: BenchRequest): Promise<ApiAnswer> {
+  const res = await fetch(`${ctx.apiUrl}${request.path}`, toInit(request))
+  const text = await res.text()
+  let json: Record<string, unknown> = {}
+  try {
+    json = JSON.parse(text) as Record<string, unknown>
+  } catch {
+    // not JSON: keep the text for the error message
+  }
+  return { status: res.status, text, json }
+}
+
+/** Links an Item for the user through the API (Sandbox public token, then exchange); its item_id. */
+async function linkItem(ctx: BenchContext, user: User): Promise<string> {
+  const answer = await callApi(ctx, {
+    method: 'POST',
+    path: EXCHANGE_TOKEN,
+    headers: bearer(user),
+    body: { public_token: await sandboxPublicToken(ctx) },
+  })
+  const itemId = (answer.json.item as { item_id?: unknown } | undefined)?.item_id
+  if (answer.status !== 201 || typeof itemId !== 'string') {
+    throw new Error(`linking an Item answered ${answer.status}: ${answer.text.slice(0, 300)}`)
+  }
+  return itemId
+}
+
+const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+/** An id shaped like Plaid's item_id that no Item has: the queue consumer just acknowledges it. */
+const randomItemId = () => Array.from(crypto.getRandomValues(new Uint8Array(37)), (b) => BASE62[b % 62]).join('')
+
+/**
+ * A webhook signed by the emulator with the key of the Worker's client id (iat now, so it is
+ * valid for 5 minutes). `forged` changes the body after signing: the signature still verifies,
+ * the body hash does not match, and the API must answer 401.
+ */
+async function signedWebhook(ctx: BenchContext, forged: boolean): Promise<BenchRequest> {
+  const webhook = (itemId: string) =>
+    JSON.stringify({
+      webhook_type: 'ITEM',
+      webhook_code: 'WEBHOOK_UPDATE_ACKNOWLEDGED',
+      item_id: itemId,
+      error: null,
+      new_webhook_url: `https://bench.example${WEBHOOKS}`,
+      environment: 'sandbox',
+    })
+  const body = webhook(randomItemId())
+  const { verification } = await emulatorCall(ctx, '/emulator/webhooks/sign', { body })
+  if (typeof verification !== 'string') throw new Error('emulator gave no verification header')
+  return {
+    method: 'POST',
+    path: WEBHOOKS,
+    headers: { 'Content-Type': 'application/json', 'Plaid-Verification': verification },
+    body: forged ? webhook(randomItemId()) : body,
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Child processes. wrangler runs in its own process group, so one signal to the group reaches
@@ -384,6 +559,10 @@ type LoadResult = {
   latenciesMs: number[]
   seconds: number
   firstError?: string
+  /** Requests built ahead of the window (0 for routes without setup). */
+  pooled: number
+  /** Requests the workers had to build inside the window because the pool ran out. */
+  inlineSetups: number
 }
 
 function toInit(request: BenchRequest): RequestInit {
@@ -397,18 +576,33 @@ function toInit(request: BenchRequest): RequestInit {
   return { method: request.method, headers, body }
 }
 
-/** CONCURRENCY async workers, each sending one request after another until `seconds` pass. */
-async function load(route: Route, ctx: BenchContext, seconds: number): Promise<LoadResult> {
+/**
+ * CONCURRENCY async workers, each sending one request after another until `seconds` pass. With
+ * a `pool`, workers take ready-made requests from it and call `setup` only when it is empty.
+ */
+async function load(
+  route: Route,
+  base: BenchRequest,
+  ctx: BenchContext,
+  seconds: number,
+  pool?: BenchRequest[],
+): Promise<LoadResult> {
   const latenciesMs: number[] = []
   let requests = 0
   let errors = 0
+  let inlineSetups = 0
   let firstError: string | undefined
+  const pooled = pool?.length ?? 0
   const started = performance.now()
   const end = started + seconds * 1000
 
   const worker = async () => {
     while (performance.now() < end) {
-      const request = route.setup ? await route.setup(ctx) : route
+      let request = pool?.pop()
+      if (request === undefined) {
+        request = route.setup ? await route.setup(ctx) : base
+        if (pool && route.setup) inlineSetups++
+      }
       const init = toInit(request)
       const t0 = performance.now()
       let problem: string | undefined
@@ -434,7 +628,209 @@ async function load(route: Route, ctx: BenchContext, seconds: number): Promise<L
   await Promise.all(Array.from({ length: CONCURRENCY }, worker))
   const elapsedSeconds = (performance.now() - started) / 1000
   latenciesMs.sort((a, b) => a - b)
-  return { requests, errors, latenciesMs, seconds: elapsedSeconds, firstError }
+  return { requests, errors, latenciesMs, seconds: elapsedSeconds, firstError, pooled, inlineSetups }
+}
+
+/** `count` requests from the route's setup, CONCURRENCY at a time. */
+async function buildPool(route: Route, ctx: BenchContext, count: number): Promise<BenchRequest[]> {
+  const setup = route.setup
+  if (!setup) return []
+  const pool: BenchRequest[] = []
+  let started = 0
+  const worker = async () => {
+    while (started < count) {
+      started++
+      pool.push(await setup(ctx))
+    }
+  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+  return pool
+}
+
+/**
+ * Warm-up, then the timed window. For a route with `setup`, the warm-up's median latency says
+ * how many requests CONCURRENCY workers can send in SECONDS (Little's law); twice that is built
+ * beforehand (signed webhooks then carry an iat of just before the window).
+ */
+async function measureRoute(route: Route, ctx: BenchContext): Promise<LoadResult> {
+  const base = route.once ? await route.once(ctx) : route
+  // Warm-up: workerd compiles lazily and connections (ours and workerd's to the emulator)
+  // open on first use; none of that belongs in the steady-state numbers.
+  progress(`${route.name}: warm-up ${WARMUP_SECONDS} s`)
+  const warm = await load(route, base, ctx, WARMUP_SECONDS)
+  let pool: BenchRequest[] | undefined
+  if (route.setup) {
+    const p50 = percentile(warm.latenciesMs, 50)
+    const rate = Number.isFinite(p50) && p50 > 0 ? CONCURRENCY / (p50 / 1000) : warm.requests / warm.seconds
+    const size = Math.min(MAX_POOL, Math.ceil(rate * SECONDS * 2) + CONCURRENCY)
+    progress(`${route.name}: building ${size} requests ahead of the timed window`)
+    pool = await buildPool(route, ctx, size)
+  }
+  progress(`${route.name}: ${SECONDS} s at concurrency ${CONCURRENCY}`)
+  return load(route, base, ctx, SECONDS, pool)
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Transactions sync, with workerd's memory
+
+/** The workerd processes in the process group of `leader` (wrangler's supervisor). */
+function workerdPids(leader: number): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so split after the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      const [, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (comm === 'workerd' && Number(pgrp) === leader) pids.push(Number(entry))
+    } catch {
+      // the process exited while we looked
+    }
+  }
+  return pids
+}
+
+/** A field of /proc/<pid>/status in KiB (VmRSS, VmHWM), or NaN if the process is gone. */
+function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return match ? Number(match[1]) : Number.NaN
+  } catch {
+    return Number.NaN
+  }
+}
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0)
+
+/** Samples the summed VmRSS of `pids` every `intervalMs` until stopped; the peak includes both ends. */
+function sampleRss(pids: number[], intervalMs = 20) {
+  let peakKiB = 0
+  let samples = 0
+  const take = () => {
+    const total = sum(pids.map((pid) => statusKiB(pid, 'VmRSS')))
+    if (Number.isFinite(total)) peakKiB = Math.max(peakKiB, total)
+    samples++
+  }
+  take()
+  const timer = setInterval(take, intervalMs)
+  return {
+    stop() {
+      clearInterval(timer)
+      take()
+      return { peakKiB, samples }
+    },
+  }
+}
+
+/**
+ * Resets the kernel's peak-RSS counter (VmHWM) of `pid` (`echo 5 > /proc/<pid>/clear_refs`), so
+ * VmHWM afterwards is the true peak, spikes between our samples included. False if not allowed.
+ */
+function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5')
+    return true
+  } catch {
+    return false
+  }
+}
+
+type Timed = { ms: number; answer: ApiAnswer }
+
+async function timed(ctx: BenchContext, request: BenchRequest): Promise<Timed> {
+  const t0 = performance.now()
+  const answer = await callApi(ctx, request)
+  return { ms: performance.now() - t0, answer }
+}
+
+type SyncBench = {
+  /** Transactions Plaid (the emulator) holds for the Item when the sync starts. */
+  live: number
+  first: Timed
+  noop: Timed
+  listing: { ms: number; pages: number; count: number; unique: number; foreign: number }
+  rss: { pids: number[]; baselineKiB: number; peakKiB: number; hwmKiB: number; samples: number }
+  problems: string[]
+}
+
+async function measureSync(ctx: BenchContext, wranglerLeader: number): Promise<SyncBench> {
+  progress(`transactions sync: linking an Item and adding ${SYNC_TRANSACTIONS} transactions at the emulator`)
+  const user = await newUser('sync')
+  const itemId = await linkItem(ctx, user)
+  const added = await emulatorCall(ctx, `/emulator/items/${itemId}/transactions`, { add: SYNC_TRANSACTIONS })
+  const live = Number(added.transactions)
+  const sync: BenchRequest = { method: 'POST', path: `/api/v1/banking/items/${itemId}/sync`, headers: bearer(user) }
+
+  const pids = workerdPids(wranglerLeader)
+  if (pids.length === 0) throw new Error(`no workerd process in wrangler's process group ${wranglerLeader}`)
+  // Let the exchange's after-effects settle so the baseline is a resting one.
+  await sleep(500)
+  const hwmReset = pids.every(resetPeakRss)
+  const baselineKiB = sum(pids.map((pid) => statusKiB(pid, 'VmRSS')))
+  progress(`transactions sync: POST ${sync.path} (${live} transactions; workerd pid ${pids.join(', ')})`)
+  const sampler = sampleRss(pids)
+  const first = await timed(ctx, sync)
+  const { peakKiB, samples } = sampler.stop()
+  const hwmKiB = hwmReset ? sum(pids.map((pid) => statusKiB(pid, 'VmHWM'))) : Number.NaN
+
+  progress('transactions sync: the same sync again (no changes)')
+  const noop = await timed(ctx, sync)
+
+  progress('transactions sync: listing every transaction, 500 a page')
+  const ids = new Set<string>()
+  let count = 0
+  let foreign = 0
+  let pages = 0
+  let cursor: string | null = null
+  const t0 = performance.now()
+  const problems: string[] = []
+  do {
+    const params = new URLSearchParams({ item_id: itemId, limit: '500' })
+    if (cursor) params.set('cursor', cursor)
+    const page = await callApi(ctx, {
+      method: 'GET',
+      path: `/api/v1/banking/transactions?${params}`,
+      headers: bearer(user),
+    })
+    pages++
+    if (page.status !== 200) {
+      problems.push(`listing page ${pages} answered ${page.status}: ${page.text.slice(0, 200)}`)
+      break
+    }
+    const transactions = page.json.transactions as { transaction_id: string; item_id: string }[]
+    for (const t of transactions) {
+      count++
+      ids.add(t.transaction_id)
+      if (t.item_id !== itemId) foreign++
+    }
+    cursor = page.json.next_cursor as string | null
+  } while (cursor)
+  const listingMs = performance.now() - t0
+
+  const result = (t: Timed) => t.answer.json as { added?: number; modified?: number; removed?: number }
+  if (first.answer.status !== 200)
+    problems.push(`sync answered ${first.answer.status}: ${first.answer.text.slice(0, 300)}`)
+  else if (!((result(first).added ?? 0) >= SYNC_TRANSACTIONS)) {
+    problems.push(`sync added ${result(first).added}, expected at least ${SYNC_TRANSACTIONS}`)
+  }
+  if (noop.answer.status !== 200)
+    problems.push(`no-op sync answered ${noop.answer.status}: ${noop.answer.text.slice(0, 300)}`)
+  else if (result(noop).added !== 0 || result(noop).modified !== 0 || result(noop).removed !== 0) {
+    problems.push(`no-op sync reported changes: ${noop.answer.text.slice(0, 200)}`)
+  }
+  if (count !== live || ids.size !== live) {
+    problems.push(`listing returned ${count} transactions (${ids.size} distinct), the emulator holds ${live}`)
+  }
+  if (foreign > 0) problems.push(`listing with item_id returned ${foreign} transactions of other Items`)
+  return {
+    live,
+    first,
+    noop,
+    listing: { ms: listingMs, pages, count, unique: ids.size, foreign },
+    rss: { pids, baselineKiB, peakKiB, hwmKiB, samples },
+    problems,
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -447,26 +843,51 @@ async function main(): Promise<number> {
     const startup = await measureStartup(bundle.path)
 
     const stack = await startStack(workdir)
-    const now = Math.floor(Date.now() / 1000)
+    // startStack passes these credentials to the Worker (--var PLAID_CLIENT_ID), so the Items we
+    // link and the webhook keys we sign with are the ones the Worker sees.
     const ctx: BenchContext = {
       apiUrl: stack.apiUrl,
       emulatorUrl: stack.emulatorUrl,
-      // Signed with the dev secret that LOCAL_DEV=true accepts; valid well beyond any run.
-      token: await sign({ sub: 'bench-user', iat: now, exp: now + 3600 }, DEV_JWT_SECRET, 'HS256'),
+      plaidClientId: EMULATOR_CLIENT_ID,
     }
     const results: { route: Route; result: LoadResult }[] = []
-    for (const route of ROUTES) {
-      // Warm-up: workerd compiles lazily and connections (ours and workerd's to the emulator)
-      // open on first use; none of that belongs in the steady-state numbers.
-      progress(`${route.name}: warm-up ${WARMUP_SECONDS} s`)
-      await load(route, ctx, WARMUP_SECONDS)
-      progress(`${route.name}: ${SECONDS} s at concurrency ${CONCURRENCY}`)
-      results.push({ route, result: await load(route, ctx, SECONDS) })
-    }
+    for (const route of ROUTES) results.push({ route, result: await measureRoute(route, ctx) })
+    const leader = stack.wrangler.pid
+    if (leader === undefined) throw new Error('wrangler dev has no pid')
+    const sync = await measureSync(ctx, leader)
+    const webhookResults: { route: Route; result: LoadResult }[] = []
+    for (const route of WEBHOOK_ROUTES) webhookResults.push({ route, result: await measureRoute(route, ctx) })
     await stopGroup(stack.wrangler)
 
     // Report
     const cpu = cpus()
+    const loadTable = (rows: { route: Route; result: LoadResult }[]) =>
+      table(
+        ['Route', 'Expected', 'Requests', 'Errors', 'p50 ms', 'p99 ms', 'Req/s'],
+        rows.map(({ route, result }) => [
+          route.name,
+          String(route.expectStatus),
+          String(result.requests),
+          String(result.errors),
+          fmt(percentile(result.latenciesMs, 50), 2),
+          fmt(percentile(result.latenciesMs, 99), 2),
+          fmt(result.requests / result.seconds, 0),
+        ]),
+      )
+    const poolNotes = [...results, ...webhookResults]
+      .filter(({ result }) => result.inlineSetups > 0)
+      .map(
+        ({ route, result }) =>
+          `_${route.name}: the ${result.pooled} requests built ahead ran out; ${result.inlineSetups} were built inside the window, which lowers its Req/s._`,
+      )
+    const mib = (kib: number) => fmt(kib / 1024, 1)
+    const syncAnswer = (t: Timed) => {
+      const r = t.answer.json as { added?: number; modified?: number; removed?: number }
+      return t.answer.status === 200
+        ? `200, added ${r.added}, modified ${r.modified}, removed ${r.removed}`
+        : `${t.answer.status}: ${t.answer.text.slice(0, 80)}`
+    }
+    const valid = webhookResults[0]?.result
     const lines = [
       '## Benchmark',
       '',
@@ -500,17 +921,52 @@ async function main(): Promise<number> {
       '',
       `### Latency and throughput (\`wrangler dev\` + emulator, concurrency ${CONCURRENCY}, ${SECONDS} s per route after ${WARMUP_SECONDS} s warm-up)`,
       '',
+      loadTable(results),
+      '',
+      '_Link token and exchange: a new user per request (the API rate-limits each user); exchange: a new Sandbox public token per request, made before the timed window. Accounts: one user with one Item._',
+      '',
+      `### Transactions sync (one Item, ${SYNC_TRANSACTIONS} transactions added at the emulator, ${sync.live} in all)`,
+      '',
       table(
-        ['Route', 'Requests', 'Errors', 'p50 ms', 'p99 ms', 'Req/s'],
-        results.map(({ route, result }) => [
-          route.name,
-          String(result.requests),
-          String(result.errors),
-          fmt(percentile(result.latenciesMs, 50), 2),
-          fmt(percentile(result.latenciesMs, 99), 2),
-          fmt(result.requests / result.seconds, 0),
-        ]),
+        ['Step', 'ms', 'Result'],
+        [
+          ['`POST /api/v1/banking/items/:item_id/sync`', fmt(sync.first.ms, 1), syncAnswer(sync.first)],
+          ['the same sync again (no-op)', fmt(sync.noop.ms, 1), syncAnswer(sync.noop)],
+          [
+            '`GET /api/v1/banking/transactions?item_id=...&limit=500`, every page',
+            fmt(sync.listing.ms, 1),
+            `${sync.listing.pages} pages, ${sync.listing.count} transactions (${sync.listing.unique} distinct; emulator holds ${sync.live})`,
+          ],
+        ],
       ),
+      '',
+      table(
+        [
+          'workerd RSS during the first sync',
+          'Before MiB',
+          'Peak MiB',
+          'Difference MiB',
+          'Kernel peak (VmHWM) MiB',
+          'Samples',
+        ],
+        [
+          [
+            `pid ${sync.rss.pids.join(', ')}, VmRSS every 20 ms`,
+            mib(sync.rss.baselineKiB),
+            mib(sync.rss.peakKiB),
+            mib(sync.rss.peakKiB - sync.rss.baselineKiB),
+            mib(sync.rss.hwmKiB),
+            String(sync.rss.samples),
+          ],
+        ],
+      ),
+      '',
+      `### Webhook verification (concurrency ${CONCURRENCY}, ${SECONDS} s per row after ${WARMUP_SECONDS} s warm-up)`,
+      '',
+      loadTable(webhookResults),
+      '',
+      `_Each request is a distinct ITEM WEBHOOK_UPDATE_ACKNOWLEDGED webhook for an unknown item_id, signed (ES256) by the emulator with the Worker's client id just before the window (${valid?.pooled ?? 0} pairs for the valid row); a valid one is verified, queued and acknowledged by the queue consumer. Forged: the body was changed after signing._`,
+      ...(poolNotes.length > 0 ? ['', ...poolNotes] : []),
       '',
       `_Total bench time: ${fmt((performance.now() - startedAt) / 1000, 1)} s_`,
     ]
@@ -521,11 +977,15 @@ async function main(): Promise<number> {
       console.error(`FAIL: bundle is ${fmt(bundle.gzipKiB, 2)} KiB gzip, over the ${GZIP_BUDGET_KIB} KiB budget`)
       failed = true
     }
-    for (const { route, result } of results) {
+    for (const { route, result } of [...results, ...webhookResults]) {
       if (result.errors > 0) {
         console.error(`FAIL: ${route.name}: ${result.errors} errors; first: ${result.firstError}`)
         failed = true
       }
+    }
+    for (const problem of sync.problems) {
+      console.error(`FAIL: transactions sync: ${problem}`)
+      failed = true
     }
     return failed ? 1 : 0
   } finally {

@@ -1,6 +1,6 @@
-import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
+import { Hono } from 'hono/tiny'
 import { corsFromSettings } from './cors'
 import { handleError } from './error-handler'
 import { ApiError } from './errors'

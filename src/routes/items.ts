@@ -1,4 +1,5 @@
-import { type Context, Hono } from 'hono'
+import type { Context } from 'hono'
+import { Hono } from 'hono/tiny'
 import { requireUser } from '../auth/bearer'
 import { serviceContext } from '../context'
 import { type Config, getConfig } from '../env'

@@ -1,0 +1,291 @@
+/**
+ * The local stack for scripts that drive the real Worker: the Plaid emulator in this process and
+ * the API under `wrangler dev` (local workerd, a throwaway D1 with the migrations applied, the
+ * local Queue, .dev.vars ignored), on free ports, with every child process in its own process
+ * group so nothing outlives the script. The same approach as scripts/bench.ts, shared here for
+ * scripts/loadtest.ts (bench.ts keeps its own copy for now).
+ *
+ * Use: `const stack = await startStack({ workdir })`, then `await cleanup()` on the way out (also
+ * installed on SIGINT/SIGTERM and, forcefully, on exit).
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { EmulatorOptions } from '../emulator/emulator'
+import { startEmulatorServer } from '../emulator/server'
+import { EMULATOR_CLIENT_ID, EMULATOR_SECRET } from '../src/dev-defaults'
+
+// ---------------------------------------------------------------------------------------------
+// Child processes. wrangler runs in its own process group, so one signal to the group reaches
+// npx, wrangler and the workerd it spawns; killing npx alone would orphan workerd, still holding
+// its port. The group's leader is a small supervisor that also kills the group if this process
+// vanishes without cleaning up (tsx SIGKILLs us when we are slow to acknowledge a signal it
+// relays, as under load, and no handler of ours runs then).
+
+const SUPERVISOR = `
+const { spawn } = require('node:child_process')
+const [parent, command, ...args] = process.argv.slice(1)
+const child = spawn(command, args, { stdio: 'inherit' })
+child.on('error', (error) => { console.error(error.message); process.exit(127) })
+child.on('exit', (code) => process.exit(code ?? 1))
+setInterval(() => {
+  try { process.kill(Number(parent), 0) } catch { process.kill(-process.pid, 'SIGKILL') }
+}, 500)
+`
+
+/** Groups we started; kept after their leader exits, since members (workerd) may outlive it. */
+const groups = new Set<ChildProcess>()
+/** Temp dirs to remove on the way out. */
+const tempDirs = new Set<string>()
+
+export function spawnGroup(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  const child = spawn(process.execPath, ['-e', SUPERVISOR, String(process.pid), command, ...args], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  })
+  groups.add(child)
+  return child
+}
+
+/** Signals the child's whole group; 0 only checks that some member is alive. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals | 0): boolean {
+  if (child.pid === undefined) return false
+  try {
+    process.kill(-child.pid, signal)
+    return true
+  } catch {
+    return false // ESRCH: the whole group is gone already
+  }
+}
+
+/** SIGTERM to the group, then SIGKILL whatever of it is still alive after `graceMs`. */
+export async function stopGroup(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (!signalGroup(child, 'SIGTERM')) return
+  const deadline = Date.now() + graceMs
+  // Wait for the group, not just our child: workerd can outlive wrangler for a moment.
+  while (Date.now() < deadline && signalGroup(child, 0)) await sleep(100)
+  signalGroup(child, 'SIGKILL')
+}
+
+/** A temp dir removed by cleanup(). */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  tempDirs.add(dir)
+  return dir
+}
+
+/** Stops every group we started (gracefully first) and removes the temp dirs; idempotent. */
+export async function cleanup(): Promise<void> {
+  await Promise.all([...groups].map((child) => stopGroup(child)))
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
+}
+
+// Last resort if we exit without cleanup: 'exit' handlers must be synchronous, so no grace here.
+process.on('exit', () => {
+  for (const child of groups) signalGroup(child, 'SIGKILL')
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
+})
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping child processes`)
+    void cleanup().finally(() => process.exit(130))
+  })
+}
+
+/** Waits for a child to finish, capturing its output. */
+export function collect(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const stdout: Buffer[] = []
+    const stderr: Buffer[] = []
+    child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk))
+    child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk))
+    child.on('error', reject)
+    child.on('close', (code) =>
+      resolve({ code, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() }),
+    )
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** A port the OS says is free now. Another process could take it before we bind; unlikely. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.unref()
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      server.close(() => (port ? resolve(port) : reject(new Error('no free port'))))
+    })
+  })
+}
+
+const wranglerEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+  ...process.env,
+  WRANGLER_SEND_METRICS: 'false',
+  ...extra,
+})
+
+// ---------------------------------------------------------------------------------------------
+// The stack
+
+export type StackOptions = {
+  /** Where the env file and the local storage go (a tempDir()). */
+  workdir: string
+  /** The Plaid client id the Worker uses (default: the emulator's dev one). */
+  clientId?: string
+  /** Options for the emulator (webhook delivery...). */
+  emulator?: EmulatorOptions
+  /** Every line `wrangler dev` prints (its own lines and the Worker's console output). */
+  onOutput?: (line: string) => void
+  /** Progress messages (default: stderr). */
+  progress?: (message: string) => void
+}
+
+export type Stack = {
+  /** The API under `wrangler dev`, e.g. http://127.0.0.1:41234 */
+  apiUrl: string
+  /** The Plaid emulator in this process. */
+  emulatorUrl: string
+  clientId: string
+  /** wrangler's --persist-to: the local D1 (and Queue) state. */
+  persistTo: string
+  wrangler: ChildProcess
+  /** The last few KB of wrangler's output, to explain a failure. */
+  tail(): string
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const progress = options.progress ?? ((message: string) => console.error(message))
+  const clientId = options.clientId ?? EMULATOR_CLIENT_ID
+  const [emulatorPort, apiPort, inspectorPort] = [await freePort(), await freePort(), await freePort()]
+  // The emulator announces itself with console.log; send that to stderr so stdout stays the report.
+  const log = console.log
+  console.log = (...args: unknown[]) => console.error(...args)
+  try {
+    await startEmulatorServer(emulatorPort, options.emulator)
+  } finally {
+    console.log = log
+  }
+  const emulatorUrl = `http://127.0.0.1:${emulatorPort}`
+
+  // An empty --env-file makes wrangler skip .dev.vars, so a developer's real Plaid credentials or
+  // JWT settings cannot leak into (or change) the run. An explicit PLAID_BASE_URL turns off the
+  // LOCAL_DEV emulator defaults, hence the emulator credentials passed alongside.
+  const envFile = join(options.workdir, 'stack.env')
+  writeFileSync(envFile, '')
+  const persistTo = join(options.workdir, 'state')
+
+  if (existsSync('migrations')) {
+    progress('applying D1 migrations to a fresh local database')
+    const migrate = await collect(
+      spawnGroup(
+        'npx',
+        ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistTo],
+        wranglerEnv({ CI: 'true' }), // no confirmation prompt
+      ),
+    )
+    if (migrate.code !== 0) {
+      throw new Error(`wrangler d1 migrations apply failed (exit ${migrate.code}):\n${migrate.stdout}${migrate.stderr}`)
+    }
+  }
+  const args = [
+    'wrangler',
+    'dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(apiPort),
+    // Fixed and free, so a developer's own `wrangler dev` on 9229 does not collide with ours.
+    '--inspector-port',
+    String(inspectorPort),
+    '--env-file',
+    envFile,
+    // Local storage (D1, Queue) in the temp dir: never touches `npm run dev`'s state.
+    '--persist-to',
+    persistTo,
+    '--show-interactive-dev-session=false',
+    '--var',
+    'LOCAL_DEV:true',
+    '--var',
+    `PLAID_BASE_URL:${emulatorUrl}`,
+    '--var',
+    `PLAID_CLIENT_ID:${clientId}`,
+    '--var',
+    `PLAID_SECRET:${EMULATOR_SECRET}`,
+  ]
+  progress(`starting wrangler dev on :${apiPort} (emulator on :${emulatorPort})`)
+  const wrangler = spawnGroup('npx', args, wranglerEnv())
+  // Keep the tail of its output to explain a failed start; also drains the pipes so it never blocks.
+  let output = ''
+  for (const stream of [wrangler.stdout, wrangler.stderr]) {
+    let partial = ''
+    stream?.on('data', (chunk: Buffer) => {
+      const text = chunk.toString()
+      output = (output + text).slice(-8000)
+      if (!options.onOutput) return
+      const lines = (partial + text).split('\n')
+      partial = lines.pop() ?? ''
+      for (const line of lines) options.onOutput(line)
+    })
+  }
+  let exited: number | null | undefined
+  wrangler.on('exit', (code) => {
+    exited = code
+  })
+
+  const apiUrl = `http://127.0.0.1:${apiPort}`
+  const deadline = Date.now() + 60_000
+  while (true) {
+    if (exited !== undefined) throw new Error(`wrangler dev exited (code ${exited}) before it was ready:\n${output}`)
+    if (Date.now() > deadline) throw new Error(`wrangler dev did not answer /healthz within 60 s:\n${output}`)
+    try {
+      const res = await fetch(`${apiUrl}/healthz`, { signal: AbortSignal.timeout(2000) })
+      await res.arrayBuffer()
+      if (res.status === 200) break
+    } catch {
+      // not listening yet
+    }
+    await sleep(250)
+  }
+  return { apiUrl, emulatorUrl, clientId, persistTo, wrangler, tail: () => output }
+}
+
+/**
+ * Runs SQL against the local D1 copy with `wrangler d1 execute --local --json` (stop `wrangler
+ * dev` first: two processes writing one SQLite file is asking for trouble). Answers the rows of
+ * the last statement.
+ */
+export async function d1Query(persistTo: string, sql: string): Promise<Record<string, unknown>[]> {
+  const result = await collect(
+    spawnGroup(
+      'npx',
+      ['wrangler', 'd1', 'execute', 'DB', '--local', '--persist-to', persistTo, '--json', '--command', sql],
+      wranglerEnv({ CI: 'true' }),
+    ),
+  )
+  if (result.code !== 0) {
+    throw new Error(`wrangler d1 execute failed (exit ${result.code}) for ${sql}:\n${result.stdout}${result.stderr}`)
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(result.stdout)
+  } catch {
+    throw new Error(`wrangler d1 execute printed something else than JSON for ${sql}:\n${result.stdout.slice(0, 2000)}`)
+  }
+  const last = Array.isArray(parsed) ? parsed.at(-1) : undefined
+  if (typeof last !== 'object' || last === null || !Array.isArray((last as { results?: unknown }).results)) {
+    throw new Error(`wrangler d1 execute answered an unexpected shape for ${sql}`)
+  }
+  return (last as { results: Record<string, unknown>[] }).results
+}
