@@ -17,6 +17,10 @@ const products = (vars.PLAID_PRODUCTS || 'transactions,auth')
   .map((p) => p.trim())
   .filter(Boolean)
 
+// The Item's webhooks go to the API that `npm run dev` serves (or PLAID_WEBHOOK_URL when set, e.g.
+// a tunnel that Plaid's Sandbox can reach).
+const webhook = vars.PLAID_WEBHOOK_URL || `http://127.0.0.1:${process.env.PORT ?? '8787'}/api/v1/banking/webhooks`
+
 let response: Response
 try {
   response = await fetch(`${baseUrl}/sandbox/public_token/create`, {
@@ -27,7 +31,7 @@ try {
       'PLAID-SECRET': real ? (vars.PLAID_SECRET as string) : EMULATOR_SECRET,
       'Plaid-Version': '2020-09-14',
     },
-    body: JSON.stringify({ institution_id: institutionId, initial_products: products }),
+    body: JSON.stringify({ institution_id: institutionId, initial_products: products, options: { webhook } }),
     signal: AbortSignal.timeout(30_000),
   })
 } catch (error) {
