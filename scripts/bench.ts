@@ -10,7 +10,7 @@
  *    number Cloudflare measures, but it moves when the bundle's top-level work moves.
  * 3. Latency and throughput under `wrangler dev` (local workerd, a throwaway D1 with the migrations
  *    applied, .dev.vars ignored) against the Plaid emulator in this process: per route, a
- *    warm-up and then BENCH_SECONDS (default 3) at BENCH_CONCURRENCY (default 16)
+ *    warm-up and then BENCH_SECONDS (default 5) at BENCH_CONCURRENCY (default 16)
  *    requests in flight from Node's fetch. These include wrangler's local dev proxy and share two
  *    cores with the emulator and the load generator, so they compare runs on one machine; they
  *    are not production latencies.
@@ -21,7 +21,8 @@
  * 4. Transactions sync: one Item gets SYNC_TRANSACTIONS transactions added at the emulator; we time
  *    POST /items/:id/sync end to end, then the same sync again (nothing new: the no-op cost),
  *    and page through GET /transactions?item_id=...&limit=500 counting every transaction. During
- *    the first sync the workerd process's RSS (/proc/<pid>/status VmRSS) is sampled every 20 ms.
+ *    the first sync the RSS (/proc/<pid>/status VmRSS) of the workerd that runs the Worker is
+ *    sampled every 20 ms; that of the workerd serving wrangler's dev proxy is reported apart.
  * 5. Webhook verification: POST /webhooks with webhooks signed by the emulator for the client id
  *    the Worker uses (ES256 verification, body hash, queue send), and with forged ones (a body
  *    changed after signing), which must answer 401.
@@ -45,7 +46,7 @@ import { startEmulatorServer } from '../emulator/server'
 import { DEV_JWT_SECRET, EMULATOR_CLIENT_ID, EMULATOR_SECRET } from '../src/dev-defaults'
 
 const GZIP_BUDGET_KIB = 40
-const SECONDS = positiveNumber('BENCH_SECONDS', 3)
+const SECONDS = positiveNumber('BENCH_SECONDS', 5)
 const CONCURRENCY = Math.floor(positiveNumber('BENCH_CONCURRENCY', 16))
 const WARMUP_SECONDS = positiveNumber('BENCH_WARMUP_SECONDS', 1)
 const STARTUP_RUNS = Math.floor(positiveNumber('BENCH_STARTUP_RUNS', 20))
@@ -54,6 +55,8 @@ const SYNC_TRANSACTIONS = Math.floor(positiveNumber('BENCH_SYNC_TRANSACTIONS', 1
 const INSTITUTION_ID = 'ins_109508'
 /** Most requests built ahead of one timed window; past it, workers build them inline (and we say so). */
 const MAX_POOL = 10_000
+/** How many times the warm-up's estimate of a window's requests to build ahead (it runs cold, so it is low). */
+const POOL_MARGIN = 2.5
 
 // ---------------------------------------------------------------------------------------------
 // Routes. Add a route by appending to ROUTES; a route whose requests need fresh state (a new
@@ -83,6 +86,8 @@ type BenchContext = {
 type Route = BenchRequest & {
   name: string
   expectStatus: number
+  /** Text the answer must contain, when the status alone would not show why it was given. */
+  expectText?: string
   /** Builds the request every iteration sends (overriding the static fields); runs once, before the warm-up. */
   once?: (ctx: BenchContext) => Promise<BenchRequest>
   /** Builds each request (overriding the static fields above); runs before the timer starts. */
@@ -145,6 +150,8 @@ const WEBHOOK_ROUTES: Route[] = [
     method: 'POST',
     path: WEBHOOKS,
     expectStatus: 401,
+    // The signature verifies; the body hash in the token is what must catch the change.
+    expectText: 'body does not match its signed hash',
     setup: (ctx) => signedWebhook(ctx, true),
   },
 ]
@@ -611,7 +618,9 @@ async function load(
         // Read the whole body: the request is not done until it arrives, and an unread body
         // keeps the connection from being reused.
         const text = await res.text()
-        if (res.status !== route.expectStatus) problem = `status ${res.status}: ${text.slice(0, 200)}`
+        if (res.status !== route.expectStatus || (route.expectText && !text.includes(route.expectText))) {
+          problem = `status ${res.status}: ${text.slice(0, 200)}`
+        }
       } catch (error) {
         problem = (error as Error).message
       }
@@ -649,8 +658,8 @@ async function buildPool(route: Route, ctx: BenchContext, count: number): Promis
 
 /**
  * Warm-up, then the timed window. For a route with `setup`, the warm-up's median latency says
- * how many requests CONCURRENCY workers can send in SECONDS (Little's law); twice that is built
- * beforehand (signed webhooks then carry an iat of just before the window).
+ * how many requests CONCURRENCY workers can send in SECONDS (Little's law); 2.5 times that is
+ * built beforehand (signed webhooks then carry an iat of just before the window).
  */
 async function measureRoute(route: Route, ctx: BenchContext): Promise<LoadResult> {
   const base = route.once ? await route.once(ctx) : route
@@ -662,7 +671,7 @@ async function measureRoute(route: Route, ctx: BenchContext): Promise<LoadResult
   if (route.setup) {
     const p50 = percentile(warm.latenciesMs, 50)
     const rate = Number.isFinite(p50) && p50 > 0 ? CONCURRENCY / (p50 / 1000) : warm.requests / warm.seconds
-    const size = Math.min(MAX_POOL, Math.ceil(rate * SECONDS * 2) + CONCURRENCY)
+    const size = Math.min(MAX_POOL, Math.ceil(rate * SECONDS * POOL_MARGIN) + CONCURRENCY)
     progress(`${route.name}: building ${size} requests ahead of the timed window`)
     pool = await buildPool(route, ctx, size)
   }
@@ -673,9 +682,14 @@ async function measureRoute(route: Route, ctx: BenchContext): Promise<LoadResult
 // ---------------------------------------------------------------------------------------------
 // 4. Transactions sync, with workerd's memory
 
-/** The workerd processes in the process group of `leader` (wrangler's supervisor). */
-function workerdPids(leader: number): number[] {
-  const pids: number[] = []
+/**
+ * The workerd processes in the process group of `leader` (wrangler's supervisor). wrangler starts
+ * two: one runs the Worker with its D1 and queue, the only one started with an inspector
+ * (`--inspector-addr`); the other serves wrangler's dev proxy on the API port. If that flag ever
+ * goes, every workerd of the group counts as the Worker's.
+ */
+function workerdPids(leader: number): { worker: number[]; proxy: number[] } {
+  const all: { pid: number; runsWorker: boolean }[] = []
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     try {
@@ -683,12 +697,18 @@ function workerdPids(leader: number): number[] {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
       const [, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      if (comm === 'workerd' && Number(pgrp) === leader) pids.push(Number(entry))
+      if (comm !== 'workerd' || Number(pgrp) !== leader) continue
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')
+      all.push({ pid: Number(entry), runsWorker: args.some((a) => a.startsWith('--inspector-addr')) })
     } catch {
       // the process exited while we looked
     }
   }
-  return pids
+  const found = all.some((p) => p.runsWorker)
+  return {
+    worker: all.filter((p) => !found || p.runsWorker).map((p) => p.pid),
+    proxy: all.filter((p) => found && !p.runsWorker).map((p) => p.pid),
+  }
 }
 
 /** A field of /proc/<pid>/status in KiB (VmRSS, VmHWM), or NaN if the process is gone. */
@@ -737,6 +757,21 @@ function resetPeakRss(pid: number): boolean {
 }
 
 type Timed = { ms: number; answer: ApiAnswer }
+type RssSeries = { pids: number[]; baselineKiB: number; peakKiB: number; hwmKiB: number; samples: number }
+
+/** Starts watching the summed RSS of `pids`: the baseline now, then samples until `stop()`. */
+function watchRss(pids: number[]) {
+  const hwmReset = pids.every(resetPeakRss)
+  const baselineKiB = sum(pids.map((pid) => statusKiB(pid, 'VmRSS')))
+  const sampler = sampleRss(pids)
+  return {
+    stop(): RssSeries {
+      const { peakKiB, samples } = sampler.stop()
+      const hwmKiB = hwmReset ? sum(pids.map((pid) => statusKiB(pid, 'VmHWM'))) : Number.NaN
+      return { pids, baselineKiB, peakKiB, hwmKiB, samples }
+    },
+  }
+}
 
 async function timed(ctx: BenchContext, request: BenchRequest): Promise<Timed> {
   const t0 = performance.now()
@@ -750,7 +785,8 @@ type SyncBench = {
   first: Timed
   noop: Timed
   listing: { ms: number; pages: number; count: number; unique: number; foreign: number }
-  rss: { pids: number[]; baselineKiB: number; peakKiB: number; hwmKiB: number; samples: number }
+  /** The Worker's workerd, and wrangler's dev proxy (absent if it could not be told apart). */
+  rss: { worker: RssSeries; proxy?: RssSeries }
   problems: string[]
 }
 
@@ -763,16 +799,14 @@ async function measureSync(ctx: BenchContext, wranglerLeader: number): Promise<S
   const sync: BenchRequest = { method: 'POST', path: `/api/v1/banking/items/${itemId}/sync`, headers: bearer(user) }
 
   const pids = workerdPids(wranglerLeader)
-  if (pids.length === 0) throw new Error(`no workerd process in wrangler's process group ${wranglerLeader}`)
+  if (pids.worker.length === 0) throw new Error(`no workerd process in wrangler's process group ${wranglerLeader}`)
   // Let the exchange's after-effects settle so the baseline is a resting one.
   await sleep(500)
-  const hwmReset = pids.every(resetPeakRss)
-  const baselineKiB = sum(pids.map((pid) => statusKiB(pid, 'VmRSS')))
-  progress(`transactions sync: POST ${sync.path} (${live} transactions; workerd pid ${pids.join(', ')})`)
-  const sampler = sampleRss(pids)
+  progress(`transactions sync: POST ${sync.path} (${live} transactions; workerd pid ${pids.worker.join(', ')})`)
+  const workerRss = watchRss(pids.worker)
+  const proxyRss = pids.proxy.length > 0 ? watchRss(pids.proxy) : undefined
   const first = await timed(ctx, sync)
-  const { peakKiB, samples } = sampler.stop()
-  const hwmKiB = hwmReset ? sum(pids.map((pid) => statusKiB(pid, 'VmHWM'))) : Number.NaN
+  const rss = { worker: workerRss.stop(), proxy: proxyRss?.stop() }
 
   progress('transactions sync: the same sync again (no changes)')
   const noop = await timed(ctx, sync)
@@ -798,7 +832,7 @@ async function measureSync(ctx: BenchContext, wranglerLeader: number): Promise<S
       problems.push(`listing page ${pages} answered ${page.status}: ${page.text.slice(0, 200)}`)
       break
     }
-    const transactions = page.json.transactions as { transaction_id: string; item_id: string }[]
+    const transactions = (page.json.transactions ?? []) as { transaction_id: string; item_id: string }[]
     for (const t of transactions) {
       count++
       ids.add(t.transaction_id)
@@ -828,7 +862,7 @@ async function measureSync(ctx: BenchContext, wranglerLeader: number): Promise<S
     first,
     noop,
     listing: { ms: listingMs, pages, count, unique: ids.size, foreign },
-    rss: { pids, baselineKiB, peakKiB, hwmKiB, samples },
+    rss,
     problems,
   }
 }
@@ -942,7 +976,7 @@ async function main(): Promise<number> {
       '',
       table(
         [
-          'workerd RSS during the first sync',
+          'RSS during the first sync (VmRSS every 20 ms)',
           'Before MiB',
           'Peak MiB',
           'Difference MiB',
@@ -950,16 +984,19 @@ async function main(): Promise<number> {
           'Samples',
         ],
         [
-          [
-            `pid ${sync.rss.pids.join(', ')}, VmRSS every 20 ms`,
-            mib(sync.rss.baselineKiB),
-            mib(sync.rss.peakKiB),
-            mib(sync.rss.peakKiB - sync.rss.baselineKiB),
-            mib(sync.rss.hwmKiB),
-            String(sync.rss.samples),
-          ],
-        ],
+          ['workerd running the Worker', sync.rss.worker] as const,
+          ...(sync.rss.proxy ? [["wrangler's dev proxy (workerd, not the Worker)", sync.rss.proxy] as const] : []),
+        ].map(([label, series]) => [
+          `${label}, pid ${series.pids.join(', ')}`,
+          mib(series.baselineKiB),
+          mib(series.peakKiB),
+          mib(series.peakKiB - series.baselineKiB),
+          mib(series.hwmKiB),
+          String(series.samples),
+        ]),
       ),
+      '',
+      "_The Worker's process also holds the local D1 (SQLite) and the queue, so its growth bounds the isolate's from above. VmHWM is the kernel's peak after a reset just before the sync: it catches spikes between samples._",
       '',
       `### Webhook verification (concurrency ${CONCURRENCY}, ${SECONDS} s per row after ${WARMUP_SECONDS} s warm-up)`,
       '',

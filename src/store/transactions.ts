@@ -6,20 +6,9 @@
  */
 import type { PlaidTransaction } from '../plaid/types'
 
-export type Transaction = {
-  transaction_id: string
+/** A stored transaction as the API lists it: Plaid's fields, its Item, and the category pair. */
+export type Transaction = Omit<PlaidTransaction, 'personal_finance_category'> & {
   item_id: string
-  account_id: string
-  amount: number
-  iso_currency_code: string | null
-  unofficial_currency_code: string | null
-  date: string
-  authorized_date: string | null
-  name: string | null
-  merchant_name: string | null
-  pending: boolean
-  pending_transaction_id: string | null
-  payment_channel: string | null
   category: { primary: string; detailed: string } | null
 }
 
