@@ -23,9 +23,12 @@ export const accountRoutes = new Hono<AppEnv>().get('/accounts', operation('list
   if (query.refresh === 'true') {
     await limitPlaidCalls(c)
     const items = only ? [only] : await listStoredItems(config.db, userId)
-    // Balance checks reach each institution; run them side by side, and fail as a whole if
-    // one fails, so the answer never mixes fresh and stale balances without saying so.
-    await Promise.all(items.map((item) => refreshBalances(ctx, item)))
+    // Balance checks reach each institution; run them side by side and let every one finish
+    // (each is billed, and each stores what it fetched), then report the first failure, so the
+    // answer never mixes fresh and stale balances without saying so.
+    const results = await Promise.allSettled(items.map((item) => refreshBalances(ctx, item)))
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failure) throw failure.reason
   }
   return c.json({ accounts: await listAccounts(config.db, userId, query.item_id) })
 })

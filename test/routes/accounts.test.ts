@@ -82,3 +82,23 @@ describe('GET /api/v1/banking/accounts', () => {
     expect(res.body.detail).toMatch(detail)
   })
 })
+
+describe('GET /api/v1/banking/accounts?refresh=true with several Items', () => {
+  it('stores the balances that did arrive when another Item fails, then reports the failure', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const first = itemIdOf(await linkItem(env, user, 'ins_109508'))
+    const second = itemIdOf(await linkItem(env, user, 'ins_109509'))
+    await emulator.requireLogin(env, second)
+    await emulator.fault(env, { endpoint: '/accounts/balance/get', kind: 'slow', delay_ms: 500 })
+    const before = (await call(env, 'GET', `/api/v1/banking/accounts?item_id=${first}`, { token: user.token })).body
+      .accounts as Account[]
+
+    const res = await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
+    expect(res.status).toBe(400)
+    expect(res.body.error_code).toBe('ITEM_LOGIN_REQUIRED')
+    const after = (await call(env, 'GET', `/api/v1/banking/accounts?item_id=${first}`, { token: user.token })).body
+      .accounts as Account[]
+    expect(after.map((a) => a.balances.current)).not.toEqual(before.map((a) => a.balances.current))
+  })
+})
