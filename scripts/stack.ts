@@ -70,10 +70,10 @@ export async function stopGroup(child: ChildProcess, graceMs = 5000): Promise<vo
   signalGroup(child, 'SIGKILL')
 }
 
-/** A temp dir removed by cleanup(). */
-export function tempDir(prefix: string): string {
+/** A temp dir removed by cleanup(), unless `keep` (to inspect it afterwards). */
+export function tempDir(prefix: string, { keep = false } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), prefix))
-  tempDirs.add(dir)
+  if (!keep) tempDirs.add(dir)
   return dir
 }
 
@@ -263,15 +263,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
 /**
  * Runs SQL against the local D1 copy with `wrangler d1 execute --local --json` (stop `wrangler
- * dev` first: two processes writing one SQLite file is asking for trouble). Answers the rows of
- * the last statement.
+ * dev` first: two processes on one SQLite file is asking for trouble). Answers the rows of each
+ * statement, in order.
  */
-export async function d1Query(persistTo: string, sql: string): Promise<Record<string, unknown>[]> {
+export async function d1Query(persistTo: string, sql: string): Promise<Record<string, unknown>[][]> {
   const result = await collect(
     spawnGroup(
       'npx',
       ['wrangler', 'd1', 'execute', 'DB', '--local', '--persist-to', persistTo, '--json', '--command', sql],
-      wranglerEnv({ CI: 'true' }),
+      // stdout must be only the JSON, whatever log level the caller runs wrangler with.
+      wranglerEnv({ CI: 'true', WRANGLER_LOG: 'log' }),
     ),
   )
   if (result.code !== 0) {
@@ -281,11 +282,14 @@ export async function d1Query(persistTo: string, sql: string): Promise<Record<st
   try {
     parsed = JSON.parse(result.stdout)
   } catch {
-    throw new Error(`wrangler d1 execute printed something else than JSON for ${sql}:\n${result.stdout.slice(0, 2000)}`)
+    throw new Error(
+      `wrangler d1 execute printed something other than JSON for ${sql}:\n${result.stdout.slice(0, 2000)}`,
+    )
   }
-  const last = Array.isArray(parsed) ? parsed.at(-1) : undefined
-  if (typeof last !== 'object' || last === null || !Array.isArray((last as { results?: unknown }).results)) {
-    throw new Error(`wrangler d1 execute answered an unexpected shape for ${sql}`)
-  }
-  return (last as { results: Record<string, unknown>[] }).results
+  const statements = Array.isArray(parsed) ? parsed : [parsed]
+  return statements.map((statement) => {
+    const rows = (statement as { results?: unknown } | null)?.results
+    if (!Array.isArray(rows)) throw new Error(`wrangler d1 execute answered an unexpected shape for ${sql}`)
+    return rows as Record<string, unknown>[]
+  })
 }
