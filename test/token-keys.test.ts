@@ -1,0 +1,57 @@
+import { env as baseEnv } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { itemIdOf, linkItem, newUser } from './helpers/linking'
+import { call, testEnv } from './helpers/worker'
+
+const OLD_KEY = baseEnv.TOKEN_ENCRYPTION_KEY as string
+const NEW_KEY = btoa('another-32-byte-key-for-rotation')
+
+const keyIdOf = async (itemId: string) =>
+  (
+    await (baseEnv.DB as D1Database)
+      .prepare('SELECT access_token_key_id FROM items WHERE item_id = ?')
+      .bind(itemId)
+      .first<{ access_token_key_id: string }>()
+  )?.access_token_key_id
+
+describe('rotating TOKEN_ENCRYPTION_KEY', () => {
+  it('keeps tokens sealed with the old key readable through TOKEN_ENCRYPTION_KEYS_OLD, and seals new ones with the new key', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const oldItem = itemIdOf(await linkItem(env, user, 'ins_109508'))
+
+    const rotated = { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY, TOKEN_ENCRYPTION_KEYS_OLD: OLD_KEY }
+    const refreshed = await call(rotated, 'POST', `/api/v1/banking/items/${oldItem}/refresh`, { token: user.token })
+    expect(refreshed.status).toBe(200)
+
+    const newItem = itemIdOf(await linkItem(rotated, user, 'ins_109509'))
+    expect(await keyIdOf(newItem)).not.toBe(await keyIdOf(oldItem))
+  })
+
+  it('answers 500 saying which setting to fix when the old key is missing', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    const res = await call(
+      { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY },
+      'POST',
+      `/api/v1/banking/items/${itemId}/refresh`,
+      {
+        token: user.token,
+      },
+    )
+    expect(res.status).toBe(500)
+    expect(res.body.detail).toMatch(
+      /^Failed to refresh item: no key with id [0-9a-f]{12}; add the old key to TOKEN_ENCRYPTION_KEYS_OLD$/,
+    )
+    expect(res.text).not.toContain(OLD_KEY)
+  })
+
+  it('answers 500 naming the setting when the key is not 32 bytes of base64', async () => {
+    const res = await call(testEnv({ TOKEN_ENCRYPTION_KEY: 'c2hvcnQ=' }), 'GET', '/api/v1/banking/items', {
+      token: (await newUser()).token,
+    })
+    expect(res.status).toBe(500)
+    expect(res.body.detail).toMatch(/TOKEN_ENCRYPTION_KEY must be base64 of exactly 32 random bytes/)
+  })
+})
