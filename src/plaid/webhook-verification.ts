@@ -25,6 +25,20 @@ type CachedKey = { key: CryptoKey; expiredAt: number | null; fetchedAt: number }
 // Per isolate; scoped by Plaid host and client, so a key of one environment never verifies another's webhooks.
 const keyCache = new Map<string, CachedKey>()
 
+/** Key lookups per scope per minute (isolate-local). */
+const LOOKUPS_PER_MINUTE = 10
+const lookups = new Map<string, { windowStart: number; count: number }>()
+
+function spendLookup(scope: string, nowMs: number): boolean {
+  const window = lookups.get(scope)
+  if (!window || nowMs - window.windowStart >= 60_000) {
+    lookups.set(scope, { windowStart: nowMs, count: 1 })
+    return true
+  }
+  window.count++
+  return window.count <= LOOKUPS_PER_MINUTE
+}
+
 const decoder = new TextDecoder()
 const encoder = new TextEncoder()
 
@@ -98,6 +112,9 @@ async function verificationKey(plaid: PlaidClient, scope: string, kid: string, n
   const cached = keyCache.get(cacheKey)
   // An expired key stays expired; a live one is re-read now and then to learn of a new expiry.
   if (cached && (cached.expiredAt !== null || nowMs - cached.fetchedAt < KEY_CACHE_MS)) return cached
+  // Anyone can post a made-up kid; without a budget each one would cost a call to Plaid. Plaid
+  // uses few keys, so a handful of lookups a minute is plenty, and Plaid retries what we refuse.
+  if (!spendLookup(scope, nowMs)) throw new WebhookVerificationError('unknown signing key')
 
   let jwk: Awaited<ReturnType<PlaidClient['getWebhookVerificationKey']>>
   try {

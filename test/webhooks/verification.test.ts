@@ -146,3 +146,15 @@ describe('POST /api/v1/banking/webhooks verification', () => {
     expect(sent).toEqual([])
   })
 })
+
+describe('verification key lookups', () => {
+  it('looks up at most 10 unknown kids a minute, so made-up kids cannot flood Plaid', async () => {
+    const { env, sent } = recordingEnv()
+    for (let i = 0; i < 15; i++) {
+      const res = await post(env, body, await emulator.sign(env, body, { kid: `made-up-${i}` }))
+      expect(res.status).toBe(401)
+    }
+    expect((await emulator.calls(env))['/webhook_verification_key/get']).toBe(10)
+    expect(sent).toEqual([])
+  })
+})
