@@ -34,16 +34,30 @@
  * Env: BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_WARMUP_SECONDS (default 1), BENCH_STARTUP_RUNS
  * (default 20), BENCH_SYNC_TRANSACTIONS (default 10000).
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { cpus, tmpdir } from 'node:os'
+import { spawn } from 'node:child_process'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { gzipSync } from 'node:zlib'
-import { sign } from 'hono/jwt'
-import { startEmulatorServer } from '../emulator/server'
-import { DEV_JWT_SECRET, EMULATOR_CLIENT_ID, EMULATOR_SECRET } from '../src/dev-defaults'
+import {
+  cleanup,
+  collect,
+  devToken,
+  emulatorControlOk,
+  fmt,
+  percentile,
+  plaidCall,
+  positiveNumber,
+  type Stack,
+  sleep,
+  spawnGroup,
+  startStack,
+  stopGroup,
+  table,
+  tempDir,
+  wranglerEnv,
+} from './stack'
 
 const GZIP_BUDGET_KIB = 40
 const SECONDS = positiveNumber('BENCH_SECONDS', 5)
@@ -72,17 +86,12 @@ type BenchRequest = {
   /** A string is sent as is; anything else as JSON. */
   body?: unknown
 }
-type BenchContext = {
-  /** The API under `wrangler dev`, e.g. http://127.0.0.1:41234 */
-  apiUrl: string
-  /** The Plaid emulator, for setups that need Plaid-side state (sandbox public tokens...). */
-  emulatorUrl: string
-  /**
-   * The Plaid client id the Worker under test calls the emulator with. The emulator keeps Items
-   * and webhook signing keys per client id, so our setup calls must use the same one.
-   */
-  plaidClientId: string
-}
+/**
+ * The API under `wrangler dev` (`apiUrl`), and the Plaid emulator (`emulatorUrl`) for setups that
+ * need Plaid-side state (sandbox public tokens...), called with the client id the Worker under
+ * test uses (`clientId`): the emulator keeps Items and webhook signing keys per client id.
+ */
+type BenchContext = Pick<Stack, 'apiUrl' | 'emulatorUrl' | 'clientId'>
 type Route = BenchRequest & {
   name: string
   expectStatus: number
@@ -167,39 +176,17 @@ let userCount = 0
 /** A new user (a `sub` no other request of this run uses) with a dev bearer token valid for an hour. */
 async function newUser(label: string): Promise<User> {
   const id = `bench-${label}-${runId}-${++userCount}`
-  const now = Math.floor(Date.now() / 1000)
-  // Signed with the dev secret that LOCAL_DEV=true accepts.
-  return { id, token: await sign({ sub: id, iat: now, exp: now + 3600 }, DEV_JWT_SECRET, 'HS256') }
+  return { id, token: await devToken(id, 3600) }
 }
 
 const bearer = (user: User) => ({ Authorization: `Bearer ${user.token}` })
 
-/** A call to the emulator as the Worker's Plaid client: a Plaid endpoint (`plaid`) or the control API. */
-async function emulatorCall(
-  ctx: BenchContext,
-  path: string,
-  body: unknown,
-  { plaid = false } = {},
-): Promise<Record<string, unknown>> {
-  const headers: Record<string, string> = { 'PLAID-CLIENT-ID': ctx.plaidClientId, 'Content-Type': 'application/json' }
-  if (plaid) {
-    headers['PLAID-SECRET'] = EMULATOR_SECRET
-    headers['Plaid-Version'] = '2020-09-14'
-  }
-  const res = await fetch(`${ctx.emulatorUrl}${path}`, { method: 'POST', headers, body: JSON.stringify(body) })
-  const text = await res.text()
-  if (!res.ok) throw new Error(`emulator ${path} answered ${res.status}: ${text.slice(0, 300)}`)
-  return JSON.parse(text) as Record<string, unknown>
-}
-
 /** What Link's onSuccess would give the frontend, from the emulated Sandbox. */
 async function sandboxPublicToken(ctx: BenchContext): Promise<string> {
-  const data = await emulatorCall(
-    ctx,
-    '/sandbox/public_token/create',
-    { institution_id: INSTITUTION_ID, initial_products: ['transactions', 'auth'] },
-    { plaid: true },
-  )
+  const data = await plaidCall(ctx, '/sandbox/public_token/create', {
+    institution_id: INSTITUTION_ID,
+    initial_products: ['transactions', 'auth'],
+  })
   if (typeof data.public_token !== 'string') throw new Error('emulator gave no public_token')
   return data.public_token
 }
@@ -253,7 +240,7 @@ async function signedWebhook(ctx: BenchContext, forged: boolean): Promise<BenchR
       environment: 'sandbox',
     })
   const body = webhook(randomItemId())
-  const { verification } = await emulatorCall(ctx, '/emulator/webhooks/sign', { body })
+  const { verification } = await emulatorControlOk<{ verification?: unknown }>(ctx, 'POST', '/webhooks/sign', { body })
   if (typeof verification !== 'string') throw new Error('emulator gave no verification header')
   return {
     method: 'POST',
@@ -263,134 +250,9 @@ async function signedWebhook(ctx: BenchContext, forged: boolean): Promise<BenchR
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Child processes. wrangler runs in its own process group, so one signal to the group reaches
-// npx, wrangler and the workerd it spawns; killing npx alone would orphan workerd, still holding
-// its port. The group's leader is a small supervisor that also kills the group if this process
-// vanishes without cleaning up: tsx SIGKILLs us when we are slow to acknowledge a signal it
-// relays (as under load), and no handler of ours runs then.
-
-const SUPERVISOR = `
-const { spawn } = require('node:child_process')
-const [parent, command, ...args] = process.argv.slice(1)
-const child = spawn(command, args, { stdio: 'inherit' })
-child.on('error', (error) => { console.error(error.message); process.exit(127) })
-child.on('exit', (code) => process.exit(code ?? 1))
-setInterval(() => {
-  try { process.kill(Number(parent), 0) } catch { process.kill(-process.pid, 'SIGKILL') }
-}, 500)
-`
-
-/** Groups we started; kept after their leader exits, since members (workerd) may outlive it. */
-const groups = new Set<ChildProcess>()
-
-function spawnGroup(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
-  const child = spawn(process.execPath, ['-e', SUPERVISOR, String(process.pid), command, ...args], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env,
-  })
-  groups.add(child)
-  return child
-}
-
-/** Signals the child's whole group; 0 only checks that some member is alive. */
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals | 0): boolean {
-  if (child.pid === undefined) return false
-  try {
-    process.kill(-child.pid, signal)
-    return true
-  } catch {
-    return false // ESRCH: the whole group is gone already
-  }
-}
-
-/** SIGTERM to the group, then SIGKILL whatever of it is still alive after `graceMs`. */
-async function stopGroup(child: ChildProcess, graceMs = 5000): Promise<void> {
-  if (!signalGroup(child, 'SIGTERM')) return
-  const deadline = Date.now() + graceMs
-  // Wait for the group, not just our child: workerd can outlive wrangler for a moment.
-  while (Date.now() < deadline && signalGroup(child, 0)) await sleep(100)
-  signalGroup(child, 'SIGKILL')
-}
-
 /** The bundle, wrangler's env file and its local storage; removed on the way out. */
-const workdir = mkdtempSync(join(tmpdir(), 'bench-'))
+const workdir = tempDir('bench-')
 
-/** Stops every group we started (gracefully first) and removes the temp dir; idempotent. */
-async function cleanup(): Promise<void> {
-  await Promise.all([...groups].map((child) => stopGroup(child)))
-  rmSync(workdir, { recursive: true, force: true })
-}
-
-// Last resort if we exit without cleanup (a throw in a handler, process.exit elsewhere): 'exit'
-// handlers must be synchronous, so no grace period here.
-process.on('exit', () => {
-  for (const child of groups) signalGroup(child, 'SIGKILL')
-  rmSync(workdir, { recursive: true, force: true })
-})
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping child processes`)
-    void cleanup().finally(() => process.exit(130))
-  })
-}
-
-/** Waits for a child to finish, capturing its output. */
-function collect(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    let stdout = ''
-    let stderr = ''
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString()
-    })
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString()
-    })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-
-function positiveNumber(name: string, fallback: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`)
-  return value
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-/** A port the OS says is free now. Another process could take it before we bind; unlikely. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => (port ? resolve(port) : reject(new Error('no free port'))))
-    })
-  })
-}
-
-/** Nearest-rank percentile of an ascending array. */
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-  return sorted[index] ?? Number.NaN
-}
-
-const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
-const table = (header: string[], rows: string[][]) =>
-  [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n')
 const progress = (message: string) => console.error(`[bench] ${message}`)
 
 // ---------------------------------------------------------------------------------------------
@@ -401,10 +263,7 @@ type BundleResult = { path: string; rawKiB: number; gzipKiB: number; pass: boole
 async function measureBundle(outdir: string): Promise<BundleResult> {
   progress('building the deployable bundle (wrangler deploy --dry-run --minify)')
   const result = await collect(
-    spawnGroup('npx', ['wrangler', 'deploy', '--dry-run', '--minify', '--outdir', outdir], {
-      ...process.env,
-      WRANGLER_SEND_METRICS: 'false',
-    }),
+    spawnGroup('npx', ['wrangler', 'deploy', '--dry-run', '--minify', '--outdir', outdir], wranglerEnv()),
   )
   if (result.code !== 0) {
     throw new Error(`wrangler deploy --dry-run failed (exit ${result.code}):\n${result.stdout}${result.stderr}`)
@@ -463,101 +322,7 @@ async function measureStartup(bundlePath: string): Promise<StartupResult> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 3. The stack: emulator in this process, the API under `wrangler dev`
-
-type Stack = { apiUrl: string; emulatorUrl: string; wrangler: ChildProcess }
-
-async function startStack(workdir: string): Promise<Stack> {
-  const [emulatorPort, apiPort, inspectorPort] = [await freePort(), await freePort(), await freePort()]
-  // The emulator announces itself with console.log; send that to stderr so stdout stays the report.
-  const log = console.log
-  console.log = (...args: unknown[]) => console.error(...args)
-  try {
-    await startEmulatorServer(emulatorPort)
-  } finally {
-    console.log = log
-  }
-  const emulatorUrl = `http://127.0.0.1:${emulatorPort}`
-
-  // An empty --env-file makes wrangler skip .dev.vars, so a developer's real Plaid credentials or
-  // JWT settings cannot leak into (or change) the benchmark. An explicit PLAID_BASE_URL turns
-  // off the LOCAL_DEV emulator defaults, hence the emulator credentials passed alongside.
-  const envFile = join(workdir, 'bench.env')
-  writeFileSync(envFile, '')
-  const persistTo = join(workdir, 'state')
-
-  // A fresh local D1 gets the schema first, as `npm run dev` does, for routes that store Items.
-  if (existsSync('migrations')) {
-    progress('applying D1 migrations to a fresh local database')
-    const migrate = await collect(
-      spawnGroup('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistTo], {
-        ...process.env,
-        WRANGLER_SEND_METRICS: 'false',
-        CI: 'true', // no confirmation prompt
-      }),
-    )
-    if (migrate.code !== 0) {
-      throw new Error(`wrangler d1 migrations apply failed (exit ${migrate.code}):\n${migrate.stdout}${migrate.stderr}`)
-    }
-  }
-  const args = [
-    'wrangler',
-    'dev',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(apiPort),
-    // Fixed and free, so a developer's own `wrangler dev` on 9229 does not collide with ours.
-    '--inspector-port',
-    String(inspectorPort),
-    '--env-file',
-    envFile,
-    // Local storage (D1...) in the temp dir: benchmark load never touches `npm run dev`'s state.
-    '--persist-to',
-    persistTo,
-    '--show-interactive-dev-session=false',
-    '--var',
-    'LOCAL_DEV:true',
-    '--var',
-    `PLAID_BASE_URL:${emulatorUrl}`,
-    '--var',
-    `PLAID_CLIENT_ID:${EMULATOR_CLIENT_ID}`,
-    '--var',
-    `PLAID_SECRET:${EMULATOR_SECRET}`,
-  ]
-  progress(`starting wrangler dev on :${apiPort} (emulator on :${emulatorPort})`)
-  const wrangler = spawnGroup('npx', args, { ...process.env, WRANGLER_SEND_METRICS: 'false' })
-  // Keep the tail of its output to explain a failed start; also drains the pipes so it never blocks.
-  let output = ''
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-8000)
-  }
-  wrangler.stdout?.on('data', keep)
-  wrangler.stderr?.on('data', keep)
-  let exited: number | null | undefined
-  wrangler.on('exit', (code) => {
-    exited = code
-  })
-
-  const apiUrl = `http://127.0.0.1:${apiPort}`
-  const deadline = Date.now() + 60_000
-  while (true) {
-    if (exited !== undefined) throw new Error(`wrangler dev exited (code ${exited}) before it was ready:\n${output}`)
-    if (Date.now() > deadline) throw new Error(`wrangler dev did not answer /healthz within 60 s:\n${output}`)
-    try {
-      const res = await fetch(`${apiUrl}/healthz`, { signal: AbortSignal.timeout(2000) })
-      await res.arrayBuffer()
-      if (res.status === 200) break
-    } catch {
-      // not listening yet
-    }
-    await sleep(250)
-  }
-  return { apiUrl, emulatorUrl, wrangler }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Load
+// 3. Load
 
 type LoadResult = {
   requests: number
@@ -794,7 +559,9 @@ async function measureSync(ctx: BenchContext, wranglerLeader: number): Promise<S
   progress(`transactions sync: linking an Item and adding ${SYNC_TRANSACTIONS} transactions at the emulator`)
   const user = await newUser('sync')
   const itemId = await linkItem(ctx, user)
-  const added = await emulatorCall(ctx, `/emulator/items/${itemId}/transactions`, { add: SYNC_TRANSACTIONS })
+  const added = await emulatorControlOk<{ transactions?: unknown }>(ctx, 'POST', `/items/${itemId}/transactions`, {
+    add: SYNC_TRANSACTIONS,
+  })
   const live = Number(added.transactions)
   const sync: BenchRequest = { method: 'POST', path: `/api/v1/banking/items/${itemId}/sync`, headers: bearer(user) }
 
@@ -876,14 +643,11 @@ async function main(): Promise<number> {
     const bundle = await measureBundle(workdir)
     const startup = await measureStartup(bundle.path)
 
-    const stack = await startStack(workdir)
-    // startStack passes these credentials to the Worker (--var PLAID_CLIENT_ID), so the Items we
-    // link and the webhook keys we sign with are the ones the Worker sees.
-    const ctx: BenchContext = {
-      apiUrl: stack.apiUrl,
-      emulatorUrl: stack.emulatorUrl,
-      plaidClientId: EMULATOR_CLIENT_ID,
-    }
+    // The emulator in this process and the API under `wrangler dev`, which startStack gives the
+    // emulator's dev client id (--var PLAID_CLIENT_ID): the Items we link and the webhook keys we
+    // sign with are the ones the Worker sees.
+    const stack = await startStack({ workdir, progress })
+    const ctx: BenchContext = stack
     const results: { route: Route; result: LoadResult }[] = []
     for (const route of ROUTES) results.push({ route, result: await measureRoute(route, ctx) })
     const leader = stack.wrangler.pid

@@ -38,11 +38,25 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join, relative } from 'node:path'
-import { sign } from 'hono/jwt'
 import { CHAOS_MARKER, type ChaosCounts } from '../emulator/chaos'
 import type { WebhookDelivery } from '../emulator/webhooks'
-import { DEV_JWT_SECRET, EMULATOR_SECRET } from '../src/dev-defaults'
-import { cleanup, d1Query, type Stack, sleep, startStack, stopGroup, tempDir } from './stack'
+import {
+  cleanup,
+  d1Query,
+  devToken,
+  emulatorControl,
+  emulatorControlOk,
+  fmt,
+  percentile,
+  plaidCall,
+  positiveInt,
+  type Stack,
+  sleep,
+  startStack,
+  stopGroup,
+  table,
+  tempDir,
+} from './stack'
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -107,14 +121,6 @@ const TRANSIENT_PLAID_TYPES = new Set(['RATE_LIMIT_EXCEEDED', 'API_ERROR', 'INST
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${raw}`)
-  return value
-}
-
 /** mulberry32: a user's choices come from the seed, not from timing, so a seed replays a run's shape. */
 function seeded(seed: number): () => number {
   let a = seed >>> 0
@@ -128,13 +134,6 @@ function seeded(seed: number): () => number {
 }
 
 const between = (rng: () => number, min: number, max: number) => min + Math.floor(rng() * (max - min + 1))
-
-/** Nearest-rank percentile of an ascending array. */
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-  return sorted[index] ?? Number.NaN
-}
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -150,9 +149,6 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return results
 }
 
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
-const table = (header: string[], rows: string[][]) =>
-  [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n')
 const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ')
 const progress = (message: string) => console.error(`[loadtest ${new Date().toISOString().slice(11, 19)}] ${message}`)
 
@@ -360,40 +356,10 @@ function unexpected(user: User, what: string, result: StepResult): void {
   )
 }
 
-/** Plaid's own endpoints on the emulator (Sandbox ones are outside chaos). */
-async function plaid(path: string, body: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(`${stack.emulatorUrl}${path}`, {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/json',
-      'PLAID-CLIENT-ID': CLIENT_ID,
-      'PLAID-SECRET': EMULATOR_SECRET,
-      'Plaid-Version': '2020-09-14',
-    },
-    body: JSON.stringify(body),
-  })
-  const data = (await res.json()) as Record<string, unknown>
-  if (!res.ok) throw new Error(`emulator ${path} answered ${res.status}: ${JSON.stringify(data)}`)
-  return data
-}
-
-/** The emulator's control API, under this run's client id. */
-async function control(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(`${stack.emulatorUrl}/emulator${path}`, {
-    method,
-    headers: { 'PLAID-CLIENT-ID': CLIENT_ID },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await res.text()
-  return { status: res.status, body: text ? JSON.parse(text) : null }
-}
-
-async function controlOk<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await control(method, path, body)
-  if (res.status >= 300)
-    throw new Error(`emulator ${method} ${path} answered ${res.status}: ${JSON.stringify(res.body)}`)
-  return res.body as T
-}
+// The emulator, under this run's client id (the stack's). Plaid's own endpoints: Sandbox ones are outside chaos.
+const plaid = (path: string, body: unknown) => plaidCall(stack, path, body)
+const control = (method: string, path: string, body?: unknown) => emulatorControl(stack, method, path, body)
+const controlOk = <T>(method: string, path: string, body?: unknown) => emulatorControlOk<T>(stack, method, path, body)
 
 /** Webhook deliveries (not attempts), and those never answered 200. */
 const webhookDeliveries = { total: 0, retried: 0, lost: 0 }
@@ -1300,7 +1266,7 @@ async function main(): Promise<number> {
   const users: User[] = await Promise.all(
     Array.from({ length: USERS }, async (_, index) => {
       const id = `loadtest-${runId}-user-${String(index).padStart(4, '0')}`
-      const token = await sign({ sub: id, iat: now, exp: now + 2 * 3600 }, DEV_JWT_SECRET, 'HS256')
+      const token = await devToken(id, 2 * 3600, now)
       return { index, id, token, plan: makePlan(seeded(SEED + index * 7919)), items: [], removed: [] }
     }),
   )

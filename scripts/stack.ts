@@ -2,8 +2,8 @@
  * The local stack for scripts that drive the real Worker: the Plaid emulator in this process and
  * the API under `wrangler dev` (local workerd, a throwaway D1 with the migrations applied, the
  * local Queue, .dev.vars ignored), on free ports, with every child process in its own process
- * group so nothing outlives the script. The same approach as scripts/bench.ts, shared here for
- * scripts/loadtest.ts (bench.ts keeps its own copy for now).
+ * group so nothing outlives the script. Shared by scripts/bench.ts and scripts/loadtest.ts, with
+ * what else both need: dev bearer tokens, calls to the emulator, env settings and report helpers.
  *
  * Use: `const stack = await startStack({ workdir })`, then `await cleanup()` on the way out (also
  * installed on SIGINT/SIGTERM and, forcefully, on exit).
@@ -13,9 +13,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { sign } from 'hono/jwt'
 import type { EmulatorOptions } from '../emulator/emulator'
 import { startEmulatorServer } from '../emulator/server'
-import { EMULATOR_CLIENT_ID, EMULATOR_SECRET } from '../src/dev-defaults'
+import { DEV_JWT_SECRET, EMULATOR_CLIENT_ID, EMULATOR_SECRET } from '../src/dev-defaults'
 
 // ---------------------------------------------------------------------------------------------
 // Child processes. wrangler runs in its own process group, so one signal to the group reaches
@@ -112,6 +113,32 @@ export function collect(child: ChildProcess): Promise<{ code: number | null; std
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
+/** A positive number from the environment variable `name` (an integer with `integer`), or `fallback` if unset. */
+export function positiveNumber(name: string, fallback: number, { integer = false } = {}): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (integer ? !Number.isInteger(value) || value <= 0 : !Number.isFinite(value) || value <= 0) {
+    throw new Error(`${name} must be a positive ${integer ? 'integer' : 'number'}, got ${raw}`)
+  }
+  return value
+}
+
+export const positiveInt = (name: string, fallback: number) => positiveNumber(name, fallback, { integer: true })
+
+/** Nearest-rank percentile of an ascending array. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[index] ?? Number.NaN
+}
+
+export const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
+
+/** A Markdown table. */
+export const table = (header: string[], rows: string[][]) =>
+  [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n')
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
@@ -130,7 +157,8 @@ export function freePort(): Promise<number> {
   })
 }
 
-const wranglerEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+/** The environment for a wrangler command: ours, without wrangler's telemetry. */
+export const wranglerEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
   ...process.env,
   WRANGLER_SEND_METRICS: 'false',
   ...extra,
@@ -186,6 +214,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   writeFileSync(envFile, '')
   const persistTo = join(options.workdir, 'state')
 
+  // A fresh local D1 gets the schema first, as `npm run dev` does, for routes that store Items.
   if (existsSync('migrations')) {
     progress('applying D1 migrations to a fresh local database')
     const migrate = await collect(
@@ -292,4 +321,64 @@ export async function d1Query(persistTo: string, sql: string): Promise<Record<st
     if (!Array.isArray(rows)) throw new Error(`wrangler d1 execute answered an unexpected shape for ${sql}`)
     return rows as Record<string, unknown>[]
   })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users and the emulator
+
+/** A dev bearer token for the user `sub`, signed with the secret LOCAL_DEV=true accepts, valid from `now` for `ttlSeconds`. */
+export function devToken(sub: string, ttlSeconds: number, now = Math.floor(Date.now() / 1000)): Promise<string> {
+  return sign({ sub, iat: now, exp: now + ttlSeconds }, DEV_JWT_SECRET, 'HS256')
+}
+
+/**
+ * Where the emulator is and the Plaid client id to call it with: the one the Worker uses, since
+ * the emulator keeps Items and webhook signing keys per client id. A Stack is one.
+ */
+export type EmulatorClient = Pick<Stack, 'emulatorUrl' | 'clientId'>
+
+/** A Plaid endpoint on the emulator, called as the Worker's Plaid client. */
+export async function plaidCall(client: EmulatorClient, path: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${client.emulatorUrl}${path}`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      'PLAID-CLIENT-ID': client.clientId,
+      'PLAID-SECRET': EMULATOR_SECRET,
+      'Plaid-Version': '2020-09-14',
+    },
+    body: JSON.stringify(body),
+  })
+  const text = await res.text()
+  if (!res.ok) throw new Error(`emulator ${path} answered ${res.status}: ${text}`)
+  return JSON.parse(text) as Record<string, unknown>
+}
+
+/** The emulator's control API (`/emulator${path}`), under the client's id. */
+export async function emulatorControl(
+  client: EmulatorClient,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${client.emulatorUrl}/emulator${path}`, {
+    method,
+    headers: { 'PLAID-CLIENT-ID': client.clientId },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const text = await res.text()
+  return { status: res.status, body: text ? JSON.parse(text) : null }
+}
+
+/** emulatorControl's answer body; throws unless the status is 2xx. */
+export async function emulatorControlOk<T>(
+  client: EmulatorClient,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const res = await emulatorControl(client, method, path, body)
+  if (res.status >= 300)
+    throw new Error(`emulator ${method} ${path} answered ${res.status}: ${JSON.stringify(res.body)}`)
+  return res.body as T
 }
