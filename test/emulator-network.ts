@@ -20,6 +20,25 @@ export const IDP_HOST = 'idp.test'
 export const UNREACHABLE_HOST = 'unreachable.test'
 export const EXCHANGES_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../.contract/exchanges.jsonl')
 
+/**
+ * Hosts the Worker picks without PLAID_BASE_URL (Plaid's own, and the emulator's dev address).
+ * They are never reached: the answer is a Plaid-shaped error naming the host, so a test can see
+ * where settings sent the Worker.
+ */
+export const PLAID_HOSTS_SEEN = ['sandbox.plaid.com', 'production.plaid.com', '127.0.0.1:8788']
+
+function answerWhereItWent(host: string, res: ServerResponse) {
+  res.writeHead(400, { 'Content-Type': 'application/json' })
+  res.end(
+    JSON.stringify({
+      error_type: 'INVALID_REQUEST',
+      error_code: 'TEST_NETWORK_HOST',
+      error_message: `request went to ${host}`,
+      display_message: null,
+    }),
+  )
+}
+
 export function emulatorNetwork() {
   mkdirSync(dirname(EXCHANGES_FILE), { recursive: true })
   writeFileSync(EXCHANGES_FILE, '')
@@ -39,6 +58,7 @@ export function emulatorNetwork() {
       const host = req.headers.host ?? ''
       if (host === EMULATOR_HOST) return listener(req, res)
       if (host === IDP_HOST) return idp(req, res)
+      if (PLAID_HOSTS_SEEN.includes(host)) return answerWhereItWent(host, res)
       if (host !== UNREACHABLE_HOST) console.error(`test network: unexpected request to ${host}${req.url}`)
       req.socket.destroy()
     },

@@ -126,3 +126,33 @@ describe('settings', () => {
     expect(res.status).toBe(200)
   })
 })
+
+describe('which Plaid host the settings pick', () => {
+  const hostFor = async (overrides: Partial<Bindings>) => {
+    const env = testEnv({ PLAID_BASE_URL: undefined, ...overrides })
+    const res = await call(env, 'POST', PATH, { token: await mintToken() })
+    return res.body.detail
+  }
+
+  it('uses Plaid Sandbox by default', async () => {
+    expect(await hostFor({})).toBe('Failed to create link token: request went to sandbox.plaid.com')
+  })
+
+  it('uses Plaid Production with PLAID_ENV=production', async () => {
+    expect(await hostFor({ PLAID_ENV: 'production' })).toBe(
+      'Failed to create link token: request went to production.plaid.com',
+    )
+  })
+
+  it('uses the local emulator in local development without Plaid credentials', async () => {
+    expect(await hostFor({ LOCAL_DEV: 'true', PLAID_CLIENT_ID: '', PLAID_SECRET: undefined })).toBe(
+      'Failed to create link token: request went to 127.0.0.1:8788',
+    )
+  })
+
+  it("uses Plaid's Sandbox in local development once .dev.vars has Sandbox credentials", async () => {
+    expect(await hostFor({ LOCAL_DEV: 'true', PLAID_ENV: 'sandbox' })).toBe(
+      'Failed to create link token: request went to sandbox.plaid.com',
+    )
+  })
+})
