@@ -188,7 +188,13 @@ export const openApiDocument = {
       LinkTokenRequest: {
         type: 'object',
         additionalProperties: false,
-        properties: { item_id: { type: 'string', description: 'Launch Link in update mode for this Item' } },
+        properties: {
+          item_id: { type: 'string', description: 'Launch Link in update mode for this Item' },
+          account_selection: {
+            type: 'boolean',
+            description: 'With item_id: let the user share accounts they left out (new_accounts_available)',
+          },
+        },
       },
       LinkToken: {
         type: 'object',
@@ -209,7 +215,16 @@ export const openApiDocument = {
       },
       Item: {
         type: 'object',
-        required: ['item_id', 'institution_id', 'institution_name', 'status', 'error_code', 'created_at', 'updated_at'],
+        required: [
+          'item_id',
+          'institution_id',
+          'institution_name',
+          'status',
+          'error_code',
+          'new_accounts_available',
+          'created_at',
+          'updated_at',
+        ],
         properties: {
           item_id: { type: 'string' },
           institution_id: nullableString,
@@ -220,6 +235,10 @@ export const openApiDocument = {
             description: 'Anything but `good` means: offer update mode (POST link-token with item_id)',
           },
           error_code: nullableString,
+          new_accounts_available: {
+            type: 'boolean',
+            description: 'Offer update mode with account_selection: the user has accounts they have not shared',
+          },
           created_at: { type: 'string', format: 'date-time' },
           updated_at: { type: 'string', format: 'date-time' },
         },

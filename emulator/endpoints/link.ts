@@ -1,7 +1,7 @@
 import type { EndpointRegistry } from '../emulator'
 import { invalidField } from '../plaid-error'
 import { isoSeconds, LINK_TOKEN_TTL_MS } from '../state'
-import { anything, arrayOf, checkFields, nonEmptyString, object, stringOf, url } from '../validate'
+import { anything, arrayOf, boolean, checkFields, nonEmptyString, object, stringOf, url } from '../validate'
 
 // Plaid's enums, as the OpenAPI spec (2020-09-14) lists them.
 export const PRODUCTS = [
@@ -93,7 +93,6 @@ const OTHER_FIELDS = [
   'consumer_report_permissible_purpose',
   'auth',
   'transfer',
-  'update',
   'identity_verification',
   'statements',
   'third_party_user_token',
@@ -139,6 +138,14 @@ export function linkEndpoints(api: EndpointRegistry): void {
       webhook: { rule: url },
       redirect_uri: { rule: url },
       access_token: { rule: nonEmptyString },
+      update: {
+        rule: object({
+          account_selection_enabled: { rule: boolean },
+          reauthorization_enabled: { rule: boolean },
+          user: { rule: boolean },
+          item_ids: { rule: arrayOf(nonEmptyString) },
+        }),
+      },
       ...Object.fromEntries(OTHER_FIELDS.map((f) => [f, { rule: anything }])),
     })
     if (body.access_token === undefined && !(body.products as unknown[] | undefined)?.length) {

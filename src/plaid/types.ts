@@ -13,6 +13,7 @@ export type LinkTokenCreateRequest = {
   webhook?: string
   redirect_uri?: string
   access_token?: string
+  update?: { account_selection_enabled: boolean }
 }
 
 export type LinkTokenCreateResponse = {

@@ -15,19 +15,31 @@ import { limitPlaidCalls } from './rate-limit'
  * The `/link/token/create` body for this user: a new Item (products from the settings), or,
  * with an access token, update mode for an existing Item (Plaid wants no products then).
  */
-export function linkTokenRequest(plaid: PlaidConfig, userId: string, accessToken?: string): LinkTokenCreateRequest {
+export function linkTokenRequest(
+  plaid: PlaidConfig,
+  userId: string,
+  update?: { accessToken: string; accountSelection: boolean },
+): LinkTokenCreateRequest {
   return {
     client_name: plaid.clientName,
     language: plaid.language,
     country_codes: plaid.countryCodes,
     user: { client_user_id: userId },
-    ...(accessToken ? { access_token: accessToken } : { products: plaid.products }),
+    ...(update ? { access_token: update.accessToken } : { products: plaid.products }),
+    ...(update?.accountSelection && { update: { account_selection_enabled: true } }),
     ...(plaid.webhookUrl && { webhook: plaid.webhookUrl }),
     ...(plaid.redirectUri && { redirect_uri: plaid.redirectUri }),
   }
 }
 
-const LinkTokenBody = jsonObject({ item_id: v.optional(plaidId('item_id')) })
+const LinkTokenBody = v.pipe(
+  jsonObject({
+    item_id: v.optional(plaidId('item_id')),
+    /** Update mode that lets the user share accounts they left out (NEW_ACCOUNTS_AVAILABLE). */
+    account_selection: v.optional(v.boolean('account_selection must be true or false')),
+  }),
+  v.check((body) => !body.account_selection || body.item_id !== undefined, 'account_selection needs item_id'),
+)
 
 export const linkTokenRoutes = new Hono<AppEnv>().post(
   '/link-token',
@@ -36,10 +48,15 @@ export const linkTokenRoutes = new Hono<AppEnv>().post(
   async (c) => {
     const { config, plaid } = serviceContext(c)
     const userId = c.get('userId')
-    const { item_id: itemId } = await readJson(c, LinkTokenBody, { optional: true })
+    const body = await readJson(c, LinkTokenBody, { optional: true })
     await limitPlaidCalls(c)
-    const accessToken = itemId ? await openAccessToken(config, await requireItem(config, userId, itemId)) : undefined
-    const created = await plaid.createLinkToken(linkTokenRequest(config.plaid, userId, accessToken))
+    const update = body.item_id
+      ? {
+          accessToken: await openAccessToken(config, await requireItem(config, userId, body.item_id)),
+          accountSelection: body.account_selection === true,
+        }
+      : undefined
+    const created = await plaid.createLinkToken(linkTokenRequest(config.plaid, userId, update))
     return c.json({ link_token: created.link_token, expiration: created.expiration })
   },
 )

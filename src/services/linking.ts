@@ -118,6 +118,7 @@ export async function exchangePublicToken(
     institution_name: institutionName,
     status: statusForError(accounts.item.error?.error_code),
     error_code: accounts.item.error?.error_code ?? null,
+    new_accounts_available: 0,
     access_token_sealed: sealed,
     access_token_key_id: keyId,
     created_at: now,
@@ -175,7 +176,8 @@ export async function refreshItem({ config, plaid }: ServiceContext, item: Store
     config.db,
     item.user_id,
     item.item_id,
-    { accounts: accounts?.accounts, status, errorCode: storedError },
+    // Accounts read after update mode are what the user chose to share: the offer is answered.
+    { accounts: accounts?.accounts, status, errorCode: storedError, accountsShared: accounts !== undefined },
     now,
   )
   const updated = (await findItem(config.db, item.user_id, item.item_id)) ?? item

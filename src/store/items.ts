@@ -7,7 +7,7 @@ import type { AccountBase } from '../plaid/types'
 
 export type ItemStatus = 'good' | 'login_required' | 'pending_expiration' | 'pending_disconnect' | 'permission_revoked'
 
-export type Item = {
+type ItemFields = {
   item_id: string
   institution_id: string | null
   institution_name: string | null
@@ -17,8 +17,17 @@ export type Item = {
   updated_at: string
 }
 
+/** An Item as the API shows it. */
+export type Item = ItemFields & {
+  /** Plaid said the user has accounts they have not shared: offer update mode with account selection. */
+  new_accounts_available: boolean
+}
+
+/** The public columns of an Item row (SQLite keeps booleans as 0/1). */
+type ItemRow = ItemFields & { new_accounts_available: number }
+
 /** An Item row with its sealed access token: never leaves the Worker. */
-export type StoredItem = Item & {
+export type StoredItem = ItemRow & {
   user_id: string
   access_token_sealed: string
   access_token_key_id: string
@@ -51,14 +60,15 @@ type AccountRow = Omit<Account, 'balances'> & {
   unofficial_currency_code: string | null
 }
 
-const ITEM_COLUMNS = 'item_id, institution_id, institution_name, status, error_code, created_at, updated_at'
+const ITEM_COLUMNS =
+  'item_id, institution_id, institution_name, status, error_code, new_accounts_available, created_at, updated_at'
 
 export async function listItems(db: D1Database, userId: string): Promise<Item[]> {
   const { results } = await db
     .prepare(`SELECT ${ITEM_COLUMNS} FROM items WHERE user_id = ? ORDER BY created_at, item_id`)
     .bind(userId)
-    .all<Item>()
-  return results
+    .all<ItemRow>()
+  return results.map(publicItem)
 }
 
 /**
@@ -81,17 +91,44 @@ export function findItem(db: D1Database, userId: string, itemId: string): Promis
   return db.prepare('SELECT * FROM items WHERE user_id = ? AND item_id = ?').bind(userId, itemId).first<StoredItem>()
 }
 
-export function findItemByInstitution(db: D1Database, userId: string, institutionId: string): Promise<Item | null> {
+export function findItemByInstitution(
+  db: D1Database,
+  userId: string,
+  institutionId: string,
+): Promise<{ item_id: string } | null> {
   return db
-    .prepare(`SELECT ${ITEM_COLUMNS} FROM items WHERE user_id = ? AND institution_id = ?`)
+    .prepare('SELECT item_id FROM items WHERE user_id = ? AND institution_id = ?')
     .bind(userId, institutionId)
-    .first<Item>()
+    .first<{ item_id: string }>()
 }
 
-/** Publicly visible fields of a stored Item (drops the sealed token and the user id). */
-export function publicItem(item: StoredItem | Item): Item {
+/** Publicly visible fields of an Item row (drops the sealed token and the user id). */
+export function publicItem(item: ItemRow): Item {
   const { item_id, institution_id, institution_name, status, error_code, created_at, updated_at } = item
-  return { item_id, institution_id, institution_name, status, error_code, created_at, updated_at }
+  return {
+    item_id,
+    institution_id,
+    institution_name,
+    status,
+    error_code,
+    new_accounts_available: item.new_accounts_available === 1,
+    created_at,
+    updated_at,
+  }
+}
+
+/** Records (or clears) that the user has accounts at the institution they have not shared yet. */
+export async function setNewAccountsAvailable(
+  db: D1Database,
+  userId: string,
+  itemId: string,
+  available: boolean,
+  now: string,
+): Promise<void> {
+  await db
+    .prepare('UPDATE items SET new_accounts_available = ?, updated_at = ? WHERE user_id = ? AND item_id = ?')
+    .bind(available ? 1 : 0, now, userId, itemId)
+    .run()
 }
 
 function upsertAccount(db: D1Database, userId: string, itemId: string, account: AccountBase, now: string) {
@@ -170,13 +207,17 @@ export async function saveItemRefresh(
   db: D1Database,
   userId: string,
   itemId: string,
-  refresh: { accounts?: AccountBase[]; status: ItemStatus; errorCode: string | null },
+  refresh: { accounts?: AccountBase[]; status: ItemStatus; errorCode: string | null; accountsShared?: boolean },
   now: string,
 ): Promise<void> {
   const statements = [
     db
-      .prepare('UPDATE items SET status = ?, error_code = ?, updated_at = ? WHERE user_id = ? AND item_id = ?')
-      .bind(refresh.status, refresh.errorCode, now, userId, itemId),
+      .prepare(
+        `UPDATE items SET status = ?, error_code = ?, updated_at = ?,
+           new_accounts_available = CASE WHEN ? THEN 0 ELSE new_accounts_available END
+         WHERE user_id = ? AND item_id = ?`,
+      )
+      .bind(refresh.status, refresh.errorCode, now, refresh.accountsShared ? 1 : 0, userId, itemId),
   ]
   if (refresh.accounts) {
     const ids = refresh.accounts.map((a) => a.account_id)

@@ -9,7 +9,7 @@ import { PlaidClient } from '../plaid/client'
 import { PlaidApiError } from '../plaid/errors'
 import { statusForError } from '../services/linking'
 import { syncItem } from '../services/transactions-sync'
-import { findItemForWebhook, type ItemStatus, setItemStatus } from '../store/items'
+import { findItemForWebhook, type ItemStatus, setItemStatus, setNewAccountsAvailable } from '../store/items'
 import type { WebhookJob } from './job'
 
 /** ITEM webhooks that change what the frontend should offer (update mode, or nothing). */
@@ -46,6 +46,10 @@ export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Pr
         now,
       )
       return log('info', 'item error recorded', { ...fields, error_code: job.error_code })
+    }
+    if (job.webhook_code === 'NEW_ACCOUNTS_AVAILABLE') {
+      await setNewAccountsAvailable(config.db, item.user_id, item.item_id, true, now)
+      return log('info', 'new accounts available recorded', fields)
     }
     const status = ITEM_STATUS[job.webhook_code]
     if (status) {

@@ -4,11 +4,12 @@
  * faults and Items never leak between tests running in parallel.
  */
 
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from 'cloudflare:test'
 import { env as baseEnv } from 'cloudflare:workers'
 import type { FaultSpec } from '../../emulator/faults'
 import type { Bindings } from '../../src/env'
 import worker from '../../src/index'
+import type { WebhookJob } from '../../src/webhooks/job'
 
 export const EMULATOR_URL = 'http://plaid.test'
 /** Where Items created in tests send their webhooks: this API's webhook route. */
@@ -156,6 +157,27 @@ export type PlaidTransaction = { transaction_id: string; account_id: string; amo
 export function deliver(env: Bindings, delivery: WebhookDelivery): Promise<CallResult> {
   const url = new URL(delivery.url)
   return call(env, 'POST', url.pathname, { headers: delivery.headers, body: delivery.body })
+}
+
+/**
+ * Delivers a webhook through the front door and then hands what it queued to the Worker's
+ * queue() handler, with this test's env throughout (the real queue's consumer would run with
+ * the Worker's own bindings, and so with another Plaid client id).
+ */
+export async function deliverAndConsume(env: TestEnv, delivery: WebhookDelivery): Promise<void> {
+  const jobs: WebhookJob[] = []
+  const queue = { send: async (job: WebhookJob) => void jobs.push(job), sendBatch: async () => {} }
+  const withQueue = { ...env, WEBHOOK_QUEUE: queue as unknown as Queue<WebhookJob> }
+  const res = await deliver(withQueue, delivery)
+  if (res.status !== 200) throw new Error(`webhook refused: ${res.status} ${res.text}`)
+  const batch = createMessageBatch<WebhookJob>(
+    'plaid-webhooks',
+    jobs.map((body, i) => ({ id: `job-${i}`, timestamp: new Date(), attempts: 1, body })),
+  )
+  const ctx = createExecutionContext()
+  await worker.queue(batch, withQueue, ctx)
+  const result = await getQueueResult(batch, ctx)
+  if (result.retryMessages.length > 0) throw new Error('the queue consumer asked for a retry')
 }
 
 export type EmulatedItem = { item_id: string; institution_id: string; removed: boolean; login_required: boolean }

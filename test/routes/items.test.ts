@@ -24,6 +24,7 @@ describe('items', () => {
       'institution_id',
       'institution_name',
       'item_id',
+      'new_accounts_available',
       'status',
       'updated_at',
     ])

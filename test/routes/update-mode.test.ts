@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
-import { call, emulator, testEnv } from '../helpers/worker'
+import { call, deliverAndConsume, emulator, testEnv } from '../helpers/worker'
 
 const LINK_TOKEN = '/api/v1/banking/link-token'
 
@@ -24,6 +24,37 @@ describe('update mode', () => {
     expect(repaired.status).toBe(200)
     expect(repaired.body.item).toMatchObject({ item_id: itemId, status: 'good', error_code: null })
     expect((repaired.body.accounts as unknown[]).length).toBeGreaterThan(0)
+  })
+
+  it('offers account selection for an Item with new accounts, and a refresh answers the offer', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await emulator.fireWebhook(env, itemId, 'NEW_ACCOUNTS_AVAILABLE')
+    for (const delivery of await emulator.webhooks(env)) await deliverAndConsume(env, delivery)
+    const item = async () =>
+      (await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })).body.item as Record<
+        string,
+        unknown
+      >
+    expect(await item()).toMatchObject({ status: 'good', new_accounts_available: true })
+
+    const link = await call(env, 'POST', LINK_TOKEN, {
+      token: user.token,
+      body: { item_id: itemId, account_selection: true },
+    })
+    expect(link.status).toBe(200)
+    expect((await call(env, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })).status).toBe(200)
+    expect(await item()).toMatchObject({ new_accounts_available: false })
+  })
+
+  it('answers 422 for account_selection without item_id', async () => {
+    const res = await call(testEnv(), 'POST', LINK_TOKEN, {
+      token: (await newUser()).token,
+      body: { account_selection: true },
+    })
+    expect(res.status).toBe(422)
+    expect(res.body).toEqual({ detail: 'invalid body: account_selection needs item_id' })
   })
 
   it('answers 404 for an item_id the user does not have, without calling Plaid', async () => {
