@@ -18,6 +18,7 @@ import {
   publicItem,
   type StoredItem,
   saveItemRefresh,
+  setItemStatus,
 } from '../store/items'
 import { claimPublicToken, hashPublicToken, releasePublicToken } from '../store/public-token-claims'
 import { openAccessToken, sealAccessToken } from './access-token'
@@ -166,7 +167,7 @@ export async function refreshItem({ config, plaid }: ServiceContext, item: Store
     try {
       accounts = await plaid.getAccounts(accessToken)
     } catch (error) {
-      if (!(error instanceof PlaidApiError) || statusForError(error.errorCode) === 'good') throw error
+      if (!needsUser(error)) throw error
       status = statusForError(error.errorCode)
       storedError = error.errorCode
     }
@@ -203,15 +204,19 @@ export async function refreshBalances({ config, plaid }: ServiceContext, item: S
       now,
     )
   } catch (error) {
-    if (error instanceof PlaidApiError && statusForError(error.errorCode) !== 'good') {
-      await saveItemRefresh(
-        config.db,
-        item.user_id,
-        item.item_id,
-        { status: statusForError(error.errorCode), errorCode: error.errorCode },
-        now,
-      )
-    }
+    await recordItemError(config, item, error)
     throw error
   }
+}
+
+/** Whether the error is one only the user can fix (through update mode). */
+export function needsUser(error: unknown): error is PlaidApiError {
+  return error instanceof PlaidApiError && statusForError(error.errorCode) !== 'good'
+}
+
+/** Puts an error that needs the user (ITEM_LOGIN_REQUIRED and the like) on the Item. */
+export async function recordItemError(config: Config, item: StoredItem, error: unknown): Promise<void> {
+  if (!needsUser(error)) return
+  const now = new Date().toISOString()
+  await setItemStatus(config.db, item.user_id, item.item_id, statusForError(error.errorCode), error.errorCode, now)
 }

@@ -7,14 +7,13 @@
  * from the winner's cursor, so nothing is duplicated, lost or brought back.
  */
 import type { ServiceContext } from '../context'
-import type { Config } from '../env'
 import type { PlaidClient } from '../plaid/client'
 import { PlaidApiError } from '../plaid/errors'
 import type { PlaidTransaction } from '../plaid/types'
-import { findItem, type StoredItem, setItemStatus } from '../store/items'
+import { findItem, type StoredItem } from '../store/items'
 import { applySync } from '../store/transactions'
 import { openAccessToken } from './access-token'
-import { statusForError } from './linking'
+import { recordItemError } from './linking'
 
 /** Plaid's maximum page size: fewer round trips for large histories. */
 const PAGE_SIZE = 500
@@ -102,12 +101,4 @@ function fold(changes: Changes, transaction: PlaidTransaction, kind: 'added' | '
   changes.upserts.set(transaction.transaction_id, transaction)
   changes.removed.delete(transaction.transaction_id)
   changes[kind]++
-}
-
-/** An error that needs the user (ITEM_LOGIN_REQUIRED, ...) goes on the Item for update mode. */
-async function recordItemError(config: Config, item: StoredItem, error: unknown) {
-  if (!(error instanceof PlaidApiError)) return
-  const status = statusForError(error.errorCode)
-  if (status === 'good') return
-  await setItemStatus(config.db, item.user_id, item.item_id, status, error.errorCode, new Date().toISOString())
 }

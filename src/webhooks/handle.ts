@@ -7,7 +7,7 @@ import { type Bindings, getConfig } from '../env'
 import { createLogger } from '../log'
 import { PlaidClient } from '../plaid/client'
 import { PlaidApiError } from '../plaid/errors'
-import { statusForError } from '../services/linking'
+import { needsUser, statusForError } from '../services/linking'
 import { syncItem } from '../services/transactions-sync'
 import { findItemForWebhook, type ItemStatus, setItemStatus, setNewAccountsAvailable } from '../store/items'
 import type { WebhookJob } from './job'
@@ -89,17 +89,17 @@ export async function consumeWebhookBatch(batch: MessageBatch<WebhookJob>, env: 
       await handleWebhookJob({ ...ctx, log }, message.body)
       message.ack()
     } catch (error) {
-      const needsUser = error instanceof PlaidApiError && statusForError(error.errorCode) !== 'good'
-      log(needsUser ? 'warn' : 'error', 'webhook job failed', {
+      const permanent = needsUser(error)
+      log(permanent ? 'warn' : 'error', 'webhook job failed', {
         webhook_type: message.body.webhook_type,
         webhook_code: message.body.webhook_code,
         item_id: message.body.item_id,
         attempt: message.attempts,
         error: error instanceof Error ? error.name : 'unknown',
         error_code: error instanceof PlaidApiError ? error.errorCode : undefined,
-        will_retry: !needsUser,
+        will_retry: !permanent,
       })
-      if (needsUser) message.ack()
+      if (permanent) message.ack()
       else message.retry({ delaySeconds: Math.min(5 * 2 ** (message.attempts - 1), 300) })
     }
   }
