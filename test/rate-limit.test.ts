@@ -44,3 +44,34 @@ describe('per-user rate limit on routes that reach Plaid', () => {
     expect(res.status).toBe(429)
   })
 })
+
+describe('rate limit and exchange replays', () => {
+  it('answers a replayed public token from storage even when the budget is spent', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const publicToken = await emulator.publicToken(env)
+    const first = await call(env, 'POST', '/api/v1/banking/exchange-token', {
+      token: user.token,
+      body: { public_token: publicToken },
+    })
+    expect(first.status).toBe(201)
+    for (let i = 0; i < LIMIT; i++) await call(env, 'POST', '/api/v1/banking/link-token', { token: user.token })
+    expect((await call(env, 'POST', '/api/v1/banking/link-token', { token: user.token })).status).toBe(429)
+
+    const replay = await call(env, 'POST', '/api/v1/banking/exchange-token', {
+      token: user.token,
+      body: { public_token: publicToken },
+    })
+    expect(replay.status).toBe(200)
+    expect(replay.body.item).toEqual(first.body.item)
+
+    // A new public token would reach Plaid, so it is refused before Plaid is called.
+    const fresh = await emulator.publicToken(env, 'ins_109509')
+    const refused = await call(env, 'POST', '/api/v1/banking/exchange-token', {
+      token: user.token,
+      body: { public_token: fresh },
+    })
+    expect(refused.status).toBe(429)
+    expect((await emulator.calls(env))['/item/public_token/exchange']).toBe(1)
+  })
+})

@@ -26,7 +26,6 @@ export const exchangeTokenRoutes = new Hono<AppEnv>().post(
   requireUser,
   async (c) => {
     const body = await readJson(c, ExchangeBody)
-    await limitPlaidCalls(c)
     const institution = body.institution
       ? { institution_id: body.institution.institution_id ?? undefined, name: body.institution.name ?? undefined }
       : undefined
@@ -35,6 +34,8 @@ export const exchangeTokenRoutes = new Hono<AppEnv>().post(
       c.get('userId'),
       body.public_token,
       institution,
+      // A replay of a token already exchanged answers from D1 and costs no budget.
+      () => limitPlaidCalls(c),
     )
     // 201 for a new Item; 200 when the same public token is presented again (idempotent replay).
     return c.json(linked, created ? 201 : 200)

@@ -61,6 +61,8 @@ export async function exchangePublicToken(
   userId: string,
   publicToken: string,
   institution: Institution | undefined,
+  /** Spends the user's budget of Plaid calls: only when Plaid will be called, not for a replay. */
+  beforePlaid: () => Promise<void> = async () => {},
 ): Promise<{ created: boolean } & LinkedItem> {
   const { config, plaid, log } = ctx
   const db = config.db
@@ -79,6 +81,7 @@ export async function exchangePublicToken(
 
   let exchanged: { access_token: string; item_id: string }
   try {
+    await beforePlaid()
     exchanged = await plaid.exchangePublicToken(publicToken)
   } catch (error) {
     await releasePublicToken(db, hash, userId)
