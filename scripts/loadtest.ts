@@ -35,11 +35,13 @@
  * LOADTEST_SETTLE_TIMEOUT_S (default 180), LOADTEST_KEEP_STATE=1 (keep the temp dir, printed),
  * LOADTEST_WRANGLER_LOG=<file> (write wrangler's output there).
  */
+
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join, relative } from 'node:path'
 import { CHAOS_MARKER, type ChaosCounts } from '../emulator/chaos'
 import type { WebhookDelivery } from '../emulator/webhooks'
+import type { PlaidTransaction } from '../src/plaid/types'
 import {
   cleanup,
   d1Query,
@@ -666,21 +668,6 @@ type EmulatorItem = {
   access_token: string | null
   removed: boolean
   account_ids: string[]
-}
-type PlaidTransaction = {
-  transaction_id: string
-  account_id: string
-  amount: number
-  iso_currency_code: string | null
-  unofficial_currency_code: string | null
-  date: string
-  authorized_date: string | null
-  name: string | null
-  merchant_name: string | null
-  pending: boolean
-  pending_transaction_id: string | null
-  payment_channel: string | null
-  personal_finance_category: { primary: string; detailed: string } | null
 }
 type ApiTransaction = Omit<PlaidTransaction, 'personal_finance_category'> & {
   item_id: string

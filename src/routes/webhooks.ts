@@ -1,8 +1,7 @@
 import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
-import { getConfig } from '../env'
+import { serviceContext } from '../context'
 import { ApiError } from '../errors'
-import { PlaidClient } from '../plaid/client'
 import { verifyPlaidWebhook } from '../plaid/webhook-verification'
 import type { AppEnv } from '../types'
 import type { WebhookJob } from '../webhooks/job'
@@ -24,10 +23,9 @@ const WebhookBody = v.looseObject({
  * waits 10 s at most, and the queue retries what fails later instead of losing it.
  */
 export const webhookRoutes = new Hono<AppEnv>().post('/webhooks', operation('receive webhook'), async (c) => {
-  const config = getConfig(c.env)
+  const { config, plaid } = serviceContext(c)
   requireJsonContentType(c)
   const raw = await readBytes(c.req.raw, MAX_WEBHOOK_BYTES)
-  const plaid = new PlaidClient(config.plaid)
   await verifyPlaidWebhook(
     plaid,
     `${config.plaid.baseUrl}|${config.plaid.clientId}`,
