@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { mintToken } from './helpers/tokens'
 import { call, testEnv } from './helpers/worker'
 
+/** A rate limiter whose budget is spent, so any Plaid route answers 429 at once. */
+const spentLimiter = { limit: async () => ({ success: false }) } as unknown as RateLimit
+
 describe('routing and CORS', () => {
   it('answers 404 in the JSON shape for an unknown route', async () => {
     const res = await call(testEnv(), 'GET', '/api/v1/banking/nope')
@@ -28,6 +31,58 @@ describe('routing and CORS', () => {
     expect(res.headers.get('Access-Control-Allow-Origin')).toBe('https://app.example.com')
     expect(res.headers.get('Access-Control-Allow-Methods')).toContain('POST')
     expect(res.headers.get('Access-Control-Allow-Headers')?.toLowerCase()).toContain('authorization')
+  })
+
+  it('lets an allowed origin send its own X-Request-Id', async () => {
+    const res = await call(testEnv(), 'OPTIONS', '/api/v1/banking/link-token', {
+      headers: {
+        Origin: 'https://app.example.com',
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization,content-type,x-request-id',
+      },
+    })
+    expect(res.status).toBe(204)
+    const allowed = (res.headers.get('Access-Control-Allow-Headers') ?? '').toLowerCase().split(',')
+    expect(allowed.map((h) => h.trim())).toEqual(
+      expect.arrayContaining(['authorization', 'content-type', 'x-request-id']),
+    )
+  })
+
+  it('exposes Retry-After and X-Request-Id to an allowed origin, on a 429 too', async () => {
+    const env = testEnv({ PLAID_RATE_LIMITER: spentLimiter })
+    const res = await call(env, 'POST', '/api/v1/banking/link-token', {
+      token: await mintToken(),
+      headers: { Origin: 'https://app.example.com', 'X-Request-Id': 'frontend-trace-7' },
+    })
+    expect(res.status).toBe(429)
+    expect(res.headers.get('Access-Control-Allow-Origin')).toBe('https://app.example.com')
+    expect(res.headers.get('Retry-After')).toBeTruthy()
+    expect(res.headers.get('X-Request-Id')).toBe('frontend-trace-7')
+    const exposed = (res.headers.get('Access-Control-Expose-Headers') ?? '').toLowerCase().split(',')
+    expect(exposed.map((h) => h.trim())).toEqual(expect.arrayContaining(['retry-after', 'x-request-id']))
+
+    const ok = await call(env, 'GET', '/healthz', { headers: { Origin: 'https://app.example.com' } })
+    expect(ok.headers.get('Access-Control-Expose-Headers')?.toLowerCase()).toContain('x-request-id')
+  })
+
+  it('exposes nothing to an origin that is not listed', async () => {
+    const env = testEnv({ PLAID_RATE_LIMITER: spentLimiter })
+    const res = await call(env, 'POST', '/api/v1/banking/link-token', {
+      token: await mintToken(),
+      headers: { Origin: 'https://evil.example.com' },
+    })
+    expect(res.status).toBe(429)
+    expect(res.headers.get('Access-Control-Allow-Origin')).toBeNull()
+    expect(res.headers.get('Access-Control-Expose-Headers')).toBeNull()
+    const preflight = await call(env, 'OPTIONS', '/api/v1/banking/link-token', {
+      headers: {
+        Origin: 'https://evil.example.com',
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'x-request-id',
+      },
+    })
+    expect(preflight.headers.get('Access-Control-Allow-Origin')).toBeNull()
+    expect(preflight.headers.get('Access-Control-Expose-Headers')).toBeNull()
   })
 
   it('gives no CORS headers to an origin that is not listed', async () => {
