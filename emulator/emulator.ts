@@ -200,6 +200,21 @@ export function createEmulator(options: EmulatorOptions = {}) {
     tenant(controlClientId(c.req.raw.headers)).faults.length = 0
     return c.body(null, 204)
   })
+  // Link tokens as Plaid's /link/token/get would describe them: which Item an update-mode session
+  // repairs, or which products a new one initializes.
+  control.get('/link-tokens', (c) => {
+    const t = tenant(controlClientId(c.req.raw.headers))
+    const tokens = [...t.linkTokens].map(([link_token, token]) => ({
+      link_token,
+      client_user_id: token.clientUserId,
+      webhook: token.webhook,
+      redirect_uri: token.redirectUri,
+      item_id: token.itemId,
+      products: token.products,
+      account_selection_enabled: token.accountSelection,
+    }))
+    return c.json({ link_tokens: tokens })
+  })
   control.get('/calls', (c) => c.json(Object.fromEntries(tenant(controlClientId(c.req.raw.headers)).calls)))
   // Items: list them, and move them in and out of ITEM_LOGIN_REQUIRED by item_id (tests know
   // item ids from their own API, not necessarily the Plaid access tokens).
@@ -214,10 +229,14 @@ export function createEmulator(options: EmulatorOptions = {}) {
       if (!item) return c.json({ error: 'no Item with this item_id for this client id' }, 404)
       if (item.removed) return c.json({ error: 'the Item was removed' }, 409)
       change(t, item)
-      return c.json(itemSummary(item))
+      const { item_id, login_required, error_code } = itemSummary(item)
+      return c.json({ item_id, login_required, error_code })
     })
   itemRoute('login-required', (t, item) => t.requireLogin(item))
   itemRoute('repair', (t, item) => t.repair(item))
+  itemRoute('without-institution', (_t, item) => {
+    item.institutionKnown = false
+  })
 
   // An Item's transactions: append changes (optionally announcing them with SYNC_UPDATES_AVAILABLE),
   // read the live set a correct client should hold, and switch "data not ready" on and off.

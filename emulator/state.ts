@@ -68,6 +68,11 @@ export type Item = {
   /** Issued when the public token is exchanged; null until then. */
   accessToken: string | null
   institution: Institution
+  /**
+   * False for Items Plaid reports with a null institution_id (e.g. linked through Same Day
+   * Micro-deposits rather than an institution connection).
+   */
+  institutionKnown: boolean
   /** The products the Item was initialized with (Plaid's `products` and `billed_products`). */
   products: string[]
   /** Where Plaid would send this Item's webhooks. */
@@ -96,10 +101,14 @@ export type PublicToken = { itemId: string; expiresAt: number }
 /** A link token, kept so a Link session can later be completed against it. */
 export type LinkToken = {
   expiresAt: number
+  clientUserId: string
+  redirectUri: string | null
   products: string[]
   webhook: string | null
   /** Update mode: the Item the session repairs. */
   itemId: string | null
+  /** Update mode: whether Link lets the user change which accounts the Item shares. */
+  accountSelection: boolean
 }
 
 /** Plaid public tokens live 30 minutes. */
@@ -149,6 +158,7 @@ export class Tenant {
       id: this.uniqueId((id) => this.items.has(id)),
       accessToken: null,
       institution: input.institution,
+      institutionKnown: true,
       products: [...new Set(input.products)].filter((p) => p !== 'balance'),
       webhook: input.webhook ?? null,
       userId: input.userId ?? null,

@@ -188,8 +188,8 @@ export function accountJson(account: Account, updatedAt?: string) {
 function itemJson(item: Item) {
   return {
     item_id: item.id,
-    institution_id: item.institution.id,
-    institution_name: item.institution.name,
+    institution_id: item.institutionKnown ? item.institution.id : null,
+    institution_name: item.institutionKnown ? item.institution.name : null,
     webhook: item.webhook,
     // Sandbox institutions hand over account and routing numbers directly.
     auth_method: item.products.includes('auth') ? 'INSTANT_AUTH' : null,

@@ -159,10 +159,15 @@ export function linkEndpoints(api: EndpointRegistry): void {
     const expiresAt = tenant.now() + LINK_TOKEN_TTL_MS
     tenant.linkTokens.set(linkToken, {
       expiresAt,
+      clientUserId: (body.user as { client_user_id: string }).client_user_id,
+      redirectUri: (body.redirect_uri as string | undefined) ?? null,
       products: (body.products as string[] | undefined) ?? [],
       // Plaid ignores `webhook` in update mode (an Item's webhook changes via /item/webhook/update).
       webhook: item ? null : ((body.webhook as string | undefined) ?? null),
       itemId: item?.id ?? null,
+      accountSelection:
+        item !== null &&
+        (body.update as { account_selection_enabled?: boolean } | undefined)?.account_selection_enabled === true,
     })
     return { link_token: linkToken, expiration: isoSeconds(expiresAt) }
   })

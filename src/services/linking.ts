@@ -88,56 +88,52 @@ export async function exchangePublicToken(
     throw error
   }
   const { access_token: accessToken, item_id: itemId } = exchanged
-  // From here on a failure must undo the link at Plaid.
-  const undo = async (reason: string) => {
+  let stored: StoredItem
+  // From here on, any failure (Plaid, D1, sealing) undoes the link at Plaid before it is thrown.
+  let reason = 'accounts could not be fetched after the exchange'
+  try {
+    const accounts = await plaid.getAccounts(accessToken)
+    const institutionId = accounts.item.institution_id ?? institution?.institution_id ?? null
+    const alreadyLinked = async () => {
+      const existing = institutionId ? await findItemByInstitution(db, userId, institutionId) : null
+      if (!existing) return undefined
+      reason = 'the institution was already linked'
+      return new ApiError(409, 'this institution is already linked', {}, { item_id: existing.item_id })
+    }
+    reason = 'the Item could not be saved'
+    const duplicate = await alreadyLinked()
+    if (duplicate) throw duplicate
+
+    const now = new Date().toISOString()
+    const { sealed, keyId } = await sealAccessToken(config, userId, itemId, accessToken)
+    stored = {
+      item_id: itemId,
+      user_id: userId,
+      institution_id: institutionId,
+      institution_name: accounts.item.institution_name ?? institution?.name ?? null,
+      status: statusForError(accounts.item.error?.error_code),
+      error_code: accounts.item.error?.error_code ?? null,
+      new_accounts_available: 0,
+      access_token_sealed: sealed,
+      access_token_key_id: keyId,
+      created_at: now,
+      updated_at: now,
+    }
+    try {
+      await insertLinkedItem(db, stored, accounts.accounts, hash)
+    } catch (error) {
+      // A concurrent link of the same institution won the unique index: answer as a duplicate.
+      const raced = await alreadyLinked().catch(() => undefined)
+      if (raced) throw raced
+      log('error', 'saving a linked item failed', { error: error instanceof Error ? error.message : 'unknown' })
+      throw new ApiError(500, 'Failed to exchange public token: the linked account could not be saved; link it again')
+    }
+  } catch (error) {
     await releasePublicToken(db, hash, userId).catch(() => {})
     await removeAtPlaid(ctx, accessToken, itemId, reason)
-  }
-
-  let accounts: AccountsGetResponse
-  try {
-    accounts = await plaid.getAccounts(accessToken)
-  } catch (error) {
-    await undo('accounts could not be fetched after the exchange')
     throw error
   }
-  const institutionId = accounts.item.institution_id ?? institution?.institution_id ?? null
-  const institutionName = accounts.item.institution_name ?? institution?.name ?? null
-
-  const duplicate = async () => {
-    const existing = institutionId ? await findItemByInstitution(db, userId, institutionId) : null
-    if (!existing) return undefined
-    await undo('the institution was already linked')
-    return new ApiError(409, 'this institution is already linked', {}, { item_id: existing.item_id })
-  }
-  const early = await duplicate()
-  if (early) throw early
-
-  const now = new Date().toISOString()
-  const { sealed, keyId } = await sealAccessToken(config, userId, itemId, accessToken)
-  const stored: StoredItem = {
-    item_id: itemId,
-    user_id: userId,
-    institution_id: institutionId,
-    institution_name: institutionName,
-    status: statusForError(accounts.item.error?.error_code),
-    error_code: accounts.item.error?.error_code ?? null,
-    new_accounts_available: 0,
-    access_token_sealed: sealed,
-    access_token_key_id: keyId,
-    created_at: now,
-    updated_at: now,
-  }
-  try {
-    await insertLinkedItem(db, stored, accounts.accounts, hash)
-  } catch (error) {
-    // A concurrent link of the same institution won the unique index: answer as a duplicate.
-    const raced = await duplicate().catch(() => undefined)
-    if (raced) throw raced
-    await undo('the Item could not be saved')
-    log('error', 'saving a linked item failed', { error: error instanceof Error ? error.message : 'unknown' })
-    throw new ApiError(500, 'Failed to exchange public token: the linked account could not be saved; link it again')
-  }
+  // Stored: from here a failure must not undo the link (the Item is the user's now).
   return { created: true, item: publicItem(stored), accounts: await listAccounts(db, userId, itemId) }
 }
 

@@ -85,6 +85,10 @@ export const emulator = {
   async requireLogin(env: TestEnv, itemId: string): Promise<void> {
     await emulatorControl(env, `/emulator/items/${itemId}/login-required`)
   },
+  /** Makes Plaid report the Item with no institution (as for Same Day Micro-deposits Items). */
+  async withoutInstitution(env: TestEnv, itemId: string): Promise<void> {
+    await emulatorControl(env, `/emulator/items/${itemId}/without-institution`)
+  },
   /** What finishing Link's update mode does at Plaid. */
   async repair(env: TestEnv, itemId: string): Promise<void> {
     await emulatorControl(env, `/emulator/items/${itemId}/repair`)
@@ -142,12 +146,29 @@ export const emulator = {
     })
   },
   /** How many times each Plaid path was called for this test's client id. */
+  /** The link tokens Plaid issued to this client, and what each is for. */
+  async linkTokens(env: TestEnv): Promise<EmulatedLinkToken[]> {
+    const response = await fetch(`${EMULATOR_URL}/emulator/link-tokens`, {
+      headers: { 'PLAID-CLIENT-ID': env.PLAID_CLIENT_ID },
+    })
+    return ((await response.json()) as { link_tokens: EmulatedLinkToken[] }).link_tokens
+  },
   async calls(env: TestEnv): Promise<Record<string, number>> {
     const response = await fetch(`${EMULATOR_URL}/emulator/calls`, {
       headers: { 'PLAID-CLIENT-ID': env.PLAID_CLIENT_ID },
     })
     return response.json()
   },
+}
+
+export type EmulatedLinkToken = {
+  link_token: string
+  client_user_id: string
+  webhook: string | null
+  redirect_uri: string | null
+  item_id: string | null
+  products: string[]
+  account_selection_enabled: boolean
 }
 
 export type WebhookDelivery = { url: string; headers: Record<string, string>; body: string }

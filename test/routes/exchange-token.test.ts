@@ -201,15 +201,48 @@ describe('POST /api/v1/banking/exchange-token', () => {
     expect((await linkItem(env, user)).status).toBe(201)
   })
 
+  it('undoes the link at Plaid when a database read after the exchange fails', async () => {
+    const env = testEnv()
+    // Only the duplicate-institution lookup fails: Plaid has already issued the access token.
+    const failingDb = new Proxy(db(), {
+      get(target, property, receiver) {
+        if (property === 'prepare') {
+          return (sql: string) => {
+            if (sql.includes('institution_id = ?')) throw new Error('D1_ERROR: simulated read failure')
+            return target.prepare(sql)
+          }
+        }
+        const value = Reflect.get(target, property, receiver)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const user = await newUser()
+    const publicToken = await emulator.publicToken(env)
+    const { result: res, logs } = await captureLogs(() =>
+      exchange({ ...env, DB: failingDb } as typeof env, user, publicToken),
+    )
+    expect(res.status).toBe(500)
+    expect(res.body.detail).toBe('Failed to exchange public token: internal error')
+    const [item] = await emulator.items(env)
+    expect(item?.removed).toBe(true)
+    expect(logs).toContain('removed a newly linked item at Plaid')
+    expect(logs).not.toMatch(/access-sandbox-/)
+    expect((await rowsFor(user.id)).items).toHaveLength(0)
+    // The claim was released, so the user can link again at once rather than wait out a lock.
+    expect((await linkItem(env, user)).status).toBe(201)
+  })
+
   it('uses the institution from Link metadata when Plaid does not name one', async () => {
     const env = testEnv()
     const user = await newUser()
     const publicToken = await emulator.publicToken(env)
+    const [pending] = await emulator.items(env)
+    await emulator.withoutInstitution(env, pending?.item_id as string)
     const res = await exchange(env, user, publicToken, {
-      institution: { institution_id: 'ins_109508', name: 'First Platypus Bank' },
+      institution: { institution_id: 'ins_109511', name: 'Tartan Bank' },
     })
     expect(res.status).toBe(201)
-    expect(res.body.item).toMatchObject({ institution_id: 'ins_109508' })
+    expect(res.body.item).toMatchObject({ institution_id: 'ins_109511', institution_name: 'Tartan Bank' })
   })
 
   describe('bad input', () => {

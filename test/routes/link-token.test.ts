@@ -8,13 +8,25 @@ const PATH = '/api/v1/banking/link-token'
 describe('POST /api/v1/banking/link-token', () => {
   it('answers 200 with a sandbox link token and its expiration', async () => {
     const env = testEnv()
-    const res = await call(env, 'POST', PATH, { token: await mintToken() })
+    const res = await call(env, 'POST', PATH, { token: await mintToken({ sub: 'user-123' }) })
     expect(res.status).toBe(200)
     expect(res.headers.get('Content-Type')).toMatch(/^application\/json/)
     expect(res.body.link_token).toMatch(/^link-sandbox-[0-9a-f-]{36}$/)
     expect(Date.parse(res.body.expiration as string)).toBeGreaterThan(Date.now())
     expect(Object.keys(res.body).sort()).toEqual(['expiration', 'link_token'])
     expect(await emulator.calls(env)).toEqual({ '/link/token/create': 1 })
+    // A new link (not update mode) for the seed's default products.
+    expect(await emulator.linkTokens(env)).toEqual([
+      {
+        link_token: res.body.link_token,
+        client_user_id: 'user-123',
+        webhook: null,
+        redirect_uri: null,
+        item_id: null,
+        products: ['transactions', 'auth'],
+        account_selection_enabled: false,
+      },
+    ])
   })
 
   it('accepts the frontend request as the seed shows it: JSON content type and no body', async () => {
@@ -84,6 +96,7 @@ describe('POST /api/v1/banking/link-token', () => {
     const env = testEnv()
     const res = await call(env, 'POST', PATH, { token: await mintToken({ sub: '42' }) })
     expect(res.status).toBe(200)
+    expect((await emulator.linkTokens(env)).map((t) => t.client_user_id)).toEqual(['42'])
   })
 
   it('sends webhook and redirect_uri when they are configured, which Plaid validates', async () => {
@@ -93,6 +106,12 @@ describe('POST /api/v1/banking/link-token', () => {
     })
     const res = await call(env, 'POST', PATH, { token: await mintToken() })
     expect(res.status).toBe(200)
+    expect(await emulator.linkTokens(env)).toMatchObject([
+      {
+        webhook: 'https://api.example.com/api/v1/banking/webhooks',
+        redirect_uri: 'https://app.example.com/oauth-return',
+      },
+    ])
   })
 
   describe('when Plaid misbehaves', () => {

@@ -18,6 +18,15 @@ describe('update mode', () => {
     const link = await call(env, 'POST', LINK_TOKEN, { token: user.token, body: { item_id: itemId } })
     expect(link.status).toBe(200)
     expect(link.body.link_token).toMatch(/^link-sandbox-/)
+    // Plaid was asked for update mode of this Item (its access token, no products), not a new link.
+    const issued = (await emulator.linkTokens(env)).find((t) => t.link_token === link.body.link_token)
+    expect(issued).toMatchObject({
+      link_token: link.body.link_token,
+      client_user_id: user.id,
+      item_id: itemId,
+      products: [],
+      account_selection_enabled: false,
+    })
 
     await emulator.repair(env, itemId) // the user finishes Link in update mode
     const repaired = await call(env, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })
@@ -44,6 +53,8 @@ describe('update mode', () => {
       body: { item_id: itemId, account_selection: true },
     })
     expect(link.status).toBe(200)
+    const issued = (await emulator.linkTokens(env)).find((t) => t.link_token === link.body.link_token)
+    expect(issued).toMatchObject({ item_id: itemId, products: [], account_selection_enabled: true })
     expect((await call(env, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })).status).toBe(200)
     expect(await item()).toMatchObject({ new_accounts_available: false })
   })
