@@ -19,13 +19,31 @@ describe('rotating TOKEN_ENCRYPTION_KEY', () => {
     const env = testEnv()
     const user = await newUser()
     const oldItem = itemIdOf(await linkItem(env, user, 'ins_109508'))
+    const oldKeyId = await keyIdOf(oldItem)
 
     const rotated = { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY, TOKEN_ENCRYPTION_KEYS_OLD: OLD_KEY }
     const refreshed = await call(rotated, 'POST', `/api/v1/banking/items/${oldItem}/refresh`, { token: user.token })
     expect(refreshed.status).toBe(200)
 
     const newItem = itemIdOf(await linkItem(rotated, user, 'ins_109509'))
-    expect(await keyIdOf(newItem)).not.toBe(await keyIdOf(oldItem))
+    expect(await keyIdOf(newItem)).not.toBe(oldKeyId)
+  })
+
+  it('re-seals a token under the current key when it is used, so the old key can then be dropped', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    const oldKeyId = await keyIdOf(itemId)
+
+    const rotated = { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY, TOKEN_ENCRYPTION_KEYS_OLD: OLD_KEY }
+    const refresh = () => call(rotated, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })
+    expect((await refresh()).status).toBe(200)
+    expect(await keyIdOf(itemId)).not.toBe(oldKeyId)
+
+    // The old key is no longer needed for this Item.
+    const withoutOld = { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY }
+    const res = await call(withoutOld, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })
+    expect(res.status).toBe(200)
   })
 
   it('answers 500 saying which setting to fix when the old key is missing', async () => {

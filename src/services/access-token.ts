@@ -1,6 +1,7 @@
 import { tokenCipher } from '../crypto/token-cipher'
 import type { Config } from '../env'
 import type { StoredItem } from '../store/items'
+import { listItemsSealedWithOtherKeys, replaceSealedToken } from '../store/sealed-tokens'
 
 /** What binds a sealed access token to its row: it opens only for this user's Item. */
 export const tokenContext = (userId: string, itemId: string) => `plaid-access-token|${userId}|${itemId}`
@@ -10,7 +11,42 @@ export async function sealAccessToken(config: Config, userId: string, itemId: st
   return cipher.seal(accessToken, tokenContext(userId, itemId))
 }
 
+/**
+ * Opens the Item's access token. A token still sealed under an old key is re-sealed under the
+ * current one on the way, so that after a rotation every Item in use moves to the new key and
+ * the old one can eventually be dropped from TOKEN_ENCRYPTION_KEYS_OLD.
+ */
 export async function openAccessToken(config: Config, item: StoredItem): Promise<string> {
   const cipher = await tokenCipher(config.tokenKeys)
-  return cipher.open(item.access_token_sealed, item.access_token_key_id, tokenContext(item.user_id, item.item_id))
+  const context = tokenContext(item.user_id, item.item_id)
+  const accessToken = await cipher.open(item.access_token_sealed, item.access_token_key_id, context)
+  if (item.access_token_key_id !== cipher.currentKeyId) {
+    // Best effort: the old sealed value stays valid, so a failed write loses nothing.
+    await replaceSealedToken(config.db, item, await cipher.seal(accessToken, context)).catch(() => false)
+  }
+  return accessToken
+}
+
+/**
+ * Re-seals up to `limit` tokens still sealed under an old key (Items nobody used since the
+ * rotation). Answers how many moved and how many could not be opened (their key is no longer
+ * configured, or the row is damaged).
+ */
+export async function resealOldAccessTokens(
+  config: Config,
+  limit = 200,
+): Promise<{ resealed: number; failed: number }> {
+  const cipher = await tokenCipher(config.tokenKeys)
+  const stale = await listItemsSealedWithOtherKeys(config.db, cipher.currentKeyId, limit)
+  let resealed = 0
+  for (const item of stale) {
+    const context = tokenContext(item.user_id, item.item_id)
+    try {
+      const accessToken = await cipher.open(item.access_token_sealed, item.access_token_key_id, context)
+      if (await replaceSealedToken(config.db, item, await cipher.seal(accessToken, context))) resealed++
+    } catch {
+      // Counted below: the operator learns that some rows need a key that is not configured.
+    }
+  }
+  return { resealed, failed: stale.length - resealed }
 }

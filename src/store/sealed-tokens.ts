@@ -1,0 +1,34 @@
+/**
+ * Key rotation for sealed access tokens: finding rows still sealed under an old key and
+ * swapping in a value sealed under the current one. The swap is conditional on the old key id,
+ * so two isolates re-sealing the same row at once leave one valid value, never a mix.
+ */
+import type { StoredItem } from './items'
+
+export async function replaceSealedToken(
+  db: D1Database,
+  item: Pick<StoredItem, 'user_id' | 'item_id' | 'access_token_key_id'>,
+  sealed: { sealed: string; keyId: string },
+): Promise<boolean> {
+  const result = await db
+    .prepare(
+      `UPDATE items SET access_token_sealed = ?, access_token_key_id = ?
+       WHERE user_id = ? AND item_id = ? AND access_token_key_id = ?`,
+    )
+    .bind(sealed.sealed, sealed.keyId, item.user_id, item.item_id, item.access_token_key_id)
+    .run()
+  return result.meta.changes === 1
+}
+
+/** Items whose token was sealed under another key than `currentKeyId`, oldest first. */
+export async function listItemsSealedWithOtherKeys(
+  db: D1Database,
+  currentKeyId: string,
+  limit: number,
+): Promise<StoredItem[]> {
+  const { results } = await db
+    .prepare('SELECT * FROM items WHERE access_token_key_id != ? ORDER BY created_at LIMIT ?')
+    .bind(currentKeyId, limit)
+    .all<StoredItem>()
+  return results
+}
