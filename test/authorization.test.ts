@@ -15,6 +15,8 @@ describe("a user cannot see or change another user's Items", () => {
       call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: mallory.token }),
       call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: mallory.token }),
       call(env, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: mallory.token }),
+      call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: mallory.token }),
+      call(env, 'GET', `/api/v1/banking/transactions?item_id=${itemId}`, { token: mallory.token }),
       call(env, 'GET', `/api/v1/banking/accounts?item_id=${itemId}`, { token: mallory.token }),
       call(env, 'GET', `/api/v1/banking/accounts?item_id=${itemId}&refresh=true`, { token: mallory.token }),
       call(env, 'POST', '/api/v1/banking/link-token', { token: mallory.token, body: { item_id: itemId } }),

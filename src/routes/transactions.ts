@@ -4,6 +4,7 @@ import { requireUser } from '../auth/bearer'
 import { fromBase64Url, toBase64Url } from '../crypto/token-cipher'
 import { getConfig } from '../env'
 import { ApiError } from '../errors'
+import { requireItem } from '../services/linking'
 import { listTransactions } from '../store/transactions'
 import type { AppEnv } from '../types'
 import { jsonObject, plaidId, readQuery } from './input'
@@ -51,6 +52,8 @@ export const transactionRoutes = new Hono<AppEnv>().get(
     if (query.start_date && query.end_date && query.start_date > query.end_date) {
       throw new ApiError(422, 'invalid query: start_date is after end_date')
     }
+    // Another user's item_id answers 404 here too, exactly as a missing one does.
+    if (query.item_id) await requireItem(config, c.get('userId'), query.item_id)
     const { transactions, more } = await listTransactions(config.db, c.get('userId'), {
       itemId: query.item_id,
       accountId: query.account_id,

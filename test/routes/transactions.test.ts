@@ -69,7 +69,8 @@ describe('GET /api/v1/banking/transactions', () => {
     const other = await newUser()
     expect(await listAll(env, other)).toEqual([])
     const res = await call(env, 'GET', `/api/v1/banking/transactions?item_id=${items[0]}`, { token: other.token })
-    expect(res.body).toEqual({ transactions: [], next_cursor: null })
+    expect(res.status).toBe(404)
+    expect(res.body).toEqual({ detail: 'item not found' })
   })
 
   it.each([
