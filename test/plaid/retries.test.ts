@@ -1,42 +1,183 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import type { FaultSpec } from '../../emulator/faults'
+import type { WebhookJob } from '../../src/webhooks/job'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
-import { call, emulator, testEnv } from '../helpers/worker'
+import { type CallResult, call, deliver, emulator, type TestEnv, testEnv, WEBHOOK_URL } from '../helpers/worker'
 
 const LINK_TOKEN = '/api/v1/banking/link-token'
 
+type Fault = Omit<FaultSpec, 'endpoint'>
+
+/** Each class of failure the client treats as passing, and the status the API answers when it gives up. */
+const triggers: Array<[string, Fault, number]> = [
+  [
+    '429 RATE_LIMIT_EXCEEDED',
+    { kind: 'plaid_error', status: 429, error_type: 'RATE_LIMIT_EXCEEDED', error_code: 'RATE_LIMIT' },
+    400,
+  ],
+  [
+    '500 INTERNAL_SERVER_ERROR',
+    { kind: 'plaid_error', status: 500, error_type: 'API_ERROR', error_code: 'INTERNAL_SERVER_ERROR' },
+    400,
+  ],
+  ['a 503 page from a gateway', { kind: 'status', status: 503 }, 500],
+  [
+    'INSTITUTION_DOWN',
+    { kind: 'plaid_error', status: 400, error_type: 'INSTITUTION_ERROR', error_code: 'INSTITUTION_DOWN' },
+    400,
+  ],
+  [
+    'INSTITUTION_NOT_RESPONDING',
+    { kind: 'plaid_error', status: 400, error_type: 'INSTITUTION_ERROR', error_code: 'INSTITUTION_NOT_RESPONDING' },
+    400,
+  ],
+  ['a dropped connection', { kind: 'disconnect' }, 500],
+]
+
+/**
+ * How a test reaches one Plaid path through a real API route: `prepare` does whatever the route
+ * needs first (linking an Item calls Plaid too), and returns the request that makes the call.
+ */
+type Route = {
+  name: string
+  plaidPath: string
+  ok: number
+  prepare: (env: TestEnv) => Promise<() => Promise<CallResult>>
+}
+
+const withItem = (method: string, path: (itemId: string) => string) => async (env: TestEnv) => {
+  const user = await newUser()
+  const itemId = itemIdOf(await linkItem(env, user))
+  return () => call(env, method, path(itemId), { token: user.token })
+}
+
+const exchangeNewPublicToken = async (env: TestEnv) => {
+  const [{ token }, publicToken] = await Promise.all([newUser(), emulator.publicToken(env)])
+  return () => call(env, 'POST', '/api/v1/banking/exchange-token', { token, body: { public_token: publicToken } })
+}
+
+const retried: Route[] = [
+  {
+    name: 'POST link-token',
+    plaidPath: '/link/token/create',
+    ok: 200,
+    prepare: async (env) => {
+      const { token } = await newUser()
+      return () => call(env, 'POST', LINK_TOKEN, { token })
+    },
+  },
+  {
+    name: 'POST exchange-token',
+    plaidPath: '/accounts/get',
+    ok: 201,
+    prepare: exchangeNewPublicToken,
+  },
+  {
+    name: 'POST items/:id/refresh',
+    plaidPath: '/item/get',
+    ok: 200,
+    prepare: withItem('POST', (id) => `/api/v1/banking/items/${id}/refresh`),
+  },
+  {
+    name: 'POST items/:id/refresh',
+    plaidPath: '/accounts/get',
+    ok: 200,
+    prepare: withItem('POST', (id) => `/api/v1/banking/items/${id}/refresh`),
+  },
+  {
+    name: 'POST items/:id/sync',
+    plaidPath: '/transactions/sync',
+    ok: 200,
+    prepare: withItem('POST', (id) => `/api/v1/banking/items/${id}/sync`),
+  },
+  {
+    name: 'POST webhooks',
+    plaidPath: '/webhook_verification_key/get',
+    ok: 200,
+    prepare: async (env) => {
+      const body = JSON.stringify({
+        webhook_type: 'TRANSACTIONS',
+        webhook_code: 'SYNC_UPDATES_AVAILABLE',
+        item_id: 'item-retry-test',
+        environment: 'sandbox',
+      })
+      const verification = await emulator.sign(env, body)
+      // Only verification is under test: what the webhook would queue is dropped.
+      const queue = { send: async (_: WebhookJob) => {}, sendBatch: async () => {} }
+      const withQueue = { ...env, WEBHOOK_QUEUE: queue as unknown as Queue<WebhookJob> }
+      return () =>
+        deliver(withQueue, {
+          url: WEBHOOK_URL,
+          headers: { 'Content-Type': 'application/json', 'Plaid-Verification': verification },
+          body,
+        })
+    },
+  },
+]
+
+const neverRetried: Route[] = [
+  {
+    name: 'POST exchange-token',
+    plaidPath: '/item/public_token/exchange',
+    ok: 201,
+    prepare: exchangeNewPublicToken,
+  },
+  {
+    name: 'DELETE items/:id',
+    plaidPath: '/item/remove',
+    ok: 204,
+    prepare: withItem('DELETE', (id) => `/api/v1/banking/items/${id}`),
+  },
+  {
+    name: 'GET accounts?refresh=true',
+    plaidPath: '/accounts/balance/get',
+    ok: 200,
+    prepare: withItem('GET', () => '/api/v1/banking/accounts?refresh=true'),
+  },
+]
+
+const cross = (routes: Route[]) =>
+  routes.flatMap((route) =>
+    triggers.map(
+      ([what, fault, status]) => [`${route.plaidPath} (${route.name}) after ${what}`, route, fault, status] as const,
+    ),
+  )
+
+/** Calls `send` with one fault armed on the route's Plaid path; how many calls that path got. */
+async function callsWithFault(route: Route, fault: Fault): Promise<{ res: CallResult; calls: number }> {
+  const env = testEnv()
+  const send = await route.prepare(env)
+  const before = (await emulator.calls(env))[route.plaidPath] ?? 0
+  await emulator.fault(env, { endpoint: route.plaidPath, ...fault } as FaultSpec)
+  const res = await send()
+  const after = (await emulator.calls(env))[route.plaidPath] ?? 0
+  return { res, calls: after - before }
+}
+
 describe('retries toward Plaid', () => {
-  it.each([
-    ['a 503 from a gateway', { kind: 'status', status: 503 }],
-    [
-      'RATE_LIMIT_EXCEEDED (429)',
-      { kind: 'plaid_error', status: 429, error_type: 'RATE_LIMIT_EXCEEDED', error_code: 'RATE_LIMIT' },
-    ],
-    [
-      'INTERNAL_SERVER_ERROR (500)',
-      { kind: 'plaid_error', status: 500, error_type: 'API_ERROR', error_code: 'INTERNAL_SERVER_ERROR' },
-    ],
-    ['a dropped connection', { kind: 'disconnect' }],
-  ] as const)('retries /link/token/create after %s and succeeds', async (_, fault) => {
-    const env = testEnv()
-    await emulator.fault(env, { endpoint: '/link/token/create', ...fault })
-    const res = await call(env, 'POST', LINK_TOKEN, { token: (await newUser()).token })
-    expect(res.status).toBe(200)
-    expect((await emulator.calls(env))['/link/token/create']).toBe(2)
+  it.each(retried.map((route) => [route.plaidPath, route.name, route] as const))(
+    'reaches %s once through %s when nothing fails',
+    async (_, __, route) => {
+      const env = testEnv()
+      const send = await route.prepare(env)
+      const before = (await emulator.calls(env))[route.plaidPath] ?? 0
+      expect((await send()).status).toBe(route.ok)
+      expect(((await emulator.calls(env))[route.plaidPath] ?? 0) - before).toBe(1)
+    },
+  )
+
+  it.each(cross(retried))('retries %s once and succeeds', async (_, route, fault) => {
+    const { res, calls } = await callsWithFault(route, fault)
+    expect(res.status, res.text).toBe(route.ok)
+    expect(calls).toBe(2)
   })
 
-  it('retries /accounts/get after INSTITUTION_DOWN', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
-    await emulator.fault(env, {
-      endpoint: '/accounts/get',
-      kind: 'plaid_error',
-      error_type: 'INSTITUTION_ERROR',
-      error_code: 'INSTITUTION_DOWN',
-      error_message: 'this financial institution is not currently responding to this request',
-    })
-    const res = await call(env, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })
-    expect(res.status).toBe(200)
+  it.each(cross(neverRetried))('never retries %s', async (_, route, fault, status) => {
+    const { res, calls } = await callsWithFault(route, fault)
+    expect(res.status, res.text).toBe(status)
+    expect(res.body.detail).toEqual(expect.any(String))
+    if (fault.kind === 'plaid_error') expect(res.body.error_code).toBe(fault.error_code)
+    expect(calls).toBe(1)
   })
 
   it('gives up after three attempts, well within the link-token deadline', async () => {
@@ -68,36 +209,44 @@ describe('retries toward Plaid', () => {
     expect(res.body.detail).toBe('Failed to create link token: Plaid did not answer within 300 ms')
     expect((await emulator.calls(env))['/link/token/create']).toBe(1)
   })
+})
 
-  it('never retries /item/public_token/exchange', async () => {
+describe('backoff between attempts', () => {
+  /**
+   * The pauses the client takes before its second and third attempts at a link token that keeps
+   * failing, with Math.random fixed. The pauses are read from the timers the Worker sets, not
+   * measured on the clock.
+   */
+  async function pauses(random: number): Promise<number[]> {
     const env = testEnv()
-    const publicToken = await emulator.publicToken(env)
-    await emulator.fault(env, { endpoint: '/item/public_token/exchange', kind: 'disconnect' })
-    const res = await call(env, 'POST', '/api/v1/banking/exchange-token', {
-      token: (await newUser()).token,
-      body: { public_token: publicToken },
-    })
+    const { token } = await newUser()
+    await emulator.fault(env, { endpoint: '/link/token/create', kind: 'status', status: 503, times: 0 })
+    vi.spyOn(Math, 'random').mockReturnValue(random)
+    const timers = vi.spyOn(globalThis, 'setTimeout')
+    let res: CallResult
+    try {
+      res = await call(env, 'POST', LINK_TOKEN, { token })
+    } finally {
+      vi.restoreAllMocks()
+    }
     expect(res.status).toBe(500)
-    expect((await emulator.calls(env))['/item/public_token/exchange']).toBe(1)
+    expect((await emulator.calls(env))['/link/token/create']).toBe(3)
+    return timers.mock.calls.map(([, ms]) => Number(ms))
+  }
+
+  it('grows from one attempt to the next', async () => {
+    const [first, second] = await pauses(0.5)
+    expect(first).toBeGreaterThan(0)
+    expect(second).toBeGreaterThan(first as number)
   })
 
-  it('never retries /item/remove', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
-    await emulator.fault(env, { endpoint: '/item/remove', kind: 'status', status: 503 })
-    const res = await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })
-    expect(res.status).toBe(500)
-    expect((await emulator.calls(env))['/item/remove']).toBe(1)
-  })
-
-  it('never retries /accounts/balance/get (each call is billed and slow)', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    await linkItem(env, user)
-    await emulator.fault(env, { endpoint: '/accounts/balance/get', kind: 'status', status: 503 })
-    const res = await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
-    expect(res.status).toBe(500)
-    expect((await emulator.calls(env))['/accounts/balance/get']).toBe(1)
+  it('is fully jittered: each pause is the random share of its ceiling, down to none', async () => {
+    const half = await pauses(0.5)
+    const quarter = await pauses(0.25)
+    expect(half).toHaveLength(2)
+    expect(quarter).toEqual(half.map((ms) => ms / 2))
+    expect(await pauses(0)).toEqual([0, 0])
+    // Even the largest draw stays within the client's one-second cap.
+    for (const ms of await pauses(0.999)) expect(ms).toBeLessThanOrEqual(1_000)
   })
 })
