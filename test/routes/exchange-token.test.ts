@@ -272,6 +272,18 @@ describe('POST /api/v1/banking/exchange-token', () => {
         /institution/,
       ],
       [
+        'an institution_id that is not a string',
+        { body: { public_token: 'public-sandbox-1', institution: { institution_id: 7 } } },
+        422,
+        /institution\.institution_id/,
+      ],
+      [
+        'an institution name that is too long',
+        { body: { public_token: 'public-sandbox-1', institution: { name: 'x'.repeat(201) } } },
+        422,
+        /institution\.name/,
+      ],
+      [
         'a body over 16 KB',
         { body: { public_token: 'public-sandbox-1', institution: { name: 'x'.repeat(17_000) } } },
         413,

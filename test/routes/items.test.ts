@@ -109,12 +109,23 @@ describe('items', () => {
         ((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body.items as unknown[]).length,
       ).toBe(1)
     })
+  })
 
-    it('answers 422 for an item_id with characters Plaid never uses', async () => {
-      const res = await call(testEnv(), 'DELETE', "/api/v1/banking/items/abc'%20OR%201=1", {
+  it.each([
+    ['GET', ''],
+    ['DELETE', ''],
+    ['POST', '/refresh'],
+    ['POST', '/sync'],
+  ])(
+    'answers 422 to %s of an item_id%s with characters Plaid never uses, without calling Plaid',
+    async (method, suffix) => {
+      const env = testEnv()
+      const res = await call(env, method, `/api/v1/banking/items/abc'%20OR%201=1${suffix}`, {
         token: (await newUser()).token,
       })
       expect(res.status).toBe(422)
-    })
-  })
+      expect(res.body).toEqual({ detail: 'invalid item_id: item_id has characters Plaid ids never contain' })
+      expect(await emulator.calls(env)).toEqual({})
+    },
+  )
 })

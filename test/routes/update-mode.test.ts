@@ -59,6 +59,17 @@ describe('update mode', () => {
     expect(await item()).toMatchObject({ new_accounts_available: false })
   })
 
+  it('answers 422 for an account_selection that is not a boolean, without calling Plaid', async () => {
+    const env = testEnv()
+    const res = await call(env, 'POST', LINK_TOKEN, {
+      token: (await newUser()).token,
+      body: { item_id: 'some-item', account_selection: 'yes' },
+    })
+    expect(res.status).toBe(422)
+    expect(res.body).toEqual({ detail: 'invalid body: account_selection: account_selection must be true or false' })
+    expect(await emulator.calls(env)).toEqual({})
+  })
+
   it('answers 422 for account_selection without item_id', async () => {
     const res = await call(testEnv(), 'POST', LINK_TOKEN, {
       token: (await newUser()).token,
