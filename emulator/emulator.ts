@@ -234,6 +234,8 @@ export function createEmulator(options: EmulatorOptions = {}) {
     })
   itemRoute('login-required', (t, item) => t.requireLogin(item))
   itemRoute('repair', (t, item) => t.repair(item))
+  // The Item removed at Plaid by other means (the user revoking access through Plaid, say).
+  itemRoute('remove', (t, item) => t.remove(item))
   itemRoute('without-institution', (_t, item) => {
     item.institutionKnown = false
   })

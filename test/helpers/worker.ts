@@ -85,6 +85,10 @@ export const emulator = {
   async requireLogin(env: TestEnv, itemId: string): Promise<void> {
     await emulatorControl(env, `/emulator/items/${itemId}/login-required`)
   },
+  /** Removes the Item at Plaid by other means than this API's /item/remove call. */
+  async removeAtPlaid(env: TestEnv, itemId: string): Promise<void> {
+    await emulatorControl(env, `/emulator/items/${itemId}/remove`)
+  },
   /** Makes Plaid report the Item with no institution (as for Same Day Micro-deposits Items). */
   async withoutInstitution(env: TestEnv, itemId: string): Promise<void> {
     await emulatorControl(env, `/emulator/items/${itemId}/without-institution`)

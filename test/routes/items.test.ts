@@ -1,3 +1,4 @@
+import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { call, emulator, testEnv } from '../helpers/worker'
@@ -67,6 +68,43 @@ describe('items', () => {
       })
       const res = await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })
       expect(res.status).toBe(204)
+      expect((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body).toEqual({ items: [] })
+    })
+
+    it('still deletes locally when the Item was already removed at Plaid by other means', async () => {
+      const env = testEnv()
+      const user = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      await emulator.removeAtPlaid(env, itemId)
+      const res = await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })
+      expect(res.status).toBe(204)
+      expect((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body).toEqual({ items: [] })
+      expect(await emulator.calls(env)).toMatchObject({ '/item/remove': 1 })
+    })
+
+    it('answers 500 and keeps the Item when the local delete fails after Plaid removed it; a retry finishes', async () => {
+      const env = testEnv()
+      const user = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      const failingDb = new Proxy(baseEnv.DB as D1Database, {
+        get(target, property, receiver) {
+          if (property === 'batch') return () => Promise.reject(new Error('D1_ERROR: simulated write failure'))
+          const value = Reflect.get(target, property, receiver)
+          return typeof value === 'function' ? value.bind(target) : value
+        },
+      })
+      const failed = await call({ ...env, DB: failingDb }, 'DELETE', `/api/v1/banking/items/${itemId}`, {
+        token: user.token,
+      })
+      expect(failed.status).toBe(500)
+      expect(failed.body).toEqual({ detail: 'Failed to remove item: internal error' })
+      expect((await emulator.items(env))[0]).toMatchObject({ item_id: itemId, removed: true })
+      const listed = await call(env, 'GET', '/api/v1/banking/items', { token: user.token })
+      expect(listed.body.items).toEqual([expect.objectContaining({ item_id: itemId })])
+
+      // Plaid now answers ITEM_NOT_FOUND, which the retry takes as "already removed".
+      const retried = await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })
+      expect(retried.status).toBe(204)
       expect((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body).toEqual({ items: [] })
     })
 

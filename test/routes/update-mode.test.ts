@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
-import { call, deliverAndConsume, emulator, testEnv } from '../helpers/worker'
+import { call, deliverAndConsume, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 const LINK_TOKEN = '/api/v1/banking/link-token'
 
@@ -57,6 +57,59 @@ describe('update mode', () => {
     expect(issued).toMatchObject({ item_id: itemId, products: [], account_selection_enabled: true })
     expect((await call(env, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })).status).toBe(200)
     expect(await item()).toMatchObject({ new_accounts_available: false })
+  })
+
+  describe('when Plaid fails the refresh', () => {
+    const refresh = (env: TestEnv, token: string, itemId: string) =>
+      call(env, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token })
+
+    it('answers 400 with Plaid error when /item/get fails, and keeps the stored Item as it was', async () => {
+      const env = testEnv()
+      const user = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      await emulator.fault(env, {
+        endpoint: '/item/get',
+        kind: 'plaid_error',
+        error_type: 'INVALID_INPUT',
+        error_code: 'INVALID_ACCESS_TOKEN',
+        error_message: 'provided access token is in an invalid format',
+      })
+      const res = await refresh(env, user.token, itemId)
+      expect(res.status).toBe(400)
+      expect(res.body).toMatchObject({
+        detail: 'Failed to refresh item: provided access token is in an invalid format',
+        error_code: 'INVALID_ACCESS_TOKEN',
+      })
+      const item = await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })
+      expect(item.body.item).toMatchObject({ status: 'good', error_code: null })
+    })
+
+    it('answers 500 when /item/get cannot be reached', async () => {
+      const env = testEnv()
+      const user = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      await emulator.fault(env, { endpoint: '/item/get', kind: 'disconnect', times: 0 })
+      const res = await refresh(env, user.token, itemId)
+      expect(res.status).toBe(500)
+      expect(res.body).toEqual({ detail: 'Failed to refresh item: could not reach Plaid' })
+    })
+
+    it('stores login_required when /item/get reports no error but /accounts/get asks for the login', async () => {
+      const env = testEnv()
+      const user = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      await emulator.fault(env, {
+        endpoint: '/accounts/get',
+        kind: 'plaid_error',
+        error_type: 'ITEM_ERROR',
+        error_code: 'ITEM_LOGIN_REQUIRED',
+        error_message: 'the login details of this item have changed',
+      })
+      const res = await refresh(env, user.token, itemId)
+      expect(res.status).toBe(200)
+      expect(res.body.item).toMatchObject({ status: 'login_required', error_code: 'ITEM_LOGIN_REQUIRED' })
+      expect((res.body.accounts as unknown[]).length).toBeGreaterThan(0)
+    })
   })
 
   it('answers 422 for an account_selection that is not a boolean, without calling Plaid', async () => {
