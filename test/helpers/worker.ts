@@ -205,7 +205,14 @@ export async function deliverAndConsume(env: TestEnv, delivery: WebhookDelivery)
   if (result.retryMessages.length > 0) throw new Error('the queue consumer asked for a retry')
 }
 
-export type EmulatedItem = { item_id: string; institution_id: string; removed: boolean; login_required: boolean }
+export type EmulatedItem = {
+  item_id: string
+  institution_id: string
+  /** Plaid's own copy, for checking that this API never shows or stores it in clear. */
+  access_token: string | null
+  removed: boolean
+  login_required: boolean
+}
 
 async function emulatorPost(env: TestEnv, path: string, body: unknown): Promise<Record<string, unknown>> {
   const response = await fetch(`${EMULATOR_URL}${path}`, {

@@ -32,17 +32,46 @@ describe('POST /api/v1/banking/exchange-token', () => {
     expect(await emulator.calls(env)).toMatchObject({ '/item/public_token/exchange': 1, '/accounts/get': 1 })
   })
 
-  it('never stores the access token in clear text', async () => {
+  it('never stores the access token in clear text: only AES-GCM sealed, bound to the user and Item', async () => {
     const env = testEnv()
     const user = await newUser()
     const res = await linkItem(env, user)
-    const { items } = await rowsFor(user.id)
+    const accessToken = (await emulator.items(env))[0]?.access_token as string
+    expect(accessToken).toMatch(/^access-sandbox-/)
+    const { items, accounts } = await rowsFor(user.id)
     expect(items).toHaveLength(1)
     const row = items[0] as Record<string, unknown>
-    expect(JSON.stringify(row)).not.toMatch(/access-(sandbox|production)-/)
+    const stored = JSON.stringify([items, accounts])
+    for (const encoding of [accessToken, btoa(accessToken), btoa(accessToken).replace(/=+$/, '')]) {
+      expect(stored).not.toContain(encoding)
+    }
     expect(row.item_id).toBe(itemIdOf(res))
-    expect(row.access_token_sealed).toMatch(/^[A-Za-z0-9_-]{60,}$/)
     expect(row.access_token_key_id).toMatch(/^[0-9a-f]{12}$/)
+
+    // Independently of the app's code: 12-byte IV, then AES-256-GCM ciphertext and tag, with the
+    // user and Item ids as additional data; it opens to Plaid's token under the configured key.
+    const sealed = Uint8Array.from(
+      atob((row.access_token_sealed as string).replace(/-/g, '+').replace(/_/g, '/')),
+      (c) => c.charCodeAt(0),
+    )
+    expect(sealed.length).toBe(12 + accessToken.length + 16)
+    const key = await crypto.subtle.importKey(
+      'raw',
+      Uint8Array.from(atob(env.TOKEN_ENCRYPTION_KEY as string), (c) => c.charCodeAt(0)),
+      'AES-GCM',
+      false,
+      ['decrypt'],
+    )
+    const opened = await crypto.subtle.decrypt(
+      {
+        name: 'AES-GCM',
+        iv: sealed.subarray(0, 12),
+        additionalData: new TextEncoder().encode(`plaid-access-token|${user.id}|${row.item_id}`),
+      },
+      key,
+      sealed.subarray(12),
+    )
+    expect(new TextDecoder().decode(opened)).toBe(accessToken)
   })
 
   it('answers the same public token again with the same Item (200), without a second exchange', async () => {
