@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { byId, core, listAll } from '../helpers/transactions'
-import { call, emulator, testEnv } from '../helpers/worker'
+import { call, deliverAndConsume, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 const sync = (env: ReturnType<typeof testEnv>, token: string, itemId: string) =>
   call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token })
@@ -19,7 +19,56 @@ async function expectInStep(
   return listed
 }
 
+type SyncCall = { cursor: string | null; status: number; nextCursor: string | null }
+
+/**
+ * Watches the Worker's /transactions/sync calls for one test's Plaid client id. Every call still
+ * goes out through the real fetch to the emulator and gets the emulator's real answer; `holdNext`
+ * only keeps the next answer from the Worker until released, so the sync that made the call has
+ * fetched its data but cannot write it yet.
+ */
+function watchSyncCalls(env: TestEnv) {
+  const realFetch = globalThis.fetch
+  const calls: SyncCall[] = []
+  let hold: { reached: () => void; released: Promise<void> } | null = null
+  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
+    const clientId = new Headers(init?.headers).get('PLAID-CLIENT-ID')
+    if (!url.endsWith('/transactions/sync') || clientId !== env.PLAID_CLIENT_ID) return realFetch(input, init)
+    const sent = JSON.parse(String(init?.body)) as { cursor?: string }
+    const response = await realFetch(input, init)
+    const text = await response.text()
+    const answer = JSON.parse(text) as { next_cursor?: string }
+    calls.push({ cursor: sent.cursor ?? null, status: response.status, nextCursor: answer.next_cursor ?? null })
+    const held = hold
+    hold = null
+    if (held) {
+      held.reached()
+      await held.released
+    }
+    // A fresh Response: the original's body is tied to the call's timeout signal.
+    return new Response(text, { status: response.status, headers: response.headers })
+  })
+  return {
+    calls,
+    /** Holds the next answer; resolves `reached` once it has arrived, gives it to the Worker on `release()`. */
+    holdNext() {
+      let reached!: () => void
+      let release!: () => void
+      const arrived = new Promise<void>((r) => {
+        reached = r
+      })
+      hold = { reached, released: new Promise<void>((r) => (release = r)) }
+      return { arrived, release }
+    },
+  }
+}
+
 describe('POST /api/v1/banking/items/{item_id}/sync', () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
   it("stores the Item's transactions and answers what changed", async () => {
     const env = testEnv()
     const user = await newUser()
@@ -78,10 +127,49 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
     await expectInStep(env, user, itemId)
   })
 
+  it('a sync that fetched before a removal and writes after a webhook sync brings nothing back', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await emulator.changeTransactions(env, itemId, { add: 30 })
+    await emulator.webhooks(env) // forget what linking sent
+    const watch = watchSyncCalls(env)
+
+    // A: a manual sync that has fetched everything Plaid holds now, then waits before writing.
+    const held = watch.holdNext()
+    const manual = sync(env, user.token, itemId)
+    await held.arrived
+
+    // Meanwhile Plaid removes a transaction A has fetched, and a webhook-driven sync stores that.
+    const before = new Set((await emulator.liveTransactions(env, itemId)).map((t) => t.transaction_id))
+    await emulator.changeTransactions(env, itemId, { remove: 1, fire_webhook: true })
+    const live = await emulator.liveTransactions(env, itemId)
+    const [removed] = [...before].filter((id) => !live.some((t) => t.transaction_id === id))
+    expect(removed).toBeDefined()
+    const webhooks = (await emulator.webhooks(env)).filter(
+      (d) => JSON.parse(d.body).webhook_code === 'SYNC_UPDATES_AVAILABLE',
+    )
+    expect(webhooks).toHaveLength(1)
+    await deliverAndConsume(env, webhooks[0] as (typeof webhooks)[number])
+    expect((await listAll(env, user)).map((t) => t.transaction_id)).not.toContain(removed)
+
+    held.release()
+    expect((await manual).status).toBe(200)
+    // No further sync: what is listed now must already be exactly what Plaid holds.
+    const listed = await expectInStep(env, user, itemId)
+    expect(listed.map((t) => t.transaction_id)).not.toContain(removed)
+  })
+
   it('starts again from its first cursor on TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION', async () => {
     const env = testEnv()
     const user = await newUser()
     const itemId = itemIdOf(await linkItem(env, user))
+    const watch = watchSyncCalls(env)
+    expect((await sync(env, user.token, itemId)).status).toBe(200)
+    const startCursor = watch.calls.at(-1)?.nextCursor
+    expect(startCursor).toEqual(expect.any(String))
+    expect(startCursor).not.toBe('')
+    watch.calls.length = 0
     await emulator.changeTransactions(env, itemId, { add: 1100 })
     await emulator.fault(env, {
       endpoint: '/transactions/sync',
@@ -96,6 +184,12 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
     expect(res.status).toBe(200)
     // First page, the failed second page, then a full pass again from the start.
     expect((await emulator.calls(env))['/transactions/sync']).toBeGreaterThanOrEqual(2 + 3)
+    const [first, failed, restarted] = watch.calls
+    expect(first).toMatchObject({ cursor: startCursor, status: 200 })
+    expect(failed).toMatchObject({ cursor: first?.nextCursor, status: 400 })
+    // The restart goes back to the cursor this sync started from: not to scratch, not to the last page.
+    expect(restarted).toMatchObject({ cursor: startCursor, status: 200 })
+    expect(watch.calls.length).toBeGreaterThanOrEqual(2 + 3)
     await expectInStep(env, user, itemId)
   })
 
