@@ -1,9 +1,94 @@
+/// <reference types="vite/client" />
 import { describe, expect, it } from 'vitest'
-import { itemIdOf, linkItem, newUser } from './helpers/linking'
-import { call, emulator, testEnv } from './helpers/worker'
+import wranglerToml from '../wrangler.toml?raw'
+import { itemIdOf, linkItem, newUser, type User } from './helpers/linking'
+import { type CallResult, call, emulator, type TestEnv, testEnv } from './helpers/worker'
 
-// wrangler.toml: [[ratelimits]] simple = { limit = 30, period = 60 }
-const LIMIT = 30
+/** `simple = { limit, period }` of each PLAID_RATE_LIMITER block in wrangler.toml, by block header. */
+const configured = [
+  ...wranglerToml.matchAll(
+    /^\[\[((?:env\.\w+\.)?ratelimits)\]\]\s*\nname = "PLAID_RATE_LIMITER"\s*\n[^[]*?simple = \{ limit = (\d+), period = (\d+) \}/gm,
+  ),
+].map(([, block, limit, period]) => ({ block, limit: Number(limit), period: Number(period) }))
+const { limit: LIMIT, period: PERIOD } = configured[0] ?? { limit: Number.NaN, period: Number.NaN }
+const OVER_LIMIT = { detail: 'too many requests that reach Plaid; try again shortly' }
+
+describe('the rate limit setting', () => {
+  it('is the same in both [[ratelimits]] blocks of wrangler.toml', () => {
+    expect(configured.map((c) => c.block)).toEqual(['ratelimits', 'env.production.ratelimits'])
+    expect(configured[1]).toMatchObject({ limit: LIMIT, period: PERIOD })
+    expect([10, 60]).toContain(PERIOD)
+  })
+})
+
+/**
+ * One route that costs Plaid calls. `setup` returns how much of the user's budget it spent and
+ * `ready`, which makes what one more request needs (a new public token, say) and returns it unsent.
+ */
+type PlaidRoute = {
+  name: string
+  ok: number
+  setup: (env: TestEnv, user: User) => Promise<{ spent: number; ready: () => Promise<() => Promise<CallResult>> }>
+}
+
+const onItem = (method: string, path: (itemId: string) => string) => async (env: TestEnv, user: User) => {
+  const itemId = itemIdOf(await linkItem(env, user))
+  return { spent: 1, ready: async () => () => call(env, method, path(itemId), { token: user.token }) }
+}
+
+const plaidRoutes: PlaidRoute[] = [
+  {
+    name: 'POST link-token',
+    ok: 200,
+    setup: async (env, user) => ({
+      spent: 0,
+      ready: async () => () => call(env, 'POST', '/api/v1/banking/link-token', { token: user.token }),
+    }),
+  },
+  {
+    name: 'POST exchange-token',
+    ok: 201,
+    setup: async (env, user) => {
+      const institutions = ['ins_109508', 'ins_109509']
+      return {
+        spent: 0,
+        ready: async () => {
+          const publicToken = await emulator.publicToken(env, institutions.shift())
+          return () =>
+            call(env, 'POST', '/api/v1/banking/exchange-token', {
+              token: user.token,
+              body: { public_token: publicToken },
+            })
+        },
+      }
+    },
+  },
+  { name: 'GET accounts?refresh=true', ok: 200, setup: onItem('GET', () => '/api/v1/banking/accounts?refresh=true') },
+  { name: 'POST items/:id/refresh', ok: 200, setup: onItem('POST', (id) => `/api/v1/banking/items/${id}/refresh`) },
+  { name: 'POST items/:id/sync', ok: 200, setup: onItem('POST', (id) => `/api/v1/banking/items/${id}/sync`) },
+]
+
+describe.each(plaidRoutes.map((route) => [route.name, route] as const))('rate limit on %s', (_, route) => {
+  it('spends the budget, then answers 429 with Retry-After and does not call Plaid', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const { spent, ready } = await route.setup(env, user)
+    // All but the last unit of the budget on link tokens, the last on this route.
+    for (let i = spent; i < LIMIT - 1; i++) {
+      expect((await call(env, 'POST', '/api/v1/banking/link-token', { token: user.token })).status).toBe(200)
+    }
+    const last = await (await ready())()
+    expect(last.status, last.text).toBe(route.ok)
+
+    const send = await ready()
+    const before = await emulator.calls(env)
+    const over = await send()
+    expect(over.status).toBe(429)
+    expect(over.body).toEqual(OVER_LIMIT)
+    expect(over.headers.get('Retry-After')).toBe(String(PERIOD))
+    expect(await emulator.calls(env)).toEqual(before)
+  })
+})
 
 describe('per-user rate limit on routes that reach Plaid', () => {
   it('answers 429 with Retry-After past the limit, without calling Plaid, and only for that user', async () => {
@@ -18,8 +103,8 @@ describe('per-user rate limit on routes that reach Plaid', () => {
 
     const over = await call(env, 'POST', '/api/v1/banking/link-token', { token: user.token })
     expect(over.status).toBe(429)
-    expect(over.headers.get('Retry-After')).toBe('60')
-    expect(over.body).toEqual({ detail: 'too many requests that reach Plaid; try again shortly' })
+    expect(over.headers.get('Retry-After')).toBe(String(PERIOD))
+    expect(over.body).toEqual(OVER_LIMIT)
     expect((await emulator.calls(env))['/link/token/create']).toBe(calls)
 
     // The same user's budget covers the other Plaid routes too; reads from storage stay open.

@@ -2,7 +2,11 @@ import type { Context } from 'hono'
 import { ApiError, ConfigError } from '../errors'
 import type { AppEnv } from '../types'
 
-/** The [[ratelimits]] period in wrangler.toml: how long a caller over the limit should wait at most. */
+/**
+ * The `period` of both [[ratelimits]] blocks in wrangler.toml, answered as Retry-After: how long a
+ * caller over the limit should wait at most. The binding does not tell its period, so it is
+ * restated here; test/rate-limit.test.ts fails when this and wrangler.toml disagree.
+ */
 const RATE_LIMIT_PERIOD_SECONDS = 60
 
 /**
