@@ -22,12 +22,23 @@ const common = {
   '500': error('Server misconfigured, Plaid unreachable or an unexpected answer'),
 }
 const plaidError = { '400': error('Plaid reported an error (`error_code`, `error_type` and `request_id` included)') }
+/** Routes with a JSON body answer 400 for a body that is not JSON as well as for Plaid's errors. */
+const plaidOrBodyError = {
+  '400': error('Body is not valid JSON, or Plaid reported an error (`error_code`, `error_type`, `request_id`)'),
+}
 const badInput = {
   '413': error('Body larger than 16 KB'),
   '415': error('Body is not JSON'),
   '422': error('Body or query does not match the schema'),
 }
 const notFound = { '404': error('No such Item for this user') }
+const badItemId = { '422': error('item_id is not a Plaid id') }
+const rateLimited = {
+  '429': {
+    ...error('Too many requests that reach Plaid for this user; Plaid was not called'),
+    headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } },
+  },
+}
 
 const nullableString = { type: ['string', 'null'] }
 const nullableNumber = { type: ['number', 'null'] }
@@ -48,7 +59,14 @@ export const openApiDocument = {
         operationId: 'createLinkToken',
         summary: 'Create a Plaid Link token (new Item, or update mode with item_id)',
         requestBody: body('LinkTokenRequest', false),
-        responses: { '200': json('Link token', 'LinkToken'), ...plaidError, ...notFound, ...badInput, ...common },
+        responses: {
+          '200': json('Link token', 'LinkToken'),
+          ...plaidOrBodyError,
+          ...notFound,
+          ...badInput,
+          ...rateLimited,
+          ...common,
+        },
       },
     },
     '/api/v1/banking/exchange-token': {
@@ -60,8 +78,9 @@ export const openApiDocument = {
           '201': json('Item linked', 'LinkedItem'),
           '200': json('The same public token again: the Item it created', 'LinkedItem'),
           '409': error('Institution already linked (`item_id` names the existing Item), or token in use'),
-          ...plaidError,
+          ...plaidOrBodyError,
           ...badInput,
+          ...rateLimited,
           ...common,
         },
       },
@@ -77,13 +96,13 @@ export const openApiDocument = {
       get: {
         operationId: 'getItem',
         parameters: [itemIdParam],
-        responses: { '200': json('Item', 'ItemEnvelope'), ...notFound, ...common },
+        responses: { '200': json('Item', 'ItemEnvelope'), ...notFound, ...badItemId, ...common },
       },
       delete: {
         operationId: 'removeItem',
         summary: 'Remove the Item at Plaid and delete it with its accounts',
         parameters: [itemIdParam],
-        responses: { '204': { description: 'Removed' }, ...plaidError, ...notFound, ...common },
+        responses: { '204': { description: 'Removed' }, ...plaidError, ...notFound, ...badItemId, ...common },
       },
     },
     '/api/v1/banking/items/{item_id}/refresh': {
@@ -91,7 +110,14 @@ export const openApiDocument = {
         operationId: 'refreshItem',
         summary: "Re-read the Item's status and accounts from Plaid (call when update mode finishes)",
         parameters: [itemIdParam],
-        responses: { '200': json('Item and accounts', 'LinkedItem'), ...plaidError, ...notFound, ...common },
+        responses: {
+          '200': json('Item and accounts', 'LinkedItem'),
+          ...plaidError,
+          ...notFound,
+          ...badItemId,
+          ...rateLimited,
+          ...common,
+        },
       },
     },
     '/api/v1/banking/items/{item_id}/sync': {
@@ -104,6 +130,8 @@ export const openApiDocument = {
           '409': error('Other syncs of this Item kept moving its cursor; try again'),
           ...plaidError,
           ...notFound,
+          ...badItemId,
+          ...rateLimited,
           ...common,
         },
       },
@@ -131,7 +159,12 @@ export const openApiDocument = {
             schema: { type: 'string' },
           },
         ],
-        responses: { '200': json('A page of transactions', 'TransactionPage'), '422': badInput['422'], ...common },
+        responses: {
+          '200': json('A page of transactions', 'TransactionPage'),
+          ...notFound,
+          '422': badInput['422'],
+          ...common,
+        },
       },
     },
     '/api/v1/banking/webhooks': {
@@ -142,12 +175,12 @@ export const openApiDocument = {
         parameters: [{ name: 'Plaid-Verification', in: 'header', required: true, schema: { type: 'string' } }],
         requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
         responses: {
-          '200': {
-            description: 'Verified and queued',
-            content: { 'application/json': { schema: { type: 'object' } } },
-          },
+          '200': json('Verified and queued', 'WebhookReceipt'),
+          '400': error('Verified, but the body is not a JSON webhook'),
           '401': error('Verification failed: nothing was done'),
           '413': error('Body larger than 64 KB'),
+          '415': error('Body is not JSON'),
+          '422': error('Verified, but not shaped like a Plaid webhook'),
           '500': common['500'],
         },
       },
@@ -165,6 +198,7 @@ export const openApiDocument = {
           ...plaidError,
           ...notFound,
           '422': badInput['422'],
+          ...rateLimited,
           ...common,
         },
       },
@@ -318,6 +352,11 @@ export const openApiDocument = {
           transactions: { type: 'array', items: { $ref: '#/components/schemas/Transaction' } },
           next_cursor: { type: ['string', 'null'], description: 'null on the last page' },
         },
+      },
+      WebhookReceipt: {
+        type: 'object',
+        required: ['received'],
+        properties: { received: { type: 'boolean', const: true } },
       },
       LinkedItem: {
         type: 'object',
