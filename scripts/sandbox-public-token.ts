@@ -11,7 +11,9 @@ import { readDevVars } from './dev-vars'
 const institutionId = process.argv[2] ?? 'ins_109508'
 const vars = readDevVars()
 const real = Boolean(vars.PLAID_CLIENT_ID && vars.PLAID_SECRET)
-const baseUrl = (real ? vars.PLAID_BASE_URL || 'https://sandbox.plaid.com' : EMULATOR_URL).replace(/\/+$/, '')
+// The emulator is where `npm run dev` put it: EMULATOR_PORT moves it, PLAID_BASE_URL names it.
+const emulatorUrl = process.env.EMULATOR_PORT ? `http://127.0.0.1:${process.env.EMULATOR_PORT}` : EMULATOR_URL
+const baseUrl = (vars.PLAID_BASE_URL || (real ? 'https://sandbox.plaid.com' : emulatorUrl)).replace(/\/+$/, '')
 const products = (vars.PLAID_PRODUCTS || 'transactions,auth')
   .split(',')
   .map((p) => p.trim())
@@ -39,7 +41,7 @@ try {
   console.error(
     real
       ? `Could not reach Plaid at ${baseUrl} (${reason}).`
-      : `The Plaid emulator is not running at ${EMULATOR_URL} (${reason}); start it with npm run dev.`,
+      : `The Plaid emulator is not running at ${baseUrl} (${reason}); start it with npm run dev.`,
   )
   process.exit(1)
 }
