@@ -24,10 +24,11 @@
  * Exits 1 on any unexplained 5xx (a 5xx is explained only when its detail shows an injected
  * fault of a Plaid path the route calls, and the chaos counters show such faults there), any
  * lost, duplicated, stale or extra row, any cross-user leak, any clear-text token, a broken
- * idempotency promise or a wrong rate limit. Reported without failing the run: 503s that
- * wrangler's dev proxy answers itself ("Your worker restarted mid-request", no X-Request-Id: the
- * local dev server, not the Worker), Items the API could not finish linking nor remove again and
- * logged as orphaned, and steps that still failed after the frontend's retries.
+ * idempotency promise, a wrong rate limit, a request that got no answer, a 503 that wrangler's dev
+ * proxy answered itself (no X-Request-Id: the Worker never finished the request), a webhook that
+ * never got its 200, or transactions that did not settle. Reported without failing the run: Items
+ * the API could not finish linking nor remove again and logged as orphaned, and steps that still
+ * failed after the frontend's retries.
  *
  * Env: LOADTEST_USERS (default 200), LOADTEST_SEED (the users' choices; default random, printed),
  * LOADTEST_CHAOS (JSON body for POST /emulator/chaos; default 0-150 ms on 30% of calls, 5% 429,
@@ -279,6 +280,7 @@ async function call(
   if (body !== undefined) headers['Content-Type'] = 'application/json'
   const t0 = performance.now()
   let answer: Answer
+  const done = inFlight()
   try {
     const res = await fetch(`${stack.apiUrl}/api/v1/banking${path}`, {
       method,
@@ -295,6 +297,8 @@ async function call(
   } catch (error) {
     const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
     answer = { status: 0, body: {}, text, headers: null, ms: performance.now() - t0 }
+  } finally {
+    done()
   }
   samples.push({
     route,
@@ -366,6 +370,15 @@ const controlOk = <T>(method: string, path: string, body?: unknown) => emulatorC
 /** Webhook deliveries (not attempts), and those never answered 200. */
 const webhookDeliveries = { total: 0, retried: 0, lost: 0 }
 
+/** Requests to the API open at once, and the most seen: how concurrent the run really was. */
+const concurrency = { now: 0, peak: 0 }
+function inFlight(): () => void {
+  concurrency.peak = Math.max(concurrency.peak, ++concurrency.now)
+  return () => {
+    concurrency.now--
+  }
+}
+
 /**
  * The emulator POSTs each webhook to the Item's URL (its default delivery does the same); this one
  * also records every attempt and, like Plaid, retries a delivery that did not get a 200 (Plaid:
@@ -379,6 +392,7 @@ async function deliverWebhook({ url, headers, body }: WebhookDelivery): Promise<
     let status = 0
     let text = ''
     let fromWorker = false
+    const done = inFlight()
     try {
       const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
       text = await res.text()
@@ -386,6 +400,8 @@ async function deliverWebhook({ url, headers, body }: WebhookDelivery): Promise<
       fromWorker = res.headers.has('X-Request-Id')
     } catch (error) {
       text = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+    } finally {
+      done()
     }
     let detail = text.slice(0, 200)
     try {
@@ -408,7 +424,7 @@ async function deliverWebhook({ url, headers, body }: WebhookDelivery): Promise<
     await sleep(1000 * 2 ** (attempt - 1))
   }
   webhookDeliveries.lost++
-  problem('lost webhook', false, `a webhook to ${url} got no 200 in 5 attempts: ${body.slice(0, 200)}`)
+  problem('lost webhook', true, `a webhook to ${url} got no 200 in 5 attempts: ${body.slice(0, 200)}`)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1290,7 +1306,7 @@ async function main(): Promise<number> {
   if (!settled.settled) {
     problem(
       'settle timeout',
-      false,
+      true,
       `transactions did not settle within ${SETTLE_TIMEOUT_MS / 1000} s (${settled.rounds} rounds); still different: ${settled.pending.map((u) => u.id).join(', ') || 'none (the queue was still busy)'}`,
     )
   }
@@ -1335,9 +1351,11 @@ async function main(): Promise<number> {
   for (const { s, label, unexplained5xx } of classified) {
     const what = `${s.phase} ${s.route} (${s.user}) answered ${s.status} at ${fmt(s.at, 1)} s: ${label}`
     if (unexplained5xx) problem('unexplained 5xx', true, what)
+    // Neither is injected, so both fail the run: a request the Worker never answered could hide a
+    // crash as well as a local dev-server hiccup.
     else if (label.startsWith('wrangler dev proxy'))
-      problem("5xx from wrangler dev's proxy (local dev server)", false, what)
-    else if (s.status === 0) problem('no answer (connection failed)', false, what)
+      problem("5xx from wrangler dev's proxy (local dev server)", true, what)
+    else if (s.status === 0) problem('no answer (connection failed)', true, what)
   }
   const statusRows = new Map<string, { status: number; label: string; count: number; routes: Set<string> }>()
   for (const { s, label } of classified) {
@@ -1382,7 +1400,7 @@ async function main(): Promise<number> {
     '',
     `Node ${process.version} · ${cpu[0]?.model.trim() ?? 'unknown CPU'} · ${cpu.length} cores · ${new Date().toISOString()} · seed ${SEED}`,
     '',
-    `**${fatal.length === 0 ? 'PASS' : 'FAIL'}** · ${USERS} users · ${flow.length} API requests in the flows (${all.length} with settling, verification and webhooks) · run time ${fmt(totalMs / 1000, 1)} s (start-up ${fmt((ready - startedAt) / 1000, 1)} s, flows ${fmt(flowsMs / 1000, 1)} s, settling ${fmt(settled.ms / 1000, 1)} s, verification ${fmt(verifyMs / 1000, 1)} s)`,
+    `**${fatal.length === 0 ? 'PASS' : 'FAIL'}** · ${USERS} users, at most ${concurrency.peak} requests in flight at once · ${flow.length} API requests in the flows (${all.length} with settling, verification and webhooks) · run time ${fmt(totalMs / 1000, 1)} s (start-up ${fmt((ready - startedAt) / 1000, 1)} s, flows ${fmt(flowsMs / 1000, 1)} s, settling ${fmt(settled.ms / 1000, 1)} s, verification ${fmt(verifyMs / 1000, 1)} s)`,
     '',
     `Chaos: \`${JSON.stringify(chaos.config)}\`${chaos.config?.endpoints ? '' : " on every Plaid path but /sandbox/*, /webhook_verification_key/get (and the emulator's control API)"}.`,
     '',
