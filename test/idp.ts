@@ -1,11 +1,14 @@
 /**
  * A stand-in identity provider for the tests (runs in Node beside the Plaid emulator): serves a
  * JWKS per tenant at https://idp.test/<tenant>/.well-known/jwks.json and signs tokens with
- * those keys, so JWKS verification is tested offline with real RS256 and ES256 signatures.
+ * those keys, so JWKS verification is tested offline with real RS256 and ES256 signatures; its
+ * JWKS can also be made slow or failing, as a provider's outage would be.
  */
 import { Hono } from 'hono'
 
 type Alg = 'RS256' | 'ES256'
+/** How the tenant's JWKS misbehaves: answers after delay_ms, and/or with this HTTP status. */
+type JwksFault = { delay_ms?: number; status?: number }
 type KeyPair = { kid: string; alg: Alg; privateKey: CryptoKey; publicJwk: JsonWebKey & { kid: string; alg: Alg } }
 
 const PARAMS: Record<Alg, RsaHashedKeyGenParams | EcKeyGenParams> = {
@@ -24,11 +27,11 @@ async function newKey(alg: Alg): Promise<KeyPair> {
 }
 
 export function createIdentityProvider() {
-  const tenants = new Map<string, { keys: KeyPair[]; fetches: number }>()
+  const tenants = new Map<string, { keys: KeyPair[]; fetches: number; fault: JwksFault }>()
   const tenant = async (name: string) => {
     let t = tenants.get(name)
     if (!t) {
-      t = { keys: [await newKey('RS256'), await newKey('ES256')], fetches: 0 }
+      t = { keys: [await newKey('RS256'), await newKey('ES256')], fetches: 0, fault: {} }
       tenants.set(name, t)
     }
     return t
@@ -37,7 +40,15 @@ export function createIdentityProvider() {
   app.get('/:tenant/.well-known/jwks.json', async (c) => {
     const t = await tenant(c.req.param('tenant'))
     t.fetches++
+    const { delay_ms, status } = t.fault
+    if (delay_ms) await new Promise((resolve) => setTimeout(resolve, delay_ms))
+    if (status) return c.text('the identity provider is unavailable', status as 500)
     return c.json({ keys: t.keys.map((k) => k.publicJwk) })
+  })
+  // Makes the JWKS answer late, or with an error status, until set again ({} restores it).
+  app.post('/:tenant/jwks-fault', async (c) => {
+    ;(await tenant(c.req.param('tenant'))).fault = await c.req.json<JwksFault>()
+    return c.json({ ok: true })
   })
   app.get('/:tenant/fetches', async (c) => c.json({ fetches: (await tenant(c.req.param('tenant'))).fetches }))
   // Adds a new key of the given algorithm (a provider's key rotation).

@@ -1,14 +1,24 @@
 /**
- * Keys of the identity provider (JWT_JWKS_URL), cached per isolate. hono/jwk's
- * `verifyWithJwks` fetches the JWKS on every call when given a URL, so it is given the cached
- * keys instead; a token whose kid is not among them (the provider rotated its keys) triggers at
- * most one refetch per interval, so unknown kids cannot make us hammer the provider.
+ * Bearer tokens signed by an identity provider (JWT_JWKS_URL): its keys, cached per isolate, and
+ * the verification against them.
+ *
+ * Verified with hono/jwt's `verifyWithJwks`, not hono/jwk's `jwk()` middleware. `jwk()` would
+ * take this cache as its `keys` function and a pinned `alg`, but (hono 4.13) it catches every
+ * failure that is not a plain `Error` and throws an HTTPException instead, whose message is
+ * "Unauthorized" and whose ready-made answer is a text/plain "Unauthorized" with its own
+ * WWW-Authenticate, the reason surviving only as `cause`. So the JSON 401 reasons and the 500 for
+ * keys that cannot be fetched (it would turn that into a 401) could only be had by unwrapping its
+ * errors, and it adds nothing else: it calls `verifyWithJwks` to do the verifying.
  */
+import { decode, verifyWithJwks } from 'hono/jwt'
 import type { HonoJsonWebKey } from 'hono/utils/jwt/jws'
+import type { JWTPayload } from 'hono/utils/jwt/types'
+import type { AuthConfig } from '../env'
+import { UnauthorizedError } from '../errors'
 
 /** Keys are re-read this often even when every kid is known, to drop revoked ones. */
 const MAX_AGE_MS = 10 * 60_000
-/** At most one refetch for unknown kids per this interval. */
+/** At most one fetch per this interval, failed ones included. */
 const REFETCH_INTERVAL_MS = 60_000
 const FETCH_TIMEOUT_MS = 5_000
 
@@ -19,46 +29,85 @@ export class JwksUnavailableError extends Error {
   }
 }
 
-type Entry = { keys: HonoJsonWebKey[]; fetchedAt: number }
-const cache = new Map<string, Entry>()
-const inflight = new Map<string, Promise<Entry>>()
+/** The cache's clock, so tests can step past the refetch interval instead of waiting it out. */
+export const jwksClock = { now: (): number => Date.now() }
 
-export async function jwksKeys(url: string, kid: string | undefined, now = Date.now()): Promise<HonoJsonWebKey[]> {
+type Entry = {
+  /** The last key set fetched; kept through failed refetches, so an outage locks nobody out. */
+  keys: HonoJsonWebKey[] | undefined
+  fetchedAt: number
+  /** When the last fetch started, whether or not it succeeded. */
+  attemptedAt: number
+}
+const cache = new Map<string, Entry>()
+
+type JwksAuth = Extract<AuthConfig, { mode: 'jwks' }>
+type Verification = { iss?: string; aud?: string }
+
+/**
+ * The token's claims once its signature checks out against the provider's key for its kid.
+ * `deadline` (epoch ms) caps the wait for the keys, so the request's own deadline holds.
+ */
+export async function verifyWithProviderKeys(
+  token: string,
+  auth: JwksAuth,
+  verification: Verification,
+  deadline: number | undefined,
+): Promise<JWTPayload> {
+  const { alg, kid } = decode(token).header
+  // Before any key lookup, so a token with a foreign algorithm or no kid cannot make us fetch keys.
+  if (!(auth.algs as string[]).includes(alg)) throw new UnauthorizedError('token algorithm is not accepted')
+  if (typeof kid !== 'string') throw new UnauthorizedError('token has no kid header')
+  const keys = await providerKeys(auth.jwksUrl, kid, deadline)
+  if (!keys.some((k) => k.kid === kid)) throw new UnauthorizedError('token signing key is not known')
+  return verifyWithJwks(token, { keys, allowedAlgorithms: auth.algs, verification })
+}
+
+async function providerKeys(url: string, kid: string, deadline: number | undefined): Promise<HonoJsonWebKey[]> {
+  const now = jwksClock.now()
   const entry = cache.get(url)
-  const stale = !entry || now - entry.fetchedAt > MAX_AGE_MS
-  const unknownKid = entry && kid !== undefined && !entry.keys.some((k) => k.kid === kid)
-  if (entry && !stale && !(unknownKid && now - entry.fetchedAt > REFETCH_INTERVAL_MS)) return entry.keys
+  if (entry?.keys && now - entry.fetchedAt <= MAX_AGE_MS && entry.keys.some((k) => k.kid === kid)) return entry.keys
+  // Neither a flood of unknown kids nor a provider outage may make every request wait on the
+  // provider: within the interval after any attempt, the keys at hand are the answer.
+  if (entry && now - entry.attemptedAt < REFETCH_INTERVAL_MS) {
+    if (entry.keys) return entry.keys
+    throw new JwksUnavailableError()
+  }
+  // The attempt is claimed before it is awaited, so requests arriving meanwhile answer from the
+  // cache rather than fetching too; none waits on this request's fetch, since on Workers a
+  // promise tied to a request that gets cancelled may never settle. With nothing cached yet (a
+  // new isolate) each request fetches for itself: there is nothing else to answer with.
+  if (entry) entry.attemptedAt = now
+  const timeoutMs = Math.min(
+    FETCH_TIMEOUT_MS,
+    deadline === undefined ? Number.POSITIVE_INFINITY : deadline - Date.now(),
+  )
   try {
-    return (await fetchOnce(url, now)).keys
+    const keys = await fetchKeys(url, Math.max(1, timeoutMs))
+    cache.set(url, { keys, fetchedAt: now, attemptedAt: now })
+    return keys
   } catch (error) {
-    // A provider outage should not lock everyone out while a cached key set still exists.
-    if (entry) return entry.keys
+    const latest = cache.get(url)
+    cache.set(url, {
+      keys: latest?.keys,
+      fetchedAt: latest?.fetchedAt ?? 0,
+      attemptedAt: Math.max(now, latest?.attemptedAt ?? 0),
+    })
+    if (latest?.keys) return latest.keys
     throw error
   }
 }
 
-/** Concurrent requests share one fetch. */
-function fetchOnce(url: string, now: number): Promise<Entry> {
-  let pending = inflight.get(url)
-  if (!pending) {
-    pending = fetchKeys(url, now).finally(() => inflight.delete(url))
-    inflight.set(url, pending)
-  }
-  return pending
-}
-
-async function fetchKeys(url: string, now: number): Promise<Entry> {
+async function fetchKeys(url: string, timeoutMs: number): Promise<HonoJsonWebKey[]> {
   let data: unknown
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) })
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
     if (!response.ok) throw new Error()
     data = await response.json()
   } catch {
     throw new JwksUnavailableError()
   }
-  const keys = (data as { keys?: unknown }).keys
+  const keys = (data as { keys?: unknown } | null)?.keys
   if (!Array.isArray(keys)) throw new JwksUnavailableError()
-  const entry = { keys: keys.filter((k): k is HonoJsonWebKey => typeof k === 'object' && k !== null), fetchedAt: now }
-  cache.set(url, entry)
-  return entry
+  return keys.filter((k): k is HonoJsonWebKey => typeof k === 'object' && k !== null)
 }

@@ -21,7 +21,7 @@ import type {
 export const PLAID_VERSION = '2020-09-14'
 
 type CallOptions = {
-  /** Budget for the whole call, retries included (default: PLAID_TIMEOUT_MS). */
+  /** Budget for the whole call, retries included (default: PLAID_TIMEOUT_MS), cut to the request's deadline. */
   timeoutMs?: number
   /** Only for calls that are safe to repeat: reads, and link tokens (a new one is harmless). */
   retry?: boolean
@@ -53,11 +53,26 @@ function isTransient(error: unknown): boolean {
 
 type Fetch = (input: Request | string | URL, init?: RequestInit) => Promise<Response>
 
+export type PlaidClientOptions = {
+  /** The request's deadline (epoch ms): no call outlasts it, whatever its own timeout. */
+  deadline?: number
+  fetch?: Fetch
+}
+
 export class PlaidClient {
+  private readonly deadline: number
+  private readonly fetchImpl: Fetch
+
   constructor(
     private readonly config: Pick<PlaidConfig, 'baseUrl' | 'clientId' | 'secret' | 'timeoutMs' | 'balanceTimeoutMs'>,
-    private readonly fetchImpl: Fetch = (input, init) => fetch(input, init),
-  ) {}
+    {
+      deadline = Number.POSITIVE_INFINITY,
+      fetch: fetchImpl = (input, init) => fetch(input, init),
+    }: PlaidClientOptions = {},
+  ) {
+    this.deadline = deadline
+    this.fetchImpl = fetchImpl
+  }
 
   /** `/link/token/create`: a short-lived token that initializes Plaid Link. */
   createLinkToken(body: LinkTokenCreateRequest): Promise<LinkTokenCreateResponse> {
@@ -166,8 +181,8 @@ export class PlaidClient {
     parse: (data: Record<string, unknown>) => T | undefined,
     { timeoutMs = this.config.timeoutMs, retry = false }: CallOptions = {},
   ): Promise<T> {
-    // The timeout bounds the whole call, retries included, so a caller's deadline holds.
-    const deadline = Date.now() + timeoutMs
+    // The timeout bounds the whole call, retries included, and so does the request's deadline.
+    const deadline = Math.min(Date.now() + timeoutMs, this.deadline)
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.attempt(path, body, parse, Math.max(1, deadline - Date.now()))

@@ -1,50 +1,27 @@
-import { describe, expect, it } from 'vitest'
-import { mintToken, newUserId, now } from '../helpers/tokens'
-import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { jwksClock } from '../../src/auth/jwks'
+import { mintToken, now } from '../helpers/tokens'
+import { call, emulator, type TestEnv } from '../helpers/worker'
+import { idpEnv, idpToken, jwksFault, jwksFetches, rotateKey } from './identity-provider'
 
-const IDP = 'https://idp.test'
 const PATH = '/api/v1/banking/link-token'
+/** Just past the cache's interval between fetches. */
+const REFETCH_INTERVAL_MS = 60_000 + 1
 
-/** An env whose bearer tokens come from its own identity provider (a tenant of the stand-in IdP). */
-function idpEnv(overrides: Record<string, string> = {}) {
-  const tenant = crypto.randomUUID()
-  const env = testEnv({
-    JWT_SECRET: undefined,
-    JWT_JWKS_URL: `${IDP}/${tenant}/.well-known/jwks.json`,
-    JWT_ALG: 'RS256,ES256',
-    JWT_ISSUER: `${IDP}/${tenant}/`,
-    JWT_AUDIENCE: 'banking-api',
-    ...overrides,
-  })
-  return { env, tenant }
+// The JWKS cache reads this clock; tests move it forward instead of waiting minutes.
+let clockOffsetMs = 0
+const advanceClock = (ms: number) => {
+  clockOffsetMs += ms
 }
-
-async function idpToken(
-  tenant: string,
-  alg: 'RS256' | 'ES256',
-  claims: Record<string, unknown> = {},
-  extra: { kid?: string; unlisted?: boolean } = {},
-): Promise<string> {
-  const response = await fetch(`${IDP}/${tenant}/sign`, {
-    method: 'POST',
-    body: JSON.stringify({
-      alg,
-      claims: {
-        sub: newUserId(),
-        iss: `${IDP}/${tenant}/`,
-        aud: 'banking-api',
-        iat: now(),
-        exp: now() + 300,
-        ...claims,
-      },
-      ...extra,
-    }),
-  })
-  return ((await response.json()) as { token: string }).token
-}
-
-const jwksFetches = async (tenant: string) =>
-  ((await (await fetch(`${IDP}/${tenant}/fetches`)).json()) as { fetches: number }).fetches
+beforeAll(() => {
+  jwksClock.now = () => Date.now() + clockOffsetMs
+})
+beforeEach(() => {
+  clockOffsetMs = 0
+})
+afterAll(() => {
+  jwksClock.now = () => Date.now()
+})
 
 /** 401 with the reason, and Plaid not called for it. */
 async function expect401(env: TestEnv, token: string, detail: string) {
@@ -71,13 +48,41 @@ describe('bearer tokens from an identity provider (JWT_JWKS_URL)', () => {
     expect(await jwksFetches(tenant)).toBe(1)
   })
 
-  it('refetches once for a new kid after the provider rotates keys', async () => {
+  it('refuses a token signed with a rotated-in key within the refetch interval, with one JWKS fetch in all', async () => {
     const { env, tenant } = idpEnv()
     expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'ES256') })).status).toBe(200)
-    await fetch(`${IDP}/${tenant}/rotate`, { method: 'POST', body: JSON.stringify({ alg: 'ES256' }) })
+    await rotateKey(tenant, 'ES256')
     // Within the refetch interval a new kid is not looked up again: it is unknown for now.
     await expect401(env, await idpToken(tenant, 'ES256'), 'token signing key is not known')
     expect(await jwksFetches(tenant)).toBe(1)
+  })
+
+  it('accepts a token signed with a rotated-in key once the refetch interval has passed, with one more fetch', async () => {
+    const { env, tenant } = idpEnv()
+    expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'ES256') })).status).toBe(200)
+    await rotateKey(tenant, 'ES256')
+    const rotated = await idpToken(tenant, 'ES256')
+    await expect401(env, rotated, 'token signing key is not known')
+    expect(await jwksFetches(tenant)).toBe(1)
+
+    advanceClock(REFETCH_INTERVAL_MS)
+    expect((await call(env, 'POST', PATH, { token: rotated })).status).toBe(200)
+    expect(await jwksFetches(tenant)).toBe(2)
+    // The refetched keys serve the next requests: old and new keys alike, no further fetch.
+    expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'ES256') })).status).toBe(200)
+    expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })).status).toBe(200)
+    expect(await jwksFetches(tenant)).toBe(2)
+  })
+
+  it('re-reads the keys after 10 minutes even when every kid is known', async () => {
+    const { env, tenant } = idpEnv()
+    expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })).status).toBe(200)
+    advanceClock(9 * 60_000)
+    expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })).status).toBe(200)
+    expect(await jwksFetches(tenant)).toBe(1)
+    advanceClock(60_000 + 1)
+    expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })).status).toBe(200)
+    expect(await jwksFetches(tenant)).toBe(2)
   })
 
   it('does not refetch for every unknown kid (no amplification)', async () => {
@@ -115,6 +120,62 @@ describe('bearer tokens from an identity provider (JWT_JWKS_URL)', () => {
     await expect401(env, await idpToken(tenant, 'RS256', { iss: 'https://evil.test/' }), 'token issuer is not accepted')
     await expect401(env, await idpToken(tenant, 'RS256', { aud: 'other' }), 'token audience is not accepted')
     await expect401(env, await idpToken(tenant, 'RS256', { sub: '' }), 'token has no sub claim (the user id)')
+  })
+
+  describe('when the identity provider is down', () => {
+    it('answers 500 naming the setting, and does not fetch again within the interval', async () => {
+      const { env, tenant } = idpEnv()
+      await jwksFault(tenant, { status: 503 })
+      for (let i = 0; i < 3; i++) {
+        const before = await emulator.calls(env)
+        const res = await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })
+        expect(res.status).toBe(500)
+        expect(res.body).toEqual({
+          detail: "Failed to create link token: the identity provider's keys (JWT_JWKS_URL) could not be fetched",
+        })
+        expect(await emulator.calls(env)).toEqual(before)
+      }
+      // The failed fetch counts as the interval's attempt.
+      expect(await jwksFetches(tenant)).toBe(1)
+    })
+
+    it('fetches again once the interval has passed, and accepts tokens when the provider is back', async () => {
+      const { env, tenant } = idpEnv()
+      await jwksFault(tenant, { status: 503 })
+      expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })).status).toBe(500)
+      await jwksFault(tenant, {})
+      expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })).status).toBe(500)
+      expect(await jwksFetches(tenant)).toBe(1)
+      advanceClock(REFETCH_INTERVAL_MS)
+      expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })).status).toBe(200)
+      expect(await jwksFetches(tenant)).toBe(2)
+    })
+
+    it('keeps accepting cached keys, refuses unknown kids, and tries the provider once per interval', async () => {
+      const { env, tenant } = idpEnv()
+      expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })).status).toBe(200)
+      await jwksFault(tenant, { status: 503 })
+      await rotateKey(tenant, 'ES256')
+      advanceClock(REFETCH_INTERVAL_MS)
+      // The unknown kid is worth one refetch; it fails, and the cached keys answer.
+      await expect401(env, await idpToken(tenant, 'ES256'), 'token signing key is not known')
+      expect(await jwksFetches(tenant)).toBe(2)
+      // Within the interval after that failed attempt, nothing is fetched again.
+      await expect401(env, await idpToken(tenant, 'ES256'), 'token signing key is not known')
+      expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })).status).toBe(200)
+      expect(await jwksFetches(tenant)).toBe(2)
+    })
+
+    it('answers 500 when the keys do not arrive within 5 s', async () => {
+      const { env, tenant } = idpEnv()
+      await jwksFault(tenant, { delay_ms: 6_000 })
+      const token = await idpToken(tenant, 'RS256')
+      const started = Date.now()
+      const res = await call(env, 'POST', PATH, { token })
+      expect(res.status).toBe(500)
+      expect(res.body.detail).toMatch(/JWT_JWKS_URL/)
+      expect(Date.now() - started).toBeLessThan(6_000)
+    }, 10_000)
   })
 
   it('answers 500 naming the setting when the JWKS cannot be fetched', async () => {
