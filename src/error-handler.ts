@@ -49,10 +49,11 @@ function describe(error: Error, operation: string | undefined): Failure {
     }
   }
   if (error instanceof WebhookVerificationError) {
-    // Nothing was done with the webhook; the reason helps whoever debugs a misconfigured sender.
+    // One answer for every failed check, so a forger is not told which check to get past next;
+    // the log keeps the reason for whoever debugs a misconfigured sender.
     return {
       status: 401,
-      body: { detail: `webhook verification failed: ${error.message}` },
+      body: { detail: 'Failed to verify webhook: invalid Plaid-Verification' },
       log: { error: error.name, reason: error.message },
     }
   }

@@ -17,15 +17,19 @@ export class WebhookVerificationError extends Error {
 const MAX_AGE_SECONDS = 5 * 60
 /** Tolerated clock difference for tokens that seem to come from the future. */
 const CLOCK_SKEW_SECONDS = 60
-/** A cached key without an expiry is fetched again after this, in case Plaid has expired it since. */
-const KEY_CACHE_MS = 60 * 60_000
+/**
+ * How long a cached live key is trusted before Plaid is asked again whether it has expired. An
+ * isolate that never sees a webhook signed with Plaid's next key learns of the rotation only this way.
+ */
+const KEY_RECHECK_MS = 5 * 60_000
 const MAX_CACHED_KEYS = 64
 
-type CachedKey = { key: CryptoKey; expiredAt: number | null; fetchedAt: number }
+type CachedKey = { scope: string; kid: string; key: CryptoKey; expiredAt: number | null; checkedAt: number }
 // Per isolate; scoped by Plaid host and client, so a key of one environment never verifies another's webhooks.
 const keyCache = new Map<string, CachedKey>()
+const cacheKey = (scope: string, kid: string) => `${scope}|${kid}`
 
-/** Key lookups per scope per minute (isolate-local). */
+/** Lookups an unknown kid may cause, per scope per minute (isolate-local). */
 const LOOKUPS_PER_MINUTE = 10
 const lookups = new Map<string, { windowStart: number; count: number }>()
 
@@ -77,9 +81,9 @@ export async function verifyPlaidWebhook(
   if (typeof kid !== 'string' || kid === '' || kid.length > 128) throw new WebhookVerificationError('missing kid')
 
   const key = await verificationKey(plaid, scope, kid, nowMs)
-  if (key.expiredAt !== null && key.expiredAt * 1000 <= nowMs) {
-    throw new WebhookVerificationError('signing key has expired')
-  }
+  // Plaid's rule: a key with any expired_at is refused, even one dated ahead; Plaid sets it when
+  // it retires the key, and a key it has retired must not vouch for anything.
+  if (key.expiredAt !== null) throw new WebhookVerificationError('signing key has expired')
   const signature = fromBase64Url(signaturePart)
   const signed = await crypto.subtle.verify(
     { name: 'ECDSA', hash: 'SHA-256' },
@@ -108,22 +112,54 @@ export async function verifyPlaidWebhook(
 }
 
 async function verificationKey(plaid: PlaidClient, scope: string, kid: string, nowMs: number): Promise<CachedKey> {
-  const cacheKey = `${scope}|${kid}`
-  const cached = keyCache.get(cacheKey)
-  // An expired key stays expired; a live one is re-read now and then to learn of a new expiry.
-  if (cached && (cached.expiredAt !== null || nowMs - cached.fetchedAt < KEY_CACHE_MS)) return cached
+  const cached = keyCache.get(cacheKey(scope, kid))
+  // Plaid never revives an expired key, so one seen expired is refused without asking again.
+  if (cached && (cached.expiredAt !== null || nowMs - cached.checkedAt < KEY_RECHECK_MS)) return cached
+  // A recheck spends no budget: only keys Plaid vouched for are cached, and each is asked about
+  // again only when its interval has passed, so made-up kids cannot multiply rechecks. Were they
+  // counted, a flood of made-up kids could keep an expired key trusted, or stop every genuine webhook.
+  if (cached) return fetchKey(plaid, scope, kid, nowMs)
+
   // Anyone can post a made-up kid; without a budget each one would cost a call to Plaid. Plaid
   // uses few keys, so a handful of lookups a minute is plenty, and Plaid retries what we refuse.
-  if (!spendLookup(scope, nowMs)) throw new WebhookVerificationError('unknown signing key')
+  if (!spendLookup(scope, nowMs)) throw new WebhookVerificationError('unknown signing key; lookup budget spent')
+  const key = await fetchKey(plaid, scope, kid, nowMs)
+  await refreshOtherKeys(plaid, scope, kid, nowMs)
+  return key
+}
 
+/**
+ * Plaid's recipe: a new kid means Plaid may have rotated, so the live keys already cached are read
+ * again to learn whether they have expired. Done only once Plaid has vouched for the new kid (a
+ * made-up one says nothing about rotation), and out of the same budget; keys it cannot reach wait
+ * for their recheck.
+ */
+async function refreshOtherKeys(plaid: PlaidClient, scope: string, newKid: string, nowMs: number): Promise<void> {
+  const stale: string[] = []
+  for (const entry of keyCache.values()) {
+    if (entry.scope !== scope || entry.kid === newKid || entry.expiredAt !== null) continue
+    if (!spendLookup(scope, nowMs)) break
+    stale.push(entry.kid)
+  }
+  // This webhook is signed with the new key and does not depend on the answers: a key Plaid no
+  // longer knows has left the cache, and one Plaid could not be asked about waits for its recheck.
+  await Promise.all(stale.map((kid) => fetchKey(plaid, scope, kid, nowMs).catch(() => undefined)))
+}
+
+async function fetchKey(plaid: PlaidClient, scope: string, kid: string, nowMs: number): Promise<CachedKey> {
+  const id = cacheKey(scope, kid)
   let jwk: Awaited<ReturnType<PlaidClient['getWebhookVerificationKey']>>
   try {
     jwk = await plaid.getWebhookVerificationKey(kid)
   } catch (error) {
-    if (error instanceof PlaidApiError) throw new WebhookVerificationError('unknown signing key')
+    if (error instanceof PlaidApiError) {
+      keyCache.delete(id)
+      throw new WebhookVerificationError('unknown signing key')
+    }
     throw error // Plaid unreachable: not the sender's fault; answer 5xx so Plaid retries
   }
   if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || jwk.alg !== 'ES256') {
+    keyCache.delete(id)
     throw new WebhookVerificationError('signing key is not an ES256 key')
   }
   const key = await crypto.subtle.importKey(
@@ -133,8 +169,9 @@ async function verificationKey(plaid: PlaidClient, scope: string, kid: string, n
     false,
     ['verify'],
   )
-  const entry = { key, expiredAt: jwk.expired_at, fetchedAt: nowMs }
+  const entry = { scope, kid, key, expiredAt: jwk.expired_at, checkedAt: nowMs }
+  keyCache.delete(id)
   if (keyCache.size >= MAX_CACHED_KEYS) keyCache.delete(keyCache.keys().next().value as string)
-  keyCache.set(cacheKey, entry)
+  keyCache.set(id, entry)
   return entry
 }

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { WebhookJob } from '../../src/webhooks/job'
+import { captureLogs } from '../helpers/logs'
 import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 const PATH = '/api/v1/banking/webhooks'
@@ -31,6 +32,41 @@ async function post(env: TestEnv, payload: string, verification?: string) {
     body: payload,
   })
 }
+
+/** Every verification failure answers this, whichever check failed. */
+const REFUSED = { detail: 'Failed to verify webhook: invalid Plaid-Verification' }
+
+/** Posts a webhook and returns the answer with the Worker's "request failed" log line, if it wrote one. */
+async function postLogged(env: TestEnv, payload: string, verification?: string) {
+  const { result: res, logs } = await captureLogs(() => post(env, payload, verification))
+  const failures = logs
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((entry) => entry.message === 'request failed')
+  expect(failures.length).toBeLessThanOrEqual(1)
+  return { res, failure: failures[0] }
+}
+
+/** Expects the generic 401 body, and the specific reason only in the log line. */
+function expectRefused({ res, failure }: Awaited<ReturnType<typeof postLogged>>, reason: RegExp): void {
+  expect(res.status).toBe(401)
+  expect(res.body).toEqual(REFUSED)
+  expect(failure).toMatchObject({ level: 'warn', status: 401, error: 'WebhookVerificationError' })
+  expect(failure?.reason).toMatch(reason)
+}
+
+/** Moves the Worker's clock (not the emulator's) by `ms`; the afterEach hook puts it back. */
+function shiftWorkerClock(ms: number): number {
+  const target = Date.now() + ms
+  vi.useFakeTimers({ toFake: ['Date'] })
+  vi.setSystemTime(target)
+  return Math.floor(target / 1000)
+}
+
+afterEach(() => {
+  vi.useRealTimers()
+})
 
 describe('POST /api/v1/banking/webhooks verification', () => {
   it('accepts a webhook signed by Plaid, answers 200 and queues it', async () => {
@@ -85,11 +121,6 @@ describe('POST /api/v1/banking/webhooks verification', () => {
       /dated in the future/,
     ],
     [
-      'a key from another Plaid environment',
-      async () => [body, await emulator.sign(testEnv(), body)],
-      /unknown signing key/,
-    ],
-    [
       'a signature cut from another webhook',
       async (env) => {
         const other = await emulator.sign(env, '{"webhook_type":"ITEM"}')
@@ -99,24 +130,86 @@ describe('POST /api/v1/banking/webhooks verification', () => {
       /signature does not match/,
     ],
   ]
-  it.each(forgeries)('answers 401 for %s and queues nothing', async (_, forge, detail) => {
+  it.each(forgeries)('answers 401 for %s and queues nothing', async (_, forge, reason) => {
     const { env, sent } = recordingEnv()
     const [payload, verification] = await forge(env)
-    const res = await post(env, payload, verification)
-    expect(res.status).toBe(401)
-    expect(res.body.detail).toMatch(detail)
+    expectRefused(await postLogged(env, payload, verification), reason)
+    expect(sent).toEqual([])
+  })
+
+  it('answers 401 for a key of another Plaid client or environment, even one this isolate has cached', async () => {
+    const other = recordingEnv()
+    const { env, sent } = recordingEnv()
+    expectRefused(await postLogged(env, body, await emulator.sign(other.env, body)), /unknown signing key/)
+    // Now the other client's key is cached here, verified for its own webhooks.
+    expect((await post(other.env, body, await emulator.sign(other.env, body))).status).toBe(200)
+    expect(other.sent).toHaveLength(1)
+    expectRefused(await postLogged(env, body, await emulator.sign(other.env, body)), /unknown signing key/)
     expect(sent).toEqual([])
   })
 
   it('answers 401 for a key Plaid has expired, and queues nothing', async () => {
     const { env, sent } = recordingEnv()
     await emulator.rotateWebhookKey(env, true)
-    const res = await post(env, body, await emulator.sign(env, body, { key: 'previous' }))
-    expect(res.status).toBe(401)
-    expect(res.body.detail).toMatch(/signing key has expired/)
+    expectRefused(
+      await postLogged(env, body, await emulator.sign(env, body, { key: 'previous' })),
+      /signing key has expired/,
+    )
     expect(sent).toEqual([])
     // The new key works.
     expect((await post(env, body, await emulator.sign(env, body))).status).toBe(200)
+  })
+
+  it('answers 401 for a key whose expired_at is set, even to a moment still ahead of its clock', async () => {
+    const { env, sent } = recordingEnv()
+    await emulator.rotateWebhookKey(env, true)
+    // Ten minutes behind the emulator, the Worker sees the old key's expired_at in its future.
+    const iat = shiftWorkerClock(-10 * 60_000)
+    expectRefused(
+      await postLogged(env, body, await emulator.sign(env, body, { key: 'previous', iat })),
+      /signing key has expired/,
+    )
+    expect(sent).toEqual([])
+  })
+
+  it("refuses a cached key once a webhook signed with Plaid's next key shows it has expired", async () => {
+    const { env, sent } = recordingEnv()
+    expect((await post(env, body, await emulator.sign(env, body))).status).toBe(200)
+    await emulator.rotateWebhookKey(env, true)
+    const signedWithOld = await emulator.sign(env, body, { key: 'previous' })
+    // The new kid is unknown here: looking it up re-reads the cached key too, as Plaid's recipe does.
+    expect((await post(env, body, await emulator.sign(env, body))).status).toBe(200)
+    sent.length = 0
+    expectRefused(await postLogged(env, body, signedWithOld), /signing key has expired/)
+    expect(sent).toEqual([])
+    expect((await emulator.calls(env))['/webhook_verification_key/get']).toBe(3)
+  })
+
+  it('re-checks a cached key with Plaid after 5 minutes, and refuses it once Plaid has expired it', async () => {
+    const { env, sent } = recordingEnv()
+    expect((await post(env, body, await emulator.sign(env, body))).status).toBe(200)
+    await emulator.rotateWebhookKey(env, true)
+    sent.length = 0
+    const iat = shiftWorkerClock(5 * 60_000 + 1_000)
+    expectRefused(
+      await postLogged(env, body, await emulator.sign(env, body, { key: 'previous', iat })),
+      /signing key has expired/,
+    )
+    expect(sent).toEqual([])
+    expect((await emulator.calls(env))['/webhook_verification_key/get']).toBe(2)
+  })
+
+  it('answers 500 (so Plaid retries) when a cached key is due for its re-check and Plaid cannot be reached', async () => {
+    const { env, sent } = recordingEnv()
+    expect((await post(env, body, await emulator.sign(env, body))).status).toBe(200)
+    sent.length = 0
+    const iat = shiftWorkerClock(5 * 60_000 + 1_000)
+    await emulator.fault(env, { endpoint: '/webhook_verification_key/get', kind: 'disconnect', times: 0 })
+    const res = await post(env, body, await emulator.sign(env, body, { iat }))
+    expect(res.status).toBe(500)
+    expect(sent).toEqual([])
+    await emulator.clearFaults(env)
+    expect((await post(env, body, await emulator.sign(env, body, { iat }))).status).toBe(200)
   })
 
   it('accepts an iat a few seconds in the future (clock skew)', async () => {
@@ -151,10 +244,57 @@ describe('verification key lookups', () => {
   it('looks up at most 10 unknown kids a minute, so made-up kids cannot flood Plaid', async () => {
     const { env, sent } = recordingEnv()
     for (let i = 0; i < 15; i++) {
-      const res = await post(env, body, await emulator.sign(env, body, { kid: `made-up-${i}` }))
-      expect(res.status).toBe(401)
+      const res = await postLogged(env, body, await emulator.sign(env, body, { kid: `made-up-${i}` }))
+      expectRefused(res, i < 10 ? /^unknown signing key$/ : /lookup budget spent/)
     }
     expect((await emulator.calls(env))['/webhook_verification_key/get']).toBe(10)
     expect(sent).toEqual([])
+  })
+
+  it('does not re-read cached keys for a made-up kid', async () => {
+    const { env } = recordingEnv()
+    expect((await post(env, body, await emulator.sign(env, body))).status).toBe(200)
+    for (let i = 0; i < 3; i++) {
+      expectRefused(
+        await postLogged(env, body, await emulator.sign(env, body, { kid: `made-up-${i}` })),
+        /unknown signing key/,
+      )
+    }
+    expect((await emulator.calls(env))['/webhook_verification_key/get']).toBe(4)
+  })
+
+  it('re-checks a cached key even when made-up kids have spent the budget', async () => {
+    const { env, sent } = recordingEnv()
+    expect((await post(env, body, await emulator.sign(env, body))).status).toBe(200)
+    await emulator.rotateWebhookKey(env, true)
+    sent.length = 0
+    const iat = shiftWorkerClock(5 * 60_000 + 1_000)
+    for (let i = 0; i < 10; i++) await post(env, body, await emulator.sign(env, body, { kid: `made-up-${i}`, iat }))
+    expectRefused(
+      await postLogged(env, body, await emulator.sign(env, body, { key: 'previous', iat })),
+      /signing key has expired/,
+    )
+    expect(sent).toEqual([])
+    expect((await emulator.calls(env))['/webhook_verification_key/get']).toBe(12)
+  })
+
+  it('re-reads cached keys for a new kid only as far as the budget allows', async () => {
+    const { env } = recordingEnv()
+    expect((await post(env, body, await emulator.sign(env, body))).status).toBe(200)
+    for (let i = 0; i < 8; i++) await post(env, body, await emulator.sign(env, body, { kid: `made-up-${i}` }))
+    await emulator.rotateWebhookKey(env, false)
+    // The tenth lookup of the minute is the new kid's; nothing is left to re-read the cached key.
+    expect((await post(env, body, await emulator.sign(env, body))).status).toBe(200)
+    expect((await emulator.calls(env))['/webhook_verification_key/get']).toBe(10)
+  })
+
+  it('refuses a new key while the budget is spent, and takes it once the minute has passed', async () => {
+    const { env, sent } = recordingEnv()
+    for (let i = 0; i < 10; i++) await post(env, body, await emulator.sign(env, body, { kid: `made-up-${i}` }))
+    expectRefused(await postLogged(env, body, await emulator.sign(env, body)), /lookup budget spent/)
+    expect(sent).toEqual([])
+    const iat = shiftWorkerClock(60_000)
+    expect((await post(env, body, await emulator.sign(env, body, { iat }))).status).toBe(200)
+    expect(sent).toHaveLength(1)
   })
 })
