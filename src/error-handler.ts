@@ -95,6 +95,11 @@ function describe(error: Error, operation: string | undefined): Failure {
     const status = error.status as ContentfulStatusCode
     return { status, body: { detail: error.message || 'request rejected' }, log: { error: error.name } }
   }
-  // Anything else is a bug: the caller learns nothing about it, the log gets its name.
-  return { status: 500, body: { detail: failed('internal error') }, log: { error: error.name, message: error.message } }
+  // Anything else is a bug: the caller learns nothing about it; the log gets its name and its text,
+  // the text under its own key because `message` is the line's own ("request failed").
+  return {
+    status: 500,
+    body: { detail: failed('internal error') },
+    log: { error: error.name, error_message: error.message },
+  }
 }

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest'
+import { newUser } from './helpers/linking'
+import { captureLogs } from './helpers/logs'
+import { call, testEnv } from './helpers/worker'
+
+describe('error handler', () => {
+  it('logs an unexpected error under its own key, keeping the line its own message, and tells the caller nothing', async () => {
+    const failure = 'D1_ERROR: simulated outage while reading items'
+    const brokenDb = {
+      prepare() {
+        throw new Error(failure)
+      },
+      batch() {
+        throw new Error(failure)
+      },
+    } as unknown as D1Database
+    const user = await newUser()
+    const { result: res, logs } = await captureLogs(() =>
+      call(testEnv({ DB: brokenDb }), 'GET', '/api/v1/banking/items', { token: user.token }),
+    )
+    expect(res.status).toBe(500)
+    expect(res.body).toEqual({ detail: 'Failed to list items: internal error' })
+    expect(res.text).not.toContain('D1_ERROR')
+    const lines = logs.split('\n').filter(Boolean)
+    expect(lines).toHaveLength(1)
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      level: 'error',
+      message: 'request failed',
+      method: 'GET',
+      route: '/api/v1/banking/items',
+      status: 500,
+      error: 'Error',
+      error_message: failure,
+    })
+  })
+})
