@@ -11,6 +11,11 @@
  * - the PLAID-CLIENT-ID, PLAID-SECRET, Plaid-Version and Content-Type headers are what Plaid expects;
  * - the JSON answer validates against the schema for its status (200 for 2xx, else the PlaidError default).
  * Answers the emulator marks as injected faults (non-JSON bodies, the `incomplete` fault) are counted as skipped.
+ * Requests the emulator's own tests send malformed on purpose (header X-Contract-Malformed) must break
+ * the spec, and only their answers are judged.
+ *
+ * It fails the run, too, when a synthetic exchange of known verdict is judged wrongly (the self-check,
+ * which runs first), and when an endpoint the Worker or the tests depend on has no successful exchange.
  *
  * The spec (../shared/plaid-openapi/2020-09-14.yml, or $PLAID_OPENAPI_SPEC) is Plaid's, under Plaid's
  * terms, so it is read in place and never copied into the project. $CONTRACT_EXCHANGES points the check
@@ -30,6 +35,25 @@ const SPEC_FILE = resolve(
 )
 const EXCHANGES_FILE = resolve(process.env.CONTRACT_EXCHANGES || resolve(ROOT, '.contract/exchanges.jsonl'))
 const RESULT_FILE = resolve(ROOT, '.contract/contract-result.json')
+const CLIENT_FILE = resolve(ROOT, 'src/plaid/client.ts')
+/**
+ * Every Plaid path the Worker calls (src/plaid/client.ts), and the Sandbox paths the tests use in
+ * place of Link and of real bank events. Each must have a successful exchange in the run.
+ */
+const REQUIRED_ENDPOINTS = [
+  '/link/token/create',
+  '/item/public_token/exchange',
+  '/accounts/get',
+  '/accounts/balance/get',
+  '/item/get',
+  '/item/remove',
+  '/transactions/sync',
+  '/webhook_verification_key/get',
+  '/sandbox/public_token/create',
+  '/sandbox/item/fire_webhook',
+]
+/** Marks a request sent malformed on purpose (test/emulator/plaid.ts); lowercase, as recorded. */
+const MALFORMED_HEADER = 'x-contract-malformed'
 const SCHEMA_REF = '#/components/schemas/'
 const PLAID_ERROR = { $ref: `${SCHEMA_REF}PlaidError` }
 
@@ -44,7 +68,7 @@ type Exchange = {
 }
 type Side = 'request' | 'response'
 type Violation = { path: string; side: Side; message: string }
-type PathStats = { requests: number; responses: number; injected: number }
+type PathStats = { requests: number; responses: number; injected: number; malformedOnPurpose: number }
 
 const isObject = (value: unknown): value is JsonObject =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -269,6 +293,161 @@ function jsonSchemaOf(container: unknown): unknown {
   return field(field(field(container, 'content'), 'application/json'), 'schema')
 }
 
+/** The parsed spec, as the checks need it. */
+type Spec = { paths: JsonObject; schemas: SpecSchemas }
+
+type Judgement = {
+  violations: Violation[]
+  /** Answers the emulator marks as injected faults: not Plaid's contract, so not checked. */
+  injected: boolean
+  /** Whether the answer was validated against a documented schema. */
+  responseChecked: boolean
+  /** Marked with MALFORMED_HEADER: its request breaks the spec on purpose. */
+  malformedOnPurpose: boolean
+}
+
+/** Every problem with one exchange: its request (headers, body) and its answer. */
+function judge({ paths, schemas }: Spec, exchange: Exchange): Judgement {
+  const { path } = exchange
+  const requestProblems: string[] = [...headerProblems(exchange.headers)]
+  const responseProblems: string[] = []
+  const operation = field(paths[path], 'post')
+  let injected = false
+  let responseChecked = false
+
+  if (!isObject(operation)) {
+    requestProblems.push('POST to a path the spec does not define')
+  } else {
+    const requestSchema = jsonSchemaOf(field(operation, 'requestBody'))
+    if (exchange.request === undefined) requestProblems.push('body is missing or not JSON')
+    else if (requestSchema === undefined) requestProblems.push('the spec defines no JSON request body for this path')
+    else {
+      const validate = schemas.validator(requestSchema)
+      if (!validate(exchange.request)) requestProblems.push(...ajvMessages(validate.errors))
+      const unknown: string[] = []
+      unknownFields(schemas, exchange.request, requestSchema, '', unknown)
+      for (const pointer of unknown) requestProblems.push(`${pointer} is not a field the spec defines (UNKNOWN_FIELDS)`)
+    }
+
+    if (exchange.injected !== undefined) {
+      // Faults asked for through the emulator's control API (HTML error pages, garbage, answers
+      // missing fields) exercise the Worker's error handling, not Plaid's contract.
+      injected = true
+    } else if (typeof exchange.response === 'string') {
+      responseProblems.push('answer is not JSON')
+    } else {
+      const responses = field(operation, 'responses')
+      const ok = exchange.status >= 200 && exchange.status < 300
+      const code = String(exchange.status)
+      const documented = field(responses, code) ?? field(responses, ok ? '200' : 'default')
+      // Some paths (46 in spec 1.697.4: Beacon, Watchlist Screening, ...) document no `default`
+      // answer, but Plaid's errors are PlaidError objects on every path.
+      const responseSchema = jsonSchemaOf(documented) ?? (ok ? undefined : PLAID_ERROR)
+      if (responseSchema === undefined) {
+        responseProblems.push(`the spec documents no JSON answer for status ${code}`)
+      } else {
+        const validate = schemas.validator(responseSchema)
+        responseChecked = true
+        if (!validate(exchange.response)) responseProblems.push(...ajvMessages(validate.errors))
+      }
+    }
+  }
+
+  // The emulator's own tests send requests Plaid must refuse, to pin down how it refuses them. Their
+  // request problems are the point; the marker must still be earned (a request that meets the spec
+  // would hide nothing and only weaken the check), and the answer is judged like any other.
+  const reason = exchange.headers[MALFORMED_HEADER]
+  const malformedOnPurpose = reason !== undefined
+  if (malformedOnPurpose) {
+    const earned = requestProblems.length > 0
+    requestProblems.length = 0
+    if (!earned) requestProblems.push(`marked ${MALFORMED_HEADER}: ${reason}, but the request meets the spec`)
+  }
+  const violations = [
+    ...requestProblems.map((message) => ({ path, side: 'request' as const, message })),
+    ...responseProblems.map((message) => ({ path, side: 'response' as const, message })),
+  ]
+  return { violations, injected, responseChecked, malformedOnPurpose }
+}
+
+const SELF_CHECK_HEADERS = {
+  'plaid-client-id': 'self-check',
+  'plaid-secret': '<redacted>',
+  'plaid-version': PLAID_VERSION,
+  'content-type': 'application/json',
+}
+const exchangeOk: Exchange = {
+  path: '/item/public_token/exchange',
+  status: 200,
+  headers: SELF_CHECK_HEADERS,
+  request: { public_token: 'public-sandbox-5c224a01-8314-4491-a06f-39e193d5cddc' },
+  response: {
+    access_token: 'access-sandbox-de3ce8ef-33f8-452c-a685-8671031fc0f6',
+    item_id: 'M5eVJqLnv3tbzdngLDp9FL5OlDNxlNhlE55op',
+    request_id: 'Aim3b',
+  },
+}
+const { 'plaid-version': _, ...withoutVersion } = SELF_CHECK_HEADERS
+
+/**
+ * Synthetic exchanges with a known verdict, judged before the recorded ones: a checker that lets
+ * any of the bad ones through (a spec it misreads, a check that silently stopped running) would
+ * pass every run, so the run fails instead. The good one guards against a checker that flags all.
+ */
+const SELF_CHECK: Array<{ name: string; exchange: Exchange; bad: boolean }> = [
+  { name: 'a valid /item/public_token/exchange', bad: false, exchange: exchangeOk },
+  { name: 'no Plaid-Version header', bad: true, exchange: { ...exchangeOk, headers: withoutVersion } },
+  {
+    name: 'an unknown request field',
+    bad: true,
+    exchange: { ...exchangeOk, request: { public_token: 'public-sandbox-x', nickname: 'x' } },
+  },
+  {
+    name: 'a value outside an enum',
+    bad: true,
+    exchange: {
+      path: '/item/remove',
+      status: 200,
+      headers: SELF_CHECK_HEADERS,
+      request: { access_token: 'access-sandbox-x', reason_code: 'BORED' },
+      response: { request_id: 'Aim3b' },
+    },
+  },
+  {
+    name: 'an answer missing a required field',
+    bad: true,
+    exchange: { ...exchangeOk, response: { item_id: 'M5eVJqLnv3tbzdngLDp9FL5OlDNxlNhlE55op', request_id: 'Aim3b' } },
+  },
+  {
+    name: 'an error answer that is no PlaidError',
+    bad: true,
+    exchange: { ...exchangeOk, status: 400, response: { error: 'bad public token' } },
+  },
+  {
+    name: `a request marked ${MALFORMED_HEADER} that meets the spec`,
+    bad: true,
+    exchange: { ...exchangeOk, headers: { ...SELF_CHECK_HEADERS, [MALFORMED_HEADER]: 'self-check' } },
+  },
+]
+
+/** The names of the synthetic exchanges judged wrongly (empty: the checker can fail, and can pass). */
+function selfCheck(spec: Spec): string[] {
+  return SELF_CHECK.filter(({ exchange, bad }) => judge(spec, exchange).violations.length > 0 !== bad).map(
+    ({ name, bad }) => `${name}: ${bad ? 'not flagged' : 'flagged'}`,
+  )
+}
+
+/**
+ * The Plaid paths src/plaid/client.ts calls, so that one the list lacks is noticed (the list is
+ * written out rather than only read from the client so that a refactor there cannot empty it).
+ */
+function clientPaths(): string[] {
+  if (!existsSync(CLIENT_FILE)) return []
+  return [...readFileSync(CLIENT_FILE, 'utf8').matchAll(/this\.request(?:<[^>]*>)?\(\s*'(\/[^']+)'/g)].map(
+    (m) => m[1] ?? '',
+  )
+}
+
 function main(): number {
   if (!existsSync(SPEC_FILE)) {
     const source = process.env.PLAID_OPENAPI_SPEC ? 'PLAID_OPENAPI_SPEC' : 'the default location'
@@ -285,6 +464,25 @@ function main(): number {
     return 0
   }
 
+  const started = performance.now()
+  const parsed: unknown = parse(readFileSync(SPEC_FILE, 'utf8'))
+  const parsedMs = performance.now() - started
+  const paths = field(parsed, 'paths')
+  const components = field(field(parsed, 'components'), 'schemas')
+  if (!isObject(paths) || !isObject(components)) throw new Error(`${SPEC_FILE} has no paths or components.schemas`)
+  const spec: Spec = { paths, schemas: new SpecSchemas(components) }
+
+  const wronglyJudged = selfCheck(spec)
+  if (wronglyJudged.length > 0) {
+    console.log(
+      'contract check FAILED: the self-check judged synthetic exchanges wrongly, so no verdict can be trusted',
+    )
+    for (const line of wronglyJudged) console.log(`  self-check: ${line}`)
+    writeResult(0, wronglyJudged.length)
+    return 1
+  }
+  console.log(`contract self-check: ${plural(SELF_CHECK.length, 'synthetic exchange')} judged as expected`)
+
   const { exchanges, malformed } = existsSync(EXCHANGES_FILE) ? readExchanges() : { exchanges: [], malformed: [] }
   if (exchanges.length === 0 && malformed.length === 0) {
     console.log(`contract check FAILED: no exchanges recorded in ${EXCHANGES_FILE}; run vitest first`)
@@ -292,77 +490,37 @@ function main(): number {
     return 1
   }
 
-  const started = performance.now()
-  const spec: unknown = parse(readFileSync(SPEC_FILE, 'utf8'))
-  const parsedMs = performance.now() - started
-  const paths = field(spec, 'paths')
-  const components = field(field(spec, 'components'), 'schemas')
-  if (!isObject(paths) || !isObject(components)) throw new Error(`${SPEC_FILE} has no paths or components.schemas`)
-  const schemas = new SpecSchemas(components)
-
   const stats = new Map<string, PathStats>()
   const violations: Violation[] = []
+  /** Paths with at least one 2xx answer validated against the spec. */
+  const succeeded = new Set<string>()
   let passed = 0
   for (const exchange of exchanges) {
-    const { path } = exchange
-    const counts = stats.get(path) ?? { requests: 0, responses: 0, injected: 0 }
-    stats.set(path, counts)
-    const found: Violation[] = []
-    const flag = (side: Side, message: string) => found.push({ path, side, message })
-    const operation = field(paths[path], 'post')
-
-    for (const problem of headerProblems(exchange.headers)) flag('request', problem)
+    const counts = stats.get(exchange.path) ?? { requests: 0, responses: 0, injected: 0, malformedOnPurpose: 0 }
+    stats.set(exchange.path, counts)
+    const judgement = judge(spec, exchange)
     counts.requests++
-    if (!isObject(operation)) {
-      flag('request', 'POST to a path the spec does not define')
-    } else {
-      const requestSchema = jsonSchemaOf(field(operation, 'requestBody'))
-      if (exchange.request === undefined) flag('request', 'body is missing or not JSON')
-      else if (requestSchema === undefined) flag('request', 'the spec defines no JSON request body for this path')
-      else {
-        const validate = schemas.validator(requestSchema)
-        if (!validate(exchange.request)) for (const m of ajvMessages(validate.errors)) flag('request', m)
-        const unknown: string[] = []
-        unknownFields(schemas, exchange.request, requestSchema, '', unknown)
-        for (const pointer of unknown) flag('request', `${pointer} is not a field the spec defines (UNKNOWN_FIELDS)`)
-      }
-
-      if (exchange.injected !== undefined) {
-        // Faults asked for through the emulator's control API (HTML error pages, garbage, answers
-        // missing fields) exercise the Worker's error handling, not Plaid's contract.
-        counts.injected++
-      } else if (typeof exchange.response === 'string') {
-        flag('response', 'answer is not JSON')
-      } else {
-        const responses = field(operation, 'responses')
-        const ok = exchange.status >= 200 && exchange.status < 300
-        const code = String(exchange.status)
-        const documented = field(responses, code) ?? field(responses, ok ? '200' : 'default')
-        // Some paths (46 in spec 1.697.4: Beacon, Watchlist Screening, ...) document no `default`
-        // answer, but Plaid's errors are PlaidError objects on every path.
-        const responseSchema = jsonSchemaOf(documented) ?? (ok ? undefined : PLAID_ERROR)
-        if (responseSchema === undefined) {
-          flag('response', `the spec documents no JSON answer for status ${code}`)
-        } else {
-          const validate = schemas.validator(responseSchema)
-          counts.responses++
-          if (!validate(exchange.response)) for (const m of ajvMessages(validate.errors)) flag('response', m)
-        }
-      }
-    }
-    violations.push(...found)
-    if (found.length === 0) passed++
+    if (judgement.injected) counts.injected++
+    if (judgement.responseChecked) counts.responses++
+    if (judgement.malformedOnPurpose) counts.malformedOnPurpose++
+    if (judgement.responseChecked && exchange.status >= 200 && exchange.status < 300) succeeded.add(exchange.path)
+    violations.push(...judgement.violations)
+    if (judgement.violations.length === 0) passed++
   }
-  const failed = exchanges.length - passed + malformed.length
+  // A run that never reaches an endpoint proves nothing about it, and would pass all the same.
+  const unlisted = [...new Set(clientPaths())].filter((path) => !REQUIRED_ENDPOINTS.includes(path))
+  const unexercised = REQUIRED_ENDPOINTS.filter((path) => !succeeded.has(path))
+  const failed = exchanges.length - passed + malformed.length + unlisted.length + unexercised.length
   const checkedMs = performance.now() - started - parsedMs
 
-  const version = field(field(spec, 'info'), 'version')
+  const version = field(field(parsed, 'info'), 'version')
   console.log(`contract check against ${SPEC_FILE} (${typeof version === 'string' ? version : 'unknown version'})`)
   for (const [path, c] of [...stats].sort(([a], [b]) => a.localeCompare(b))) {
     const parts = [
       plural(c.requests, 'request'),
       plural(c.responses, 'response'),
       c.injected > 0 && `${c.injected} injected faults skipped`,
+      c.malformedOnPurpose > 0 && `${c.malformedOnPurpose} malformed on purpose`,
     ]
     console.log(`  ${path}: ${parts.filter(Boolean).join(', ')}`)
   }
@@ -372,12 +530,15 @@ function main(): number {
     const key = `${v.path} ${v.side}: ${v.message}`
     grouped.set(key, (grouped.get(key) ?? 0) + 1)
   }
-  if (grouped.size > 0) console.log('violations:')
+  const problems = violations.length + malformed.length + unlisted.length + unexercised.length
+  if (problems > 0) console.log('violations:')
   for (const [line, count] of grouped) console.log(`  ${line}${count > 1 ? ` (x${count})` : ''}`)
   for (const line of malformed) console.log(`  ${EXCHANGES_FILE}:${line} is not an exchange record`)
+  for (const path of unexercised) console.log(`  ${path}: required, but no successful exchange was recorded`)
+  for (const path of unlisted) console.log(`  ${path}: called by src/plaid/client.ts, but not in REQUIRED_ENDPOINTS`)
   console.log(`spec parsed in ${Math.round(parsedMs)} ms, exchanges checked in ${Math.round(checkedMs)} ms`)
   console.log(
-    `contract: ${plural(exchanges.length, 'exchange')}, ${plural(stats.size, 'endpoint')}, ${plural(violations.length + malformed.length, 'violation')}`,
+    `contract: ${plural(exchanges.length, 'exchange')}, ${plural(stats.size, 'endpoint')}, ${plural(problems, 'violation')}`,
   )
   writeResult(passed, failed)
   return failed > 0 ? 1 : 0

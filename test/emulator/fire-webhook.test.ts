@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest'
+import { EMULATOR_URL, linkedItem, newClientId, plaid, plaidError, WEBHOOK_URL } from './plaid'
+
+type Delivery = { url: string; headers: Record<string, string>; body: string }
+
+async function outbox(clientId: string): Promise<Delivery[]> {
+  const response = await fetch(`${EMULATOR_URL}/emulator/webhooks`, { headers: { 'PLAID-CLIENT-ID': clientId } })
+  return ((await response.json()) as { webhooks: Delivery[] }).webhooks
+}
+
+const fromBase64Url = (text: string) =>
+  Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
+const decode = (part: string) => JSON.parse(new TextDecoder().decode(fromBase64Url(part))) as Record<string, unknown>
+const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('')
+
+/**
+ * Checks a Plaid-Verification header the way Plaid tells receivers to: the key named by `kid`
+ * comes from /webhook_verification_key/get, the ES256 signature must hold, and the body's SHA-256
+ * must be the one signed.
+ */
+async function verify(clientId: string, delivery: Delivery): Promise<void> {
+  const [header = '', payload = '', signature = ''] = (delivery.headers['Plaid-Verification'] ?? '').split('.')
+  const { alg, kid } = decode(header)
+  expect(alg).toBe('ES256')
+  const { body } = await plaid(clientId, '/webhook_verification_key/get', { key_id: kid })
+  const key = await crypto.subtle.importKey(
+    'jwk',
+    body.key as JsonWebKey,
+    { name: 'ECDSA', namedCurve: 'P-256' },
+    false,
+    ['verify'],
+  )
+  const signed = new TextEncoder().encode(`${header}.${payload}`)
+  expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, fromBase64Url(signature), signed)).toBe(
+    true,
+  )
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(delivery.body))
+  expect(decode(payload).request_body_sha256).toBe(hex(digest))
+}
+
+async function calls(clientId: string): Promise<Record<string, number>> {
+  const response = await fetch(`${EMULATOR_URL}/emulator/calls`, { headers: { 'PLAID-CLIENT-ID': clientId } })
+  return response.json()
+}
+
+describe("/sandbox/item/fire_webhook (Plaid's Sandbox endpoint)", () => {
+  it.each([
+    ['SYNC_UPDATES_AVAILABLE', 'TRANSACTIONS'],
+    ['NEW_ACCOUNTS_AVAILABLE', 'ITEM'],
+    ['LOGIN_REPAIRED', 'ITEM'],
+  ])('sends a signed %s webhook (%s) to the Item’s webhook URL', async (code, type) => {
+    const clientId = newClientId()
+    const { accessToken, itemId } = await linkedItem(clientId)
+    const answer = await plaid(clientId, '/sandbox/item/fire_webhook', {
+      access_token: accessToken,
+      webhook_code: code,
+    })
+    expect(answer).toEqual({ status: 200, body: { webhook_fired: true, request_id: expect.any(String) } })
+
+    const sent = await outbox(clientId)
+    expect(sent).toHaveLength(1)
+    const [delivery] = sent as [Delivery]
+    expect(delivery.url).toBe(WEBHOOK_URL)
+    expect(delivery.headers['Content-Type']).toBe('application/json')
+    expect(JSON.parse(delivery.body)).toMatchObject({
+      webhook_type: type,
+      webhook_code: code,
+      item_id: itemId,
+      environment: 'sandbox',
+    })
+    await verify(clientId, delivery)
+    // Answered through the wrapper every Plaid path shares, which records the exchange for the
+    // contract check (and scripts/check-contract.ts fails a run in which this path never appears).
+    expect(await calls(clientId)).toMatchObject({ '/sandbox/item/fire_webhook': 1 })
+  })
+
+  it.each([
+    [
+      'an Item without a webhook URL',
+      { webhook: null },
+      'SYNC_UPDATES_AVAILABLE',
+      plaidError(
+        400,
+        'SANDBOX_ERROR',
+        'SANDBOX_WEBHOOK_INVALID',
+        "Webhook for this item is either not set up, or invalid. Please update the item's webhook and try again.",
+      ),
+    ],
+    [
+      'a product the Item lacks',
+      { products: ['auth'] },
+      'SYNC_UPDATES_AVAILABLE',
+      plaidError(
+        400,
+        'SANDBOX_ERROR',
+        'SANDBOX_PRODUCT_NOT_ENABLED',
+        'The transactions product is not enabled on this item',
+      ),
+    ],
+  ])('refuses %s and sends nothing', async (_name, item, code, expected) => {
+    const clientId = newClientId()
+    const { accessToken } = await linkedItem(clientId, item)
+    expect(
+      await plaid(clientId, '/sandbox/item/fire_webhook', { access_token: accessToken, webhook_code: code }),
+    ).toEqual(expected)
+    expect(await outbox(clientId)).toEqual([])
+  })
+})
