@@ -15,7 +15,8 @@ try {
   const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
   console.error(
     inUse
-      ? `Port ${emulatorPort} is in use (another npm run dev?). Stop it or set EMULATOR_PORT and PLAID_BASE_URL.`
+      ? `Port ${emulatorPort} is in use (another npm run dev?). Stop it, or move the emulator: ` +
+          `EMULATOR_PORT=8790 npm run dev, with PLAID_BASE_URL=http://127.0.0.1:8790 in .dev.vars.`
       : `Could not start the Plaid emulator: ${(error as Error).message}`,
   )
   process.exit(1)

@@ -5,7 +5,10 @@
 
 /** Where local development finds the Plaid emulator (`npm run dev` starts it there). */
 export const EMULATOR_URL = 'http://127.0.0.1:8788'
-/** Credentials the emulator accepts; they grant nothing anywhere else. */
+/**
+ * Credentials the emulator accepts; they grant nothing anywhere else. Local development uses them
+ * whenever neither Plaid key is set, also with PLAID_BASE_URL pointing at a moved emulator.
+ */
 export const EMULATOR_CLIENT_ID = 'emulator-client-id'
 export const EMULATOR_SECRET = 'emulator-secret'
 /** Signs dev tokens (`npm run token`); never accepted by a deployed Worker. */

@@ -186,58 +186,90 @@ export type Config = {
   db: D1Database
   webhookQueue: Queue<WebhookJob>
   tokenKeys: TokenKeys
+  /** ALLOWED_ORIGINS: the browser origins that get CORS headers, each exactly as sent in `Origin`. */
+  allowedOrigins: string[]
 }
 
-/** Collects every problem so one 500 names all the settings to fix, not just the first. */
+/** Hosts that are loopback or reserved (RFC 2606, RFC 6761) and so never a public host. */
+function isReservedHost(hostname: string): boolean {
+  return (
+    hostname === 'localhost' ||
+    hostname === '127.0.0.1' ||
+    hostname === '[::1]' ||
+    hostname.endsWith('.localhost') ||
+    hostname.endsWith('.test')
+  )
+}
+
+const isUnset = (raw: unknown) => raw === undefined || raw === null
+
+/**
+ * Collects every problem so one 500 names all the settings to fix, not just the first. No
+ * message is built from a value: settings include secrets, and a detail reaches the caller.
+ */
 class Reader {
   readonly problems: string[] = []
+  /** Settings already reported, so reading one twice does not report it twice. */
+  private readonly reported = new Set<keyof Bindings>()
   constructor(private readonly env: Bindings) {}
 
-  /** The trimmed value, or undefined when unset or blank; flags stray spaces and quotes. */
-  optional(name: keyof Bindings): string | undefined {
+  problem(name: keyof Bindings, message: string): void {
+    if (this.reported.has(name)) return
+    this.reported.add(name)
+    this.problems.push(message)
+  }
+
+  /**
+   * The value, or undefined when unset or unusable. A blank value is a problem, not "unset": an
+   * empty `NAME=` line or `NAME = ""` is a mistake far more often than a wish for the default,
+   * and a blank JWT_AUDIENCE taken as unset would quietly turn its check off.
+   * `ifDeleted` says what deleting the setting does, when deleting it is a fix.
+   */
+  optional(name: keyof Bindings, how: string, ifDeleted?: string): string | undefined {
     const raw = this.env[name]
-    if (raw === undefined || raw === null) return undefined
+    if (isUnset(raw)) return undefined
     if (typeof raw !== 'string') {
-      this.problems.push(`${name} must be a string`)
+      this.problem(name, `${name} must be text; quote its value in wrangler.toml (${name} = "...")`)
       return undefined
     }
-    if (raw.trim() === '') return undefined
+    if (raw.trim() === '') {
+      this.problem(name, `${name} is blank; ${how}${ifDeleted ? `, or delete it ${ifDeleted}` : ''}`)
+      return undefined
+    }
     if (raw !== raw.trim() || /^["'`]|["'`]$/.test(raw)) {
-      this.problems.push(`${name} has leading or trailing spaces or quotes; store the bare value`)
+      this.problem(name, `${name} has leading or trailing spaces or quotes; store the bare value`)
       return undefined
     }
     return raw
   }
 
+  /** The value, else `fallback` (a development default), else a problem saying how to set it. */
   required(name: keyof Bindings, how: string, fallback?: string): string {
-    const value = this.optional(name) ?? fallback
-    if (value === undefined && !this.problems.some((p) => p.startsWith(`${name} `))) {
-      this.problems.push(`${name} is not set; ${how}`)
-    }
-    return value ?? ''
+    const value = this.optional(name, how, fallback === undefined ? undefined : 'to use the development default')
+    if (value !== undefined) return value
+    if (isUnset(this.env[name]) && fallback === undefined) this.problem(name, `${name} is not set; ${how}`)
+    return isUnset(this.env[name]) ? (fallback ?? '') : ''
   }
 
-  list(name: keyof Bindings, fallback: string, allowed: Set<string>, what: string): string[] {
-    const items = (this.optional(name) ?? fallback).split(',').map((s) => s.trim())
+  /** A comma list whose entries all come from `allowed`; `how` lists them. */
+  list(name: keyof Bindings, fallback: string, allowed: ReadonlySet<string>, what: string, how: string): string[] {
+    const items = (this.optional(name, how, `to use the default (${fallback})`) ?? fallback)
+      .split(',')
+      .map((s) => s.trim())
     if (items.some((s) => s === '')) {
-      this.problems.push(`${name} has an empty entry; use a comma list such as "${fallback}"`)
+      this.problem(name, `${name} has an empty entry; remove the extra comma (${how})`)
       return []
     }
-    const unknown = items.filter((s) => !allowed.has(s))
-    if (unknown.length > 0) {
-      // The entries are not secret, and naming them is what makes the message useful.
-      this.problems.push(
-        `${name} contains unknown ${what} ${unknown.map((u) => JSON.stringify(u.slice(0, 40))).join(', ')}`,
-      )
-    }
+    if (items.some((s) => !allowed.has(s))) this.problem(name, `${name} contains an unknown ${what}; ${how}`)
     return [...new Set(items)]
   }
 
   /** A whole number of milliseconds within [1, max]. */
   millis(name: keyof Bindings, fallback: number, max: number): number {
-    const value = Number(this.optional(name) ?? fallback)
+    const how = `set it to a whole number of milliseconds from 1 to ${max}`
+    const value = Number(this.optional(name, how, `to use the default (${fallback})`) ?? fallback)
     if (!Number.isInteger(value) || value < 1 || value > max) {
-      this.problems.push(`${name} must be a whole number of milliseconds from 1 to ${max}`)
+      this.problem(name, `${name} must be a whole number of milliseconds from 1 to ${max}`)
     }
     return value
   }
@@ -252,28 +284,52 @@ class Reader {
       bytes = undefined
     }
     if (bytes?.length !== 32) {
-      this.problems.push(`${name} must be base64 of exactly 32 random bytes (openssl rand -base64 32)`)
+      this.problem(name, `${name} must be base64 of exactly 32 random bytes (openssl rand -base64 32)`)
       return undefined
     }
     return bytes
   }
 
-  url(name: keyof Bindings, httpsOnly: boolean): string | undefined {
-    const value = this.optional(name)
+  /** An absolute http(s) URL without trailing slashes; plain http only where `httpAllowed` says. */
+  url(name: keyof Bindings, how: string, ifDeleted: string, httpAllowed: (url: URL) => boolean): string | undefined {
+    const value = this.optional(name, how, ifDeleted)
     if (value === undefined) return undefined
     let url: URL
     try {
       url = new URL(value)
     } catch {
-      this.problems.push(`${name} is not a valid absolute URL`)
+      this.problem(name, `${name} is not a valid absolute URL; ${how}`)
       return undefined
     }
-    const local = url.hostname === 'localhost' || url.hostname === '127.0.0.1'
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (!httpsOnly || local))) {
-      this.problems.push(`${name} must be an https:// URL`)
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && httpAllowed(url))) {
+      this.problem(name, `${name} must be an https:// URL; ${how}`)
       return undefined
     }
     return value.replace(/\/+$/, '')
+  }
+
+  /** Browser origins exactly as a browser sends them in `Origin`, which is what CORS compares. */
+  origins(name: keyof Bindings, how: string): string[] {
+    const value = this.optional(name, how, 'to give no origin CORS headers')
+    if (value === undefined) return []
+    const entries = value.split(',').map((s) => s.trim())
+    if (entries.some((s) => s === '')) {
+      this.problem(name, `${name} has an empty entry; remove the extra comma (${how})`)
+      return []
+    }
+    const isOrigin = (entry: string) => {
+      try {
+        const url = new URL(entry)
+        return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === entry
+      } catch {
+        return false
+      }
+    }
+    if (!entries.every(isOrigin)) {
+      this.problem(name, `${name} contains an entry that is not an origin; ${how}`)
+      return []
+    }
+    return [...new Set(entries)]
   }
 }
 
@@ -281,23 +337,36 @@ function parseConfig(env: Bindings): Config {
   const r = new Reader(env)
   const localDev = env.LOCAL_DEV === 'true'
   const secretHow = (name: string) => `run \`wrangler secret put ${name}\` (locally, add it to .dev.vars)`
+  const isLoopback = (url: URL) => ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)
 
   // Auth: an identity provider's JWKS when JWT_JWKS_URL is set, else the shared HMAC secret.
-  const jwksUrl = r.url('JWT_JWKS_URL', !localDev)
+  const jwksUrl = r.url(
+    'JWT_JWKS_URL',
+    "set it to the https:// URL of your identity provider's JWKS",
+    'to verify tokens with JWT_SECRET',
+    (url) => localDev || isLoopback(url),
+  )
   let verification: AuthConfig
   if (jwksUrl) {
-    const algs = r.list('JWT_ALG', 'RS256', new Set<string>(JWKS_ALGS), 'algorithm for JWKS') as JwksAlg[]
+    const how = `with JWT_JWKS_URL, set it to a comma list of: ${JWKS_ALGS.join(', ')} (HMAC algorithms need JWT_SECRET instead)`
+    const algs = r.list('JWT_ALG', 'RS256', new Set<string>(JWKS_ALGS), 'algorithm for JWKS', how) as JwksAlg[]
     verification = { mode: 'jwks', jwksUrl, algs }
   } else {
-    const algName = r.optional('JWT_ALG') ?? 'HS256'
+    const how =
+      'set it to HS256, HS384 or HS512 (or set JWT_JWKS_URL for tokens signed with a private key: RSA, ECDSA, EdDSA)'
+    const algName = r.optional('JWT_ALG', how, 'to use the default (HS256)') ?? 'HS256'
     const alg = (algName in JWT_ALGS ? algName : 'HS256') as JwtAlg
     if (!(algName in JWT_ALGS)) {
-      r.problems.push('JWT_ALG must be one of HS256, HS384, HS512 (or set JWT_JWKS_URL for RS256/ES256 tokens)')
+      r.problem(
+        'JWT_ALG',
+        'JWT_ALG must be one of HS256, HS384, HS512; for tokens signed with a private key (RSA, ECDSA, EdDSA), set JWT_JWKS_URL',
+      )
     }
     const secret = r.required('JWT_SECRET', secretHow('JWT_SECRET'), localDev ? DEV_JWT_SECRET : undefined)
     // RFC 7518 section 3.2: an HMAC key must be at least as long as the hash output.
     if (secret && new TextEncoder().encode(secret).length < JWT_ALGS[alg]) {
-      r.problems.push(
+      r.problem(
+        'JWT_SECRET',
         `JWT_SECRET is too short for ${alg}; use at least ${JWT_ALGS[alg]} bytes (openssl rand -base64 ${JWT_ALGS[alg]})`,
       )
     }
@@ -306,22 +375,33 @@ function parseConfig(env: Bindings): Config {
 
   // Plaid: an explicit PLAID_BASE_URL wins; otherwise local development without credentials
   // talks to the emulator, and everything else to the host PLAID_ENV names.
-  const envName = r.optional('PLAID_ENV') ?? 'sandbox'
+  const envName =
+    r.optional('PLAID_ENV', 'set it to sandbox or production', 'to use the default (sandbox)') ?? 'sandbox'
   if (envName === 'development') {
-    r.problems.push('PLAID_ENV=development was decommissioned by Plaid in June 2024; use sandbox or production')
+    r.problem(
+      'PLAID_ENV',
+      'PLAID_ENV names an environment Plaid decommissioned in June 2024; set it to sandbox or production',
+    )
   } else if (!(envName in PLAID_HOSTS)) {
-    r.problems.push('PLAID_ENV must be sandbox or production')
+    r.problem('PLAID_ENV', 'PLAID_ENV must be sandbox or production')
   }
-  const explicitBase = r.url('PLAID_BASE_URL', false)
-  const hasCredentials = r.optional('PLAID_CLIENT_ID') !== undefined || r.optional('PLAID_SECRET') !== undefined
-  const useEmulator = localDev && explicitBase === undefined && !hasCredentials
-  const baseUrl = explicitBase ?? (useEmulator ? EMULATOR_URL : PLAID_HOSTS[envName as keyof typeof PLAID_HOSTS])
-  const clientId = r.required(
-    'PLAID_CLIENT_ID',
-    secretHow('PLAID_CLIENT_ID'),
-    useEmulator ? EMULATOR_CLIENT_ID : undefined,
+  // Plain http would send PLAID-SECRET in clear, so only to hosts that can never be public ones.
+  const explicitBase = r.url(
+    'PLAID_BASE_URL',
+    'set it to the https:// URL of Plaid or of a proxy in front of it (plain http:// only in local development or for localhost, 127.0.0.1, [::1], *.localhost and *.test)',
+    "to use Plaid's host for PLAID_ENV",
+    (url) => localDev || isReservedHost(url.hostname),
   )
-  const secret = r.required('PLAID_SECRET', secretHow('PLAID_SECRET'), useEmulator ? EMULATOR_SECRET : undefined)
+  // Local development without Plaid keys uses the emulator's keys wherever PLAID_BASE_URL points
+  // (the emulator on another port, say); they open nothing at Plaid.
+  const devKeys = localDev && isUnset(env.PLAID_CLIENT_ID) && isUnset(env.PLAID_SECRET)
+  const baseUrl = explicitBase ?? (devKeys ? EMULATOR_URL : PLAID_HOSTS[envName as keyof typeof PLAID_HOSTS])
+  const keyHow = (name: string) =>
+    localDev
+      ? `add it to .dev.vars, or delete both PLAID_CLIENT_ID and PLAID_SECRET there to use the emulator's keys`
+      : secretHow(name)
+  const clientId = r.required('PLAID_CLIENT_ID', keyHow('PLAID_CLIENT_ID'), devKeys ? EMULATOR_CLIENT_ID : undefined)
+  const secret = r.required('PLAID_SECRET', keyHow('PLAID_SECRET'), devKeys ? EMULATOR_SECRET : undefined)
 
   // Link-token requests must answer within 10 s; balance checks at institutions take longer.
   const timeoutMs = r.millis('PLAID_TIMEOUT_MS', 8000, 10_000)
@@ -340,27 +420,40 @@ function parseConfig(env: Bindings): Config {
       localDev ? DEV_TOKEN_ENCRYPTION_KEY : undefined,
     ) || undefined,
   )
-  const oldKeys = (r.optional('TOKEN_ENCRYPTION_KEYS_OLD') ?? '')
+  const oldKeys = (
+    r.optional(
+      'TOKEN_ENCRYPTION_KEYS_OLD',
+      'set it to a comma list of previous TOKEN_ENCRYPTION_KEY values',
+      'if no stored access token was sealed with a previous key',
+    ) ?? ''
+  )
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
     .map((k) => r.key('TOKEN_ENCRYPTION_KEYS_OLD', k))
 
-  const clientName = r.required('PLAID_CLIENT_NAME', 'set it in wrangler.toml [vars] to the app name Link should show')
+  const clientName = r.required(
+    'PLAID_CLIENT_NAME',
+    'set it in wrangler.toml [vars] to the app name Link should show, at most 30 characters',
+  )
   if ([...clientName].length > 30) {
-    r.problems.push('PLAID_CLIENT_NAME is longer than 30 characters; Link would show "This Application" instead')
+    r.problem(
+      'PLAID_CLIENT_NAME',
+      'PLAID_CLIENT_NAME is longer than 30 characters; shorten it, or Link shows "This Application" instead',
+    )
   }
-  const language = r.optional('PLAID_LANGUAGE') ?? 'en'
+  const languageHow = `set it to one of: ${[...LANGUAGES].join(', ')}`
+  const language = r.optional('PLAID_LANGUAGE', languageHow, 'to use the default (en)') ?? 'en'
   if (!LANGUAGES.has(language)) {
-    r.problems.push(`PLAID_LANGUAGE must be one of ${[...LANGUAGES].join(', ')}`)
+    r.problem('PLAID_LANGUAGE', `PLAID_LANGUAGE must be one of ${[...LANGUAGES].join(', ')}`)
   }
 
   const config = {
     localDev,
     auth: {
       ...verification,
-      issuer: r.optional('JWT_ISSUER'),
-      audience: r.optional('JWT_AUDIENCE'),
+      issuer: r.optional('JWT_ISSUER', 'set it to the exact `iss` your tokens carry', 'to skip the issuer check'),
+      audience: r.optional('JWT_AUDIENCE', 'set it to an `aud` your tokens must contain', 'to skip the audience check'),
     },
     plaid: {
       baseUrl: baseUrl ?? '',
@@ -369,12 +462,38 @@ function parseConfig(env: Bindings): Config {
       timeoutMs,
       balanceTimeoutMs,
       clientName,
-      products: r.list('PLAID_PRODUCTS', 'transactions,auth', PRODUCTS, 'product'),
-      countryCodes: r.list('PLAID_COUNTRY_CODES', 'US', COUNTRY_CODES, 'country code'),
+      products: r.list(
+        'PLAID_PRODUCTS',
+        'transactions,auth',
+        PRODUCTS,
+        'product',
+        `set it to a comma list of: ${[...PRODUCTS].join(', ')}`,
+      ),
+      countryCodes: r.list(
+        'PLAID_COUNTRY_CODES',
+        'US',
+        COUNTRY_CODES,
+        'country code',
+        `set it to a comma list of upper-case codes from: ${[...COUNTRY_CODES].join(', ')}`,
+      ),
       language,
-      webhookUrl: r.url('PLAID_WEBHOOK_URL', !localDev),
-      redirectUri: r.url('PLAID_REDIRECT_URI', !localDev),
+      webhookUrl: r.url(
+        'PLAID_WEBHOOK_URL',
+        "set it to the https:// URL of this API's webhook route (https://<host>/api/v1/banking/webhooks)",
+        'to create Items without webhooks',
+        (url) => localDev || isLoopback(url),
+      ),
+      redirectUri: r.url(
+        'PLAID_REDIRECT_URI',
+        'set it to the https:// OAuth redirect URI registered in the Plaid Dashboard',
+        'to link without OAuth redirects',
+        (url) => localDev || isLoopback(url),
+      ),
     },
+    allowedOrigins: r.origins(
+      'ALLOWED_ORIGINS',
+      'set it to a comma list of origins exactly as browsers send them, such as https://app.example.com,http://localhost:5173 (scheme://host[:port] in lower case, no path, no trailing slash, no wildcard)',
+    ),
   }
   if (r.problems.length > 0 || !env.DB || !env.WEBHOOK_QUEUE || !currentKey) throw new ConfigError(r.problems)
   return {
