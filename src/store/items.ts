@@ -249,6 +249,33 @@ export async function setItemStatus(
     .run()
 }
 
+/**
+ * Sets the status a webhook reports (`status` null keeps the current one and records only the
+ * error code), unless a webhook Plaid signed later has already set it: queue retries deliver
+ * webhooks out of order, and the later signature is the newer news. `signedAt` is the webhook's
+ * Plaid-Verification iat; null (a job queued before it was carried) applies without the check.
+ * Answers whether the status was applied.
+ */
+export async function setItemStatusFromWebhook(
+  db: D1Database,
+  userId: string,
+  itemId: string,
+  change: { status: ItemStatus | null; errorCode: string | null; signedAt: number | null },
+  now: string,
+): Promise<boolean> {
+  const { status, errorCode, signedAt } = change
+  const result = await db
+    .prepare(
+      `UPDATE items SET status = COALESCE(?, status), error_code = ?, updated_at = ?,
+         status_webhook_signed_at = COALESCE(?, status_webhook_signed_at)
+       WHERE user_id = ? AND item_id = ?
+         AND (? IS NULL OR status_webhook_signed_at IS NULL OR status_webhook_signed_at <= ?)`,
+    )
+    .bind(status, errorCode, now, signedAt, userId, itemId, signedAt, signedAt)
+    .run()
+  return result.meta.changes === 1
+}
+
 /** Deletes the Item and everything stored under it, atomically. */
 export async function deleteItem(db: D1Database, userId: string, itemId: string): Promise<void> {
   await db.batch([

@@ -1,16 +1,18 @@
 /**
  * Works off verified Plaid webhooks from the queue. Each job is idempotent (a sync, or setting
- * a status), so Plaid's retries and the queue's redeliveries are harmless.
+ * a status), so Plaid's retries and the queue's redeliveries are harmless; status webhooks are
+ * applied in the order Plaid signed them, not the order they arrive in.
  */
 import type { ServiceContext } from '../context'
 import { type Bindings, getConfig } from '../env'
-import { createLogger } from '../log'
+import { createLogger, type Logger } from '../log'
 import { PlaidClient } from '../plaid/client'
 import { PlaidApiError } from '../plaid/errors'
 import { needsUser, statusForError } from '../services/linking'
 import { syncItem } from '../services/transactions-sync'
-import { findItemForWebhook, type ItemStatus, setItemStatus, setNewAccountsAvailable } from '../store/items'
-import type { WebhookJob } from './job'
+import { findItemForWebhook, type ItemStatus, setItemStatusFromWebhook, setNewAccountsAvailable } from '../store/items'
+import { describeError, jobFields, recordDeadJob } from './dead-letter'
+import { MAX_RETRIES, retryDelaySeconds, type WebhookJob } from './job'
 
 /** ITEM webhooks that change what the frontend should offer (update mode, or nothing). */
 const ITEM_STATUS: Record<string, ItemStatus> = {
@@ -20,16 +22,39 @@ const ITEM_STATUS: Record<string, ItemStatus> = {
   LOGIN_REPAIRED: 'good',
 }
 
+/**
+ * Plaid errors that say the Item or its access token is gone for good (removed at Plaid, or a
+ * token Plaid never issued): no retry can succeed and no update mode can repair it.
+ */
+const ITEM_GONE = new Set(['ITEM_NOT_FOUND', 'INVALID_ACCESS_TOKEN'])
+
 export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Promise<void> {
   const { config, log } = ctx
   const fields = { webhook_type: job.webhook_type, webhook_code: job.webhook_code, item_id: job.item_id }
   const item = job.item_id ? await findItemForWebhook(config.db, job.item_id) : null
   const now = new Date().toISOString()
+  const signedAt = job.signed_at ?? null
 
   if (job.webhook_type === 'TRANSACTIONS' && job.webhook_code === 'SYNC_UPDATES_AVAILABLE') {
     if (!item) return log('info', 'webhook for an unknown item ignored', fields)
-    const result = await syncItem(ctx, item)
-    return log('info', 'webhook sync done', { ...fields, ...result })
+    try {
+      const result = await syncItem(ctx, item)
+      return log('info', 'webhook sync done', { ...fields, ...result })
+    } catch (error) {
+      if (!(error instanceof PlaidApiError && ITEM_GONE.has(error.errorCode))) throw error
+      // Its status stays (update mode cannot help); the error code tells the app and the operator.
+      await setItemStatusFromWebhook(
+        config.db,
+        item.user_id,
+        item.item_id,
+        { status: null, errorCode: error.errorCode, signedAt: null },
+        now,
+      )
+      return log('error', 'Plaid no longer knows this item: sync given up, error recorded on the item', {
+        ...fields,
+        error_code: error.errorCode,
+      })
+    }
   }
   if (job.webhook_type === 'ITEM') {
     if (job.webhook_code === 'WEBHOOK_UPDATE_ACKNOWLEDGED')
@@ -37,14 +62,15 @@ export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Pr
     if (!item) return log('info', 'webhook for an unknown item ignored', fields)
     if (job.webhook_code === 'ERROR') {
       const status = statusForError(job.error_code)
-      await setItemStatus(
+      const applied = await setItemStatusFromWebhook(
         config.db,
         item.user_id,
         item.item_id,
-        status === 'good' ? item.status : status,
-        job.error_code,
+        // An error the user cannot fix leaves the status as it is.
+        { status: status === 'good' ? null : status, errorCode: job.error_code, signedAt },
         now,
       )
+      if (!applied) return logStale(log, fields, signedAt)
       return log('info', 'item error recorded', { ...fields, error_code: job.error_code })
     }
     if (job.webhook_code === 'NEW_ACCOUNTS_AVAILABLE') {
@@ -53,54 +79,89 @@ export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Pr
     }
     const status = ITEM_STATUS[job.webhook_code]
     if (status) {
-      await setItemStatus(
+      const applied = await setItemStatusFromWebhook(
         config.db,
         item.user_id,
         item.item_id,
-        status,
-        status === 'good' ? null : job.webhook_code,
+        { status, errorCode: status === 'good' ? null : job.webhook_code, signedAt },
         now,
       )
+      if (!applied) return logStale(log, fields, signedAt)
       return log('info', 'item status updated', { ...fields, status })
     }
   }
   log('info', 'webhook acknowledged without action', fields)
 }
 
+function logStale(log: Logger, fields: Record<string, string | null>, signedAt: number | null) {
+  log('info', 'status webhook ignored: a webhook signed later already set the status', {
+    ...fields,
+    signed_at: signedAt,
+  })
+}
+
 /**
- * The queue() handler. A job that fails for a reason that may pass (Plaid down, a database
- * error) is retried with backoff; one that needs the user (the Item's login expired: its
- * status already says so) is acknowledged, since retrying cannot fix it.
+ * The queue() handler for plaid-webhooks. A job that fails for a reason that may pass (Plaid
+ * down, a database error) is retried with backoff for about a day (job.ts); one that needs the
+ * user (the Item's login expired: its status already says so) is acknowledged, since retrying
+ * cannot fix it. A job whose last retry fails is recorded in dead_webhook_jobs with its error.
  */
 export async function consumeWebhookBatch(batch: MessageBatch<WebhookJob>, env: Bindings): Promise<void> {
   const queueLog = createLogger({ queue: batch.queue })
-  let ctx: ServiceContext
+  let ctx: ServiceContext | undefined
+  let setupError: unknown
   try {
     const config = getConfig(env)
     ctx = { config, plaid: new PlaidClient(config.plaid), log: queueLog }
   } catch (error) {
+    setupError = error
     queueLog('error', 'webhook queue cannot run: settings are invalid', { detail: (error as Error).message })
-    batch.retryAll({ delaySeconds: 60 })
-    return
   }
   for (const message of batch.messages) {
-    const log = queueLog.with({ message_id: message.id })
+    const log = queueLog.with({ message_id: message.id, request_id: message.body.request_id ?? undefined })
     try {
+      if (!ctx) throw setupError
       await handleWebhookJob({ ...ctx, log }, message.body)
       message.ack()
     } catch (error) {
-      const permanent = needsUser(error)
-      log(permanent ? 'warn' : 'error', 'webhook job failed', {
-        webhook_type: message.body.webhook_type,
-        webhook_code: message.body.webhook_code,
-        item_id: message.body.item_id,
-        attempt: message.attempts,
-        error: error instanceof Error ? error.name : 'unknown',
-        error_code: error instanceof PlaidApiError ? error.errorCode : undefined,
-        will_retry: !permanent,
-      })
-      if (permanent) message.ack()
-      else message.retry({ delaySeconds: Math.min(5 * 2 ** (message.attempts - 1), 300) })
+      await settleFailure(message, error, env, log)
     }
+  }
+}
+
+async function settleFailure(message: Message<WebhookJob>, error: unknown, env: Bindings, log: Logger) {
+  const fields = {
+    ...jobFields(message.body),
+    attempt: message.attempts,
+    error: error instanceof Error ? error.name : 'unknown',
+    error_code: error instanceof PlaidApiError ? error.errorCode : undefined,
+  }
+  if (needsUser(error)) {
+    log('warn', 'webhook job failed', { ...fields, will_retry: false })
+    return message.ack()
+  }
+  if (message.attempts <= MAX_RETRIES) {
+    const delaySeconds = retryDelaySeconds(message.attempts)
+    log('error', 'webhook job failed', { ...fields, will_retry: true, retry_in_seconds: delaySeconds })
+    return message.retry({ delaySeconds })
+  }
+  try {
+    if (!env.DB) throw new Error('DB (the D1 binding) is missing')
+    await recordDeadJob(env.DB, {
+      messageId: message.id,
+      job: message.body,
+      error: describeError(error),
+      attempts: message.attempts,
+      deadAt: new Date().toISOString(),
+    })
+    log('error', 'webhook job dead: retries exhausted; recorded in dead_webhook_jobs', { ...fields, will_retry: false })
+    message.ack()
+  } catch (recordError) {
+    // Retrying past max_retries hands the job to plaid-webhooks-dlq, whose consumer records it.
+    log('error', 'webhook job dead and not recorded; handing it to the dead-letter queue', {
+      ...fields,
+      record_error: describeError(recordError),
+    })
+    message.retry()
   }
 }

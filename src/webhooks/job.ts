@@ -9,4 +9,27 @@ export type WebhookJob = {
   /** For ITEM/ERROR: Plaid's error_code. */
   error_code: string | null
   received_at: string
+  /**
+   * When Plaid signed the webhook (the verified Plaid-Verification iat, Unix seconds): orders
+   * status webhooks that the queue delivers out of order. Absent from jobs queued before it was
+   * carried.
+   */
+  signed_at?: number | null
+  /** The id of the webhook request that queued the job, on every log line the job writes. */
+  request_id?: string | null
+}
+
+/** The queue verified webhooks go to, and where the jobs that used up their retries go. */
+export const WEBHOOK_QUEUE_NAME = 'plaid-webhooks'
+export const DEAD_LETTER_QUEUE_NAME = 'plaid-webhooks-dlq'
+
+/**
+ * Retries per job, as `max_retries` in wrangler.toml says: with RETRY_DELAY_SECONDS, a job is
+ * tried for about a day, long enough to ride out an outage of Plaid or of a bank's connection.
+ */
+export const MAX_RETRIES = 30
+
+/** 30 s doubling to at most an hour: 7 retries take about an hour, the other 23 one hour each. */
+export function retryDelaySeconds(attempts: number): number {
+  return Math.min(30 * 2 ** (Math.max(attempts, 1) - 1), 3600)
 }

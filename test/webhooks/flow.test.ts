@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import type { WebhookJob } from '../../src/webhooks/job'
 import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
+import { captureLogs } from '../helpers/logs'
 import { byId, core, listAll } from '../helpers/transactions'
 import { call, deliver, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
@@ -137,16 +138,46 @@ describe('the queue consumer', () => {
     expect((await listAll(env, user)).length).toBe((await emulator.liveTransactions(env, itemId)).length)
   })
 
-  it('acknowledges webhooks for unknown Items and unknown types without retrying', async () => {
+  it('acknowledges webhooks for unknown Items and unknown types without retrying, and logs each', async () => {
     const env = testEnv()
-    const result = await consume(env, [
-      job('no-such-item', 'TRANSACTIONS', 'SYNC_UPDATES_AVAILABLE'),
-      job(null, 'SOMETHING_NEW', 'WHATEVER'),
-      job(null, 'ITEM', 'WEBHOOK_UPDATE_ACKNOWLEDGED'),
-    ])
+    const { result, logs } = await captureLogs(() =>
+      consume(env, [
+        job('no-such-item', 'TRANSACTIONS', 'SYNC_UPDATES_AVAILABLE'),
+        job(null, 'SOMETHING_NEW', 'WHATEVER'),
+        job(null, 'ITEM', 'WEBHOOK_UPDATE_ACKNOWLEDGED'),
+      ]),
+    )
     expect(result.explicitAcks.sort()).toEqual(['m0', 'm1', 'm2'])
     expect(result.retryMessages).toEqual([])
     expect(await emulator.calls(env)).toEqual({})
+    const lines = logs
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        message: 'webhook for an unknown item ignored',
+        message_id: 'm0',
+        item_id: 'no-such-item',
+        webhook_code: 'SYNC_UPDATES_AVAILABLE',
+      }),
+    )
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        message: 'webhook acknowledged without action',
+        message_id: 'm1',
+        webhook_type: 'SOMETHING_NEW',
+        webhook_code: 'WHATEVER',
+      }),
+    )
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        message: 'webhook URL update acknowledged',
+        message_id: 'm2',
+        webhook_type: 'ITEM',
+        webhook_code: 'WEBHOOK_UPDATE_ACKNOWLEDGED',
+      }),
+    )
   })
 
   it.each([
