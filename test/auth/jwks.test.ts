@@ -191,7 +191,11 @@ describe('bearer tokens from an identity provider (JWT_JWKS_URL)', () => {
       { JWT_JWKS_URL: 'http://idp.test/x/.well-known/jwks.json' },
       /JWT_JWKS_URL must be an https:\/\/ URL/,
     ],
-    ['HS256 allowed with a JWKS', { JWT_ALG: 'RS256,HS256' }, /JWT_ALG contains unknown algorithm for JWKS "HS256"/],
+    [
+      'HS256 allowed with a JWKS',
+      { JWT_ALG: 'RS256,HS256' },
+      /^Failed to create link token: server misconfigured: JWT_ALG contains an unknown algorithm for JWKS; with JWT_JWKS_URL, set it to a comma list of: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA \(HMAC algorithms need JWT_SECRET instead\)/,
+    ],
   ])('answers 500 for %s', async (_, overrides, detail) => {
     const { env, tenant } = idpEnv(overrides)
     const res = await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })
