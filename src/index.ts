@@ -1,12 +1,22 @@
 import { app } from './app'
-import type { Bindings } from './env'
+import { type Bindings, getConfig } from './env'
+import { createLogger } from './log'
+import { resealOldAccessTokens } from './services/access-token'
 import { consumeDeadLetterBatch } from './webhooks/dead-letter'
 import { consumeWebhookBatch } from './webhooks/handle'
-import { DEAD_LETTER_QUEUE_NAME, type WebhookJob } from './webhooks/job'
+import { isDeadLetterQueue, type WebhookJob } from './webhooks/job'
 
 export default {
   fetch: app.fetch,
   // One Worker consumes both queues (wrangler.toml); the batch names the one it came from.
   queue: (batch, env, _ctx) =>
-    batch.queue === DEAD_LETTER_QUEUE_NAME ? consumeDeadLetterBatch(batch, env) : consumeWebhookBatch(batch, env),
+    isDeadLetterQueue(batch.queue) ? consumeDeadLetterBatch(batch, env) : consumeWebhookBatch(batch, env),
+  // The cron trigger in wrangler.toml: finishes a key rotation for Items nobody has used since.
+  async scheduled(controller, env, _ctx) {
+    const log = createLogger({ cron: controller.cron })
+    const { resealed, failed } = await resealOldAccessTokens(getConfig(env))
+    if (resealed > 0 || failed > 0) {
+      log(failed > 0 ? 'error' : 'info', 'access tokens re-sealed under the current key', { resealed, failed })
+    }
+  },
 } satisfies ExportedHandler<Bindings, WebhookJob>

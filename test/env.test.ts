@@ -473,7 +473,7 @@ describe('the vars in wrangler.toml', () => {
   ])
 
   it('has a [vars] block for each deployment', () => {
-    expect(blocks.map(([block]) => block)).toEqual(['vars', 'env.production.vars'])
+    expect(blocks.map(([block]) => block)).toEqual(['vars', 'env.production.vars', 'env.sandbox.vars'])
   })
 
   // A fresh deploy gets exactly these (and secrets): an empty placeholder would stop every route.

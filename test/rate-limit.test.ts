@@ -14,9 +14,13 @@ const { limit: LIMIT, period: PERIOD } = configured[0] ?? { limit: Number.NaN, p
 const OVER_LIMIT = { detail: 'too many requests that reach Plaid; try again shortly' }
 
 describe('the rate limit setting', () => {
-  it('is the same in both [[ratelimits]] blocks of wrangler.toml', () => {
-    expect(configured.map((c) => c.block)).toEqual(['ratelimits', 'env.production.ratelimits'])
-    expect(configured[1]).toMatchObject({ limit: LIMIT, period: PERIOD })
+  it('is the same in every [[ratelimits]] block of wrangler.toml', () => {
+    expect(configured.map((c) => c.block)).toEqual([
+      'ratelimits',
+      'env.production.ratelimits',
+      'env.sandbox.ratelimits',
+    ])
+    for (const block of configured) expect(block).toMatchObject({ limit: LIMIT, period: PERIOD })
     expect([10, 60]).toContain(PERIOD)
   })
 })

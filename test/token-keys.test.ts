@@ -1,6 +1,9 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test'
 import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import worker from '../src/index'
 import { itemIdOf, linkItem, newUser } from './helpers/linking'
+import { captureLogs } from './helpers/logs'
 import { call, testEnv } from './helpers/worker'
 
 const OLD_KEY = baseEnv.TOKEN_ENCRYPTION_KEY as string
@@ -43,6 +46,30 @@ describe('rotating TOKEN_ENCRYPTION_KEY', () => {
     // The old key is no longer needed for this Item.
     const withoutOld = { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY }
     const res = await call(withoutOld, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })
+    expect(res.status).toBe(200)
+  })
+
+  it('re-seals idle Items on the hourly cron, so the old key can then be dropped', async () => {
+    // Keys of this test only: rows of other tests, sealed under the default key, stay untouched.
+    const retiring = btoa('a-key-this-test-retires-32-bytes')
+    const current = btoa('the-key-this-test-rotates-to-32b')
+    const env = testEnv({ TOKEN_ENCRYPTION_KEY: retiring })
+    const user = await newUser()
+    const idle = itemIdOf(await linkItem(env, user))
+    const retiringKeyId = await keyIdOf(idle)
+
+    const rotated = { ...env, TOKEN_ENCRYPTION_KEY: current, TOKEN_ENCRYPTION_KEYS_OLD: retiring }
+    const { logs } = await captureLogs(async () => {
+      const ctx = createExecutionContext()
+      await worker.scheduled(createScheduledController({ cron: '17 * * * *' }), rotated, ctx)
+      await waitOnExecutionContext(ctx)
+    })
+    expect(await keyIdOf(idle)).not.toBe(retiringKeyId)
+    expect(logs).toContain('access tokens re-sealed under the current key')
+    expect(logs).toMatch(/"resealed":[1-9]/)
+
+    const withoutOld = { ...env, TOKEN_ENCRYPTION_KEY: current }
+    const res = await call(withoutOld, 'POST', `/api/v1/banking/items/${idle}/refresh`, { token: user.token })
     expect(res.status).toBe(200)
   })
 

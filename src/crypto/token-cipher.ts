@@ -36,6 +36,11 @@ export class TokenCipher {
     return this.current.id
   }
 
+  /** Ids of the old keys still configured: the rows sealed under them can be re-sealed. */
+  get oldKeyIds(): string[] {
+    return [...this.byId.keys()].filter((id) => id !== this.current.id)
+  }
+
   async seal(plaintext: string, context: string): Promise<{ sealed: string; keyId: string }> {
     const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES))
     const ciphertext = await crypto.subtle.encrypt(

@@ -20,15 +20,15 @@ export async function replaceSealedToken(
   return result.meta.changes === 1
 }
 
-/** Items whose token was sealed under another key than `currentKeyId`, oldest first. */
-export async function listItemsSealedWithOtherKeys(
-  db: D1Database,
-  currentKeyId: string,
-  limit: number,
-): Promise<StoredItem[]> {
+/** Items whose token is sealed under one of `keyIds`, oldest first. */
+export async function listItemsSealedWith(db: D1Database, keyIds: string[], limit: number): Promise<StoredItem[]> {
+  if (keyIds.length === 0) return []
   const { results } = await db
-    .prepare('SELECT * FROM items WHERE access_token_key_id != ? ORDER BY created_at LIMIT ?')
-    .bind(currentKeyId, limit)
+    .prepare(
+      `SELECT * FROM items WHERE access_token_key_id IN (${keyIds.map(() => '?').join(', ')})
+       ORDER BY created_at LIMIT ?`,
+    )
+    .bind(...keyIds, limit)
     .all<StoredItem>()
   return results
 }

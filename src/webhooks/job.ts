@@ -19,9 +19,11 @@ export type WebhookJob = {
   request_id?: string | null
 }
 
-/** The queue verified webhooks go to, and where the jobs that used up their retries go. */
-export const WEBHOOK_QUEUE_NAME = 'plaid-webhooks'
-export const DEAD_LETTER_QUEUE_NAME = 'plaid-webhooks-dlq'
+/**
+ * Whether a batch comes from a dead-letter queue. Each deployment names its queues (plaid-webhooks,
+ * plaid-webhooks-sandbox) and their dead-letter queues the same plus `-dlq` (wrangler.toml).
+ */
+export const isDeadLetterQueue = (queue: string) => queue.endsWith('-dlq')
 
 /**
  * Retries per job, as `max_retries` in wrangler.toml says: with RETRY_DELAY_SECONDS, a job is

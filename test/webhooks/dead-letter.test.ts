@@ -94,7 +94,7 @@ describe('webhook jobs that keep failing', () => {
     expect(total).toBeLessThan(2 * 24 * 3600) // well inside the 4 days a queue keeps a message
   })
 
-  it('match max_retries in both environments of wrangler.toml, each with its dead-letter queue consumed', () => {
+  it('match max_retries in every environment of wrangler.toml, each with its dead-letter queue consumed', () => {
     const consumers = [
       ...wranglerToml.matchAll(/^\[\[((?:env\.\w+\.)?queues\.consumers)\]\]\s*\n((?:[a-z_]+ = .*\n?)+)/gm),
     ].map(([, block, body]) => ({
@@ -106,17 +106,23 @@ describe('webhook jobs that keep failing', () => {
           .map((l) => l.split(' = ')),
       ),
     }))
+    const consumer = (block: string, queue: string) => ({
+      block,
+      settings: expect.objectContaining({ queue: `"${queue}"` }),
+    })
     expect(consumers).toEqual([
-      { block: 'queues.consumers', settings: expect.objectContaining({ queue: '"plaid-webhooks"' }) },
-      { block: 'queues.consumers', settings: expect.objectContaining({ queue: '"plaid-webhooks-dlq"' }) },
-      { block: 'env.production.queues.consumers', settings: expect.objectContaining({ queue: '"plaid-webhooks"' }) },
-      {
-        block: 'env.production.queues.consumers',
-        settings: expect.objectContaining({ queue: '"plaid-webhooks-dlq"' }),
-      },
+      consumer('queues.consumers', 'plaid-webhooks'),
+      consumer('queues.consumers', 'plaid-webhooks-dlq'),
+      consumer('env.production.queues.consumers', 'plaid-webhooks'),
+      consumer('env.production.queues.consumers', 'plaid-webhooks-dlq'),
+      consumer('env.sandbox.queues.consumers', 'plaid-webhooks-sandbox'),
+      consumer('env.sandbox.queues.consumers', 'plaid-webhooks-sandbox-dlq'),
     ])
-    for (const { settings } of consumers.filter((c) => c.settings.queue === '"plaid-webhooks"')) {
-      expect(settings).toMatchObject({ max_retries: String(MAX_RETRIES), dead_letter_queue: '"plaid-webhooks-dlq"' })
+    for (const { settings } of consumers.filter((c) => !c.settings.queue.endsWith('-dlq"'))) {
+      expect(settings).toMatchObject({
+        max_retries: String(MAX_RETRIES),
+        dead_letter_queue: settings.queue.replace(/"$/, '-dlq"'),
+      })
     }
     for (const { settings } of consumers) expect(Number(settings.max_retries)).toBeLessThanOrEqual(100)
   })
