@@ -24,7 +24,8 @@ const REASONS: Record<string, string> = {
   JwtHeaderRequiresKid: 'token has no kid header',
 }
 
-const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*) *$/
+// The scheme name is case-insensitive (RFC 7235, section 2.1): `bearer` is as good as `Bearer`.
+const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*) *$/i
 
 /**
  * Requires `Authorization: Bearer <JWT>`, signed with JWT_SECRET or by the identity provider's

@@ -37,8 +37,19 @@ describe('bearer JWT on the link-token route', () => {
   it('does not read a token from a cookie or the query string', async () => {
     const token = await mintToken()
     const env = testEnv()
-    const res = await call(env, 'POST', `${PATH}?token=${token}`, { headers: { Cookie: `token=${token}` } })
+    const res = await call(env, 'POST', `${PATH}?token=${token}&access_token=${token}`, {
+      headers: { Cookie: `token=${token}; access_token=${token}` },
+    })
     expect(res.status).toBe(401)
+    expect(res.headers.get('WWW-Authenticate')).toMatch(/^Bearer/)
+    expect(res.body).toEqual({ detail: 'missing bearer token: send Authorization: Bearer <JWT>' })
+    expect(res.text).not.toContain(token)
+    expect(await emulator.calls(env)).toEqual({})
+  })
+
+  it('accepts the scheme name in any case, as RFC 7235 has it', async () => {
+    const res = await call(testEnv(), 'POST', PATH, { headers: { Authorization: `bearer ${await mintToken()}` } })
+    expect(res.status).toBe(200)
   })
 
   it('answers 401 when the token has expired', async () => {
