@@ -199,4 +199,35 @@ describe('POST /api/v1/banking/link-token', () => {
       expect(res.text).not.toContain(secret)
     }
   })
+
+  it.each([
+    ['Plaid is unreachable', { endpoint: '/link/token/create', kind: 'disconnect', times: 0 }, {}],
+    [
+      'Plaid is too slow',
+      { endpoint: '/link/token/create', kind: 'slow', delay_ms: 1500 },
+      { PLAID_TIMEOUT_MS: '300' },
+    ],
+    ['Plaid answers garbage', { endpoint: '/link/token/create', kind: 'garbage', times: 0 }, {}],
+    ['a setting is malformed', undefined, { PLAID_PRODUCTS: 'transactions,teleportation' }],
+  ] as const)('writes one JSON log line, and nothing secret, when %s', async (_, fault, overrides) => {
+    const env = testEnv(overrides)
+    if (fault) await emulator.fault(env, fault)
+    const token = await mintToken()
+    const { result: res, logs } = await captureLogs(() => call(env, 'POST', PATH, { token }))
+    expect(res.status).toBe(500)
+    const lines = logs.split('\n').filter(Boolean)
+    expect(lines).toHaveLength(1)
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      level: expect.stringMatching(/^(warn|error)$/),
+      message: 'request failed',
+      route: PATH,
+      status: 500,
+      request_id: res.headers.get('X-Request-Id'),
+    })
+    for (const secret of [token, env.PLAID_SECRET as string, env.JWT_SECRET as string]) {
+      expect(logs).not.toContain(secret)
+      expect(res.text).not.toContain(secret)
+    }
+    expect(logs).not.toContain('teleportation')
+  })
 })
