@@ -109,7 +109,16 @@ export function createEmulator(options: EmulatorOptions = {}) {
             throw invalidRequest('INVALID_BODY', 'body must be a JSON object')
           }
           const body = { ...(requestBody as Record<string, unknown>) }
-          const clientId = credentials(c.req.raw.headers, body)
+          let clientId: string
+          try {
+            clientId = credentials(c.req.raw.headers, body)
+          } catch (error) {
+            // A request with bad keys still reached Plaid: count it under the client id it
+            // claimed, so a test can tell "refused by Plaid" from "never sent".
+            const claimed = c.req.header('PLAID-CLIENT-ID')
+            if (claimed) countCall(tenant(claimed), path)
+            throw error
+          }
           // Chaos answers before anything is touched (not even the tenant or its call counts), so
           // an injected failure leaves the emulator exactly as it was.
           const chaotic = chaos.decide(path)
@@ -133,7 +142,7 @@ export function createEmulator(options: EmulatorOptions = {}) {
             }
           }
           const t = tenant(clientId)
-          t.calls.set(path, (t.calls.get(path) ?? 0) + 1)
+          countCall(t, path)
           const ctx: EndpointContext = { tenant: t, requestId, clientId, webhooks }
 
           const fault = takeFault(t.faults, path)
@@ -376,6 +385,10 @@ function credentials(headers: Headers, body: Record<string, unknown>): string {
     throw invalidRequest('INVALID_HEADERS', 'Plaid-Version header is not a supported API version')
   }
   return clientId
+}
+
+function countCall(t: Tenant, path: string): void {
+  t.calls.set(path, (t.calls.get(path) ?? 0) + 1)
 }
 
 /** An Item as the control API lists it (not a Plaid shape). */

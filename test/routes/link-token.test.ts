@@ -66,6 +66,8 @@ describe('POST /api/v1/banking/link-token', () => {
     })
     expect(res.text).not.toContain('wrong-secret-value-123')
     expect(logs).not.toContain('wrong-secret-value-123')
+    // Plaid saw the request (and refused it): the call counts are what proves "not called" elsewhere.
+    expect(await emulator.calls(env)).toEqual({ '/link/token/create': 1 })
   })
 
   it.each([
