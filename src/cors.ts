@@ -1,19 +1,16 @@
 import type { MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
-import type { Bindings } from './env'
+import { type Bindings, parseOrigins } from './env'
 
 const cache = new Map<string, Set<string>>()
 
+/** The listed origins; none while ALLOWED_ORIGINS is malformed (every route then answers 500 naming it). */
 function allowedOrigins(env: Bindings): Set<string> {
-  const raw = env.ALLOWED_ORIGINS ?? ''
+  const raw = env.ALLOWED_ORIGINS?.trim() ?? ''
   let set = cache.get(raw)
   if (!set) {
-    set = new Set(
-      raw
-        .split(',')
-        .map((s) => s.trim().replace(/\/+$/, ''))
-        .filter(Boolean),
-    )
+    const parsed = raw === '' ? { origins: [] } : parseOrigins(raw)
+    set = new Set('origins' in parsed ? parsed.origins : [])
     cache.set(raw, set)
   }
   return set

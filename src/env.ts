@@ -312,25 +312,36 @@ class Reader {
   origins(name: keyof Bindings, how: string): string[] {
     const value = this.optional(name, how, 'to give no origin CORS headers')
     if (value === undefined) return []
-    const entries = value.split(',').map((s) => s.trim())
-    if (entries.some((s) => s === '')) {
-      this.problem(name, `${name} has an empty entry; remove the extra comma (${how})`)
-      return []
-    }
-    const isOrigin = (entry: string) => {
-      try {
-        const url = new URL(entry)
-        return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === entry
-      } catch {
-        return false
-      }
-    }
-    if (!entries.every(isOrigin)) {
-      this.problem(name, `${name} contains an entry that is not an origin; ${how}`)
-      return []
-    }
-    return [...new Set(entries)]
+    const parsed = parseOrigins(value)
+    if ('origins' in parsed) return parsed.origins
+    this.problem(
+      name,
+      parsed.problem === 'empty entry'
+        ? `${name} has an empty entry; remove the extra comma (${how})`
+        : `${name} contains an entry that is not an origin; ${how}`,
+    )
+    return []
   }
+}
+
+/**
+ * A comma list of browser origins, or what is wrong with it. src/cors.ts reads ALLOWED_ORIGINS
+ * through this too, apart from the other settings, so preflights are answered (or refused) the
+ * same way even when another setting is broken.
+ */
+export function parseOrigins(value: string): { origins: string[] } | { problem: 'empty entry' | 'not an origin' } {
+  const entries = value.split(',').map((s) => s.trim())
+  if (entries.some((s) => s === '')) return { problem: 'empty entry' }
+  const isOrigin = (entry: string) => {
+    try {
+      const url = new URL(entry)
+      return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === entry
+    } catch {
+      return false
+    }
+  }
+  if (!entries.every(isOrigin)) return { problem: 'not an origin' }
+  return { origins: [...new Set(entries)] }
 }
 
 function parseConfig(env: Bindings): Config {
