@@ -159,8 +159,9 @@ const WEBHOOK_ROUTES: Route[] = [
     method: 'POST',
     path: WEBHOOKS,
     expectStatus: 401,
-    // The signature verifies; the body hash in the token is what must catch the change.
-    expectText: 'body does not match its signed hash',
+    // The signature verifies; the body hash in the token is what catches the change (the one
+    // 401 body says only that verification failed; the reason is in the Worker's log line).
+    expectText: 'Failed to verify webhook: invalid Plaid-Verification',
     setup: (ctx) => signedWebhook(ctx, true),
   },
 ]
