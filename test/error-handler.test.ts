@@ -1,19 +1,13 @@
 import { describe, expect, it } from 'vitest'
+import { unavailableD1 } from './helpers/d1'
 import { newUser } from './helpers/linking'
 import { captureLogs } from './helpers/logs'
 import { call, testEnv } from './helpers/worker'
 
 describe('error handler', () => {
   it('logs an unexpected error under its own key, keeping the line its own message, and tells the caller nothing', async () => {
-    const failure = 'D1_ERROR: simulated outage while reading items'
-    const brokenDb = {
-      prepare() {
-        throw new Error(failure)
-      },
-      batch() {
-        throw new Error(failure)
-      },
-    } as unknown as D1Database
+    const failure = 'D1_ERROR: simulated statement failure'
+    const brokenDb = unavailableD1()
     const user = await newUser()
     const { result: res, logs } = await captureLogs(() =>
       call(testEnv({ DB: brokenDb }), 'GET', '/api/v1/banking/items', { token: user.token }),

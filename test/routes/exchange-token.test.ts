@@ -1,5 +1,6 @@
 import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import { failingD1 } from '../helpers/d1'
 import { exchange, itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
 import { call, emulator, testEnv } from '../helpers/worker'
@@ -210,13 +211,7 @@ describe('POST /api/v1/banking/exchange-token', () => {
 
   it('undoes the link at Plaid and reports 500 when the database write fails', async () => {
     const env = testEnv()
-    const failingDb = new Proxy(db(), {
-      get(target, property, receiver) {
-        if (property === 'batch') return () => Promise.reject(new Error('D1_ERROR: simulated write failure'))
-        const value = Reflect.get(target, property, receiver)
-        return typeof value === 'function' ? value.bind(target) : value
-      },
-    })
+    const failingDb = failingD1({ batch: true })
     const user = await newUser()
     const publicToken = await emulator.publicToken(env)
     const res = await exchange({ ...env, DB: failingDb } as typeof env, user, publicToken)
@@ -233,18 +228,7 @@ describe('POST /api/v1/banking/exchange-token', () => {
   it('undoes the link at Plaid when a database read after the exchange fails', async () => {
     const env = testEnv()
     // Only the duplicate-institution lookup fails: Plaid has already issued the access token.
-    const failingDb = new Proxy(db(), {
-      get(target, property, receiver) {
-        if (property === 'prepare') {
-          return (sql: string) => {
-            if (sql.includes('institution_id = ?')) throw new Error('D1_ERROR: simulated read failure')
-            return target.prepare(sql)
-          }
-        }
-        const value = Reflect.get(target, property, receiver)
-        return typeof value === 'function' ? value.bind(target) : value
-      },
-    })
+    const failingDb = failingD1({ statement: (sql) => sql.includes('institution_id = ?') })
     const user = await newUser()
     const publicToken = await emulator.publicToken(env)
     const { result: res, logs } = await captureLogs(() =>

@@ -1,5 +1,5 @@
-import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import { failingD1 } from '../helpers/d1'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { call, emulator, testEnv } from '../helpers/worker'
 
@@ -86,13 +86,7 @@ describe('items', () => {
       const env = testEnv()
       const user = await newUser()
       const itemId = itemIdOf(await linkItem(env, user))
-      const failingDb = new Proxy(baseEnv.DB as D1Database, {
-        get(target, property, receiver) {
-          if (property === 'batch') return () => Promise.reject(new Error('D1_ERROR: simulated write failure'))
-          const value = Reflect.get(target, property, receiver)
-          return typeof value === 'function' ? value.bind(target) : value
-        },
-      })
+      const failingDb = failingD1({ batch: true })
       const failed = await call({ ...env, DB: failingDb }, 'DELETE', `/api/v1/banking/items/${itemId}`, {
         token: user.token,
       })

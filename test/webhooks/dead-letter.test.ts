@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import { MAX_RETRIES, type WebhookJob } from '../../src/webhooks/job'
 import wranglerToml from '../../wrangler.toml?raw'
+import { unavailableD1 } from '../helpers/d1'
 import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
 import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
@@ -66,15 +67,7 @@ const itemOf = async (env: TestEnv, user: User, itemId: string) =>
     unknown
   >
 
-/** A D1 binding that fails every statement, as D1 does while it is unavailable. */
-const unavailableDb = {
-  prepare() {
-    throw new Error('D1_ERROR: database unavailable')
-  },
-  batch() {
-    throw new Error('D1_ERROR: database unavailable')
-  },
-} as unknown as D1Database
+const unavailableDb = unavailableD1()
 
 describe('webhook jobs that keep failing', () => {
   it('are retried with backoff from 30 s up to an hour, about a day in all, within Cloudflare limits', async () => {
@@ -240,7 +233,7 @@ describe('the dead-letter queue consumer', () => {
         webhook_type: job.webhook_type,
         webhook_code: job.webhook_code,
         received_at: job.received_at,
-        error: expect.stringMatching(/database unavailable/),
+        error: expect.stringMatching(/D1_ERROR: simulated statement failure/),
       }),
     )
   })
