@@ -1,5 +1,5 @@
 import type { Context } from 'hono'
-import { routePath } from 'hono/route'
+import { createMiddleware } from 'hono/factory'
 import { type Config, getConfig } from './env'
 import type { Logger } from './log'
 import { PlaidClient } from './plaid/client'
@@ -9,30 +9,20 @@ import type { AppEnv } from './types'
 export type ServiceContext = { config: Config; plaid: PlaidClient; log: Logger }
 
 /**
- * Request deadlines, from the request's start. Only the link-token route has one: the seed's
- * contract is an answer within 10 s, so the identity provider's keys and every Plaid call share
- * what is left of 10 s, less a margin for sending the answer. Other routes are bounded by each
- * call's own timeout instead, because a cut-off across the whole request would stop a balance
- * check that may take PLAID_BALANCE_TIMEOUT_MS (30 s), or the /item/remove that undoes a
- * half-finished exchange.
+ * Gives the route a deadline, from the request's start: the identity provider's keys and every
+ * Plaid call share what is left of it. The link-token route has one (the seed's contract is an
+ * answer within 10 s). Other routes are bounded by each call's own timeout instead, because a
+ * cut-off across the whole request would stop a balance check that may take
+ * PLAID_BALANCE_TIMEOUT_MS (30 s), or the /item/remove that undoes a half-finished exchange.
  */
-const REQUEST_DEADLINES_MS: Record<string, number> = { 'POST /api/v1/banking/link-token': 9_500 }
+export const withDeadline = (budgetMs: number) =>
+  createMiddleware<AppEnv>(async function withDeadline(c, next) {
+    c.set('deadline', Date.now() + budgetMs)
+    await next()
+  })
 
-/**
- * Until when (epoch ms) this request may wait on other services, or undefined when only each
- * call's own timeout applies. Fixed by the first step that waits (the bearer check); on Workers
- * the clock stands still until something waits, so that is the time the request arrived.
- */
-export function requestDeadline(c: Context<AppEnv>): number | undefined {
-  let deadline = c.get('deadline')
-  if (deadline === undefined) {
-    const budgetMs = REQUEST_DEADLINES_MS[`${c.req.method} ${routePath(c)}`]
-    if (budgetMs === undefined) return undefined
-    deadline = Date.now() + budgetMs
-    c.set('deadline', deadline)
-  }
-  return deadline
-}
+/** Until when (epoch ms) this request may wait on other services; undefined: each call's own timeout. */
+export const requestDeadline = (c: Context<AppEnv>): number | undefined => c.get('deadline')
 
 export function serviceContext(c: Context<AppEnv>): ServiceContext {
   const config = getConfig(c.env)

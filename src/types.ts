@@ -13,7 +13,7 @@ export type AppEnv = {
     requestId: string
     /** Logs with this request's id on every line. */
     log: Logger
-    /** When the route has one, the time (epoch ms) by which every wait must be over; see context.ts. */
+    /** When the route has one (withDeadline), the time (epoch ms) by which every wait must be over. */
     deadline?: number
   }
 }

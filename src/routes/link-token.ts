@@ -1,7 +1,7 @@
 import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
 import { requireUser } from '../auth/bearer'
-import { serviceContext } from '../context'
+import { serviceContext, withDeadline } from '../context'
 import type { PlaidConfig } from '../env'
 import type { LinkTokenCreateRequest } from '../plaid/types'
 import { openAccessToken } from '../services/access-token'
@@ -44,6 +44,8 @@ const LinkTokenBody = v.pipe(
 export const linkTokenRoutes = new Hono<AppEnv>().post(
   '/link-token',
   operation('create link token'),
+  // 10 s is the seed's promise; the margin is for sending the answer.
+  withDeadline(9_500),
   requireUser,
   async (c) => {
     const { config, plaid } = serviceContext(c)
