@@ -1,3 +1,4 @@
+import type { JWTPayload } from 'hono/utils/jwt/types'
 import type { Bindings } from './env'
 import type { Logger } from './log'
 
@@ -13,6 +14,8 @@ export type AppEnv = {
     requestId: string
     /** Logs with this request's id on every line. */
     log: Logger
+    /** Set by hono/jwk's middleware when a provider-signed token verifies (src/auth/jwks.ts). */
+    jwtPayload?: JWTPayload
     /** When the route has one (withDeadline), the time (epoch ms) by which every wait must be over. */
     deadline?: number
   }

@@ -1,3 +1,4 @@
+import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { verify } from 'hono/jwt'
 import type { JWTPayload } from 'hono/utils/jwt/types'
@@ -46,7 +47,7 @@ export const requireUser = createMiddleware<AppEnv>(async function requireUser(c
 
   let payload: Record<string, unknown>
   try {
-    payload = await verifyToken(token, auth, requestDeadline(c))
+    payload = await verifyToken(c, token, auth)
   } catch (error) {
     if (error instanceof JwksUnavailableError || error instanceof UnauthorizedError) throw error
     const name = error instanceof Error ? error.name : ''
@@ -65,11 +66,11 @@ export const requireUser = createMiddleware<AppEnv>(async function requireUser(c
 })
 
 /** The algorithm is pinned by configuration, never taken from the token (RFC 8725 3.1). */
-function verifyToken(token: string, auth: AuthConfig, deadline: number | undefined): Promise<JWTPayload> {
+function verifyToken(c: Context<AppEnv>, token: string, auth: AuthConfig): Promise<JWTPayload> {
   const verification = {
     ...(auth.issuer !== undefined && { iss: auth.issuer }),
     ...(auth.audience !== undefined && { aud: auth.audience }),
   }
   if (auth.mode === 'hmac') return verify(token, auth.secret, { alg: auth.alg, ...verification })
-  return verifyWithProviderKeys(token, auth, verification, deadline)
+  return verifyWithProviderKeys(c, token, auth, verification, requestDeadline(c))
 }

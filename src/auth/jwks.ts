@@ -2,19 +2,22 @@
  * Bearer tokens signed by an identity provider (JWT_JWKS_URL): its keys, cached per isolate, and
  * the verification against them.
  *
- * Verified with hono/jwt's `verifyWithJwks`, not hono/jwk's `jwk()` middleware. `jwk()` would
- * take this cache as its `keys` function and a pinned `alg`, but (hono 4.13) it catches every
- * failure that is not a plain `Error` and throws an HTTPException instead, whose message is
- * "Unauthorized" and whose ready-made answer is a text/plain "Unauthorized" with its own
- * WWW-Authenticate, the reason surviving only as `cause`. So the JSON 401 reasons and the 500 for
- * keys that cannot be fetched (it would turn that into a 401) could only be had by unwrapping its
- * errors, and it adds nothing else: it calls `verifyWithJwks` to do the verifying.
+ * The signature and claims are checked by hono/jwk's `jwk()` middleware, given the keys from this
+ * cache (never its `jwks_uri`, which it would fetch on every request) and the pinned algorithms.
+ * The algorithm and kid are checked before any key lookup, and the keys are fetched before
+ * `jwk()` runs, so an identity provider that cannot be reached stays a 500 rather than one more
+ * 401. `jwk()` answers a failed check with an HTTPException whose text/plain "Unauthorized"
+ * carries the reason only as `cause`: the cause is passed on, so the 401 still says why in JSON.
  */
-import { decode, verifyWithJwks } from 'hono/jwt'
+import type { Context } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import { jwk } from 'hono/jwk'
+import { decode } from 'hono/jwt'
 import type { HonoJsonWebKey } from 'hono/utils/jwt/jws'
 import type { JWTPayload } from 'hono/utils/jwt/types'
 import type { AuthConfig } from '../env'
 import { UnauthorizedError } from '../errors'
+import type { AppEnv } from '../types'
 
 /** Keys are re-read this often even when every kid is known, to drop revoked ones. */
 const MAX_AGE_MS = 10 * 60_000
@@ -49,6 +52,7 @@ type Verification = { iss?: string; aud?: string }
  * `deadline` (epoch ms) caps the wait for the keys, so the request's own deadline holds.
  */
 export async function verifyWithProviderKeys(
+  c: Context<AppEnv>,
   token: string,
   auth: JwksAuth,
   verification: Verification,
@@ -60,7 +64,16 @@ export async function verifyWithProviderKeys(
   if (typeof kid !== 'string') throw new UnauthorizedError('token has no kid header')
   const keys = await providerKeys(auth.jwksUrl, kid, deadline)
   if (!keys.some((k) => k.kid === kid)) throw new UnauthorizedError('token signing key is not known')
-  return verifyWithJwks(token, { keys, allowedAlgorithms: auth.algs, verification })
+  try {
+    // It reads the same Authorization header the caller already checked holds `token`.
+    await jwk({ keys, alg: auth.algs, verification })(c, async () => {})
+  } catch (error) {
+    if (error instanceof HTTPException && error.cause instanceof Error) throw error.cause
+    throw error instanceof HTTPException ? new UnauthorizedError('token is malformed') : error
+  }
+  const payload = c.get('jwtPayload')
+  if (!payload) throw new UnauthorizedError('token is malformed')
+  return payload
 }
 
 async function providerKeys(url: string, kid: string, deadline: number | undefined): Promise<HonoJsonWebKey[]> {
