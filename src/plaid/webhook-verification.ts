@@ -59,7 +59,8 @@ function decodeJson(segment: string): Record<string, unknown> {
 
 /**
  * Throws WebhookVerificationError unless `rawBody` (the bytes as received) was signed by Plaid within the last 5 minutes.
- * `scope` identifies the Plaid environment and client the keys belong to.
+ * `scope` identifies the Plaid environment and client the keys belong to. Answers when Plaid signed
+ * it (the verified `iat`, Unix seconds).
  */
 export async function verifyPlaidWebhook(
   plaid: PlaidClient,
@@ -67,7 +68,7 @@ export async function verifyPlaidWebhook(
   header: string | undefined,
   rawBody: Uint8Array,
   nowMs = Date.now(),
-): Promise<void> {
+): Promise<{ signedAt: number }> {
   if (!header) throw new WebhookVerificationError('missing Plaid-Verification header')
   const parts = header.split('.')
   if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]*$/.test(p))) {
@@ -109,6 +110,7 @@ export async function verifyPlaidWebhook(
   if (a.byteLength !== b.byteLength || !crypto.subtle.timingSafeEqual(a, b)) {
     throw new WebhookVerificationError('body does not match its signed hash')
   }
+  return { signedAt: iat }
 }
 
 async function verificationKey(plaid: PlaidClient, scope: string, kid: string, nowMs: number): Promise<CachedKey> {

@@ -1,7 +1,6 @@
 import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
 import { serviceContext } from '../context'
-import { fromBase64Url } from '../crypto/token-cipher'
 import { ApiError } from '../errors'
 import { verifyPlaidWebhook } from '../plaid/webhook-verification'
 import type { AppEnv } from '../types'
@@ -27,8 +26,12 @@ export const webhookRoutes = new Hono<AppEnv>().post('/webhooks', operation('rec
   const { config, plaid } = serviceContext(c)
   requireJsonContentType(c)
   const raw = await readBytes(c.req.raw, MAX_WEBHOOK_BYTES)
-  const verification = c.req.header('Plaid-Verification')
-  await verifyPlaidWebhook(plaid, `${config.plaid.baseUrl}|${config.plaid.clientId}`, verification, raw)
+  const { signedAt } = await verifyPlaidWebhook(
+    plaid,
+    `${config.plaid.baseUrl}|${config.plaid.clientId}`,
+    c.req.header('Plaid-Verification'),
+    raw,
+  )
 
   let data: unknown
   try {
@@ -44,20 +47,9 @@ export const webhookRoutes = new Hono<AppEnv>().post('/webhooks', operation('rec
     item_id: body.item_id ?? null,
     error_code: body.error?.error_code ?? null,
     received_at: new Date().toISOString(),
-    signed_at: signedAt(verification),
+    signed_at: signedAt,
     request_id: c.get('requestId'),
   }
   await config.webhookQueue.send(job)
   return c.json({ received: true })
 })
-
-/** The `iat` of a Plaid-Verification header that has passed verification (which requires it). */
-function signedAt(verification: string | undefined): number | null {
-  try {
-    const payload = verification?.split('.')[1] ?? ''
-    const iat = JSON.parse(decodeUtf8(fromBase64Url(payload))).iat
-    return typeof iat === 'number' ? iat : null
-  } catch {
-    return null
-  }
-}
