@@ -190,16 +190,12 @@ export type Config = {
   allowedOrigins: string[]
 }
 
-/** Hosts that are loopback or reserved (RFC 2606, RFC 6761) and so never a public host. */
-function isReservedHost(hostname: string): boolean {
-  return (
-    hostname === 'localhost' ||
-    hostname === '127.0.0.1' ||
-    hostname === '[::1]' ||
-    hostname.endsWith('.localhost') ||
-    hostname.endsWith('.test')
-  )
-}
+/** This machine: the only hosts plain http may reach for settings other than PLAID_BASE_URL. */
+const isLoopback = (url: URL) => ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)
+
+/** Loopback, or names reserved by RFC 2606 / RFC 6761 (the tests' plaid.test): never a public host. */
+const isReservedHost = (url: URL) =>
+  isLoopback(url) || url.hostname.endsWith('.localhost') || url.hostname.endsWith('.test')
 
 const isUnset = (raw: unknown) => raw === undefined || raw === null
 
@@ -348,7 +344,6 @@ function parseConfig(env: Bindings): Config {
   const r = new Reader(env)
   const localDev = env.LOCAL_DEV === 'true'
   const secretHow = (name: string) => `run \`wrangler secret put ${name}\` (locally, add it to .dev.vars)`
-  const isLoopback = (url: URL) => ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)
 
   // Auth: an identity provider's JWKS when JWT_JWKS_URL is set, else the shared HMAC secret.
   const jwksUrl = r.url(
@@ -401,7 +396,7 @@ function parseConfig(env: Bindings): Config {
     'PLAID_BASE_URL',
     'set it to the https:// URL of Plaid or of a proxy in front of it (plain http:// only in local development or for localhost, 127.0.0.1, [::1], *.localhost and *.test)',
     "to use Plaid's host for PLAID_ENV",
-    (url) => localDev || isReservedHost(url.hostname),
+    (url) => localDev || isReservedHost(url),
   )
   // Local development without Plaid keys uses the emulator's keys wherever PLAID_BASE_URL points
   // (the emulator on another port, say); they open nothing at Plaid.
