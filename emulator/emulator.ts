@@ -269,8 +269,8 @@ export function createEmulator(options: EmulatorOptions = {}) {
         return c.json({ error: `the Item has only ${log.live.size + counts.add} transactions to remove` }, 409)
       }
       log.change(counts, t.now())
-      if (fireWebhook) await webhooks.send(t, item, syncUpdatesAvailable(item))
-      return c.json({ transactions: log.live.size, events: log.events.length })
+      const fired = fireWebhook && (await webhooks.send(t, item, syncUpdatesAvailable(item)))
+      return c.json({ transactions: log.live.size, events: log.events.length, webhook_fired: fired })
     }),
   )
   control.get('/items/:item_id/transactions', (c) =>
@@ -287,8 +287,8 @@ export function createEmulator(options: EmulatorOptions = {}) {
       // Plaid announces finished pulls with SYNC_UPDATES_AVAILABLE; tests opt in to seeing that.
       const becameReady = ready && !item.transactionsReady
       item.transactionsReady = ready
-      if (becameReady && fireWebhook) await webhooks.send(t, item, syncUpdatesAvailable(item))
-      return c.json({ item_id: item.id, transactions_ready: item.transactionsReady })
+      const fired = becameReady && fireWebhook && (await webhooks.send(t, item, syncUpdatesAvailable(item)))
+      return c.json({ item_id: item.id, transactions_ready: item.transactionsReady, webhook_fired: fired })
     }),
   )
   // Any Item webhook the emulator knows, including those /sandbox/item/fire_webhook cannot fire
@@ -303,8 +303,7 @@ export function createEmulator(options: EmulatorOptions = {}) {
       if (item.webhook === null) return c.json({ error: 'the Item has no webhook URL' }, 409)
       try {
         const body = itemWebhook(t, item, code, type)
-        await webhooks.send(t, item, body)
-        return c.json({ webhook: body })
+        return c.json({ webhook: body, webhook_fired: await webhooks.send(t, item, body) })
       } catch (error) {
         if (error instanceof EmulatedPlaidError)
           return c.json({ error: error.message, error_code: error.errorCode }, 400)
@@ -401,6 +400,7 @@ function itemSummary(item: Item) {
     webhook: item.webhook,
     created_at: isoSeconds(item.createdAt),
     removed: item.removed,
+    sync_called: item.syncCalled,
     login_required: isLoginRequired(item),
     error_code: item.error?.error.errorCode ?? null,
     account_ids: item.accounts.map((a) => a.id),

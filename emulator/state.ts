@@ -92,6 +92,11 @@ export type Item = {
   lastWebhook: { sentAt: number; code: string } | null
   /** Whether Plaid has pulled transactions yet; while false, /transactions/sync answers NOT_READY. */
   transactionsReady: boolean
+  /**
+   * Whether `/transactions/sync` has been called on the Item. Plaid sends SYNC_UPDATES_AVAILABLE
+   * only for Items on which it has (SyncUpdatesAvailableWebhook in Plaid's spec).
+   */
+  syncCalled: boolean
   /** Created on first use (see transactionLog in ./transactions.ts). */
   transactions: TransactionLog | null
 }
@@ -145,10 +150,11 @@ export class Tenant {
     this.webhookKeys = new WebhookKeys(now)
   }
 
-  /** A new Item with Plaid Sandbox's default accounts, as `user_good` gets. */
+  /** A new Item with Plaid Sandbox's default accounts (as `user_good` gets), or `accounts`. */
   createItem(input: {
     institution: Institution
     products: string[]
+    accounts?: Omit<Account, 'id'>[]
     webhook?: string | null
     userId?: string | null
     transactionsOptions?: TransactionsOptions
@@ -163,7 +169,9 @@ export class Tenant {
       webhook: input.webhook ?? null,
       userId: input.userId ?? null,
       createdAt: now,
-      accounts: sandboxAccounts(() => this.uniqueId((id) => this.hasAccount(id))),
+      accounts: input.accounts
+        ? input.accounts.map((account) => ({ ...account, id: this.uniqueId((id) => this.hasAccount(id)) }))
+        : sandboxAccounts(() => this.uniqueId((id) => this.hasAccount(id))),
       error: null,
       removed: false,
       balanceRefreshes: 0,
@@ -172,6 +180,7 @@ export class Tenant {
       lastFailedUpdate: null,
       lastWebhook: null,
       transactionsReady: true,
+      syncCalled: false,
       transactions: null,
     }
     this.items.set(item.id, item)

@@ -258,13 +258,16 @@ export class WebhookSender {
   }
 
   /**
-   * Sends `body` to the Item's webhook URL (no URL: nothing to send). Signing happens before this
-   * resolves, so an outbox holds the webhook as soon as the endpoint answers; a real POST starts
-   * only after the answer has gone out, as Plaid's do.
+   * Sends `body` to the Item's webhook URL and answers whether it was sent: not without a URL, and
+   * not SYNC_UPDATES_AVAILABLE before `/transactions/sync` was first called on the Item (Plaid's
+   * rule, so a client that never starts syncing never hears of new transactions). Signing happens
+   * before this resolves, so an outbox holds the webhook as soon as the endpoint answers; a real
+   * POST starts only after the answer has gone out, as Plaid's do.
    */
-  async send(tenant: Tenant, item: Item, body: { webhook_code: string } & Record<string, unknown>): Promise<void> {
+  async send(tenant: Tenant, item: Item, body: { webhook_code: string } & Record<string, unknown>): Promise<boolean> {
     const url = item.webhook
-    if (url === null) return
+    if (url === null) return false
+    if (body.webhook_code === 'SYNC_UPDATES_AVAILABLE' && !item.syncCalled) return false
     const text = JSON.stringify(body)
     const now = tenant.now()
     const verification = await signWebhook(text, await tenant.webhookKeys.current(), { iat: seconds(now) })
@@ -276,7 +279,7 @@ export class WebhookSender {
     }
     if (this.outbox) {
       tenant.webhookOutbox.push(delivery)
-      return
+      return true
     }
     const deliver = this.options.deliver ?? postWebhook
     setTimeout(() => {
@@ -286,5 +289,6 @@ export class WebhookSender {
           console.warn(`emulator: webhook to ${url} failed: ${error instanceof Error ? error.message : String(error)}`)
         })
     }, 0)
+    return true
   }
 }

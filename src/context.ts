@@ -6,7 +6,15 @@ import { PlaidClient } from './plaid/client'
 import type { AppEnv } from './types'
 
 /** What the services need for one request or one queue message. */
-export type ServiceContext = { config: Config; plaid: PlaidClient; log: Logger }
+export type ServiceContext = {
+  config: Config
+  plaid: PlaidClient
+  log: Logger
+  /** Work that finishes after the answer has gone out (the request's waitUntil). */
+  defer?: (work: Promise<unknown>) => void
+  /** The request's id, for jobs it queues. */
+  requestId?: string
+}
 
 /**
  * Gives the route a deadline, from the request's start: the identity provider's keys and every
@@ -26,5 +34,11 @@ export const requestDeadline = (c: Context<AppEnv>): number | undefined => c.get
 
 export function serviceContext(c: Context<AppEnv>): ServiceContext {
   const config = getConfig(c.env)
-  return { config, plaid: new PlaidClient(config.plaid, { deadline: requestDeadline(c) }), log: c.get('log') }
+  return {
+    config,
+    plaid: new PlaidClient(config.plaid, { deadline: requestDeadline(c) }),
+    log: c.get('log'),
+    defer: (work) => c.executionCtx.waitUntil(work),
+    requestId: c.get('requestId'),
+  }
 }

@@ -4,6 +4,8 @@
  * state lives in the tenant (see ../state.ts); this module validates requests and renders
  * Plaid's response shapes (AccountBase, Item, ItemWithConsentFields, ItemStatus).
  */
+
+import { CUSTOM_USERNAME, customAccounts } from '../custom-user'
 import type { EndpointRegistry } from '../emulator'
 import { invalidInput } from '../plaid-error'
 import { type Account, INSTITUTIONS, type Item, isoSeconds, refreshBalances, type Tenant } from '../state'
@@ -71,11 +73,15 @@ export function itemEndpoints(api: EndpointRegistry): void {
     if (!institution) throw invalidInput('INVALID_INSTITUTION', 'invalid institution_id provided')
     const options = (body.options ?? {}) as {
       webhook?: string | null
+      override_username?: string
+      override_password?: string
       transactions?: { start_date?: string; end_date?: string; days_requested?: number } | null
     }
+    const custom = options.override_username === CUSTOM_USERNAME
     const item = tenant.createItem({
       institution,
       products: body.initial_products as string[],
+      accounts: custom ? customAccounts(options.override_password ?? '{}') : undefined,
       webhook: options.webhook,
       userId: (body.user_id as string | undefined) ?? null,
       transactionsOptions: {

@@ -43,8 +43,10 @@ export function transactionEndpoints(api: EndpointRegistry): void {
       if (accountId !== null && !item.accounts.some((a) => a.id === accountId)) {
         throw invalidInput('INVALID_ACCOUNT_ID', 'failed to find requested account ID for requested item')
       }
-      // The first /transactions/sync initializes Transactions on an Item created without it.
+      // The first /transactions/sync initializes Transactions on an Item created without it, and
+      // from then on Plaid announces new changes with SYNC_UPDATES_AVAILABLE.
       if (!item.products.includes('transactions')) item.products.push('transactions')
+      item.syncCalled = true
       const log = transactionLog(item, options.days_requested)
 
       if (!item.transactionsReady) {

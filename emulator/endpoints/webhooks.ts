@@ -76,8 +76,9 @@ export function webhookEndpoints(api: EndpointRegistry): void {
       )
     }
     const webhook = itemWebhook(tenant, item, body.webhook_code as string, body.webhook_type as string | undefined)
-    await webhooks.send(tenant, item, webhook)
-    return { webhook_fired: true }
+    // false for SYNC_UPDATES_AVAILABLE on an Item never synced: Plaid sends it only after the
+    // first /transactions/sync, and the response says whether the webhook was fired.
+    return { webhook_fired: await webhooks.send(tenant, item, webhook) }
   })
 }
 

@@ -50,3 +50,13 @@ export class PlaidResponseError extends PlaidError {
     super(`unexpected answer from Plaid (HTTP ${status}): ${reason}`)
   }
 }
+
+/**
+ * Plaid errors that say the Item or its access token is gone for good (removed at Plaid, or a token
+ * Plaid does not know): no retry can succeed and no update mode can repair it.
+ */
+const ITEM_GONE = new Set(['ITEM_NOT_FOUND', 'INVALID_ACCESS_TOKEN'])
+
+export function isItemGone(error: unknown): error is PlaidApiError {
+  return error instanceof PlaidApiError && ITEM_GONE.has(error.errorCode)
+}

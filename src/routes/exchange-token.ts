@@ -2,42 +2,105 @@ import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
 import { requireUser } from '../auth/bearer'
 import { serviceContext } from '../context'
-import { exchangePublicToken } from '../services/linking'
+import { ApiError } from '../errors'
+import { exchangePublicToken, type LinkMetadata } from '../services/linking'
 import type { AppEnv } from '../types'
-import { jsonObject, readJson } from './input'
+import { jsonObject, objectMessage, readJson } from './input'
 import { operation } from './operation'
 import { limitPlaidCalls } from './rate-limit'
 
-const optionalText = (max: number) => v.optional(v.nullable(v.pipe(v.string(), v.maxLength(max))))
+const text = (max: number) =>
+  v.pipe(v.string('must be a string'), v.maxLength(max, `must be at most ${max} characters`))
+const optionalText = (max: number) => v.optional(v.nullable(text(max)))
 
-/** What Plaid Link's onSuccess gives the frontend: the public token and (optionally) metadata. */
+const LinkInstitution = v.looseObject(
+  { institution_id: optionalText(64), name: optionalText(200) },
+  objectMessage('must be an object with institution_id and name'),
+)
+
+/**
+ * Link's onSuccess metadata, passed on as the frontend got it: the fields used here are checked,
+ * others (Link adds some over time) are accepted and ignored.
+ */
+const LinkSuccessMetadata = v.looseObject(
+  {
+    institution: v.optional(v.nullable(LinkInstitution)),
+    accounts: v.optional(
+      v.pipe(
+        v.array(
+          v.looseObject(
+            {
+              id: optionalText(128),
+              name: text(200),
+              mask: optionalText(16),
+              type: optionalText(32),
+              subtype: optionalText(64),
+              verification_status: optionalText(64),
+            },
+            objectMessage('must be an account object'),
+          ),
+          'must be an array',
+        ),
+        v.maxLength(100, 'lists more accounts than Link ever does'),
+      ),
+    ),
+    link_session_id: optionalText(128),
+    transfer_status: optionalText(64),
+  },
+  objectMessage('must be the metadata object from Link’s onSuccess'),
+)
+
+/** What Plaid Link's onSuccess gives the frontend: the public token and its metadata. */
 const ExchangeBody = jsonObject({
   public_token: v.pipe(
-    v.string('public_token must be a string'),
-    v.regex(/^public-(sandbox|production)-[A-Za-z0-9-]{1,200}$/, 'public_token is not a Plaid public token'),
+    v.string('must be a string'),
+    v.regex(/^public-(sandbox|production)-[A-Za-z0-9-]{1,200}$/, 'is not a Plaid public token'),
   ),
-  // Link's metadata.institution; other metadata fields are accepted and ignored.
-  institution: v.optional(v.nullable(v.looseObject({ institution_id: optionalText(64), name: optionalText(200) }))),
+  metadata: v.optional(v.nullable(LinkSuccessMetadata)),
+  // The older body: Link's metadata.institution on its own.
+  institution: v.optional(v.nullable(LinkInstitution)),
 })
+
+const ACCEPTED_BODY = 'send {"public_token": "public-...", "metadata": <the metadata object Link’s onSuccess gives>}'
 
 export const exchangeTokenRoutes = new Hono<AppEnv>().post(
   '/exchange-token',
   operation('exchange public token'),
   requireUser,
   async (c) => {
-    const body = await readJson(c, ExchangeBody)
-    const institution = body.institution
-      ? { institution_id: body.institution.institution_id ?? undefined, name: body.institution.name ?? undefined }
-      : undefined
+    const body = await readJson(c, ExchangeBody, { expected: ACCEPTED_BODY })
+    if (body.metadata && body.institution) {
+      throw new ApiError(422, `invalid body: send metadata or institution, not both; ${ACCEPTED_BODY}`)
+    }
+    const linkSessionId = body.metadata?.link_session_id
+    // Plaid asks integrators to keep Link's session id for support: every line of this request has it.
+    if (linkSessionId) c.set('log', c.get('log').with({ link_session_id: linkSessionId }))
     const { created, ...linked } = await exchangePublicToken(
       serviceContext(c),
       c.get('userId'),
       body.public_token,
-      institution,
+      linkMetadata(body.metadata ?? { institution: body.institution }),
       // A replay of a token already exchanged answers from D1 and costs no budget.
       () => limitPlaidCalls(c),
     )
+    c.get('log')('info', created ? 'item linked' : 'public token replayed', {
+      item_id: linked.item.item_id,
+      institution_id: linked.item.institution_id,
+    })
     // 201 for a new Item; 200 when the same public token is presented again (idempotent replay).
     return c.json(linked, created ? 201 : 200)
   },
 )
+
+function linkMetadata(metadata: {
+  institution?: v.InferOutput<typeof LinkInstitution> | null
+  accounts?: { name: string; mask?: string | null }[]
+}): LinkMetadata {
+  const { institution, accounts } = metadata
+  return {
+    institution: institution
+      ? { institution_id: institution.institution_id ?? undefined, name: institution.name ?? undefined }
+      : undefined,
+    accounts: accounts?.map((a) => ({ name: a.name, mask: a.mask ?? null })),
+  }
+}

@@ -19,7 +19,7 @@ type Schema = v.GenericSchema
 export async function readJson<S extends Schema>(
   c: Context,
   schema: S,
-  { optional = false } = {},
+  { optional = false, expected }: { optional?: boolean; expected?: string } = {},
 ): Promise<v.InferOutput<S>> {
   const text = decodeUtf8(await readBytes(c.req.raw))
   let data: unknown
@@ -35,10 +35,18 @@ export async function readJson<S extends Schema>(
     }
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new ApiError(422, 'invalid body: must be a JSON object')
+    throw new ApiError(422, withHint('invalid body: must be a JSON object', expected))
   }
-  return validate(schema, data, 'body')
+  try {
+    return validate(schema, data, 'body')
+  } catch (error) {
+    if (error instanceof ApiError && expected) throw new ApiError(error.status, withHint(error.message, expected))
+    throw error
+  }
 }
+
+/** A message that also says what would have been accepted. */
+const withHint = (message: string, expected: string | undefined) => (expected ? `${message}; ${expected}` : message)
 
 /** 415 unless the body is declared as JSON. */
 export function requireJsonContentType(c: Context): void {
@@ -55,11 +63,25 @@ export function readQuery<S extends Schema>(c: Context, schema: S): v.InferOutpu
 export function validate<S extends Schema>(schema: S, data: unknown, where: string): v.InferOutput<S> {
   const result = v.safeParse(schema, data)
   if (result.success) return result.output
-  const problems = result.issues.slice(0, 5).map((issue) => {
-    const path = v.getDotPath(issue)
-    return path ? `${path}: ${issue.message}` : issue.message
-  })
+  // Valibot stops at the first unknown field; naming them all saves the caller a round trip per typo.
+  const unknown = unknownFields(schema, data)
+  const problems = result.issues
+    .filter((issue) => issue.expected !== 'never')
+    .slice(0, 5)
+    .map((issue) => {
+      const path = v.getDotPath(issue)
+      return path ? `${path}: ${issue.message}` : issue.message
+    })
+  problems.unshift(...unknown.map((name) => `${name}: unknown field`))
   throw new ApiError(422, `invalid ${where}: ${problems.join('; ')}`)
+}
+
+/** The top-level fields of `data` that a strict object schema does not know (at most ten, each shortened). */
+function unknownFields(schema: Schema, data: unknown): string[] {
+  if (schema.type !== 'strict_object' || typeof data !== 'object' || data === null) return []
+  const known = (schema as unknown as v.StrictObjectSchema<v.ObjectEntries, undefined>).entries
+  const names = Object.keys(data).filter((key) => !Object.hasOwn(known, key))
+  return names.slice(0, 10).map((name) => (name.length > 40 ? `${name.slice(0, 40)}…` : name))
 }
 
 /** The body's bytes, refusing more than `max` (413) however the sender declares its length. */
@@ -101,7 +123,18 @@ export function decodeUtf8(bytes: Uint8Array): string {
 
 /** An object that rejects fields it does not know, naming them, so typos do not pass silently. */
 export const jsonObject = <E extends v.ObjectEntries>(entries: E) =>
-  v.strictObject(entries, (issue) => (issue.expected === 'never' ? 'unknown field' : 'must be an object'))
+  v.strictObject(entries, objectMessage('must be an object'))
+
+/**
+ * The message of an object schema: `invalid` when the value is not such an object, and "is
+ * required" for a missing field (valibot reports those with the object's message, at the field's path).
+ */
+export const objectMessage =
+  (invalid: string) =>
+  (issue: v.BaseIssue<unknown>): string => {
+    if (issue.expected === 'never') return 'unknown field'
+    return issue.received === 'undefined' && issue.path?.length ? 'is required' : invalid
+  }
 
 /** An id as Plaid issues them: short, printable, no separators that could smuggle anything. */
 export const plaidId = (what: string) =>

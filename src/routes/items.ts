@@ -3,7 +3,7 @@ import { Hono } from 'hono/tiny'
 import { requireUser } from '../auth/bearer'
 import { serviceContext } from '../context'
 import { type Config, getConfig } from '../env'
-import { PlaidApiError } from '../plaid/errors'
+import { isItemGone } from '../plaid/errors'
 import { openAccessToken } from '../services/access-token'
 import { refreshItem, requireItem } from '../services/linking'
 import { syncItem } from '../services/transactions-sync'
@@ -28,13 +28,18 @@ export const itemRoutes = new Hono<AppEnv>()
     return c.json({ item: publicItem(await itemInPath(c, getConfig(c.env))) })
   })
   .delete('/items/:item_id', operation('remove item'), requireUser, async (c) => {
-    const { config, plaid } = serviceContext(c)
+    const { config, plaid, log } = serviceContext(c)
     const item = await itemInPath(c, config)
     try {
       await plaid.removeItem(await openAccessToken(config, item))
     } catch (error) {
-      // Already gone at Plaid (removed elsewhere, or revoked by the user): only our copy is left.
-      if (!(error instanceof PlaidApiError && error.errorCode === 'ITEM_NOT_FOUND')) throw error
+      // Already gone at Plaid (removed elsewhere, revoked by the user, or a token Plaid no longer
+      // knows): only our copy is left, and keeping it would leave the user unable to remove it.
+      if (!isItemGone(error)) throw error
+      log('warn', 'item already gone at Plaid; removing the local copy', {
+        item_id: item.item_id,
+        error_code: error.errorCode,
+      })
     }
     await deleteItem(config.db, item.user_id, item.item_id)
     return c.body(null, 204)

@@ -9,8 +9,9 @@ import { PlaidApiError } from '../plaid/errors'
 import type { AccountsGetResponse } from '../plaid/types'
 import {
   type Account,
+  type AccountIdentity,
+  findDuplicateItem,
   findItem,
-  findItemByInstitution,
   type Item,
   type ItemStatus,
   insertLinkedItem,
@@ -22,6 +23,7 @@ import {
 } from '../store/items'
 import { claimPublicToken, hashPublicToken, releasePublicToken } from '../store/public-token-claims'
 import { openAccessToken, sealAccessToken } from './access-token'
+import { queueItemSync } from './item-sync-queue'
 
 export type LinkedItem = { item: Item; accounts: Account[] }
 
@@ -44,23 +46,42 @@ export async function requireItem(config: Config, userId: string, itemId: string
   return item
 }
 
-type Institution = { institution_id?: string; name?: string }
+/** What the frontend knows from Link's onSuccess metadata (or the older `institution` field). */
+export type LinkMetadata = {
+  institution?: { institution_id?: string; name?: string }
+  /** The accounts the user shared in Link, as Plaid's duplicate check compares them. */
+  accounts?: AccountIdentity[]
+}
+
+const duplicateError = (itemId: string) =>
+  new ApiError(
+    409,
+    'this login is already linked: an Item at this institution has the same accounts',
+    {},
+    {
+      item_id: itemId,
+    },
+  )
 
 /**
  * Exchanges Link's public token and stores the new Item with its accounts.
  *
  * Guarantees: one public token yields at most one Item (a claim row is taken before Plaid is
- * called); one institution is linked at most once per user (a unique index decides races); and
- * a failure after Plaid issued an access token removes that Item at Plaid again, so nothing is
- * left half-linked or billed. If that removal fails too (Plaid unreachable), the access token
- * exists only in this request's memory and is dropped with it: the Item is orphaned at Plaid,
- * which the error log reports by item_id so an operator can remove it in the Plaid Dashboard.
+ * called); a user never holds two Items for one login, which Plaid defines as the same institution
+ * with an account of the same name and mask (a second login at the same bank with other accounts
+ * is linked). Link's metadata, when the frontend sends it, is checked before the exchange, so a
+ * detected duplicate is never exchanged (Plaid's advice); the accounts Plaid returns are checked
+ * again inside the write, which also settles concurrent links. A failure after Plaid issued an
+ * access token removes that Item at Plaid again, so nothing is left half-linked or billed. If that
+ * removal fails too (Plaid unreachable), the access token exists only in this request's memory and
+ * is dropped with it: the Item is orphaned at Plaid, which the error log reports by item_id so an
+ * operator can remove it in the Plaid Dashboard. A new Item's first sync is queued (item-sync-queue.ts).
  */
 export async function exchangePublicToken(
   ctx: ServiceContext,
   userId: string,
   publicToken: string,
-  institution: Institution | undefined,
+  metadata: LinkMetadata,
   /** Spends the user's budget of Plaid calls: only when Plaid will be called, not for a replay. */
   beforePlaid: () => Promise<void> = async () => {},
 ): Promise<{ created: boolean } & LinkedItem> {
@@ -81,6 +102,14 @@ export async function exchangePublicToken(
 
   let exchanged: { access_token: string; item_id: string }
   try {
+    const knownInstitution = metadata.institution?.institution_id
+    if (knownInstitution && metadata.accounts?.length) {
+      const duplicate = await findDuplicateItem(db, userId, knownInstitution, metadata.accounts)
+      if (duplicate) {
+        log('info', 'duplicate item refused before the exchange', { item_id: duplicate.item_id })
+        throw duplicateError(duplicate.item_id)
+      }
+    }
     await beforePlaid()
     exchanged = await plaid.exchangePublicToken(publicToken)
   } catch (error) {
@@ -93,24 +122,15 @@ export async function exchangePublicToken(
   let reason = 'accounts could not be fetched after the exchange'
   try {
     const accounts = await plaid.getAccounts(accessToken)
-    const institutionId = accounts.item.institution_id ?? institution?.institution_id ?? null
-    const alreadyLinked = async () => {
-      const existing = institutionId ? await findItemByInstitution(db, userId, institutionId) : null
-      if (!existing) return undefined
-      reason = 'the institution was already linked'
-      return new ApiError(409, 'this institution is already linked', {}, { item_id: existing.item_id })
-    }
+    const institutionId = accounts.item.institution_id ?? metadata.institution?.institution_id ?? null
     reason = 'the Item could not be saved'
-    const duplicate = await alreadyLinked()
-    if (duplicate) throw duplicate
-
     const now = new Date().toISOString()
     const { sealed, keyId } = await sealAccessToken(config, userId, itemId, accessToken)
     stored = {
       item_id: itemId,
       user_id: userId,
       institution_id: institutionId,
-      institution_name: accounts.item.institution_name ?? institution?.name ?? null,
+      institution_name: accounts.item.institution_name ?? metadata.institution?.name ?? null,
       status: statusForError(accounts.item.error?.error_code),
       error_code: accounts.item.error?.error_code ?? null,
       new_accounts_available: 0,
@@ -119,14 +139,19 @@ export async function exchangePublicToken(
       created_at: now,
       updated_at: now,
     }
+    let inserted: boolean
     try {
-      await insertLinkedItem(db, stored, accounts.accounts, hash)
+      inserted = await insertLinkedItem(db, stored, accounts.accounts, hash)
     } catch (error) {
-      // A concurrent link of the same institution won the unique index: answer as a duplicate.
-      const raced = await alreadyLinked().catch(() => undefined)
-      if (raced) throw raced
       log('error', 'saving a linked item failed', { error: error instanceof Error ? error.message : 'unknown' })
       throw new ApiError(500, 'Failed to exchange public token: the linked account could not be saved; link it again')
+    }
+    if (!inserted) {
+      const duplicate = institutionId ? await findDuplicateItem(db, userId, institutionId, accounts.accounts) : null
+      if (!duplicate)
+        throw new ApiError(500, 'Failed to exchange public token: the linked account could not be saved; link it again')
+      reason = 'the login was already linked'
+      throw duplicateError(duplicate.item_id)
     }
   } catch (error) {
     await releasePublicToken(db, hash, userId).catch(() => {})
@@ -134,6 +159,7 @@ export async function exchangePublicToken(
     throw error
   }
   // Stored: from here a failure must not undo the link (the Item is the user's now).
+  await queueItemSync(ctx, itemId, 'linked')
   return { created: true, item: publicItem(stored), accounts: await listAccounts(db, userId, itemId) }
 }
 
@@ -155,7 +181,8 @@ async function removeAtPlaid({ plaid, log }: ServiceContext, accessToken: string
  * whenever the frontend wants fresh data. An Item that needs the user again is stored with that
  * status instead of failing, so the frontend can offer update mode.
  */
-export async function refreshItem({ config, plaid }: ServiceContext, item: StoredItem): Promise<LinkedItem> {
+export async function refreshItem(ctx: ServiceContext, item: StoredItem): Promise<LinkedItem> {
+  const { config, plaid } = ctx
   const accessToken = await openAccessToken(config, item)
   const { item: plaidItem } = await plaid.getItem(accessToken)
   const errorCode = plaidItem.error?.error_code ?? null
@@ -180,6 +207,10 @@ export async function refreshItem({ config, plaid }: ServiceContext, item: Store
     { accounts: accounts?.accounts, status, errorCode: storedError, accountsShared: accounts !== undefined },
     now,
   )
+  // A repaired Item starts syncing again (and one whose first sync never ran gets it now).
+  if (status === 'good' && (item.status !== 'good' || !item.transactions_cursor)) {
+    await queueItemSync(ctx, item.item_id, item.status !== 'good' ? 'repaired' : 'linked')
+  }
   const updated = (await findItem(config.db, item.user_id, item.item_id)) ?? item
   return { item: publicItem(updated), accounts: await listAccounts(config.db, item.user_id, item.item_id) }
 }

@@ -91,14 +91,32 @@ export function findItem(db: D1Database, userId: string, itemId: string): Promis
   return db.prepare('SELECT * FROM items WHERE user_id = ? AND item_id = ?').bind(userId, itemId).first<StoredItem>()
 }
 
-export function findItemByInstitution(
+/** An account as Plaid's duplicate-Item rule compares them. */
+export type AccountIdentity = { name: string; mask: string | null }
+
+/**
+ * The user's Items that share an account (same name and mask) with `accounts` at `institutionId`;
+ * with the institution, that is what makes a new Item a duplicate (Plaid's "preventing duplicate
+ * Items" guide), while a second login at the same bank with other accounts is not one.
+ */
+const DUPLICATE_ITEMS = `SELECT i.item_id FROM items i
+  WHERE i.user_id = ?1 AND i.institution_id = ?2
+    AND EXISTS (SELECT 1 FROM accounts a, json_each(?3) j
+      WHERE a.user_id = i.user_id AND a.item_id = i.item_id
+        AND a.name = j.value ->> 'name' AND a.mask IS j.value ->> 'mask')`
+
+const identities = (accounts: AccountIdentity[]) => JSON.stringify(accounts.map(({ name, mask }) => ({ name, mask })))
+
+/** The user's Item that a new Item with these accounts at this institution would duplicate, if any. */
+export function findDuplicateItem(
   db: D1Database,
   userId: string,
   institutionId: string,
+  accounts: AccountIdentity[],
 ): Promise<{ item_id: string } | null> {
   return db
-    .prepare('SELECT item_id FROM items WHERE user_id = ? AND institution_id = ?')
-    .bind(userId, institutionId)
+    .prepare(`${DUPLICATE_ITEMS} ORDER BY i.created_at, i.item_id LIMIT 1`)
+    .bind(userId, institutionId, identities(accounts))
     .first<{ item_id: string }>()
 }
 
@@ -131,6 +149,7 @@ export async function setNewAccountsAvailable(
     .run()
 }
 
+/** Stores an account under the user's Item; nothing when that Item is not stored (see insertLinkedItem). */
 function upsertAccount(db: D1Database, userId: string, itemId: string, account: AccountBase, now: string) {
   const b = account.balances
   return db
@@ -138,7 +157,8 @@ function upsertAccount(db: D1Database, userId: string, itemId: string, account: 
       `INSERT INTO accounts (account_id, item_id, user_id, name, official_name, mask, type, subtype,
          balance_available, balance_current, balance_limit, iso_currency_code, unofficial_currency_code,
          balances_updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
+       WHERE EXISTS (SELECT 1 FROM items WHERE user_id = ?3 AND item_id = ?2)
        ON CONFLICT (account_id) DO UPDATE SET
          name = excluded.name, official_name = excluded.official_name, mask = excluded.mask,
          type = excluded.type, subtype = excluded.subtype, balance_available = excluded.balance_available,
@@ -168,25 +188,29 @@ function upsertAccount(db: D1Database, userId: string, itemId: string, account: 
 
 /**
  * Stores a newly linked Item, its accounts, and marks its public token as exchanged, all in
- * one transaction: either the whole link is saved or nothing is.
+ * one transaction: either the whole link is saved or nothing is. Answers false, writing nothing,
+ * when the user already has an Item it duplicates; deciding that inside the transaction settles
+ * two concurrent links of the same login.
  */
 export async function insertLinkedItem(
   db: D1Database,
   item: StoredItem,
   accounts: AccountBase[],
   publicTokenHash: string,
-): Promise<void> {
-  await db.batch([
+): Promise<boolean> {
+  const results = await db.batch([
     db
       .prepare(
         `INSERT INTO items (item_id, user_id, institution_id, institution_name, status, error_code,
            access_token_sealed, access_token_key_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         SELECT ?4, ?1, ?2, ?5, ?6, ?7, ?8, ?9, ?10, ?11
+         WHERE NOT EXISTS (${DUPLICATE_ITEMS})`,
       )
       .bind(
-        item.item_id,
         item.user_id,
         item.institution_id,
+        identities(accounts),
+        item.item_id,
         item.institution_name,
         item.status,
         item.error_code,
@@ -197,9 +221,13 @@ export async function insertLinkedItem(
       ),
     ...accounts.map((a) => upsertAccount(db, item.user_id, item.item_id, a, item.created_at)),
     db
-      .prepare('UPDATE public_token_exchanges SET item_id = ? WHERE public_token_hash = ? AND user_id = ?')
+      .prepare(
+        `UPDATE public_token_exchanges SET item_id = ?1 WHERE public_token_hash = ?2 AND user_id = ?3
+           AND EXISTS (SELECT 1 FROM items WHERE user_id = ?3 AND item_id = ?1)`,
+      )
       .bind(item.item_id, publicTokenHash, item.user_id),
   ])
+  return results[0]?.meta.changes === 1
 }
 
 /** Replaces the Item's accounts with Plaid's current list and records its status, atomically. */

@@ -66,6 +66,7 @@ export function jobFields(job: WebhookJob): LogFields {
     webhook_error_code: job.error_code,
     signed_at: job.signed_at ?? null,
     received_at: job.received_at,
+    reason: job.reason,
   }
 }
 

@@ -7,7 +7,7 @@ import type { ServiceContext } from '../context'
 import { type Bindings, getConfig } from '../env'
 import { createLogger, type Logger } from '../log'
 import { PlaidClient } from '../plaid/client'
-import { PlaidApiError } from '../plaid/errors'
+import { isItemGone, PlaidApiError } from '../plaid/errors'
 import { needsUser, statusForError } from '../services/linking'
 import { syncItem } from '../services/transactions-sync'
 import { findItemForWebhook, type ItemStatus, setItemStatusFromWebhook, setNewAccountsAvailable } from '../store/items'
@@ -22,12 +22,6 @@ const ITEM_STATUS: Record<string, ItemStatus> = {
   LOGIN_REPAIRED: 'good',
 }
 
-/**
- * Plaid errors that say the Item or its access token is gone for good (removed at Plaid, or a
- * token Plaid never issued): no retry can succeed and no update mode can repair it.
- */
-const ITEM_GONE = new Set(['ITEM_NOT_FOUND', 'INVALID_ACCESS_TOKEN'])
-
 export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Promise<void> {
   const { config, log } = ctx
   const fields = { webhook_type: job.webhook_type, webhook_code: job.webhook_code, item_id: job.item_id }
@@ -41,7 +35,7 @@ export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Pr
       const result = await syncItem(ctx, item)
       return log('info', 'webhook sync done', { ...fields, ...result })
     } catch (error) {
-      if (!(error instanceof PlaidApiError && ITEM_GONE.has(error.errorCode))) throw error
+      if (!isItemGone(error)) throw error
       // Its status stays (update mode cannot help); the error code tells the app and the operator.
       await setItemStatusFromWebhook(
         config.db,

@@ -17,6 +17,29 @@ export type WebhookJob = {
   signed_at?: number | null
   /** The id of the webhook request that queued the job, on every log line the job writes. */
   request_id?: string | null
+  /**
+   * Set on the syncs the API queues itself, with no webhook behind them: the Item was just linked,
+   * or repaired through update mode (see itemSyncJob).
+   */
+  reason?: 'linked' | 'repaired'
+}
+
+/**
+ * A sync of the Item, as a SYNC_UPDATES_AVAILABLE webhook would start. Plaid sends that webhook only
+ * for Items on which /transactions/sync has been called at least once, so without this first sync
+ * a new Item would never hear of its transactions.
+ */
+export function itemSyncJob(itemId: string, reason: 'linked' | 'repaired', requestId: string | null): WebhookJob {
+  return {
+    webhook_type: 'TRANSACTIONS',
+    webhook_code: 'SYNC_UPDATES_AVAILABLE',
+    item_id: itemId,
+    error_code: null,
+    received_at: new Date().toISOString(),
+    signed_at: null,
+    request_id: requestId,
+    reason,
+  }
 }
 
 /**

@@ -51,6 +51,8 @@ describe("/sandbox/item/fire_webhook (Plaid's Sandbox endpoint)", () => {
   ])('sends a signed %s webhook (%s) to the Item’s webhook URL', async (code, type) => {
     const clientId = newClientId()
     const { accessToken, itemId } = await linkedItem(clientId)
+    // SYNC_UPDATES_AVAILABLE needs a first /transactions/sync (pinned below); the others do not care.
+    expect((await plaid(clientId, '/transactions/sync', { access_token: accessToken })).status).toBe(200)
     const answer = await plaid(clientId, '/sandbox/item/fire_webhook', {
       access_token: accessToken,
       webhook_code: code,
@@ -72,6 +74,41 @@ describe("/sandbox/item/fire_webhook (Plaid's Sandbox endpoint)", () => {
     // Answered through the wrapper every Plaid path shares, which records the exchange for the
     // contract check (and scripts/check-contract.ts fails a run in which this path never appears).
     expect(await calls(clientId)).toMatchObject({ '/sandbox/item/fire_webhook': 1 })
+  })
+
+  it('does not fire SYNC_UPDATES_AVAILABLE for an Item on which /transactions/sync was never called', async () => {
+    const clientId = newClientId()
+    const { accessToken } = await linkedItem(clientId)
+    const fire = () =>
+      plaid(clientId, '/sandbox/item/fire_webhook', {
+        access_token: accessToken,
+        webhook_code: 'SYNC_UPDATES_AVAILABLE',
+      })
+    // Plaid: "to receive this webhook for an Item, /transactions/sync must have been called at least once".
+    expect(await fire()).toEqual({ status: 200, body: { webhook_fired: false, request_id: expect.any(String) } })
+    expect(await outbox(clientId)).toEqual([])
+
+    expect((await plaid(clientId, '/transactions/sync', { access_token: accessToken })).status).toBe(200)
+    expect(await fire()).toEqual({ status: 200, body: { webhook_fired: true, request_id: expect.any(String) } })
+    expect((await outbox(clientId)).map((d) => JSON.parse(d.body).webhook_code)).toEqual(['SYNC_UPDATES_AVAILABLE'])
+  })
+
+  it('announces new transactions at the bank only on Items synced at least once', async () => {
+    const clientId = newClientId()
+    const { accessToken, itemId } = await linkedItem(clientId)
+    const change = async () => {
+      const response = await fetch(`${EMULATOR_URL}/emulator/items/${itemId}/transactions`, {
+        method: 'POST',
+        headers: { 'PLAID-CLIENT-ID': clientId },
+        body: JSON.stringify({ add: 2, fire_webhook: true }),
+      })
+      return ((await response.json()) as { webhook_fired: boolean }).webhook_fired
+    }
+    expect(await change()).toBe(false)
+    expect(await outbox(clientId)).toEqual([])
+    expect((await plaid(clientId, '/transactions/sync', { access_token: accessToken })).status).toBe(200)
+    expect(await change()).toBe(true)
+    expect(await outbox(clientId)).toHaveLength(1)
   })
 
   it.each([

@@ -1,5 +1,5 @@
 import { mintToken, newUserId } from './tokens'
-import { type CallResult, call, emulator, type TestEnv } from './worker'
+import { type CallResult, call, emulator, queuedJobs, RecordingQueue, runQueue, type TestEnv } from './worker'
 
 export type User = { id: string; token: string }
 
@@ -8,10 +8,47 @@ export async function newUser(): Promise<User> {
   return { id, token: await mintToken({ sub: id }) }
 }
 
-/** Links an institution for the user through the real flow: Sandbox public token, then exchange. */
+/**
+ * Links an institution for the user through the real flow: Sandbox public token, then exchange,
+ * then the first sync the exchange queued, so the Item is as it is in production moments later.
+ */
 export async function linkItem(env: TestEnv, user: User, institutionId = 'ins_109508'): Promise<CallResult> {
   const publicToken = await emulator.publicToken(env, institutionId)
-  return exchange(env, user, publicToken)
+  const res = await exchange(env, user, publicToken)
+  if (res.status === 201) await settleFirstSync(env, itemIdOf(res))
+  return res
+}
+
+/**
+ * Links an Item whose queued first sync has not run (and never will in this test): the state a
+ * user's manual sync meets when it comes before the queue's.
+ */
+export async function linkItemBeforeFirstSync(env: TestEnv, user: User, institutionId = 'ins_109508') {
+  const res = await exchange(env, user, await emulator.publicToken(env, institutionId))
+  if (res.status !== 201) throw new Error(`linking failed: ${res.status} ${res.text}`)
+  queuedJobs(env).length = 0
+  return itemIdOf(res)
+}
+
+/**
+ * Runs the queued first sync of a new Item (a RecordingQueue env), or, on the real queue, waits
+ * until its consumer has called /transactions/sync on the Item.
+ */
+export async function settleFirstSync(env: TestEnv, itemId: string): Promise<void> {
+  if (env.WEBHOOK_QUEUE instanceof RecordingQueue) {
+    await runQueue(env)
+    return
+  }
+  await waitFor(async () => (await emulator.items(env)).some((i) => i.item_id === itemId && i.sync_called))
+}
+
+/** Polls `check` until it holds; fails after `timeoutMs`, naming what it waited for. */
+export async function waitFor(check: () => Promise<boolean>, { timeoutMs = 15_000, what = 'a condition' } = {}) {
+  const until = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`waited ${timeoutMs} ms for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
 }
 
 export function exchange(env: TestEnv, user: User, publicToken: string, extra: Record<string, unknown> = {}) {

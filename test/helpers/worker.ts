@@ -17,8 +17,63 @@ export const WEBHOOK_URL = 'https://api.example.com/api/v1/banking/webhooks'
 
 export type TestEnv = Bindings & { PLAID_CLIENT_ID: string }
 
+/**
+ * A WEBHOOK_QUEUE that keeps what the Worker sends, for the test to hand to the Worker's queue()
+ * handler with its own env (runQueue). The real queue's consumer runs with the Worker's own
+ * bindings, and so with another Plaid client id than the test's.
+ */
+export class RecordingQueue {
+  readonly jobs: WebhookJob[] = []
+  async send(job: WebhookJob): Promise<void> {
+    this.jobs.push(structuredClone(job))
+  }
+  async sendBatch(messages: Iterable<{ body: WebhookJob }>): Promise<void> {
+    for (const { body } of messages) this.jobs.push(structuredClone(body))
+  }
+}
+
 export function testEnv(overrides: Partial<Bindings> = {}): TestEnv {
-  return { ...baseEnv, PLAID_CLIENT_ID: `test-client-${crypto.randomUUID()}`, ...overrides } as TestEnv
+  return {
+    ...baseEnv,
+    PLAID_CLIENT_ID: `test-client-${crypto.randomUUID()}`,
+    WEBHOOK_QUEUE: new RecordingQueue() as unknown as Queue<WebhookJob>,
+    ...overrides,
+  } as TestEnv
+}
+
+/** The jobs the Worker has queued with this env and no test has run yet. */
+export function queuedJobs(env: Bindings): WebhookJob[] {
+  const queue = env.WEBHOOK_QUEUE as unknown
+  if (!(queue instanceof RecordingQueue)) throw new Error('this env uses the real queue, not a RecordingQueue')
+  return queue.jobs
+}
+
+/**
+ * Hands every queued job to the Worker's queue() handler, with this env, until none is left;
+ * answers what the consumer did with the jobs (none retried, unless `allowRetries`).
+ */
+export async function runQueue(
+  env: Bindings,
+  { allowRetries = false } = {},
+): Promise<{ ran: WebhookJob[]; retried: WebhookJob[] }> {
+  const jobs = queuedJobs(env)
+  const ran: WebhookJob[] = []
+  const retried: WebhookJob[] = []
+  while (jobs.length > 0) {
+    const messages = jobs.splice(0, jobs.length).map((body, i) => ({ id: `job-${ran.length + i}`, body }))
+    const batch = createMessageBatch<WebhookJob>(
+      'plaid-webhooks',
+      messages.map(({ id, body }) => ({ id, timestamp: new Date(), attempts: 1, body })),
+    )
+    const ctx = createExecutionContext()
+    await worker.queue(batch, env, ctx)
+    const result = await getQueueResult(batch, ctx)
+    const retriedIds = new Set(result.retryMessages.map((m: { msgId: string }) => m.msgId))
+    ran.push(...messages.map((m) => m.body))
+    retried.push(...messages.filter((m) => retriedIds.has(m.id)).map((m) => m.body))
+  }
+  if (retried.length > 0 && !allowRetries) throw new Error('the queue consumer asked for a retry')
+  return { ran, retried }
 }
 
 export type CallOptions = { token?: string; body?: unknown; headers?: Record<string, string> }
@@ -65,11 +120,29 @@ export const emulator = {
     if (!response.ok) throw new Error(`emulator refused the fault: ${await response.text()}`)
   },
   /** A public token from the emulator's Sandbox endpoint, as Link's onSuccess would give. */
-  async publicToken(env: TestEnv, institutionId = 'ins_109508'): Promise<string> {
+  async publicToken(
+    env: TestEnv,
+    institutionId = 'ins_109508',
+    { accounts }: { accounts?: SandboxAccount[] } = {},
+  ): Promise<string> {
     const data = await emulatorPost(env, '/sandbox/public_token/create', {
       institution_id: institutionId,
       initial_products: ['transactions', 'auth'],
-      options: { webhook: WEBHOOK_URL },
+      options: {
+        webhook: WEBHOOK_URL,
+        // Plaid Sandbox's custom user: a login whose accounts the test chooses.
+        ...(accounts && {
+          override_username: 'user_custom',
+          override_password: JSON.stringify({
+            override_accounts: accounts.map(({ name, mask, type = 'depository', subtype = 'checking' }) => ({
+              type,
+              subtype,
+              starting_balance: 500,
+              meta: { name, mask },
+            })),
+          }),
+        }),
+      },
     })
     return data.public_token as string
   },
@@ -175,6 +248,9 @@ export type EmulatedLinkToken = {
   account_selection_enabled: boolean
 }
 
+/** An account of a Sandbox custom user (Plaid's override_accounts, reduced to what tests vary). */
+export type SandboxAccount = { name: string; mask: string; type?: string; subtype?: string }
+
 export type WebhookDelivery = { url: string; headers: Record<string, string>; body: string }
 export type PlaidTransaction = { transaction_id: string; account_id: string; amount: number; date: string }
 
@@ -186,23 +262,12 @@ export function deliver(env: Bindings, delivery: WebhookDelivery): Promise<CallR
 
 /**
  * Delivers a webhook through the front door and then hands what it queued to the Worker's
- * queue() handler, with this test's env throughout (the real queue's consumer would run with
- * the Worker's own bindings, and so with another Plaid client id).
+ * queue() handler, with this test's env throughout.
  */
 export async function deliverAndConsume(env: TestEnv, delivery: WebhookDelivery): Promise<void> {
-  const jobs: WebhookJob[] = []
-  const queue = { send: async (job: WebhookJob) => void jobs.push(job), sendBatch: async () => {} }
-  const withQueue = { ...env, WEBHOOK_QUEUE: queue as unknown as Queue<WebhookJob> }
-  const res = await deliver(withQueue, delivery)
+  const res = await deliver(env, delivery)
   if (res.status !== 200) throw new Error(`webhook refused: ${res.status} ${res.text}`)
-  const batch = createMessageBatch<WebhookJob>(
-    'plaid-webhooks',
-    jobs.map((body, i) => ({ id: `job-${i}`, timestamp: new Date(), attempts: 1, body })),
-  )
-  const ctx = createExecutionContext()
-  await worker.queue(batch, withQueue, ctx)
-  const result = await getQueueResult(batch, ctx)
-  if (result.retryMessages.length > 0) throw new Error('the queue consumer asked for a retry')
+  await runQueue(env)
 }
 
 export type EmulatedItem = {
@@ -211,6 +276,8 @@ export type EmulatedItem = {
   /** Plaid's own copy, for checking that this API never shows or stores it in clear. */
   access_token: string | null
   removed: boolean
+  /** Whether /transactions/sync has been called on it (Plaid's condition for SYNC_UPDATES_AVAILABLE). */
+  sync_called: boolean
   login_required: boolean
 }
 

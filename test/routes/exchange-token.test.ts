@@ -6,6 +6,7 @@ import { captureLogs } from '../helpers/logs'
 import { call, emulator, testEnv } from '../helpers/worker'
 
 const PATH = '/api/v1/banking/exchange-token'
+const DUPLICATE_DETAIL = 'this login is already linked: an Item at this institution has the same accounts'
 const db = () => baseEnv.DB as D1Database
 
 async function rowsFor(userId: string) {
@@ -106,7 +107,7 @@ describe('POST /api/v1/banking/exchange-token', () => {
     const first = await linkItem(env, user, 'ins_109509')
     const second = await linkItem(env, user, 'ins_109509')
     expect(second.status).toBe(409)
-    expect(second.body).toEqual({ detail: 'this institution is already linked', item_id: itemIdOf(first) })
+    expect(second.body).toEqual({ detail: DUPLICATE_DETAIL, item_id: itemIdOf(first) })
     const atPlaid = await emulator.items(env)
     expect(atPlaid.filter((i) => !i.removed).map((i) => i.item_id)).toEqual([itemIdOf(first)])
     expect(atPlaid.filter((i) => i.removed)).toHaveLength(1)
@@ -227,22 +228,25 @@ describe('POST /api/v1/banking/exchange-token', () => {
 
   it('undoes the link at Plaid when a database read after the exchange fails', async () => {
     const env = testEnv()
-    // Only the duplicate-institution lookup fails: Plaid has already issued the access token.
-    const failingDb = failingD1({ statement: (sql) => sql.includes('institution_id = ?') })
     const user = await newUser()
-    const publicToken = await emulator.publicToken(env)
+    expect((await linkItem(env, user, 'ins_109509')).status).toBe(201)
+    // The save is refused as a duplicate, then the lookup of the Item it duplicates fails, with
+    // Plaid's access token for the second Item already issued.
+    const failingDb = failingD1({ statement: (sql) => sql.includes('LIMIT 1') && sql.includes('json_each') })
+    const publicToken = await emulator.publicToken(env, 'ins_109509')
     const { result: res, logs } = await captureLogs(() =>
       exchange({ ...env, DB: failingDb } as typeof env, user, publicToken),
     )
     expect(res.status).toBe(500)
     expect(res.body.detail).toBe('Failed to exchange public token: internal error')
-    const [item] = await emulator.items(env)
-    expect(item?.removed).toBe(true)
+    const atPlaid = await emulator.items(env)
+    expect(atPlaid).toHaveLength(2)
+    expect(atPlaid.filter((i) => i.removed)).toHaveLength(1)
     expect(logs).toContain('removed a newly linked item at Plaid')
     expect(logs).not.toMatch(/access-sandbox-/)
-    expect((await rowsFor(user.id)).items).toHaveLength(0)
-    // The claim was released, so the user can link again at once rather than wait out a lock.
-    expect((await linkItem(env, user)).status).toBe(201)
+    expect((await rowsFor(user.id)).items).toHaveLength(1)
+    // The claim was released: presenting the same token again reaches Plaid (which has used it up).
+    expect((await exchange(env, user, publicToken)).status).toBe(400)
   })
 
   it('uses the institution from Link metadata when Plaid does not name one', async () => {
@@ -269,8 +273,20 @@ describe('POST /api/v1/banking/exchange-token', () => {
       ],
       ['a text/plain body', { body: 'public_token=x', headers: { 'Content-Type': 'text/plain' } }, 415, /must be JSON/],
       ['a JSON array', { body: [] }, 422, /must be a JSON object/],
-      ['a missing public_token', { body: {} }, 422, /^invalid body: public_token: /],
-      ['a numeric public_token', { body: { public_token: 42 } }, 422, /public_token must be a string/],
+      ['a missing public_token', { body: {} }, 422, /^invalid body: public_token: is required; send \{"public_token"/],
+      [
+        'a camel-cased publicToken',
+        { body: { publicToken: 'public-sandbox-1' } },
+        422,
+        /^invalid body: publicToken: unknown field; public_token: is required; send \{"public_token": "public-\.\.\.", "metadata": /,
+      ],
+      [
+        'several unknown fields',
+        { body: { public_token: 'public-sandbox-1', accounts: [], link_session_id: 'x', institutionId: 'y' } },
+        422,
+        /^invalid body: accounts: unknown field; link_session_id: unknown field; institutionId: unknown field; send /,
+      ],
+      ['a numeric public_token', { body: { public_token: 42 } }, 422, /public_token: must be a string/],
       [
         'a public_token of the wrong form',
         { body: { public_token: 'access-sandbox-123' } },
@@ -278,6 +294,36 @@ describe('POST /api/v1/banking/exchange-token', () => {
         /not a Plaid public token/,
       ],
       ['an unknown field', { body: { public_token: 'public-sandbox-1', extra: 1 } }, 422, /extra: unknown field/],
+      [
+        'metadata that is not an object',
+        { body: { public_token: 'public-sandbox-1', metadata: 'x' } },
+        422,
+        /metadata: must be the metadata object from Link’s onSuccess/,
+      ],
+      [
+        'metadata accounts that are not a list',
+        { body: { public_token: 'public-sandbox-1', metadata: { accounts: {} } } },
+        422,
+        /metadata\.accounts: must be an array/,
+      ],
+      [
+        'a metadata account without a name',
+        { body: { public_token: 'public-sandbox-1', metadata: { accounts: [{ id: 'a', mask: '0000' }] } } },
+        422,
+        /metadata\.accounts\.0\.name: is required/,
+      ],
+      [
+        'a metadata mask that is not a string',
+        { body: { public_token: 'public-sandbox-1', metadata: { accounts: [{ name: 'Checking', mask: 0 }] } } },
+        422,
+        /metadata\.accounts\.0\.mask: must be a string/,
+      ],
+      [
+        'both metadata and institution',
+        { body: { public_token: 'public-sandbox-1', metadata: {}, institution: {} } },
+        422,
+        /send metadata or institution, not both/,
+      ],
       [
         'an institution that is not an object',
         { body: { public_token: 'public-sandbox-1', institution: 'x' } },

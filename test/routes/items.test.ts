@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { failingD1 } from '../helpers/d1'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
+import { captureLogs } from '../helpers/logs'
 import { call, emulator, testEnv } from '../helpers/worker'
 
 describe('items', () => {
@@ -69,6 +70,29 @@ describe('items', () => {
       const res = await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })
       expect(res.status).toBe(204)
       expect((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body).toEqual({ items: [] })
+    })
+
+    it('still deletes locally when Plaid no longer knows the access token (INVALID_ACCESS_TOKEN)', async () => {
+      const env = testEnv()
+      const user = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      // Plaid's answer for a token it does not know (the emulator's own for a token never issued).
+      await emulator.fault(env, {
+        endpoint: '/item/remove',
+        kind: 'plaid_error',
+        error_type: 'INVALID_INPUT',
+        error_code: 'INVALID_ACCESS_TOKEN',
+        error_message: 'could not find matching access token',
+      })
+      const { result: res, logs } = await captureLogs(() =>
+        call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token }),
+      )
+      expect(res.status).toBe(204)
+      expect((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body).toEqual({ items: [] })
+      expect(logs).toContain('item already gone at Plaid; removing the local copy')
+      expect(logs).toContain('INVALID_ACCESS_TOKEN')
+      // Nothing is left that would block linking the same login again.
+      expect((await linkItem(env, user)).status).toBe(201)
     })
 
     it('still deletes locally when the Item was already removed at Plaid by other means', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { itemIdOf, linkItem, newUser } from '../helpers/linking'
+import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from '../helpers/linking'
 import { byId, core, listAll } from '../helpers/transactions'
 import { call, deliverAndConsume, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
@@ -72,7 +72,7 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
   it("stores the Item's transactions and answers what changed", async () => {
     const env = testEnv()
     const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+    const itemId = await linkItemBeforeFirstSync(env, user)
     const res = await sync(env, user.token, itemId)
     expect(res.status).toBe(200)
     expect(res.body).toMatchObject({ status: 'synced', removed: 0 })
@@ -196,7 +196,7 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
   it('treats an empty next_cursor (data not ready yet) as nothing to do', async () => {
     const env = testEnv()
     const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+    const itemId = await linkItemBeforeFirstSync(env, user)
     await emulator.setTransactionsReady(env, itemId, false)
     const res = await sync(env, user.token, itemId)
     expect(res.status).toBe(200)
@@ -223,7 +223,7 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
   it('writes nothing when Plaid fails half-way through the pages', async () => {
     const env = testEnv()
     const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+    const itemId = await linkItemBeforeFirstSync(env, user)
     await emulator.changeTransactions(env, itemId, { add: 1100 })
     await emulator.fault(env, { endpoint: '/transactions/sync', kind: 'status', status: 502, after: 1, times: 0 })
     const res = await sync(env, user.token, itemId)

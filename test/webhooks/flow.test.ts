@@ -3,7 +3,7 @@ import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import type { WebhookJob } from '../../src/webhooks/job'
-import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
+import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser, type User } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
 import { byId, core, listAll } from '../helpers/transactions'
 import { call, deliver, emulator, type TestEnv, testEnv } from '../helpers/worker'
@@ -12,7 +12,8 @@ import { call, deliver, emulator, type TestEnv, testEnv } from '../helpers/worke
  * The queue's consumer runs with the Worker's own bindings, so tests that go through the real
  * queue use the configured Plaid client id rather than one of their own.
  */
-const sharedEnv = (): TestEnv => testEnv({ PLAID_CLIENT_ID: baseEnv.PLAID_CLIENT_ID })
+const sharedEnv = (): TestEnv =>
+  testEnv({ PLAID_CLIENT_ID: baseEnv.PLAID_CLIENT_ID, WEBHOOK_QUEUE: baseEnv.WEBHOOK_QUEUE })
 
 async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, ms = 15_000): Promise<T> {
   const until = Date.now() + ms
@@ -125,7 +126,7 @@ describe('the queue consumer', () => {
   it('retries a job when Plaid fails, and the retry then syncs', async () => {
     const env = testEnv()
     const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+    const itemId = await linkItemBeforeFirstSync(env, user)
     await emulator.fault(env, { endpoint: '/transactions/sync', kind: 'status', status: 503, times: 0 })
     const failed = await consume(env, [job(itemId, 'TRANSACTIONS', 'SYNC_UPDATES_AVAILABLE')])
     expect(failed.retryMessages).toEqual([expect.objectContaining({ msgId: 'm0' })])
