@@ -1,7 +1,7 @@
 import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { itemIdOf, linkItem, newUser } from './helpers/linking'
-import { call, emulator, testEnv } from './helpers/worker'
+import { exchange, itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from './helpers/linking'
+import { call, emulator, runQueue, testEnv } from './helpers/worker'
 
 describe("a user cannot see or change another user's Items", () => {
   it('answers 404 for every route that names the Item, exactly as for a missing one, and changes nothing', async () => {
@@ -54,5 +54,72 @@ describe("a user cannot see or change another user's Items", () => {
     const res = await call(env, 'POST', `/api/v1/banking/items/${malloryItem}/refresh`, { token: mallory.token })
     expect(res.status).toBe(500)
     expect(res.body).toEqual({ detail: 'Failed to refresh item: a stored access token failed its integrity check' })
+  })
+})
+
+describe("an id that collides with another user's row never overwrites it", () => {
+  const db = () => baseEnv.DB as D1Database
+  /** Another user's Item, stored directly: the row a colliding id must not reach. */
+  async function othersItem() {
+    const other = { userId: `other-${crypto.randomUUID()}`, itemId: `other-item-${crypto.randomUUID()}` }
+    const now = new Date().toISOString()
+    await db()
+      .prepare(
+        `INSERT INTO items (item_id, user_id, status, access_token_sealed, access_token_key_id, created_at, updated_at)
+         VALUES (?, ?, 'good', 'sealed', 'k', ?, ?)`,
+      )
+      .bind(other.itemId, other.userId, now, now)
+      .run()
+    return other
+  }
+
+  it('keeps the other user’s account when a linked account has its account_id', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const publicToken = await emulator.publicToken(env)
+    const [pending] = await emulator.items(env)
+    const collidingId = (pending as unknown as { account_ids: string[] }).account_ids[0] as string
+    const other = await othersItem()
+    await db()
+      .prepare(
+        `INSERT INTO accounts (account_id, item_id, user_id, name, type, balance_current, balances_updated_at)
+         VALUES (?, ?, ?, 'Other Checking', 'depository', 42, '2026-01-01T00:00:00Z')`,
+      )
+      .bind(collidingId, other.itemId, other.userId)
+      .run()
+
+    expect((await exchange(env, user, publicToken)).status).toBe(201)
+    const row = await db().prepare('SELECT * FROM accounts WHERE account_id = ?').bind(collidingId).first()
+    expect(row).toMatchObject({
+      user_id: other.userId,
+      item_id: other.itemId,
+      name: 'Other Checking',
+      balance_current: 42,
+    })
+  })
+
+  it('keeps the other user’s transaction when a synced transaction has its transaction_id', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = await linkItemBeforeFirstSync(env, user)
+    const [colliding] = await emulator.liveTransactions(env, itemId)
+    if (!colliding) throw new Error('the Sandbox Item has no transactions')
+    const other = await othersItem()
+    await db()
+      .prepare(
+        `INSERT INTO transactions (transaction_id, item_id, user_id, account_id, amount, date, pending, updated_at)
+         VALUES (?, ?, ?, 'other-account', 12345, '2020-01-01', 0, '2026-01-01T00:00:00Z')`,
+      )
+      .bind(colliding.transaction_id, other.itemId, other.userId)
+      .run()
+
+    const res = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    expect(res.status).toBe(200)
+    const row = await db()
+      .prepare('SELECT * FROM transactions WHERE transaction_id = ?')
+      .bind(colliding.transaction_id)
+      .first()
+    expect(row).toMatchObject({ user_id: other.userId, item_id: other.itemId, amount: 12345, date: '2020-01-01' })
+    expect(await runQueue(env)).toEqual({ ran: [], retried: [] })
   })
 })

@@ -1,3 +1,4 @@
+import { env as baseEnv } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from '../helpers/linking'
 import { byId, core, listAll } from '../helpers/transactions'
@@ -158,6 +159,39 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
     // No further sync: what is listed now must already be exactly what Plaid holds.
     const listed = await expectInStep(env, user, itemId)
     expect(listed.map((t) => t.transaction_id)).not.toContain(removed)
+  })
+
+  it('a sync that lost the race over other changes moves no cursor and loses none of what only it fetched', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await emulator.changeTransactions(env, itemId, { add: 5 })
+    const watch = watchSyncCalls(env)
+
+    // A fetches the first 5 changes and waits; then Plaid gets 7 more, which only B fetches.
+    const heldA = watch.holdNext()
+    const a = sync(env, user.token, itemId)
+    await heldA.arrived
+    await emulator.changeTransactions(env, itemId, { add: 7 })
+    const heldB = watch.holdNext()
+    const b = sync(env, user.token, itemId)
+    await heldB.arrived
+    const [fromA, fromB] = watch.calls
+    expect(fromB?.cursor).toBe(fromA?.cursor)
+
+    // A writes first and wins; B, which started from the same cursor, must start again from A's.
+    heldA.release()
+    expect((await a).body).toMatchObject({ status: 'synced', added: 5 })
+    heldB.release()
+    expect((await b).body).toMatchObject({ status: 'synced', added: 7 })
+    const last = watch.calls.at(-1)
+    expect(last?.cursor).toBe(fromA?.nextCursor)
+    const { transactions_cursor: cursor } = (await (baseEnv.DB as D1Database)
+      .prepare('SELECT transactions_cursor FROM items WHERE item_id = ?')
+      .bind(itemId)
+      .first()) as { transactions_cursor: string }
+    expect(cursor).toBe(last?.nextCursor)
+    await expectInStep(env, user, itemId)
   })
 
   it('starts again from its first cursor on TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION', async () => {
