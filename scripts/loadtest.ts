@@ -821,7 +821,7 @@ async function runColdBurst(truth: Truth): Promise<BurstFigures> {
   }
   checks.push({
     name: `Cold-isolate burst: ${BURST_WEBHOOKS} genuine webhooks at once, signed with a key no isolate has cached, each answered 2xx at its first attempt (none 401); the new key fetched from Plaid 1 to ${MAX_BURST_KEY_FETCHES} times`,
-    compared: `${coldBurst.first.length} first attempts: ${figures.ok} 2xx, ${figures.refused} 401, ${figures.other} other; new key fetched ${figures.keyFetches} times`,
+    compared: `${coldBurst.first.length} first attempts: ${figures.ok} 2xx, ${figures.refused} 401, ${figures.other} other; new key fetched ${figures.keyFetches}×`,
     failures,
   })
   return figures
