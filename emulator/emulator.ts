@@ -318,9 +318,11 @@ export function createEmulator(options: EmulatorOptions = {}) {
     const outbox = tenant(controlClientId(c.req.raw.headers)).webhookOutbox
     return c.json({ webhooks: outbox.splice(0, outbox.length) })
   })
-  control.get('/webhook-keys', (c) =>
-    c.json({ keys: tenant(controlClientId(c.req.raw.headers)).webhookKeys.all().map(jwkPublicKey) }),
-  )
+  // The keys, and how often each key_id (known or made up) was asked for at /webhook_verification_key/get.
+  control.get('/webhook-keys', (c) => {
+    const keys = tenant(controlClientId(c.req.raw.headers)).webhookKeys
+    return c.json({ keys: keys.all().map(jwkPublicKey), lookups: Object.fromEntries(keys.lookups) })
+  })
   control.post('/webhook-keys/rotate', async (c) => {
     const input = await jsonObject(c)
     const expirePrevious = input?.expire_previous ?? false

@@ -32,6 +32,8 @@ const encoder = new TextEncoder()
 export class WebhookKeys {
   private readonly keys: SigningKey[] = []
   private first: Promise<SigningKey> | undefined
+  /** `/webhook_verification_key/get` calls by the key_id asked for, known or not. */
+  readonly lookups = new Map<string, number>()
 
   constructor(private readonly now: () => number) {}
 
@@ -49,7 +51,9 @@ export class WebhookKeys {
     return this.keys.at(-2)
   }
 
-  find(kid: string): SigningKey | undefined {
+  /** What `/webhook_verification_key/get` serves for `kid`, counted so tests can see how often a receiver asked. */
+  lookUp(kid: string): SigningKey | undefined {
+    this.lookups.set(kid, (this.lookups.get(kid) ?? 0) + 1)
     return this.keys.find((k) => k.kid === kid)
   }
 

@@ -14,7 +14,14 @@
  * transient Plaid error is retried with backoff (honouring Retry-After). Like Plaid, a webhook
  * that does not get a 200 is delivered again (1, 2, 4, 8 s later).
  *
- * Then, once the webhook-driven syncs settle, it verifies against the emulator (the truth):
+ * Once the webhook-driven syncs settle, a cold-isolate burst: the emulator's signing key is rotated,
+ * so no isolate has the new kid cached, and LOADTEST_BURST SYNC_UPDATES_AVAILABLE webhooks signed
+ * with it are POSTed at once across the live Items (held until all are signed, then released
+ * together). Each must get a 2xx at its first attempt (none 401), and the new key must have been
+ * fetched from Plaid at least once and at most MAX_BURST_KEY_FETCHES times; the syncs they cause
+ * must settle again.
+ *
+ * Then it verifies against the emulator (the truth):
  * (a) every live Item is listed once, by its owner only, and removed ones are gone;
  * (b) accounts match the emulator's, field by field; (c) each user's transactions (all pages)
  * equal the live transactions of their Items: none missing, duplicated, stale or resurrected;
@@ -34,7 +41,8 @@
  * Env: LOADTEST_USERS (default 200), LOADTEST_SEED (the users' choices; default random, printed),
  * LOADTEST_CHAOS (JSON body for POST /emulator/chaos; default 0-150 ms on 30% of calls, 5% 429,
  * 5% 5xx), LOADTEST_RAMP_MS (users start within this window, default 5000),
- * LOADTEST_SETTLE_TIMEOUT_S (default 180), LOADTEST_KEEP_STATE=1 (keep the temp dir, printed),
+ * LOADTEST_SETTLE_TIMEOUT_S (default 180), LOADTEST_BURST (webhooks in the cold-isolate burst,
+ * default 200), LOADTEST_KEEP_STATE=1 (keep the temp dir, printed),
  * LOADTEST_WRANGLER_LOG=<file> (write wrangler's output there).
  */
 
@@ -70,6 +78,7 @@ const SEED = positiveInt('LOADTEST_SEED', Math.floor(Math.random() * 2 ** 31))
 const RAMP_MS = positiveInt('LOADTEST_RAMP_MS', 5000)
 const SETTLE_TIMEOUT_MS = positiveInt('LOADTEST_SETTLE_TIMEOUT_S', 180) * 1000
 const KEEP_STATE = process.env.LOADTEST_KEEP_STATE === '1'
+const BURST_WEBHOOKS = positiveInt('LOADTEST_BURST', 200)
 const CHAOS: Record<string, unknown> = process.env.LOADTEST_CHAOS
   ? JSON.parse(process.env.LOADTEST_CHAOS)
   : { latency_ms: [0, 150], latency_rate: 0.3, rate_429: 0.05, rate_5xx: 0.05 }
@@ -128,6 +137,12 @@ const PLAID_PATHS: Record<string, string[]> = {
   'DELETE /items/:item_id': ['/item/remove'],
   'POST /webhooks': ['/webhook_verification_key/get'],
 }
+/**
+ * Lookups of the burst's new key the run accepts: one per isolate that saw the burst (wrangler dev
+ * runs one), with room for a second. Were concurrent lookups not shared, each isolate would spend
+ * up to its whole budget of 10 on it and refuse the rest of the burst with 401.
+ */
+const MAX_BURST_KEY_FETCHES = 2
 /** What wrangler's dev proxy (not the Worker) answers when its request to the Worker fails. */
 const WRANGLER_PROXY_503 = 'Your worker restarted mid-request.'
 /** Plaid error types that mean "try again later" (the API passes them through as 400). */
@@ -394,13 +409,38 @@ function inFlight(): () => void {
   }
 }
 
+/** How the emulator delivers each webhook: one of the cold-isolate burst waits for its release first. */
+async function deliverWebhook(delivery: WebhookDelivery): Promise<void> {
+  if (coldBurst.kid === null || kidOf(delivery.headers['Plaid-Verification']) !== coldBurst.kid) {
+    return deliverWithRetries(delivery)
+  }
+  await coldBurst.released
+  await deliverWithRetries(delivery, (answer) => coldBurst.first.push({ ...answer, at: performance.now() }))
+  coldBurst.finished++
+}
+
+/** The `kid` a Plaid-Verification header names. */
+function kidOf(verification: string | undefined): string | undefined {
+  try {
+    const header = JSON.parse(Buffer.from(verification?.split('.')[0] ?? '', 'base64url').toString()) as {
+      kid?: unknown
+    }
+    return typeof header.kid === 'string' ? header.kid : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * The emulator POSTs each webhook to the Item's URL (its default delivery does the same); this one
  * also records every attempt and, like Plaid, retries a delivery that did not get a 200 (Plaid:
  * up to 4 more times over 24 hours; here 1, 2, 4 and 8 s apart), so one failed POST does not
  * silently lose a sync. Every failed attempt is still reported and classified.
  */
-async function deliverWebhook({ url, headers, body }: WebhookDelivery): Promise<void> {
+async function deliverWithRetries(
+  { url, headers, body }: WebhookDelivery,
+  onFirstAttempt?: (answer: { status: number; ms: number; detail: string }) => void,
+): Promise<void> {
   webhookDeliveries.total++
   for (let attempt = 1; attempt <= 5; attempt++) {
     const t0 = performance.now()
@@ -423,17 +463,19 @@ async function deliverWebhook({ url, headers, body }: WebhookDelivery): Promise<
       const parsed = JSON.parse(text) as { detail?: unknown }
       if (typeof parsed.detail === 'string') detail = parsed.detail
     } catch {}
+    const ms = performance.now() - t0
     samples.push({
       route: 'POST /webhooks',
       phase: 'webhook',
       status,
-      ms: performance.now() - t0,
+      ms,
       user: 'plaid',
       detail,
       fromWorker,
       at: since(),
-      sentAt: Date.now() - (performance.now() - t0),
+      sentAt: Date.now() - ms,
     })
+    if (attempt === 1) onFirstAttempt?.({ status, ms, detail })
     if (status === 200) return
     if (attempt === 1) webhookDeliveries.retried++
     await sleep(1000 * 2 ** (attempt - 1))
@@ -683,6 +725,106 @@ async function runUser(user: User): Promise<void> {
       user.removed.push(itemId)
     } else unexpected(user, `remove ${itemId}`, result)
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cold-isolate burst
+
+type BurstAnswer = { status: number; ms: number; detail: string; at: number }
+
+/**
+ * Webhooks signed with a key just rotated in. None is POSTed until all are signed, so they reach
+ * the Worker together, as Plaid's bursts do, while no isolate holds the new kid.
+ */
+const coldBurst = {
+  kid: null as string | null,
+  released: Promise.resolve(),
+  /** The first attempt of each delivery. */
+  first: [] as BurstAnswer[],
+  /** Deliveries done (a 200, or given up after 5 attempts). */
+  finished: 0,
+}
+
+type BurstFigures = {
+  fired: number
+  items: number
+  /** First attempts answered 2xx, 401, and anything else. */
+  ok: number
+  refused: number
+  other: number
+  p50Ms: number
+  p99Ms: number
+  /** From the release to the last first answer. */
+  wallMs: number
+  keyFetches: number
+  previousKeyReads: number
+}
+
+async function runColdBurst(truth: Truth): Promise<BurstFigures> {
+  const items = [...truth.live.keys()]
+  const lookups = async () =>
+    controlOk<{ keys: { kid: string }[]; lookups: Record<string, number> }>('GET', '/webhook-keys')
+  const before = await lookups()
+  const previousKid = before.keys.at(-1)?.kid ?? ''
+  // The previous key stays valid, so webhooks still being retried keep verifying.
+  const { key } = await controlOk<{ key: { kid: string } }>('POST', '/webhook-keys/rotate', { expire_previous: false })
+  let release = () => {}
+  coldBurst.released = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  coldBurst.kid = key.kid
+  const fires = await Promise.all(
+    Array.from({ length: items.length === 0 ? 0 : BURST_WEBHOOKS }, (_, i) =>
+      control('POST', `/items/${items[i % items.length]}/fire-webhook`, { webhook_code: 'SYNC_UPDATES_AVAILABLE' }),
+    ),
+  )
+  const refused = fires.filter((f) => f.status !== 200)
+  if (fires.length === 0) problem('cold burst', true, 'no live Item to send the burst for')
+  for (const f of refused.slice(0, 5)) {
+    problem('cold burst', true, `the emulator did not fire a burst webhook: ${f.status} ${JSON.stringify(f.body)}`)
+  }
+  const fired = fires.length - refused.length
+  const releasedAt = performance.now()
+  release()
+  // Each delivery ends within its 5 attempts: their timeouts plus 15 s of backoff.
+  const deadline = Date.now() + 5 * REQUEST_TIMEOUT_MS + 15_000
+  while (coldBurst.finished < fired && Date.now() < deadline) await sleep(100)
+  if (coldBurst.finished < fired) problem('cold burst', true, `${fired - coldBurst.finished} deliveries still running`)
+  const after = await lookups()
+  const ok = (x: BurstAnswer) => x.status >= 200 && x.status < 300
+  const ms = coldBurst.first.map((x) => x.ms).sort((a, b) => a - b)
+  const figures: BurstFigures = {
+    fired,
+    items: Math.min(items.length, fired),
+    ok: coldBurst.first.filter(ok).length,
+    refused: coldBurst.first.filter((x) => x.status === 401).length,
+    other: coldBurst.first.filter((x) => !ok(x) && x.status !== 401).length,
+    p50Ms: percentile(ms, 50),
+    p99Ms: percentile(ms, 99),
+    wallMs: Math.max(0, ...coldBurst.first.map((a) => a.at - releasedAt)),
+    keyFetches: after.lookups[key.kid] ?? 0,
+    previousKeyReads: (after.lookups[previousKid] ?? 0) - (before.lookups[previousKid] ?? 0),
+  }
+
+  let failures = 0
+  for (const a of coldBurst.first.filter((x) => !ok(x))) {
+    failures++
+    problem(
+      `cold burst: ${a.status === 401 ? '401' : 'not 2xx'} at the first attempt`,
+      true,
+      `${a.status}: ${a.detail}`,
+    )
+  }
+  if (figures.keyFetches < 1 || figures.keyFetches > MAX_BURST_KEY_FETCHES) {
+    failures++
+    problem('cold burst: key fetches', true, `the new key was fetched ${figures.keyFetches} times`)
+  }
+  checks.push({
+    name: `Cold-isolate burst: ${BURST_WEBHOOKS} genuine webhooks at once, signed with a key no isolate has cached, each answered 2xx at its first attempt (none 401); the new key fetched from Plaid 1 to ${MAX_BURST_KEY_FETCHES} times`,
+    compared: `${coldBurst.first.length} first attempts: ${figures.ok} 2xx, ${figures.refused} 401, ${figures.other} other; new key fetched ${figures.keyFetches}×`,
+    failures,
+  })
+  return figures
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1318,6 +1460,19 @@ async function main(): Promise<number> {
     )
   }
 
+  progress(`cold-isolate burst: ${BURST_WEBHOOKS} webhooks signed with a new key, all at once`)
+  const burstStarted = performance.now()
+  const burst = await runColdBurst(truth)
+  const burstSettled = await settle(users, truth)
+  if (!burstSettled.settled) {
+    problem(
+      'settle timeout',
+      true,
+      `transactions did not settle again within ${SETTLE_TIMEOUT_MS / 1000} s after the burst`,
+    )
+  }
+  const burstMs = performance.now() - burstStarted
+
   // Freeze the faults: what was injected, then chaos off so verification reads Plaid plainly.
   const chaos = await controlOk<ChaosSnapshot>('GET', '/chaos')
   await controlOk('DELETE', '/chaos')
@@ -1409,7 +1564,7 @@ async function main(): Promise<number> {
     '',
     `Node ${process.version} · ${cpu[0]?.model.trim() ?? 'unknown CPU'} · ${cpu.length} cores · ${new Date().toISOString()} · seed ${SEED}`,
     '',
-    `**${fatal.length === 0 ? 'PASS' : 'FAIL'}** · ${USERS} users, at most ${concurrency.peak} requests in flight at once · ${flow.length} API requests in the flows (${all.length} with settling, verification and webhooks) · run time ${fmt(totalMs / 1000, 1)} s (start-up ${fmt((ready - startedAt) / 1000, 1)} s, flows ${fmt(flowsMs / 1000, 1)} s, settling ${fmt(settled.ms / 1000, 1)} s, verification ${fmt(verifyMs / 1000, 1)} s)`,
+    `**${fatal.length === 0 ? 'PASS' : 'FAIL'}** · ${USERS} users, at most ${concurrency.peak} requests in flight at once · ${flow.length} API requests in the flows (${all.length} with settling, verification and webhooks) · run time ${fmt(totalMs / 1000, 1)} s (start-up ${fmt((ready - startedAt) / 1000, 1)} s, flows ${fmt(flowsMs / 1000, 1)} s, settling ${fmt(settled.ms / 1000, 1)} s, cold burst and settling again ${fmt(burstMs / 1000, 1)} s, verification ${fmt(verifyMs / 1000, 1)} s)`,
     '',
     `Chaos: \`${JSON.stringify(chaos.config)}\`${chaos.config?.endpoints ? '' : " on every Plaid path but /sandbox/*, /webhook_verification_key/get (and the emulator's control API)"}.`,
     '',
@@ -1455,9 +1610,40 @@ async function main(): Promise<number> {
     '',
     table(['Route', 'Requests', '2xx', '4xx', '5xx', 'No answer', 'p50', 'p99', 'max'], latencyRows(webhooks)),
     '',
-    `Deliveries: ${webhookDeliveries.total}, of which ${webhookDeliveries.retried} needed more than one attempt and ${webhookDeliveries.lost} never got a 200 (the table counts attempts).`,
+    `Deliveries: ${webhookDeliveries.total} (the cold-isolate burst's included), of which ${webhookDeliveries.retried} needed more than one attempt and ${webhookDeliveries.lost} never got a 200 (the table counts attempts).`,
     '',
     `Queue (from the Worker's log): ${['webhook sync done', 'webhook job failed', 'sync lost the cursor race; starting again from the new cursor', 'webhook for an unknown item ignored'].map((m) => `${m}: ${workerLog.messages.get(m) ?? 0}`).join(' · ')}`,
+    '',
+    '### Cold-isolate burst',
+    '',
+    `After the flows settled, the emulator's signing key was rotated (the previous one left valid) and ${burst.fired} SYNC_UPDATES_AVAILABLE webhooks for ${burst.items} live Items, signed with the new key, were released at once.`,
+    '',
+    table(
+      [
+        'Webhooks',
+        'First attempts 2xx',
+        '401',
+        'Other',
+        'p50 ms',
+        'p99 ms',
+        'All answered after',
+        'New key fetched',
+        'Previous key re-read',
+      ],
+      [
+        [
+          String(burst.fired),
+          String(burst.ok),
+          String(burst.refused),
+          String(burst.other),
+          fmt(burst.p50Ms),
+          fmt(burst.p99Ms),
+          `${fmt(burst.wallMs)} ms`,
+          `${burst.keyFetches}×`,
+          `${burst.previousKeyReads}×`,
+        ],
+      ],
+    ),
     '',
     '### Answers by status (all phases)',
     '',

@@ -57,7 +57,7 @@ export function webhookEndpoints(api: EndpointRegistry): void {
   // Keys are per client id: a key id from another client is unknown here, as one from another environment is at Plaid.
   api.post('/webhook_verification_key/get', (body, { tenant }) => {
     checkFields(body, { key_id: { required: true, rule: string } })
-    const key = tenant.webhookKeys.find(body.key_id as string)
+    const key = tenant.webhookKeys.lookUp(body.key_id as string)
     if (!key) throw invalidInput('INVALID_WEBHOOK_VERIFICATION_KEY_ID', 'invalid key_id provided')
     return { key: jwkPublicKey(key) }
   })

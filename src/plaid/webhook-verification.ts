@@ -29,6 +29,25 @@ type CachedKey = { scope: string; kid: string; key: CryptoKey; expiredAt: number
 const keyCache = new Map<string, CachedKey>()
 const cacheKey = (scope: string, kid: string) => `${scope}|${kid}`
 
+/**
+ * Key lookups in flight, by scope and kid. Plaid sends webhooks in bursts, so on an isolate with
+ * nothing cached many arrive at once naming the same new kid: they share one call to Plaid and
+ * only the first spends budget, else the burst would spend the budget meant for made-up kids and
+ * be refused (rechecks, and re-reads of cached keys, share calls the same way). An entry leaves
+ * when its call settles, so a failure is never reused.
+ */
+const keysInFlight = new Map<string, Promise<CachedKey>>()
+
+function fetchKeyOnce(plaid: PlaidClient, scope: string, kid: string, nowMs: number): Promise<CachedKey> {
+  const id = cacheKey(scope, kid)
+  let pending = keysInFlight.get(id)
+  if (!pending) {
+    pending = fetchKey(plaid, scope, kid, nowMs).finally(() => keysInFlight.delete(id))
+    keysInFlight.set(id, pending)
+  }
+  return pending
+}
+
 /** Lookups an unknown kid may cause, per scope per minute (isolate-local). */
 const LOOKUPS_PER_MINUTE = 10
 const lookups = new Map<string, { windowStart: number; count: number }>()
@@ -120,12 +139,14 @@ async function verificationKey(plaid: PlaidClient, scope: string, kid: string, n
   // A recheck spends no budget: only keys Plaid vouched for are cached, and each is asked about
   // again only when its interval has passed, so made-up kids cannot multiply rechecks. Were they
   // counted, a flood of made-up kids could keep an expired key trusted, or stop every genuine webhook.
-  if (cached) return fetchKey(plaid, scope, kid, nowMs)
+  if (cached) return fetchKeyOnce(plaid, scope, kid, nowMs)
+  const inFlight = keysInFlight.get(cacheKey(scope, kid))
+  if (inFlight) return inFlight
 
   // Anyone can post a made-up kid; without a budget each one would cost a call to Plaid. Plaid
   // uses few keys, so a handful of lookups a minute is plenty, and Plaid retries what we refuse.
   if (!spendLookup(scope, nowMs)) throw new WebhookVerificationError('unknown signing key; lookup budget spent')
-  const key = await fetchKey(plaid, scope, kid, nowMs)
+  const key = await fetchKeyOnce(plaid, scope, kid, nowMs)
   await refreshOtherKeys(plaid, scope, kid, nowMs)
   return key
 }
@@ -140,12 +161,13 @@ async function refreshOtherKeys(plaid: PlaidClient, scope: string, newKid: strin
   const stale: string[] = []
   for (const entry of keyCache.values()) {
     if (entry.scope !== scope || entry.kid === newKid || entry.expiredAt !== null) continue
+    if (keysInFlight.has(cacheKey(scope, entry.kid))) continue
     if (!spendLookup(scope, nowMs)) break
     stale.push(entry.kid)
   }
   // This webhook is signed with the new key and does not depend on the answers: a key Plaid no
   // longer knows has left the cache, and one Plaid could not be asked about waits for its recheck.
-  await Promise.all(stale.map((kid) => fetchKey(plaid, scope, kid, nowMs).catch(() => undefined)))
+  await Promise.all(stale.map((kid) => fetchKeyOnce(plaid, scope, kid, nowMs).catch(() => undefined)))
 }
 
 async function fetchKey(plaid: PlaidClient, scope: string, kid: string, nowMs: number): Promise<CachedKey> {

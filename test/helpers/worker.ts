@@ -213,6 +213,13 @@ export const emulator = {
   async fireWebhook(env: TestEnv, itemId: string, code: string): Promise<void> {
     await emulatorControl(env, `/emulator/items/${itemId}/fire-webhook`, { webhook_code: code })
   },
+  /** How often each key_id (known or made up) was asked for at /webhook_verification_key/get. */
+  async keyLookups(env: TestEnv): Promise<Record<string, number>> {
+    const response = await fetch(`${EMULATOR_URL}/emulator/webhook-keys`, {
+      headers: { 'PLAID-CLIENT-ID': env.PLAID_CLIENT_ID },
+    })
+    return ((await response.json()) as { lookups: Record<string, number> }).lookups
+  },
   async rotateWebhookKey(env: TestEnv, expirePrevious: boolean): Promise<void> {
     await emulatorControl(env, '/emulator/webhook-keys/rotate', { expire_previous: expirePrevious })
   },

@@ -298,3 +298,92 @@ describe('verification key lookups', () => {
     expect(sent).toHaveLength(1)
   })
 })
+
+describe('bursts of webhooks on an isolate with no key cached', () => {
+  /** The kid a Plaid-Verification header names. */
+  const kidOf = (verification: string) =>
+    (JSON.parse(atob((verification.split('.')[0] as string).replace(/-/g, '+').replace(/_/g, '/'))) as { kid: string })
+      .kid
+  /** `count` distinct webhooks, as Plaid sends them for as many Items, each with its signature. */
+  async function signedBurst(env: TestEnv, count: number, overrides: { iat?: number } = {}) {
+    return Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const payload = body.replace('item-verification-test', `item-burst-${i}`)
+        return { payload, verification: await emulator.sign(env, payload, overrides) }
+      }),
+    )
+  }
+  const KEY_PATH = '/webhook_verification_key/get'
+
+  it('answers 200 to each of 200 genuine webhooks arriving at once, and asks Plaid for the key once', async () => {
+    const { env, sent } = recordingEnv()
+    const burst = await signedBurst(env, 200)
+    const answers = await Promise.all(burst.map((w) => post(env, w.payload, w.verification)))
+    expect(answers.map((res) => res.status)).toEqual(Array(200).fill(200))
+    expect(sent).toHaveLength(200)
+    expect(await emulator.keyLookups(env)).toEqual({ [kidOf(burst[0]?.verification as string)]: 1 })
+  })
+
+  it('shares one re-check with Plaid among webhooks arriving at once when the cached key is due', async () => {
+    const { env } = recordingEnv()
+    const first = await emulator.sign(env, body)
+    expect((await post(env, body, first)).status).toBe(200)
+    const iat = shiftWorkerClock(5 * 60_000 + 1_000)
+    const burst = await signedBurst(env, 50, { iat })
+    const answers = await Promise.all(burst.map((w) => post(env, w.payload, w.verification)))
+    expect(answers.map((res) => res.status)).toEqual(Array(50).fill(200))
+    expect(await emulator.keyLookups(env)).toEqual({ [kidOf(first)]: 2 })
+  })
+
+  it('answers 500 to every webhook that shared a lookup Plaid could not answer, and looks the key up again after', async () => {
+    const { env, sent } = recordingEnv()
+    await emulator.fault(env, { endpoint: KEY_PATH, kind: 'disconnect', times: 0 })
+    const burst = await signedBurst(env, 20)
+    const answers = await Promise.all(burst.map((w) => post(env, w.payload, w.verification)))
+    expect(answers.map((res) => res.status)).toEqual(Array(20).fill(500))
+    expect(sent).toEqual([])
+    // One lookup, with the Plaid client's own attempts (at most 3), for the whole burst.
+    const shared = (await emulator.calls(env))[KEY_PATH] as number
+    expect(shared).toBeLessThanOrEqual(3)
+    await emulator.clearFaults(env)
+    // The failure was neither cached nor left in flight: the next webhook asks Plaid again.
+    expect((await post(env, body, await emulator.sign(env, body))).status).toBe(200)
+    expect((await emulator.calls(env))[KEY_PATH]).toBe(shared + 1)
+  })
+
+  it('answers 401 to every webhook that shared a lookup Plaid refused, and looks the key up again after', async () => {
+    const { env, sent } = recordingEnv()
+    await emulator.fault(env, { endpoint: KEY_PATH, kind: 'plaid_error', error_type: 'INVALID_INPUT', times: 1 })
+    const burst = await signedBurst(env, 20)
+    const answers = await Promise.all(burst.map((w) => post(env, w.payload, w.verification)))
+    for (const res of answers) expect(res).toMatchObject({ status: 401, body: REFUSED })
+    expect(sent).toEqual([])
+    expect((await emulator.calls(env))[KEY_PATH]).toBe(1)
+    expect((await post(env, body, await emulator.sign(env, body))).status).toBe(200)
+    expect((await emulator.calls(env))[KEY_PATH]).toBe(2)
+  })
+
+  it('spends the lookup budget on made-up kids while a genuine burst shares its one lookup', async () => {
+    const { env, sent } = recordingEnv()
+    const [leader, ...joiners] = await signedBurst(env, 200)
+    const forged = await Promise.all(
+      Array.from({ length: 15 }, (_, i) => emulator.sign(env, body, { kid: `made-up-${i}` })),
+    )
+    // Plaid answers the genuine lookup slowly, so the rest of the burst and the forgeries arrive while it is in flight.
+    await emulator.fault(env, { endpoint: KEY_PATH, kind: 'slow', delay_ms: 1_000 })
+    const leading = post(env, leader?.payload as string, leader?.verification)
+    await vi.waitFor(async () => expect((await emulator.calls(env))[KEY_PATH]).toBe(1), { timeout: 5_000 })
+    const [genuine, madeUp] = await Promise.all([
+      Promise.all([leading, ...joiners.map((w) => post(env, w.payload, w.verification))]),
+      Promise.all(forged.map((verification) => post(env, body, verification))),
+    ])
+    expect(genuine.map((res) => res.status)).toEqual(Array(200).fill(200))
+    expect(sent).toHaveLength(200)
+    for (const res of madeUp) expect(res).toMatchObject({ status: 401, body: REFUSED })
+    // The genuine kid spent one lookup of the minute's 10; nine made-up kids took the rest.
+    const lookups = await emulator.keyLookups(env)
+    expect(lookups[kidOf(leader?.verification as string)]).toBe(1)
+    expect(Object.entries(lookups).filter(([kid, n]) => kid.startsWith('made-up-') && n === 1)).toHaveLength(9)
+    expect(Object.values(lookups).reduce((a, b) => a + b)).toBe(10)
+  })
+})
