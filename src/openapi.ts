@@ -273,7 +273,8 @@ export const openApiDocument = {
         name: 'X-Request-Id',
         in: 'header',
         required: false,
-        description: 'Your id for this request, kept when it is at most 128 safe characters; else a new one is made',
+        description:
+          'Your id for this request, kept when it is at most 128 letters, digits, `-`, `_` or `=`; else a new one is made',
         schema: { type: 'string' },
       },
     },
