@@ -9,7 +9,7 @@
 import { type Context, Hono } from 'hono'
 import { CHAOS_HEADER, Chaos, GATEWAY_PAGE, internalServerError, rateLimitError } from './chaos'
 import { itemEndpoints } from './endpoints/items'
-import { linkEndpoints } from './endpoints/link'
+import { finishLinkSession, linkEndpoints } from './endpoints/link'
 import { renderTransaction, transactionEndpoints } from './endpoints/transactions'
 import { CONTROL_WEBHOOK_CODES, itemWebhook, webhookEndpoints } from './endpoints/webhooks'
 import { type Fault, parseFault, takeFault } from './faults'
@@ -219,10 +219,22 @@ export function createEmulator(options: EmulatorOptions = {}) {
       webhook: token.webhook,
       redirect_uri: token.redirectUri,
       item_id: token.itemId,
+      country_codes: token.countryCodes,
       products: token.products,
+      required_if_supported_products: token.requiredIfSupportedProducts,
+      optional_products: token.optionalProducts,
+      additional_consented_products: token.additionalConsentedProducts,
       account_selection_enabled: token.accountSelection,
     }))
     return c.json({ link_tokens: tokens })
+  })
+  // The user finishes Link with this link token at an institution: a new Item and its public token.
+  control.post('/link-tokens/:link_token/finish', async (c) => {
+    const input = await jsonObject(c)
+    if (typeof input?.institution_id !== 'string') return c.json({ error: 'institution_id must be a string' }, 400)
+    const t = tenant(controlClientId(c.req.raw.headers))
+    const finished = finishLinkSession(t, c.req.param('link_token'), input.institution_id)
+    return 'error' in finished ? c.json({ error: finished.error }, finished.status) : c.json(finished)
   })
   control.get('/calls', (c) => c.json(Object.fromEntries(tenant(controlClientId(c.req.raw.headers)).calls)))
   // Items: list them, and move them in and out of ITEM_LOGIN_REQUIRED by item_id (tests know

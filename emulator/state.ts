@@ -108,7 +108,15 @@ export type LinkToken = {
   expiresAt: number
   clientUserId: string
   redirectUri: string | null
+  countryCodes: string[]
+  /** Every Item linked with it gets these; Link offers no institution lacking one. */
   products: string[]
+  /** Added to the Item when its institution supports them; null when the request had none. */
+  requiredIfSupportedProducts: string[] | null
+  /** Added best-effort, when the institution supports them; null when the request had none. */
+  optionalProducts: string[] | null
+  /** Consent only, never initialized at link time; null when the request had none. */
+  additionalConsentedProducts: string[] | null
   webhook: string | null
   /** Update mode: the Item the session repairs. */
   itemId: string | null

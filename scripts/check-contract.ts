@@ -15,7 +15,8 @@
  * the spec, and only their answers are judged.
  *
  * It fails the run, too, when a synthetic exchange of known verdict is judged wrongly (the self-check,
- * which runs first), and when an endpoint the Worker or the tests depend on has no successful exchange.
+ * which runs first), when an endpoint the Worker or the tests depend on has no successful exchange, and
+ * when no valid, successful request carried a field of REQUIRED_REQUEST_FIELDS.
  *
  * The spec (../shared/plaid-openapi/2020-09-14.yml, or $PLAID_OPENAPI_SPEC) is Plaid's, under Plaid's
  * terms, so it is read in place and never copied into the project. $CONTRACT_EXCHANGES points the check
@@ -52,6 +53,14 @@ const REQUIRED_ENDPOINTS = [
   '/sandbox/public_token/create',
   '/sandbox/item/fire_webhook',
 ]
+/**
+ * Optional request fields that some valid, successful exchange must carry, so the spec's rules
+ * for them are checked in every run: a field the suite stopped sending would otherwise go
+ * unchecked while the Worker still sends it whenever its setting is set.
+ */
+const REQUIRED_REQUEST_FIELDS: Record<string, string[]> = {
+  '/link/token/create': ['required_if_supported_products', 'optional_products'],
+}
 /** Marks a request sent malformed on purpose (test/emulator/plaid.ts); lowercase, as recorded. */
 const MALFORMED_HEADER = 'x-contract-malformed'
 const SCHEMA_REF = '#/components/schemas/'
@@ -388,6 +397,25 @@ const exchangeOk: Exchange = {
   },
 }
 const { 'plaid-version': _, ...withoutVersion } = SELF_CHECK_HEADERS
+const linkTokenOk: Exchange = {
+  path: '/link/token/create',
+  status: 200,
+  headers: SELF_CHECK_HEADERS,
+  request: {
+    client_name: 'Linked Accounts',
+    language: 'en',
+    country_codes: ['US'],
+    user: { client_user_id: 'user-1' },
+    products: ['transactions'],
+    required_if_supported_products: ['identity'],
+    optional_products: ['liabilities'],
+  },
+  response: {
+    link_token: 'link-sandbox-af1a0311-da53-4636-b754-dd15cc058176',
+    expiration: '2024-05-01T16:00:00Z',
+    request_id: 'Aim3b',
+  },
+}
 
 /**
  * Synthetic exchanges with a known verdict, judged before the recorded ones: a checker that lets
@@ -396,6 +424,12 @@ const { 'plaid-version': _, ...withoutVersion } = SELF_CHECK_HEADERS
  */
 const SELF_CHECK: Array<{ name: string; exchange: Exchange; bad: boolean }> = [
   { name: 'a valid /item/public_token/exchange', bad: false, exchange: exchangeOk },
+  { name: 'a valid /link/token/create with optional product lists', bad: false, exchange: linkTokenOk },
+  {
+    name: 'an optional_products entry outside the Products enum',
+    bad: true,
+    exchange: { ...linkTokenOk, request: { ...(linkTokenOk.request as JsonObject), optional_products: ['banana'] } },
+  },
   { name: 'no Plaid-Version header', bad: true, exchange: { ...exchangeOk, headers: withoutVersion } },
   {
     name: 'an unknown request field',
@@ -494,6 +528,8 @@ function main(): number {
   const violations: Violation[] = []
   /** Paths with at least one 2xx answer validated against the spec. */
   const succeeded = new Set<string>()
+  /** `path field` for each REQUIRED_REQUEST_FIELDS entry seen in a valid request that succeeded. */
+  const carried = new Set<string>()
   let passed = 0
   for (const exchange of exchanges) {
     const counts = stats.get(exchange.path) ?? { requests: 0, responses: 0, injected: 0, malformedOnPurpose: 0 }
@@ -503,14 +539,25 @@ function main(): number {
     if (judgement.injected) counts.injected++
     if (judgement.responseChecked) counts.responses++
     if (judgement.malformedOnPurpose) counts.malformedOnPurpose++
-    if (judgement.responseChecked && exchange.status >= 200 && exchange.status < 300) succeeded.add(exchange.path)
+    if (judgement.responseChecked && exchange.status >= 200 && exchange.status < 300) {
+      succeeded.add(exchange.path)
+      for (const name of REQUIRED_REQUEST_FIELDS[exchange.path] ?? []) {
+        const value = field(exchange.request, name)
+        if (judgement.violations.length === 0 && value !== undefined && value !== null) {
+          carried.add(`${exchange.path} ${name}`)
+        }
+      }
+    }
     violations.push(...judgement.violations)
     if (judgement.violations.length === 0) passed++
   }
   // A run that never reaches an endpoint proves nothing about it, and would pass all the same.
   const unlisted = [...new Set(clientPaths())].filter((path) => !REQUIRED_ENDPOINTS.includes(path))
   const unexercised = REQUIRED_ENDPOINTS.filter((path) => !succeeded.has(path))
-  const failed = exchanges.length - passed + malformed.length + unlisted.length + unexercised.length
+  const uncarried = Object.entries(REQUIRED_REQUEST_FIELDS).flatMap(([path, names]) =>
+    names.filter((name) => !carried.has(`${path} ${name}`)).map((name) => `${path} ${name}`),
+  )
+  const failed = exchanges.length - passed + malformed.length + unlisted.length + unexercised.length + uncarried.length
   const checkedMs = performance.now() - started - parsedMs
 
   const version = field(field(parsed, 'info'), 'version')
@@ -530,11 +577,12 @@ function main(): number {
     const key = `${v.path} ${v.side}: ${v.message}`
     grouped.set(key, (grouped.get(key) ?? 0) + 1)
   }
-  const problems = violations.length + malformed.length + unlisted.length + unexercised.length
+  const problems = violations.length + malformed.length + unlisted.length + unexercised.length + uncarried.length
   if (problems > 0) console.log('violations:')
   for (const [line, count] of grouped) console.log(`  ${line}${count > 1 ? ` (x${count})` : ''}`)
   for (const line of malformed) console.log(`  ${EXCHANGES_FILE}:${line} is not an exchange record`)
   for (const path of unexercised) console.log(`  ${path}: required, but no successful exchange was recorded`)
+  for (const entry of uncarried) console.log(`  ${entry}: required, but no valid, successful request carried it`)
   for (const path of unlisted) console.log(`  ${path}: called by src/plaid/client.ts, but not in REQUIRED_ENDPOINTS`)
   console.log(`spec parsed in ${Math.round(parsedMs)} ms, exchanges checked in ${Math.round(checkedMs)} ms`)
   console.log(

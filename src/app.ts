@@ -2,8 +2,9 @@ import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { Hono } from 'hono/tiny'
 import { corsFromSettings } from './cors'
+import { getConfig } from './env'
 import { handleError } from './error-handler'
-import { ApiError } from './errors'
+import { ApiError, ConfigError } from './errors'
 import { createLogger } from './log'
 import { openApiDocument } from './openapi'
 import { accountRoutes } from './routes/accounts'
@@ -37,7 +38,19 @@ app.use(
   },
 )
 
+// Liveness: the isolate answers. Readiness: it can also serve, which needs valid settings; a
+// deploy with a missing secret is alive, yet every other route would answer 500.
 app.get('/healthz', (c) => c.json({ status: 'ok' }))
+app.get('/readyz', function readiness(c) {
+  try {
+    getConfig(c.env)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    // The probe's answer rather than a failed request: it names what to fix (never a value).
+    return c.json({ detail: error.message, settings: error.settings }, 503)
+  }
+  return c.json({ status: 'ready' })
+})
 app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument))
 app.route('/api/v1/banking', linkTokenRoutes)
 app.route('/api/v1/banking', exchangeTokenRoutes)

@@ -50,8 +50,12 @@ export type Bindings = {
   PLAID_REDIRECT_URI?: string
   /** Var: the app name Link shows, at most 30 characters. */
   PLAID_CLIENT_NAME?: string
-  /** Var: comma list of Plaid products for new Items (default `transactions,auth`). */
+  /** Var: comma list of Plaid products every new Item must have (default `transactions,auth`); hides banks without them. */
   PLAID_PRODUCTS?: string
+  /** Var: comma list of products a new Item gets when its bank supports them; hides no bank. */
+  PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS?: string
+  /** Var: comma list of products Plaid adds best-effort; hides no bank, and failing to get one fails no link. */
+  PLAID_OPTIONAL_PRODUCTS?: string
   /** Var: comma list of country codes (default `US`). */
   PLAID_COUNTRY_CODES?: string
   /** Var: Link's display language (default `en`). */
@@ -171,6 +175,10 @@ export type PlaidConfig = {
   balanceTimeoutMs: number
   clientName: string
   products: string[]
+  /** Sent as `required_if_supported_products` for new Items; empty when unset. */
+  requiredIfSupportedProducts: string[]
+  /** Sent as `optional_products` for new Items; empty when unset. */
+  optionalProducts: string[]
   countryCodes: string[]
   language: string
   webhookUrl?: string
@@ -205,14 +213,24 @@ const isUnset = (raw: unknown) => raw === undefined || raw === null
  */
 class Reader {
   readonly problems: string[] = []
-  /** Settings already reported, so reading one twice does not report it twice. */
+  /** Settings already reported, so reading one twice does not report it twice; in report order. */
   private readonly reported = new Set<keyof Bindings>()
   constructor(private readonly env: Bindings) {}
+
+  /** The settings named by the problems, for a readiness probe that lists what to fix. */
+  get settings(): (keyof Bindings)[] {
+    return [...this.reported]
+  }
 
   problem(name: keyof Bindings, message: string): void {
     if (this.reported.has(name)) return
     this.reported.add(name)
     this.problems.push(message)
+  }
+
+  /** Whether the setting already has a problem (so a check built on its value is moot). */
+  isBad(name: keyof Bindings): boolean {
+    return this.reported.has(name)
   }
 
   /**
@@ -249,9 +267,29 @@ class Reader {
 
   /** A comma list whose entries all come from `allowed`; `how` lists them. */
   list(name: keyof Bindings, fallback: string, allowed: ReadonlySet<string>, what: string, how: string): string[] {
-    const items = (this.optional(name, how, `to use the default (${fallback})`) ?? fallback)
-      .split(',')
-      .map((s) => s.trim())
+    return this.entries(
+      name,
+      this.optional(name, how, `to use the default (${fallback})`) ?? fallback,
+      allowed,
+      what,
+      how,
+    )
+  }
+
+  /** Like list, but with no default: unset is the empty list, and `ifDeleted` says what that means. */
+  optionalList(
+    name: keyof Bindings,
+    ifDeleted: string,
+    allowed: ReadonlySet<string>,
+    what: string,
+    how: string,
+  ): string[] {
+    const value = this.optional(name, how, ifDeleted)
+    return value === undefined ? [] : this.entries(name, value, allowed, what, how)
+  }
+
+  private entries(name: keyof Bindings, value: string, allowed: ReadonlySet<string>, what: string, how: string) {
+    const items = value.split(',').map((s) => s.trim())
     if (items.some((s) => s === '')) {
       this.problem(name, `${name} has an empty entry; remove the extra comma (${how})`)
       return []
@@ -414,9 +452,12 @@ function parseConfig(env: Bindings): Config {
   const balanceTimeoutMs = r.millis('PLAID_BALANCE_TIMEOUT_MS', 30_000, 60_000)
 
   // Storage
-  if (!env.DB) r.problems.push('DB (the D1 binding) is missing; add [[d1_databases]] to wrangler.toml')
+  if (!env.DB) r.problem('DB', 'DB (the D1 binding) is missing; add [[d1_databases]] to wrangler.toml')
   if (!env.WEBHOOK_QUEUE) {
-    r.problems.push('WEBHOOK_QUEUE (the Queue binding) is missing; add [[queues.producers]] to wrangler.toml')
+    r.problem(
+      'WEBHOOK_QUEUE',
+      'WEBHOOK_QUEUE (the Queue binding) is missing; add [[queues.producers]] to wrangler.toml',
+    )
   }
   const currentKey = r.key(
     'TOKEN_ENCRYPTION_KEY',
@@ -468,13 +509,7 @@ function parseConfig(env: Bindings): Config {
       timeoutMs,
       balanceTimeoutMs,
       clientName,
-      products: r.list(
-        'PLAID_PRODUCTS',
-        'transactions,auth',
-        PRODUCTS,
-        'product',
-        `set it to a comma list of: ${[...PRODUCTS].join(', ')}`,
-      ),
+      ...products(r),
       countryCodes: r.list(
         'PLAID_COUNTRY_CODES',
         'US',
@@ -501,12 +536,51 @@ function parseConfig(env: Bindings): Config {
       'set it to a comma list of origins exactly as browsers send them, such as https://app.example.com,http://localhost:5173 (scheme://host[:port] in lower case, no path, no trailing slash, no wildcard)',
     ),
   }
-  if (r.problems.length > 0 || !env.DB || !env.WEBHOOK_QUEUE || !currentKey) throw new ConfigError(r.problems)
+  if (r.problems.length > 0 || !env.DB || !env.WEBHOOK_QUEUE || !currentKey) {
+    throw new ConfigError(r.problems, r.settings)
+  }
   return {
     ...config,
     db: env.DB,
     webhookQueue: env.WEBHOOK_QUEUE,
     tokenKeys: { current: currentKey, old: oldKeys.filter((k) => k !== undefined) },
+  }
+}
+
+/**
+ * The three product lists of /link/token/create. Plaid shows in Link only the banks that support
+ * every one of `products`; the other two hide no bank. Plaid refuses a product named in two of
+ * them, so that is a settings problem here rather than a 400 from Plaid on every link token.
+ */
+function products(r: Reader): Pick<PlaidConfig, 'products' | 'requiredIfSupportedProducts' | 'optionalProducts'> {
+  const how = `set it to a comma list of: ${[...PRODUCTS].join(', ')}`
+  const lists = {
+    PLAID_PRODUCTS: r.list('PLAID_PRODUCTS', 'transactions,auth', PRODUCTS, 'product', how),
+    PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS: r.optionalList(
+      'PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS',
+      'to ask for none',
+      PRODUCTS,
+      'product',
+      how,
+    ),
+    PLAID_OPTIONAL_PRODUCTS: r.optionalList('PLAID_OPTIONAL_PRODUCTS', 'to ask for none', PRODUCTS, 'product', how),
+  }
+  const names = Object.keys(lists) as (keyof typeof lists)[]
+  for (const [i, later] of names.entries()) {
+    for (const earlier of names.slice(0, i)) {
+      if (r.isBad(earlier) || r.isBad(later)) continue
+      if (lists[later].some((product) => lists[earlier].includes(product))) {
+        r.problem(
+          later,
+          `${later} names a product that ${earlier} names too; list each product in only one of ${names.join(', ')}`,
+        )
+      }
+    }
+  }
+  return {
+    products: lists.PLAID_PRODUCTS,
+    requiredIfSupportedProducts: lists.PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS,
+    optionalProducts: lists.PLAID_OPTIONAL_PRODUCTS,
   }
 }
 

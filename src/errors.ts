@@ -30,7 +30,11 @@ export class UnauthorizedError extends ApiError {
  */
 export class ConfigError extends Error {
   override name = 'ConfigError'
-  constructor(readonly problems: string[]) {
+  constructor(
+    readonly problems: string[],
+    /** The names of the settings (and bindings) the problems are about. */
+    readonly settings: string[] = [],
+  ) {
     super(`server misconfigured: ${problems.join('; ')}`)
   }
 }

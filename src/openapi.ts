@@ -1,7 +1,7 @@
 /**
  * The OpenAPI 3.1 description of this API, served at /api/v1/openapi.json so the frontend can
  * generate a client. A test checks that every route is documented and every documented route
- * exists.
+ * exists, and that real answers match it.
  */
 
 const error = (description: string) => ({
@@ -16,7 +16,9 @@ const body = (ref: string, required = true) => ({
   required,
   content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
 })
-const itemIdParam = { name: 'item_id', in: 'path', required: true, schema: { type: 'string' } }
+/** What src/routes/input.ts accepts as a Plaid id (item_id, account_id). */
+const plaidId = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }
+const itemIdParam = { name: 'item_id', in: 'path', required: true, schema: plaidId }
 const common = {
   '401': error('Missing, malformed, expired or wrongly signed bearer token'),
   '500': error('Server misconfigured, Plaid unreachable or an unexpected answer'),
@@ -32,7 +34,7 @@ const badInput = {
   '422': error('Body or query does not match the schema'),
 }
 const notFound = { '404': error('No such Item for this user') }
-const badItemId = { '422': error('item_id is not a Plaid id') }
+const badItemId = { '422': error('item_id is not a Plaid id (1 to 128 letters, digits, `_` or `-`)') }
 const rateLimited = {
   '429': {
     ...error('Too many requests that reach Plaid for this user; Plaid was not called'),
@@ -43,6 +45,32 @@ const rateLimited = {
 const nullableString = { type: ['string', 'null'] }
 const nullableNumber = { type: ['number', 'null'] }
 
+type Response = { headers?: Record<string, unknown> } & Record<string, unknown>
+type Operation = { parameters?: unknown[]; responses: Record<string, Response> } & Record<string, unknown>
+
+/**
+ * Every operation accepts X-Request-Id and every answer carries it (src/app.ts): added here to
+ * each, rather than restated by hand where one could be forgotten.
+ */
+function withRequestIds(paths: Record<string, Record<string, Operation>>): Record<string, Record<string, Operation>> {
+  const operation = (op: Operation): Operation => ({
+    ...op,
+    parameters: [...(op.parameters ?? []), { $ref: '#/components/parameters/RequestId' }],
+    responses: Object.fromEntries(
+      Object.entries(op.responses).map(([status, response]) => [
+        status,
+        { ...response, headers: { ...response.headers, 'X-Request-Id': { $ref: '#/components/headers/RequestId' } } },
+      ]),
+    ),
+  })
+  return Object.fromEntries(
+    Object.entries(paths).map(([path, ops]) => [
+      path,
+      Object.fromEntries(Object.entries(ops).map(([method, op]) => [method, operation(op)])),
+    ]),
+  )
+}
+
 export const openApiDocument = {
   openapi: '3.1.0',
   info: {
@@ -50,10 +78,25 @@ export const openApiDocument = {
     version: '1.0.0',
     description:
       'Bank linking through Plaid for signed-in users. Errors always have the shape `{"detail": "..."}`; errors ' +
-      'Plaid reports answer 400 with `error_code`, `error_type` and `request_id` beside `detail`.',
+      'Plaid reports answer 400 with `error_code`, `error_type` and `request_id` beside `detail`. Any path not ' +
+      'listed here answers 404 (`#/components/responses/NotFound`); a listed path with a method it does not ' +
+      'list answers 405 with an `Allow` header (`#/components/responses/MethodNotAllowed`).',
   },
+  // Relative: the API is served from the same origin as this document.
+  servers: [{ url: '/', description: 'This Worker' }],
   security: [{ bearer: [] }],
-  paths: {
+  paths: withRequestIds({
+    '/readyz': {
+      get: {
+        operationId: 'readiness',
+        summary: 'Readiness: 200 when the settings are valid, else 503 naming the settings to fix',
+        security: [],
+        responses: {
+          '200': json('Ready to serve', 'Ready'),
+          '503': json('Not ready: a setting or binding is missing or malformed (never its value)', 'NotReady'),
+        },
+      },
+    },
     '/api/v1/banking/link-token': {
       post: {
         operationId: 'createLinkToken',
@@ -77,7 +120,10 @@ export const openApiDocument = {
         responses: {
           '201': json('Item linked', 'LinkedItem'),
           '200': json('The same public token again: the Item it created', 'LinkedItem'),
-          '409': error('Institution already linked (`item_id` names the existing Item), or token in use'),
+          '409': error(
+            'Already linked: an Item of the same institution with an account of the same name and mask ' +
+              '(`item_id` names the existing Item); or the public token is in use',
+          ),
           ...plaidOrBodyError,
           ...badInput,
           ...rateLimited,
@@ -95,6 +141,7 @@ export const openApiDocument = {
     '/api/v1/banking/items/{item_id}': {
       get: {
         operationId: 'getItem',
+        summary: 'One Item of the user, with its status',
         parameters: [itemIdParam],
         responses: { '200': json('Item', 'ItemEnvelope'), ...notFound, ...badItemId, ...common },
       },
@@ -141,10 +188,22 @@ export const openApiDocument = {
         operationId: 'listTransactions',
         summary: "The user's transactions, newest first, a page at a time",
         parameters: [
-          { name: 'item_id', in: 'query', required: false, schema: { type: 'string' } },
-          { name: 'account_id', in: 'query', required: false, schema: { type: 'string' } },
-          { name: 'start_date', in: 'query', required: false, schema: { type: 'string', format: 'date' } },
-          { name: 'end_date', in: 'query', required: false, schema: { type: 'string', format: 'date' } },
+          { name: 'item_id', in: 'query', required: false, schema: plaidId },
+          { name: 'account_id', in: 'query', required: false, schema: plaidId },
+          {
+            name: 'start_date',
+            in: 'query',
+            required: false,
+            description: 'A calendar day (no 2024-02-31), at most `end_date`',
+            schema: { type: 'string', format: 'date' },
+          },
+          {
+            name: 'end_date',
+            in: 'query',
+            required: false,
+            description: 'A calendar day, at least `start_date`',
+            schema: { type: 'string', format: 'date' },
+          },
           {
             name: 'limit',
             in: 'query',
@@ -156,13 +215,16 @@ export const openApiDocument = {
             in: 'query',
             required: false,
             description: '`next_cursor` of the previous page',
-            schema: { type: 'string' },
+            schema: { type: 'string', maxLength: 512 },
           },
         ],
         responses: {
           '200': json('A page of transactions', 'TransactionPage'),
           ...notFound,
-          '422': badInput['422'],
+          '422': error(
+            'Query does not match the schema: an id that is no Plaid id, a date that is no calendar day, ' +
+              '`start_date` after `end_date`, a `limit` outside 1 to 500, a cursor this API did not give out',
+          ),
           ...common,
         },
       },
@@ -190,7 +252,7 @@ export const openApiDocument = {
         operationId: 'listAccounts',
         summary: 'Accounts with balances as last fetched; refresh=true fetches live balances first',
         parameters: [
-          { name: 'item_id', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'item_id', in: 'query', required: false, schema: plaidId },
           { name: 'refresh', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] } },
         ],
         responses: {
@@ -203,9 +265,39 @@ export const openApiDocument = {
         },
       },
     },
-  },
+  }),
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    parameters: {
+      RequestId: {
+        name: 'X-Request-Id',
+        in: 'header',
+        required: false,
+        description:
+          'Your id for this request, kept when it is at most 128 letters, digits, `-`, `_` or `=`; else a new one is made',
+        schema: { type: 'string' },
+      },
+    },
+    headers: {
+      RequestId: {
+        description: 'The id in every log line of this request: yours if it was kept, else a new one',
+        schema: { type: 'string' },
+      },
+      Allow: { description: 'The methods the path accepts', schema: { type: 'string' } },
+    },
+    responses: {
+      NotFound: {
+        ...error('No such route'),
+        headers: { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } },
+      },
+      MethodNotAllowed: {
+        ...error('The path exists, but not with this method'),
+        headers: {
+          Allow: { $ref: '#/components/headers/Allow' },
+          'X-Request-Id': { $ref: '#/components/headers/RequestId' },
+        },
+      },
+    },
     schemas: {
       Error: {
         type: 'object',
@@ -223,10 +315,30 @@ export const openApiDocument = {
         type: 'object',
         additionalProperties: false,
         properties: {
-          item_id: { type: 'string', description: 'Launch Link in update mode for this Item' },
+          item_id: { ...plaidId, description: 'Launch Link in update mode for this Item' },
           account_selection: {
             type: 'boolean',
             description: 'With item_id: let the user share accounts they left out (new_accounts_available)',
+          },
+        },
+        // account_selection: true is only meaningful in update mode, so it needs item_id.
+        anyOf: [{ properties: { account_selection: { const: false } } }, { required: ['item_id'] }],
+      },
+      Ready: {
+        type: 'object',
+        required: ['status'],
+        properties: { status: { type: 'string', const: 'ready' } },
+      },
+      NotReady: {
+        type: 'object',
+        required: ['detail', 'settings'],
+        properties: {
+          detail: { type: 'string', description: 'What is wrong with each setting and how to fix it' },
+          settings: {
+            type: 'array',
+            items: { type: 'string' },
+            minItems: 1,
+            description: 'The names of the bad settings and bindings',
           },
         },
       },
@@ -239,12 +351,46 @@ export const openApiDocument = {
         type: 'object',
         required: ['public_token'],
         additionalProperties: false,
+        description: "Link's onSuccess: the public token, and either `institution` or the whole `metadata`",
         properties: {
-          public_token: { type: 'string', pattern: '^public-(sandbox|production)-' },
+          public_token: { type: 'string', pattern: '^public-(sandbox|production)-[A-Za-z0-9-]{1,200}$' },
           institution: {
             type: ['object', 'null'],
-            properties: { institution_id: nullableString, name: nullableString },
+            description: "Link's `metadata.institution`",
+            properties: {
+              institution_id: { type: ['string', 'null'], maxLength: 64 },
+              name: { type: ['string', 'null'], maxLength: 200 },
+            },
           },
+          metadata: { $ref: '#/components/schemas/LinkSuccessMetadata' },
+        },
+      },
+      LinkSuccessMetadata: {
+        type: 'object',
+        description: "Link's onSuccess `metadata` as Link gives it, instead of `institution`",
+        properties: {
+          institution: {
+            type: ['object', 'null'],
+            required: ['name', 'institution_id'],
+            properties: { name: { type: 'string' }, institution_id: { type: 'string' } },
+          },
+          accounts: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['id', 'name', 'type'],
+              properties: {
+                id: { type: 'string' },
+                name: { type: 'string' },
+                mask: nullableString,
+                type: { type: 'string' },
+                subtype: nullableString,
+                verification_status: nullableString,
+              },
+            },
+          },
+          link_session_id: { type: 'string' },
+          transfer_status: nullableString,
         },
       },
       Item: {

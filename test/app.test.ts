@@ -56,7 +56,7 @@ describe('routing and CORS', () => {
     })
     expect(res.status).toBe(429)
     expect(res.headers.get('Access-Control-Allow-Origin')).toBe('https://app.example.com')
-    expect(res.headers.get('Retry-After')).toBeTruthy()
+    expect(res.headers.get('Retry-After')).toBe('60')
     expect(res.headers.get('X-Request-Id')).toBe('frontend-trace-7')
     const exposed = (res.headers.get('Access-Control-Expose-Headers') ?? '').toLowerCase().split(',')
     expect(exposed.map((h) => h.trim())).toEqual(expect.arrayContaining(['retry-after', 'x-request-id']))
@@ -90,6 +90,31 @@ describe('routing and CORS', () => {
       headers: { Origin: 'https://evil.example.com', 'Access-Control-Request-Method': 'POST' },
     })
     expect(res.headers.get('Access-Control-Allow-Origin')).toBeNull()
+  })
+
+  it('gives the second of two configured origins the CORS headers, on the preflight and the request', async () => {
+    const env = testEnv({ ALLOWED_ORIGINS: 'https://app.example.com,https://admin.example.com' })
+    const origin = 'https://admin.example.com'
+    const preflight = await call(env, 'OPTIONS', '/api/v1/banking/link-token', {
+      headers: {
+        Origin: origin,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization,content-type',
+      },
+    })
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers.get('Access-Control-Allow-Origin')).toBe(origin)
+    expect(preflight.headers.get('Access-Control-Allow-Methods')).toBe('GET,POST,DELETE,OPTIONS')
+    expect(preflight.headers.get('Access-Control-Allow-Headers')).toBe('Authorization,Content-Type,X-Request-Id')
+    expect(preflight.headers.get('Access-Control-Max-Age')).toBe('600')
+    const res = await call(env, 'POST', '/api/v1/banking/link-token', {
+      token: await mintToken(),
+      headers: { Origin: origin },
+    })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('Access-Control-Allow-Origin')).toBe(origin)
+    expect(res.headers.get('Access-Control-Expose-Headers')).toBe('Retry-After,X-Request-Id')
+    expect(res.headers.get('Vary')).toBe('Origin')
   })
 
   it('sets CORS headers on answers and on errors for an allowed origin', async () => {

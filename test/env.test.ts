@@ -20,6 +20,8 @@ const PRODUCTS_HOW =
   'signal, statements, processor_payments, processor_identity, profile, cra_base_report, cra_income_insights, ' +
   'cra_partner_insights, cra_network_insights, cra_cashflow_insights, cra_monitoring, cra_lend_score, ' +
   'cra_plaid_credit_score, layer, pay_by_bank, protect_linked_bank, protect_transactions'
+const ONE_LIST =
+  'list each product in only one of PLAID_PRODUCTS, PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS, PLAID_OPTIONAL_PRODUCTS'
 const COUNTRIES_HOW =
   'set it to a comma list of upper-case codes from: US, GB, ES, NL, FR, IE, CA, DE, IT, PL, DK, NO, SE, EE, LT, LV, PT, BE, AT, FI'
 const LANGUAGE_HOW = 'set it to one of: da, nl, en, et, fr, de, hi, it, lv, lt, no, pl, pt, ro, es, sv, vi'
@@ -97,6 +99,42 @@ describe('settings', () => {
       { PLAID_PRODUCTS: 'transactions,,auth' },
       /PLAID_PRODUCTS has an empty entry/,
       [],
+    ],
+    [
+      'PLAID_OPTIONAL_PRODUCTS has an unknown product',
+      { PLAID_OPTIONAL_PRODUCTS: 'identity,banana' },
+      `PLAID_OPTIONAL_PRODUCTS contains an unknown product; ${PRODUCTS_HOW}`,
+      ['banana'],
+    ],
+    [
+      'PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS has an unknown product',
+      { PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS: 'Identity' },
+      `PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS contains an unknown product; ${PRODUCTS_HOW}`,
+      ['Identity'],
+    ],
+    [
+      'PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS has an empty entry',
+      { PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS: 'liabilities,,identity' },
+      `PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS has an empty entry; remove the extra comma (${PRODUCTS_HOW})`,
+      [],
+    ],
+    [
+      'PLAID_OPTIONAL_PRODUCTS repeats a product of the default PLAID_PRODUCTS',
+      { PLAID_OPTIONAL_PRODUCTS: 'identity,auth' },
+      `PLAID_OPTIONAL_PRODUCTS names a product that PLAID_PRODUCTS names too; ${ONE_LIST}`,
+      ['auth'],
+    ],
+    [
+      'PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS repeats a product of PLAID_PRODUCTS',
+      { PLAID_PRODUCTS: 'transactions,identity', PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS: 'identity' },
+      `PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS names a product that PLAID_PRODUCTS names too; ${ONE_LIST}`,
+      ['identity'],
+    ],
+    [
+      'PLAID_OPTIONAL_PRODUCTS repeats a product of PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS',
+      { PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS: 'identity', PLAID_OPTIONAL_PRODUCTS: 'liabilities,identity' },
+      `PLAID_OPTIONAL_PRODUCTS names a product that PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS names too; ${ONE_LIST}`,
+      ['identity', 'liabilities'],
     ],
     [
       'PLAID_COUNTRY_CODES has an unknown code',
@@ -212,6 +250,12 @@ describe('settings', () => {
       {},
       `PLAID_PRODUCTS is blank; ${PRODUCTS_HOW}, or delete it to use the default (transactions,auth)`,
     ],
+    [
+      'PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS',
+      {},
+      `PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS is blank; ${PRODUCTS_HOW}, or delete it to ask for none`,
+    ],
+    ['PLAID_OPTIONAL_PRODUCTS', {}, `PLAID_OPTIONAL_PRODUCTS is blank; ${PRODUCTS_HOW}, or delete it to ask for none`],
     ['PLAID_COUNTRY_CODES', {}, `PLAID_COUNTRY_CODES is blank; ${COUNTRIES_HOW}, or delete it to use the default (US)`],
     ['PLAID_LANGUAGE', {}, `PLAID_LANGUAGE is blank; ${LANGUAGE_HOW}, or delete it to use the default (en)`],
     ['JWT_ALG', {}, `JWT_ALG is blank; ${JWT_ALG_HOW}, or delete it to use the default (HS256)`],
@@ -310,6 +354,9 @@ describe('settings', () => {
   it('never shows the value of a malformed secret', async () => {
     const { res } = await linkToken({ PLAID_SECRET: ' s3cr3t-value ' })
     expect(res.status).toBe(500)
+    expect(res.body).toEqual({
+      detail: `${MISCONFIGURED}PLAID_SECRET has leading or trailing spaces or quotes; store the bare value`,
+    })
     expect(res.text).not.toContain('s3cr3t-value')
   })
 
@@ -342,9 +389,31 @@ describe('settings', () => {
     expect(res.body.detail).toMatch(/PLAID_CLIENT_ID is not set.*PLAID_SECRET is not set/)
   })
 
-  it('accepts several products and country codes', async () => {
-    const { res } = await linkToken({ PLAID_PRODUCTS: 'transactions, auth,identity', PLAID_COUNTRY_CODES: 'US,CA' })
+  it('accepts several products and country codes, and sends them to Plaid as lists', async () => {
+    const env = testEnv({ PLAID_PRODUCTS: 'transactions, auth,identity', PLAID_COUNTRY_CODES: 'US,CA' })
+    const res = await call(env, 'POST', PATH, { token: await mintToken() })
     expect(res.status).toBe(200)
+    expect(res.body.link_token).toMatch(/^link-sandbox-/)
+    expect(await emulator.linkTokens(env)).toMatchObject([
+      { link_token: res.body.link_token, products: ['transactions', 'auth', 'identity'], country_codes: ['US', 'CA'] },
+    ])
+  })
+
+  it('sends required-if-supported and optional products to Plaid beside the default products', async () => {
+    const env = testEnv({
+      PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS: 'identity',
+      PLAID_OPTIONAL_PRODUCTS: 'liabilities,investments, liabilities',
+    })
+    const res = await call(env, 'POST', PATH, { token: await mintToken() })
+    expect(res.status).toBe(200)
+    expect(await emulator.linkTokens(env)).toMatchObject([
+      {
+        link_token: res.body.link_token,
+        products: ['transactions', 'auth'],
+        required_if_supported_products: ['identity'],
+        optional_products: ['liabilities', 'investments'],
+      },
+    ])
   })
 })
 
@@ -433,12 +502,59 @@ describe('PLAID_BASE_URL over plain http', () => {
 })
 
 describe('ALLOWED_ORIGINS', () => {
-  it('accepts a comma list of origins, with or without ports and spaces after commas', async () => {
-    const env = testEnv({
-      ALLOWED_ORIGINS: 'https://web.shop.example, http://localhost:5173,https://admin.shop.example:8443',
-    })
-    const res = await call(env, 'GET', '/api/v1/banking/items', { token: await mintToken() })
+  const ORIGINS = ['https://web.shop.example', 'http://localhost:5173', 'https://admin.shop.example:8443']
+
+  it.each(ORIGINS)(
+    'accepts a comma list of origins, with or without ports and spaces after commas, and gives %s CORS headers',
+    async (origin) => {
+      const env = testEnv({ ALLOWED_ORIGINS: `${ORIGINS[0]}, ${ORIGINS[1]},${ORIGINS[2]}` })
+      const res = await call(env, 'GET', '/api/v1/banking/items', {
+        token: await mintToken(),
+        headers: { Origin: origin },
+      })
+      expect(res.status).toBe(200)
+      expect(res.body).toEqual({ items: [] })
+      expect(res.headers.get('Access-Control-Allow-Origin')).toBe(origin)
+    },
+  )
+})
+
+describe('GET /readyz', () => {
+  it('answers 200 ready when every setting is valid', async () => {
+    const res = await call(testEnv(), 'GET', '/readyz')
     expect(res.status).toBe(200)
+    expect(res.body).toEqual({ status: 'ready' })
+  })
+
+  it('answers 503 naming every bad setting, and none of their values, while /healthz stays ok', async () => {
+    const overrides = {
+      PLAID_SECRET: undefined,
+      PLAID_OPTIONAL_PRODUCTS: 'identity,banana',
+      ALLOWED_ORIGINS: 'https://web.shop.example/app',
+    }
+    const env = testEnv(overrides)
+    const res = await call(env, 'GET', '/readyz')
+    expect(res.status).toBe(503)
+    expect(res.body).toEqual({
+      detail:
+        `server misconfigured: PLAID_SECRET is not set; ${secretHow('PLAID_SECRET')}; ` +
+        `PLAID_OPTIONAL_PRODUCTS contains an unknown product; ${PRODUCTS_HOW}; ` +
+        `ALLOWED_ORIGINS contains an entry that is not an origin; ${ORIGINS_HOW}`,
+      settings: ['PLAID_SECRET', 'PLAID_OPTIONAL_PRODUCTS', 'ALLOWED_ORIGINS'],
+    })
+    expectNoValue(res.body.detail, overrides, ['banana', 'shop.example'])
+    const live = await call(env, 'GET', '/healthz')
+    expect(live.status).toBe(200)
+    expect(live.body).toEqual({ status: 'ok' })
+  })
+
+  it('names a missing binding', async () => {
+    const res = await call(testEnv({ DB: undefined }), 'GET', '/readyz')
+    expect(res.status).toBe(503)
+    expect(res.body).toEqual({
+      detail: 'server misconfigured: DB (the D1 binding) is missing; add [[d1_databases]] to wrangler.toml',
+      settings: ['DB'],
+    })
   })
 })
 
@@ -483,5 +599,7 @@ describe('the vars in wrangler.toml', () => {
       token: await mintToken(),
     })
     expect(res.status).toBe(200)
+    expect(res.body).toEqual({ items: [] })
+    expect((await call(testEnv(vars), 'GET', '/readyz')).body).toEqual({ status: 'ready' })
   })
 })

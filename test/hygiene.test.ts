@@ -122,7 +122,7 @@ describe('request hygiene', () => {
       expect(res.headers.get('X-Content-Type-Options')).toBe('nosniff')
       expect(res.headers.get('Strict-Transport-Security')).toMatch(/max-age=/)
       expect(res.headers.get('Content-Security-Policy')).toContain("default-src 'none'")
-      expect(res.headers.get('X-Frame-Options')).toBeTruthy()
+      expect(res.headers.get('X-Frame-Options')).toBe('SAMEORIGIN')
       expect(res.headers.get('Cache-Control')).toBe('no-store')
     }
   })

@@ -8,10 +8,25 @@ import { type CallResult, call, emulator, type TestEnv, testEnv } from './helper
 
 const UNDOCUMENTED = new Set(['/healthz', '/api/v1/openapi.json'])
 
+type Documented = { content?: Record<string, { schema: object }>; headers?: Record<string, unknown> }
 type Operation = {
-  responses: Record<string, { content?: Record<string, { schema: object }>; headers?: Record<string, unknown> }>
+  summary?: string
+  parameters?: ({ name: string; in: string; schema: object } | { $ref: string })[]
+  responses: Record<string, Documented>
 }
 const paths = openApiDocument.paths as unknown as Record<string, Record<string, Operation>>
+const components = openApiDocument.components as unknown as {
+  responses: Record<string, Documented>
+  schemas: Record<string, object>
+}
+
+const validates = (schema: object, value: unknown) =>
+  new Validator({ ...schema, components: openApiDocument.components }, '2020-12', false).validate(value).valid
+/** The schema of a query parameter of an operation. */
+const queryParam = (template: string, name: string) =>
+  (paths[template]?.get?.parameters ?? []).find((p) => 'name' in p && p.name === name && p.in === 'query') as
+    | { schema: object }
+    | undefined
 
 /**
  * Checks one real answer against the document: its status is documented for the operation, its
@@ -20,8 +35,11 @@ const paths = openApiDocument.paths as unknown as Record<string, Record<string, 
 function expectDocumented(method: string, template: string, res: CallResult) {
   const operation = paths[template]?.[method.toLowerCase()]
   expect(operation, `${method} ${template} is documented`).toBeDefined()
-  const documented = operation?.responses[String(res.status)]
-  expect(documented, `${method} ${template} documents ${res.status} (${res.text})`).toBeDefined()
+  expectAnswer(operation?.responses[String(res.status)], `${method} ${template}`, res)
+}
+
+function expectAnswer(documented: Documented | undefined, what: string, res: CallResult) {
+  expect(documented, `${what} documents ${res.status} (${res.text})`).toBeDefined()
   const schema = documented?.content?.['application/json']?.schema
   if (!schema) {
     expect(res.text).toBe('')
@@ -29,7 +47,7 @@ function expectDocumented(method: string, template: string, res: CallResult) {
   }
   const validator = new Validator({ ...schema, components: openApiDocument.components }, '2020-12', false)
   const result = validator.validate(res.body)
-  expect(result.errors, `${method} ${template} ${res.status}: ${res.text}`).toEqual([])
+  expect(result.errors, `${what} ${res.status}: ${res.text}`).toEqual([])
   for (const header of Object.keys(documented?.headers ?? {})) expect(res.headers.get(header)).not.toBeNull()
 }
 
@@ -45,6 +63,102 @@ describe('GET /api/v1/openapi.json', () => {
       .filter((r) => r.method !== 'ALL' && !UNDOCUMENTED.has(r.path))
       .map((r) => `${r.method} ${r.path}`)
     expect([...new Set(routes)].sort()).toEqual(documented.sort())
+  })
+
+  it('gives every operation a summary, X-Request-Id as a parameter and on every answer, and a server', () => {
+    expect(openApiDocument.servers).toEqual([{ url: '/', description: 'This Worker' }])
+    for (const [path, operations] of Object.entries(paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        expect(operation.summary, `${method} ${path}`).toMatch(/\w/)
+        expect(operation.parameters, `${method} ${path}`).toContainEqual({ $ref: '#/components/parameters/RequestId' })
+        for (const [status, response] of Object.entries(operation.responses)) {
+          expect(response.headers, `${method} ${path} ${status}`).toHaveProperty('X-Request-Id')
+        }
+      }
+    }
+  })
+
+  it('refuses in its schemas the input the server refuses', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const linkToken = components.schemas.LinkTokenRequest as object
+    const exchange = components.schemas.ExchangeTokenRequest as object
+    const cases: [schema: object, path: string, body: unknown][] = [
+      [linkToken, '/api/v1/banking/link-token', { account_selection: true }],
+      [linkToken, '/api/v1/banking/link-token', { item_id: 'x'.repeat(129) }],
+      [linkToken, '/api/v1/banking/link-token', { item_id: "a'b" }],
+      [linkToken, '/api/v1/banking/link-token', { item_id: '' }],
+      [exchange, '/api/v1/banking/exchange-token', { public_token: 'public-sandbox-' }],
+      [exchange, '/api/v1/banking/exchange-token', { public_token: 'public-sandbox-abc def' }],
+      [exchange, '/api/v1/banking/exchange-token', { public_token: 'public-development-abc' }],
+    ]
+    for (const [schema, path, body] of cases) {
+      expect(validates(schema, body), JSON.stringify(body)).toBe(false)
+      const res = await call(env, 'POST', path, { token: user.token, body })
+      expect(res.status, JSON.stringify(body)).toBe(422)
+    }
+    // What the server accepts, the schemas accept too.
+    expect(validates(linkToken, { account_selection: false })).toBe(true)
+    expect(validates(linkToken, { item_id: 'Ab_9-x', account_selection: true })).toBe(true)
+    expect(validates(exchange, { public_token: 'public-sandbox-5c224a01-8314-4491-a06f-39e193d5cddc' })).toBe(true)
+
+    const transactions = '/api/v1/banking/transactions'
+    const query: [name: string, value: string][] = [
+      ['item_id', 'x'.repeat(129)],
+      ['account_id', 'a b'],
+      ['start_date', '2024-02-31'],
+      ['end_date', '2023-02-29'],
+      ['cursor', 'c'.repeat(513)],
+    ]
+    for (const [name, value] of query) {
+      const schema = queryParam(transactions, name)?.schema as object
+      expect(validates(schema, value), `${name}=${value}`).toBe(false)
+      const res = await call(env, 'GET', `${transactions}?${name}=${value}`, { token: user.token })
+      expect(res.status, `${name}=${value}`).toBe(422)
+    }
+    expect(validates(queryParam(transactions, 'start_date')?.schema as object, '2024-02-29')).toBe(true)
+  })
+
+  it("documents Link's onSuccess metadata as an alternative to institution", () => {
+    const exchange = components.schemas.ExchangeTokenRequest as object
+    const metadata = {
+      institution: { name: 'First Platypus Bank', institution_id: 'ins_109508' },
+      accounts: [
+        {
+          id: 'vzeNDwK7KQIm4yEog683uElbp9GRLEFXGK98D',
+          name: 'Plaid Checking',
+          mask: '0000',
+          type: 'depository',
+          subtype: 'checking',
+          verification_status: null,
+        },
+      ],
+      link_session_id: '79e772be-547d-4c9c-8b76-4ac4ed4c441a',
+      transfer_status: null,
+    }
+    const publicToken = 'public-sandbox-5c224a01-8314-4491-a06f-39e193d5cddc'
+    expect(validates(exchange, { public_token: publicToken, metadata })).toBe(true)
+    expect(validates(exchange, { public_token: publicToken, metadata: { ...metadata, institution: null } })).toBe(true)
+    const badAccount = { ...metadata.accounts[0], mask: 0 }
+    expect(validates(exchange, { public_token: publicToken, metadata: { ...metadata, accounts: [badAccount] } })).toBe(
+      false,
+    )
+    expect(paths['/api/v1/banking/exchange-token']?.post?.responses['409']).toMatchObject({
+      description: expect.stringContaining('same institution with an account of the same name and mask'),
+    })
+  })
+
+  it('describes the answers no operation lists: 404 for an unknown path, 405 with Allow, /readyz', async () => {
+    const env = testEnv()
+    expectAnswer(components.responses.NotFound, 'an unknown path', await call(env, 'GET', '/api/v1/nope'))
+    const wrongMethod = await call(env, 'PUT', '/api/v1/banking/items')
+    expect(wrongMethod.status).toBe(405)
+    expectAnswer(components.responses.MethodNotAllowed, 'a wrong method', wrongMethod)
+    expect(wrongMethod.headers.get('Allow')).toBe('OPTIONS, GET, HEAD')
+    expectDocumented('GET', '/readyz', await call(env, 'GET', '/readyz'))
+    const notReady = await call(testEnv({ PLAID_SECRET: undefined }), 'GET', '/readyz')
+    expect(notReady.status).toBe(503)
+    expectDocumented('GET', '/readyz', notReady)
   })
 
   it('describes what each route really answers: every status and body seen is documented and valid', async () => {

@@ -1,7 +1,7 @@
 import type { EndpointRegistry } from '../emulator'
 import { invalidField } from '../plaid-error'
-import { isoSeconds, LINK_TOKEN_TTL_MS } from '../state'
-import { anything, arrayOf, boolean, checkFields, nonEmptyString, object, stringOf, url } from '../validate'
+import { INSTITUTIONS, isoSeconds, LINK_TOKEN_TTL_MS, type Tenant } from '../state'
+import { anything, arrayOf, boolean, checkFields, nonEmptyString, object, type Rule, stringOf, url } from '../validate'
 
 // Plaid's enums, as the OpenAPI spec (2020-09-14) lists them.
 export const PRODUCTS = [
@@ -71,9 +71,6 @@ const LANGUAGES = ['da', 'nl', 'en', 'et', 'fr', 'de', 'hi', 'it', 'lv', 'lt', '
 // Fields Plaid accepts on /link/token/create that the emulator does not model: accepted, ignored.
 const OTHER_FIELDS = [
   'user_id',
-  'required_if_supported_products',
-  'optional_products',
-  'additional_consented_products',
   'access_tokens',
   'link_customization_name',
   'appearance_mode',
@@ -120,6 +117,48 @@ const USER_FIELDS = [
   'id_number',
 ]
 
+/**
+ * The four product lists of /link/token/create. The spec wants no product in two of them, and
+ * says `balance` is no valid value in `products` or `additional_consented_products` (Balance
+ * needs no initialization).
+ */
+const PRODUCT_LISTS = [
+  'products',
+  'required_if_supported_products',
+  'optional_products',
+  'additional_consented_products',
+] as const
+type ProductList = (typeof PRODUCT_LISTS)[number]
+const productList: Rule = arrayOf(stringOf(PRODUCTS))
+
+function checkProductLists(body: Record<string, unknown>): Record<ProductList, string[]> {
+  const lists = Object.fromEntries(
+    PRODUCT_LISTS.map((name) => [name, (body[name] as string[] | null | undefined) ?? []]),
+  ) as Record<ProductList, string[]>
+  for (const name of ['products', 'additional_consented_products'] as const) {
+    if (lists[name].includes('balance')) {
+      throw invalidField(`${name} must not contain balance: Balance is initialized with any other product`)
+    }
+  }
+  for (const [i, later] of PRODUCT_LISTS.entries()) {
+    for (const earlier of PRODUCT_LISTS.slice(0, i)) {
+      const shared = lists[later].filter((p) => lists[earlier].includes(p))
+      if (shared.length > 0) {
+        throw invalidField(`${earlier} and ${later} must not overlap; both contain: ${[...new Set(shared)].join(', ')}`)
+      }
+    }
+  }
+  if (
+    lists.products.length === 0 &&
+    (lists.required_if_supported_products.length > 0 || lists.optional_products.length > 0)
+  ) {
+    throw invalidField(
+      'products must contain at least one product when required_if_supported_products or optional_products is set',
+    )
+  }
+  return lists
+}
+
 /** `/link/token/create`, including update mode (an `access_token` names the Item to repair). */
 export function linkEndpoints(api: EndpointRegistry): void {
   api.post('/link/token/create', (body, { tenant }) => {
@@ -134,7 +173,7 @@ export function linkEndpoints(api: EndpointRegistry): void {
           ...Object.fromEntries(USER_FIELDS.map((f) => [f, { rule: anything }])),
         }),
       },
-      products: { rule: arrayOf(stringOf(PRODUCTS)) },
+      ...Object.fromEntries(PRODUCT_LISTS.map((name) => [name, { rule: productList }])),
       webhook: { rule: url },
       redirect_uri: { rule: url },
       access_token: { rule: nonEmptyString },
@@ -148,7 +187,8 @@ export function linkEndpoints(api: EndpointRegistry): void {
       },
       ...Object.fromEntries(OTHER_FIELDS.map((f) => [f, { rule: anything }])),
     })
-    if (body.access_token === undefined && !(body.products as unknown[] | undefined)?.length) {
+    const lists = checkProductLists(body)
+    if (body.access_token === undefined && lists.products.length === 0) {
       // Outside update mode Plaid needs at least one product to initialize the Item with.
       throw invalidField('products must be a non-empty array unless access_token is set (update mode)')
     }
@@ -161,7 +201,12 @@ export function linkEndpoints(api: EndpointRegistry): void {
       expiresAt,
       clientUserId: (body.user as { client_user_id: string }).client_user_id,
       redirectUri: (body.redirect_uri as string | undefined) ?? null,
-      products: (body.products as string[] | undefined) ?? [],
+      countryCodes: body.country_codes as string[],
+      products: lists.products,
+      // Kept as sent (null when absent), so a test can tell "not sent" from "sent empty".
+      requiredIfSupportedProducts: (body.required_if_supported_products as string[] | undefined) ?? null,
+      optionalProducts: (body.optional_products as string[] | undefined) ?? null,
+      additionalConsentedProducts: (body.additional_consented_products as string[] | undefined) ?? null,
       // Plaid ignores `webhook` in update mode (an Item's webhook changes via /item/webhook/update).
       webhook: item ? null : ((body.webhook as string | undefined) ?? null),
       itemId: item?.id ?? null,
@@ -171,4 +216,40 @@ export function linkEndpoints(api: EndpointRegistry): void {
     })
     return { link_token: linkToken, expiration: isoSeconds(expiresAt) }
   })
+}
+
+/**
+ * What Link does when the user finishes a new-Item session at an institution: the Item gets
+ * `products` (Link offers no institution lacking one of them), plus those of
+ * `required_if_supported_products` and `optional_products` the institution supports; consented
+ * products are not initialized. Answers the public token Link's onSuccess hands over. Link is a
+ * browser flow, not an API, so only the control API offers this.
+ */
+export function finishLinkSession(
+  tenant: Tenant,
+  linkToken: string,
+  institutionId: string,
+): { public_token: string } | { status: 404 | 409; error: string } {
+  const token = tenant.linkTokens.get(linkToken)
+  if (!token || tenant.now() >= token.expiresAt) return { status: 404, error: 'no live link token by that name' }
+  if (token.itemId !== null) {
+    return { status: 409, error: 'an update-mode link token repairs its Item (POST /emulator/items/:item_id/repair)' }
+  }
+  const institution = INSTITUTIONS.get(institutionId)
+  if (!institution) return { status: 404, error: 'no Sandbox institution with this institution_id' }
+  const supported = (products: string[] | null) => (products ?? []).filter((p) => institution.products.includes(p))
+  const missing = token.products.filter((p) => !institution.products.includes(p))
+  if (missing.length > 0) {
+    return { status: 409, error: `Link does not offer this institution: it lacks ${missing.join(', ')}` }
+  }
+  const item = tenant.createItem({
+    institution,
+    products: [
+      ...token.products,
+      ...supported(token.requiredIfSupportedProducts),
+      ...supported(token.optionalProducts),
+    ],
+    webhook: token.webhook,
+  })
+  return { public_token: tenant.issuePublicToken(item) }
 }

@@ -10,6 +10,8 @@ export type LinkTokenCreateRequest = {
   country_codes: string[]
   user: { client_user_id: string }
   products?: string[]
+  required_if_supported_products?: string[]
+  optional_products?: string[]
   webhook?: string
   redirect_uri?: string
   access_token?: string

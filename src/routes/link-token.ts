@@ -13,7 +13,8 @@ import { limitPlaidCalls } from './rate-limit'
 
 /**
  * The `/link/token/create` body for this user: a new Item (products from the settings), or,
- * with an access token, update mode for an existing Item (Plaid wants no products then).
+ * with an access token, update mode for an existing Item (Plaid wants no products then, and
+ * the other product lists need `products` beside them, so they go with it).
  */
 export function linkTokenRequest(
   plaid: PlaidConfig,
@@ -25,10 +26,23 @@ export function linkTokenRequest(
     language: plaid.language,
     country_codes: plaid.countryCodes,
     user: { client_user_id: userId },
-    ...(update ? { access_token: update.accessToken } : { products: plaid.products }),
+    ...(update ? { access_token: update.accessToken } : newItemProducts(plaid)),
     ...(update?.accountSelection && { update: { account_selection_enabled: true } }),
     ...(plaid.webhookUrl && { webhook: plaid.webhookUrl }),
     ...(plaid.redirectUri && { redirect_uri: plaid.redirectUri }),
+  }
+}
+
+/** Only the lists that are set: Plaid is sent no empty `optional_products` it was not asked for. */
+function newItemProducts(
+  plaid: PlaidConfig,
+): Pick<LinkTokenCreateRequest, 'products' | 'required_if_supported_products' | 'optional_products'> {
+  return {
+    products: plaid.products,
+    ...(plaid.requiredIfSupportedProducts.length > 0 && {
+      required_if_supported_products: plaid.requiredIfSupportedProducts,
+    }),
+    ...(plaid.optionalProducts.length > 0 && { optional_products: plaid.optionalProducts }),
   }
 }
 

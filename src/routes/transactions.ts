@@ -10,7 +10,23 @@ import type { AppEnv } from '../types'
 import { jsonObject, plaidId, readQuery } from './input'
 import { operation } from './operation'
 
-const date = (name: string) => v.pipe(v.string(), v.isoDate(`${name} must be a date (YYYY-MM-DD)`))
+/** Whether a YYYY-MM-DD string names a day that exists: the format check alone lets 2024-02-31 through. */
+const isCalendarDay = (value: string) => {
+  const time = Date.parse(`${value}T00:00:00Z`)
+  // Date.parse may roll an impossible day over into the next month; printing it back catches that.
+  return !Number.isNaN(time) && new Date(time).toISOString().startsWith(value)
+}
+
+// abortPipeEarly: a value that is no date at all gets one message, not two.
+const date = (name: string) =>
+  v.config(
+    v.pipe(
+      v.string(),
+      v.isoDate(`${name} must be a date (YYYY-MM-DD)`),
+      v.check(isCalendarDay, `${name} is not a day of the calendar`),
+    ),
+    { abortPipeEarly: true },
+  )
 
 const TransactionsQuery = jsonObject({
   item_id: v.optional(plaidId('item_id')),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { newClientId, plaid, plaidError, type RequestOptions } from './plaid'
+import { EMULATOR_URL, newClientId, plaid, plaidError, type RequestOptions } from './plaid'
 
 const LINK_TOKEN = {
   client_name: 'Linked Accounts',
@@ -9,6 +9,7 @@ const LINK_TOKEN = {
   products: ['transactions'],
 }
 const { client_name: _, language: __, ...WITHOUT_NAME_AND_LANGUAGE } = LINK_TOKEN
+const { products: ___, ...WITHOUT_PRODUCTS } = LINK_TOKEN
 // Well formed but never issued: validation must answer before any token is looked up.
 const UNKNOWN_ACCESS_TOKEN = `access-sandbox-${crypto.randomUUID()}`
 
@@ -93,6 +94,117 @@ describe('the emulator validates requests as Plaid does', () => {
       plaidError(400, 'INVALID_REQUEST', 'INVALID_FIELD', /^language must be one of: da, nl, en, /),
     ],
     [
+      'optional_products that is not an array',
+      '/link/token/create',
+      { ...LINK_TOKEN, optional_products: 'identity' },
+      { malformed: 'string for an array of products' },
+      plaidError(400, 'INVALID_REQUEST', 'INVALID_FIELD', 'optional_products must be an array'),
+    ],
+    [
+      'a required_if_supported_products entry outside the Products enum',
+      '/link/token/create',
+      { ...LINK_TOKEN, required_if_supported_products: ['identity', 'teleportation'] },
+      { malformed: 'value outside the Products enum' },
+      plaidError(
+        400,
+        'INVALID_REQUEST',
+        'INVALID_FIELD',
+        /^required_if_supported_products\[1\] must be one of: assets, auth, /,
+      ),
+    ],
+    [
+      'an additional_consented_products entry outside the Products enum',
+      '/link/token/create',
+      { ...LINK_TOKEN, additional_consented_products: [7] },
+      { malformed: 'number for a product' },
+      plaidError(400, 'INVALID_REQUEST', 'INVALID_FIELD', /^additional_consented_products\[0\] must be one of: /),
+    ],
+    // The spec asks for no overlap in prose only, so these requests meet its schema and are not marked.
+    [
+      'a product in both products and optional_products',
+      '/link/token/create',
+      { ...LINK_TOKEN, optional_products: ['identity', 'transactions'] },
+      {},
+      plaidError(
+        400,
+        'INVALID_REQUEST',
+        'INVALID_FIELD',
+        'products and optional_products must not overlap; both contain: transactions',
+      ),
+    ],
+    [
+      'a product in both products and required_if_supported_products',
+      '/link/token/create',
+      { ...LINK_TOKEN, required_if_supported_products: ['transactions'] },
+      {},
+      plaidError(
+        400,
+        'INVALID_REQUEST',
+        'INVALID_FIELD',
+        'products and required_if_supported_products must not overlap; both contain: transactions',
+      ),
+    ],
+    [
+      'a product in both required_if_supported_products and optional_products',
+      '/link/token/create',
+      { ...LINK_TOKEN, required_if_supported_products: ['identity'], optional_products: ['identity'] },
+      {},
+      plaidError(
+        400,
+        'INVALID_REQUEST',
+        'INVALID_FIELD',
+        'required_if_supported_products and optional_products must not overlap; both contain: identity',
+      ),
+    ],
+    [
+      'a product in both optional_products and additional_consented_products',
+      '/link/token/create',
+      { ...LINK_TOKEN, optional_products: ['liabilities'], additional_consented_products: ['liabilities'] },
+      {},
+      plaidError(
+        400,
+        'INVALID_REQUEST',
+        'INVALID_FIELD',
+        'optional_products and additional_consented_products must not overlap; both contain: liabilities',
+      ),
+    ],
+    [
+      'a product in both products and additional_consented_products',
+      '/link/token/create',
+      { ...LINK_TOKEN, additional_consented_products: ['transactions'] },
+      {},
+      plaidError(
+        400,
+        'INVALID_REQUEST',
+        'INVALID_FIELD',
+        'products and additional_consented_products must not overlap; both contain: transactions',
+      ),
+    ],
+    [
+      'balance in products, which the spec says is no valid value there',
+      '/link/token/create',
+      { ...LINK_TOKEN, products: ['transactions', 'balance'] },
+      {},
+      plaidError(
+        400,
+        'INVALID_REQUEST',
+        'INVALID_FIELD',
+        'products must not contain balance: Balance is initialized with any other product',
+      ),
+    ],
+    [
+      'optional_products without products (update mode), before the access token is looked up',
+      '/link/token/create',
+      { ...WITHOUT_PRODUCTS, access_token: UNKNOWN_ACCESS_TOKEN, optional_products: ['identity'] },
+      {},
+      plaidError(
+        400,
+        'INVALID_REQUEST',
+        'INVALID_FIELD',
+        'products must contain at least one product when required_if_supported_products or optional_products is set',
+      ),
+    ],
+    [
       'a body that is not JSON',
       '/link/token/create',
       undefined,
@@ -151,5 +263,49 @@ describe('the emulator checks credentials and headers as Plaid does', () => {
     expect(await plaid(newClientId(), '/item/nonexistent', {})).toEqual(
       plaidError(404, 'INVALID_REQUEST', 'NOT_FOUND', 'not found'),
     )
+  })
+})
+
+describe('a Link session finished with a link token gives the Item the products that apply', () => {
+  /** The user finishes Link at the institution (the emulator's control API stands in for Link). */
+  const finish = (clientId: string, linkToken: unknown, institutionId = 'ins_109508') =>
+    fetch(`${EMULATOR_URL}/emulator/link-tokens/${linkToken}/finish`, {
+      method: 'POST',
+      headers: { 'PLAID-CLIENT-ID': clientId },
+      body: JSON.stringify({ institution_id: institutionId }),
+    })
+
+  it('initializes products, and the required-if-supported and optional ones the institution supports', async () => {
+    const clientId = newClientId()
+    const link = await plaid(clientId, '/link/token/create', {
+      ...LINK_TOKEN,
+      // Sandbox institutions support identity and liabilities, but not employment or standing orders.
+      required_if_supported_products: ['identity', 'employment'],
+      optional_products: ['liabilities', 'standing_orders'],
+      additional_consented_products: ['investments'],
+    })
+    expect(link.status).toBe(200)
+    const finished = await finish(clientId, link.body.link_token)
+    expect(finished.status).toBe(200)
+    const { public_token } = (await finished.json()) as { public_token: string }
+    const exchanged = await plaid(clientId, '/item/public_token/exchange', { public_token })
+    const item = await plaid(clientId, '/item/get', { access_token: exchanged.body.access_token })
+    expect(item.status).toBe(200)
+    expect(item.body.item).toMatchObject({
+      institution_id: 'ins_109508',
+      products: ['identity', 'liabilities', 'transactions'],
+      billed_products: ['identity', 'liabilities', 'transactions'],
+    })
+    // Consent alone initializes nothing: investments stays available, not billed.
+    expect((item.body.item as { available_products: string[] }).available_products).toContain('investments')
+  })
+
+  it('offers no institution that lacks one of products', async () => {
+    const clientId = newClientId()
+    const link = await plaid(clientId, '/link/token/create', { ...LINK_TOKEN, products: ['standing_orders'] })
+    expect(link.status).toBe(200)
+    const finished = await finish(clientId, link.body.link_token)
+    expect(finished.status).toBe(409)
+    expect(await finished.json()).toEqual({ error: 'Link does not offer this institution: it lacks standing_orders' })
   })
 })

@@ -146,6 +146,16 @@ export const emulator = {
     })
     return data.public_token as string
   },
+  /** What Link's onSuccess gives after the user finishes Link with this link token at the institution. */
+  async finishLink(env: TestEnv, linkToken: string, institutionId = 'ins_109508'): Promise<string> {
+    const response = await fetch(`${EMULATOR_URL}/emulator/link-tokens/${linkToken}/finish`, {
+      method: 'POST',
+      headers: { 'PLAID-CLIENT-ID': env.PLAID_CLIENT_ID },
+      body: JSON.stringify({ institution_id: institutionId }),
+    })
+    if (!response.ok) throw new Error(`emulator refused to finish Link: ${await response.text()}`)
+    return ((await response.json()) as { public_token: string }).public_token
+  },
   /** The emulator's view of this test's Items (removed ones included). */
   async items(env: TestEnv): Promise<EmulatedItem[]> {
     const response = await fetch(`${EMULATOR_URL}/emulator/items`, {
@@ -251,7 +261,12 @@ export type EmulatedLinkToken = {
   webhook: string | null
   redirect_uri: string | null
   item_id: string | null
+  country_codes: string[]
   products: string[]
+  /** null: the request did not have the field. */
+  required_if_supported_products: string[] | null
+  optional_products: string[] | null
+  additional_consented_products: string[] | null
   account_selection_enabled: boolean
 }
 
@@ -280,6 +295,8 @@ export async function deliverAndConsume(env: TestEnv, delivery: WebhookDelivery)
 export type EmulatedItem = {
   item_id: string
   institution_id: string
+  /** The products the Item was initialized with. */
+  products: string[]
   /** Plaid's own copy, for checking that this API never shows or stores it in clear. */
   access_token: string | null
   removed: boolean

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { exchange, itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
 import { mintToken } from '../helpers/tokens'
 import { call, emulator, testEnv } from '../helpers/worker'
@@ -23,7 +24,12 @@ describe('POST /api/v1/banking/link-token', () => {
         webhook: null,
         redirect_uri: null,
         item_id: null,
+        country_codes: ['US'],
         products: ['transactions', 'auth'],
+        // Not sent while PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS and PLAID_OPTIONAL_PRODUCTS are unset.
+        required_if_supported_products: null,
+        optional_products: null,
+        additional_consented_products: null,
         account_selection_enabled: false,
       },
     ])
@@ -114,6 +120,47 @@ describe('POST /api/v1/banking/link-token', () => {
         redirect_uri: 'https://app.example.com/oauth-return',
       },
     ])
+  })
+
+  describe('products that do not hide banks', () => {
+    const settings = {
+      PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS: 'identity,employment',
+      PLAID_OPTIONAL_PRODUCTS: 'liabilities, standing_orders',
+    }
+
+    it('sends them when set, and the Item gets those its bank supports', async () => {
+      const env = testEnv(settings)
+      const user = await newUser()
+      const res = await call(env, 'POST', PATH, { token: user.token })
+      expect(res.status).toBe(200)
+      expect(await emulator.linkTokens(env)).toMatchObject([
+        {
+          link_token: res.body.link_token,
+          products: ['transactions', 'auth'],
+          required_if_supported_products: ['identity', 'employment'],
+          optional_products: ['liabilities', 'standing_orders'],
+          additional_consented_products: null,
+        },
+      ])
+      // The user finishes Link at a Sandbox bank, which has neither employment nor standing orders.
+      const publicToken = await emulator.finishLink(env, res.body.link_token as string)
+      const linked = await exchange(env, user, publicToken)
+      expect(linked.status).toBe(201)
+      expect(await emulator.items(env)).toMatchObject([
+        { item_id: itemIdOf(linked), products: ['transactions', 'auth', 'identity', 'liabilities'] },
+      ])
+    })
+
+    it('sends neither in update mode, where Plaid wants no products', async () => {
+      const env = testEnv(settings)
+      const user = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      const res = await call(env, 'POST', PATH, { token: user.token, body: { item_id: itemId } })
+      expect(res.status).toBe(200)
+      expect(await emulator.linkTokens(env)).toMatchObject([
+        { item_id: itemId, products: [], required_if_supported_products: null, optional_products: null },
+      ])
+    })
   })
 
   describe('when Plaid misbehaves', () => {

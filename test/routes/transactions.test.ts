@@ -65,6 +65,14 @@ describe('GET /api/v1/banking/transactions', () => {
     )
   })
 
+  it('accepts 29 February of a leap year', async () => {
+    const res = await call(env, 'GET', '/api/v1/banking/transactions?start_date=2024-02-29&end_date=2024-02-29', {
+      token: user.token,
+    })
+    expect(res.status).toBe(200)
+    expect(res.body).toEqual({ transactions: all.filter((t) => t.date === '2024-02-29'), next_cursor: null })
+  })
+
   it("shows another user nothing of this user's transactions", async () => {
     const other = await newUser()
     expect(await listAll(env, other)).toEqual([])
@@ -78,6 +86,12 @@ describe('GET /api/v1/banking/transactions', () => {
     ['limit=501', /limit must be a whole number from 1 to 500/],
     ['limit=ten', /limit must be a whole number from 1 to 500/],
     ['start_date=2024-13-01', /start_date must be a date/],
+    ['start_date=2024-02-31', /^invalid query: start_date: start_date is not a day of the calendar$/],
+    ['end_date=2023-02-29', /^invalid query: end_date: end_date is not a day of the calendar$/],
+    [
+      'start_date=2024-04-31&end_date=2024-05-01',
+      /^invalid query: start_date: start_date is not a day of the calendar$/,
+    ],
     ['start_date=2024-02-01&end_date=2024-01-01', /start_date is after end_date/],
     ['cursor=not-a-cursor', /cursor is not one this API gave out/],
     ['sort=asc', /sort: unknown field/],
