@@ -56,33 +56,20 @@ describe('items', () => {
       expect((await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })).status).toBe(404)
     })
 
-    it('still deletes locally when Plaid says the Item no longer exists', async () => {
+    // Plaid's answers for an Item it removed, and for an access token it does not know.
+    it.each([
+      ['ITEM_ERROR', 'ITEM_NOT_FOUND', 'the Item you requested cannot be found'],
+      ['INVALID_INPUT', 'INVALID_ACCESS_TOKEN', 'could not find matching access token'],
+    ])('still deletes locally when Plaid answers %s %s', async (errorType, errorCode, errorMessage) => {
       const env = testEnv()
       const user = await newUser()
       const itemId = itemIdOf(await linkItem(env, user))
       await emulator.fault(env, {
         endpoint: '/item/remove',
         kind: 'plaid_error',
-        error_type: 'ITEM_ERROR',
-        error_code: 'ITEM_NOT_FOUND',
-        error_message: 'the Item you requested cannot be found',
-      })
-      const res = await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })
-      expect(res.status).toBe(204)
-      expect((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body).toEqual({ items: [] })
-    })
-
-    it('still deletes locally when Plaid no longer knows the access token (INVALID_ACCESS_TOKEN)', async () => {
-      const env = testEnv()
-      const user = await newUser()
-      const itemId = itemIdOf(await linkItem(env, user))
-      // Plaid's answer for a token it does not know (the emulator's own for a token never issued).
-      await emulator.fault(env, {
-        endpoint: '/item/remove',
-        kind: 'plaid_error',
-        error_type: 'INVALID_INPUT',
-        error_code: 'INVALID_ACCESS_TOKEN',
-        error_message: 'could not find matching access token',
+        error_type: errorType,
+        error_code: errorCode,
+        error_message: errorMessage,
       })
       const { result: res, logs } = await captureLogs(() =>
         call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token }),
@@ -90,7 +77,7 @@ describe('items', () => {
       expect(res.status).toBe(204)
       expect((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body).toEqual({ items: [] })
       expect(logs).toContain('item already gone at Plaid; removing the local copy')
-      expect(logs).toContain('INVALID_ACCESS_TOKEN')
+      expect(logs).toContain(errorCode)
       // Nothing is left that would block linking the same login again.
       expect((await linkItem(env, user)).status).toBe(201)
     })
