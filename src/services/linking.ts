@@ -58,10 +58,11 @@ const duplicateError = (itemId: string) =>
     409,
     'this login is already linked: an Item at this institution has the same accounts',
     {},
-    {
-      item_id: itemId,
-    },
+    { item_id: itemId },
   )
+
+const notSaved = () =>
+  new ApiError(500, 'Failed to exchange public token: the linked account could not be saved; link it again')
 
 /**
  * Exchanges Link's public token and stores the new Item with its accounts.
@@ -144,12 +145,12 @@ export async function exchangePublicToken(
       inserted = await insertLinkedItem(db, stored, accounts.accounts, hash)
     } catch (error) {
       log('error', 'saving a linked item failed', { error: error instanceof Error ? error.message : 'unknown' })
-      throw new ApiError(500, 'Failed to exchange public token: the linked account could not be saved; link it again')
+      throw notSaved()
     }
     if (!inserted) {
+      // Refused as a duplicate (by the condition inside the write): name the Item it duplicates.
       const duplicate = institutionId ? await findDuplicateItem(db, userId, institutionId, accounts.accounts) : null
-      if (!duplicate)
-        throw new ApiError(500, 'Failed to exchange public token: the linked account could not be saved; link it again')
+      if (!duplicate) throw notSaved()
       reason = 'the login was already linked'
       throw duplicateError(duplicate.item_id)
     }
