@@ -17,6 +17,8 @@ const sharedEnv = (): TestEnv => testEnv({ PLAID_CLIENT_ID: baseEnv.PLAID_CLIENT
 
 /** How long the real queue may take to bring a job to the consumer and see it through. */
 const QUEUE_WAIT = { timeoutMs: 15_000 }
+/** Longer than the waits of a test, so a wait that runs out fails with its own message. */
+const QUEUE_TEST_TIMEOUT_MS = 40_000
 
 /**
  * The request ids of the queue jobs whose sync finished, from the consumer's log lines (it runs
@@ -47,83 +49,95 @@ const statusOf = async (env: TestEnv, user: User, itemId: string) =>
     .status
 
 describe('webhooks drive the sync (through the real queue)', () => {
-  it("a signed SYNC_UPDATES_AVAILABLE webhook leads to the user's transactions being listed", async () => {
-    const env = sharedEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
-    await emulator.webhooks(env) // forget what linking sent
-    await emulator.changeTransactions(env, itemId, { add: 25, fire_webhook: true })
-    const sent = await deliverAll(env)
-    expect(sent.map((d) => JSON.parse(d.body).webhook_code)).toContain('SYNC_UPDATES_AVAILABLE')
+  it(
+    "a signed SYNC_UPDATES_AVAILABLE webhook leads to the user's transactions being listed",
+    async () => {
+      const env = sharedEnv()
+      const user = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      await emulator.webhooks(env) // forget what linking sent
+      await emulator.changeTransactions(env, itemId, { add: 25, fire_webhook: true })
+      const sent = await deliverAll(env)
+      expect(sent.map((d) => JSON.parse(d.body).webhook_code)).toContain('SYNC_UPDATES_AVAILABLE')
 
-    const live = await emulator.liveTransactions(env, itemId)
-    const listed = await waitFor(
-      () => listAll(env, user),
-      (l) => l.length === live.length,
-      { ...QUEUE_WAIT, what: 'all of the transactions listed' },
-    )
-    expect(listed.map(core).sort(byId)).toEqual(live.map(core).sort(byId))
-  })
-
-  it("Plaid's retry of the same webhook is harmless", async () => {
-    const env = sharedEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
-    await emulator.webhooks(env)
-    await emulator.changeTransactions(env, itemId, { add: 10, modify: 3, remove: 2, fire_webhook: true })
-    const [delivery] = (await emulator.webhooks(env)).filter(
-      (d) => JSON.parse(d.body).webhook_code === 'SYNC_UPDATES_AVAILABLE',
-    )
-    if (!delivery) throw new Error('no webhook was sent')
-    // Each delivery under a request id of its own, so the wait below knows when every one of the
-    // three jobs has finished its sync.
-    const requestIds = [0, 1, 2].map((i) => `retry-${i}-${crypto.randomUUID()}`)
-    const syncs = watchSyncsDone()
-    try {
-      for (const id of requestIds) {
-        const res = await deliver(env, { ...delivery, headers: { ...delivery.headers, 'X-Request-Id': id } })
-        expect(res.status).toBe(200)
-      }
-      await waitFor(
-        async () => requestIds.filter((id) => syncs.done.has(id)),
-        (finished) => finished.length === requestIds.length,
-        { ...QUEUE_WAIT, what: 'the sync of every delivery' },
+      const live = await emulator.liveTransactions(env, itemId)
+      const listed = await waitFor(
+        () => listAll(env, user),
+        (l) => l.length === live.length,
+        { ...QUEUE_WAIT, what: 'all of the transactions listed' },
       )
-    } finally {
-      syncs.stop()
-    }
+      expect(listed.map(core).sort(byId)).toEqual(live.map(core).sort(byId))
+    },
+    QUEUE_TEST_TIMEOUT_MS,
+  )
 
-    const live = await emulator.liveTransactions(env, itemId)
-    const listed = await listAll(env, user)
-    expect(listed.map(core).sort(byId)).toEqual(live.map(core).sort(byId))
-    expect(new Set(listed.map((t) => t.transaction_id)).size).toBe(listed.length)
-  })
+  it(
+    "Plaid's retry of the same webhook is harmless",
+    async () => {
+      const env = sharedEnv()
+      const user = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      await emulator.webhooks(env)
+      await emulator.changeTransactions(env, itemId, { add: 10, modify: 3, remove: 2, fire_webhook: true })
+      const [delivery] = (await emulator.webhooks(env)).filter(
+        (d) => JSON.parse(d.body).webhook_code === 'SYNC_UPDATES_AVAILABLE',
+      )
+      if (!delivery) throw new Error('no webhook was sent')
+      // Each delivery under a request id of its own, so the wait below knows when every one of the
+      // three jobs has finished its sync.
+      const requestIds = [0, 1, 2].map((i) => `retry-${i}-${crypto.randomUUID()}`)
+      const syncs = watchSyncsDone()
+      try {
+        for (const id of requestIds) {
+          const res = await deliver(env, { ...delivery, headers: { ...delivery.headers, 'X-Request-Id': id } })
+          expect(res.status).toBe(200)
+        }
+        await waitFor(
+          async () => requestIds.filter((id) => syncs.done.has(id)),
+          (finished) => finished.length === requestIds.length,
+          { ...QUEUE_WAIT, what: 'the sync of every delivery' },
+        )
+      } finally {
+        syncs.stop()
+      }
 
-  it('ITEM/ERROR ITEM_LOGIN_REQUIRED marks the Item for update mode and LOGIN_REPAIRED clears it', async () => {
-    const env = sharedEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
-    await emulator.webhooks(env)
-    await emulator.fireWebhook(env, itemId, 'ERROR')
-    await deliverAll(env)
-    expect(
-      await waitFor(
-        () => statusOf(env, user, itemId),
-        (s) => s === 'login_required',
-        { ...QUEUE_WAIT, what: 'status login_required' },
-      ),
-    ).toBe('login_required')
+      const live = await emulator.liveTransactions(env, itemId)
+      const listed = await listAll(env, user)
+      expect(listed.map(core).sort(byId)).toEqual(live.map(core).sort(byId))
+      expect(new Set(listed.map((t) => t.transaction_id)).size).toBe(listed.length)
+    },
+    QUEUE_TEST_TIMEOUT_MS,
+  )
 
-    await emulator.fireWebhook(env, itemId, 'LOGIN_REPAIRED')
-    await deliverAll(env)
-    expect(
-      await waitFor(
-        () => statusOf(env, user, itemId),
-        (s) => s === 'good',
-        { ...QUEUE_WAIT, what: 'status good' },
-      ),
-    ).toBe('good')
-  })
+  it(
+    'ITEM/ERROR ITEM_LOGIN_REQUIRED marks the Item for update mode and LOGIN_REPAIRED clears it',
+    async () => {
+      const env = sharedEnv()
+      const user = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      await emulator.webhooks(env)
+      await emulator.fireWebhook(env, itemId, 'ERROR')
+      await deliverAll(env)
+      expect(
+        await waitFor(
+          () => statusOf(env, user, itemId),
+          (s) => s === 'login_required',
+          { ...QUEUE_WAIT, what: 'status login_required' },
+        ),
+      ).toBe('login_required')
+
+      await emulator.fireWebhook(env, itemId, 'LOGIN_REPAIRED')
+      await deliverAll(env)
+      expect(
+        await waitFor(
+          () => statusOf(env, user, itemId),
+          (s) => s === 'good',
+          { ...QUEUE_WAIT, what: 'status good' },
+        ),
+      ).toBe('good')
+    },
+    QUEUE_TEST_TIMEOUT_MS,
+  )
 })
 
 describe('the queue consumer', () => {
