@@ -377,7 +377,8 @@ export function createEmulator(options: EmulatorOptions = {}) {
   app.notFound((c) =>
     c.json(new EmulatedPlaidError(404, 'INVALID_REQUEST', 'NOT_FOUND', 'not found').body(newRequestId()), 404),
   )
-  return { fetch: app.fetch, tenant, chaos }
+  // `tenants` is for emulator/persist.ts, which saves and restores them.
+  return { fetch: app.fetch, tenant, tenants, chaos }
 }
 
 /** Plaid takes credentials from headers or the body; both must name a valid pair. */

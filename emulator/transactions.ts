@@ -71,6 +71,11 @@ export type ChangeKind = 'added' | 'modified' | 'removed'
 /** One entry of the log; `transaction` is the version the event produced (the last one for removals). */
 export type ChangeEvent = { kind: ChangeKind; transaction: TransactionJson }
 
+/** The account fields a log's transactions depend on. */
+export type LogAccount = Pick<Account, 'id' | 'type' | 'subtype'>
+export type LogOrigin = { itemId: string; accounts: LogAccount[]; createdAt: number; historyDays: number }
+export type LogChange = { add: number; modify: number; remove: number; now: number }
+
 /** A page of the log, reduced: each transaction appears once, in the list of its net change. */
 export type Page = {
   added: TransactionJson[]
@@ -441,7 +446,20 @@ export class TransactionLog {
   private readonly candidates = new Map<Template, string[]>()
   private readonly totalWeight: number
 
-  constructor(itemId: string, accounts: readonly Account[], createdAt: number, historyDays = DEFAULT_HISTORY_DAYS) {
+  /**
+   * What the log was made from and every change appended since: the log is a pure function of
+   * these (see emulator/persist.ts, which saves them rather than the generated transactions).
+   */
+  readonly origin: LogOrigin
+  readonly changes: LogChange[] = []
+
+  constructor(itemId: string, accounts: readonly LogAccount[], createdAt: number, historyDays = DEFAULT_HISTORY_DAYS) {
+    this.origin = {
+      itemId,
+      accounts: accounts.map(({ id, type, subtype }) => ({ id, type, subtype })),
+      createdAt,
+      historyDays,
+    }
     this.random = seededRandom(itemId)
     // Transactions go to checking, savings and credit accounts; a CD or loan has none.
     const byKind = new Map<AccountKind, string[]>([
@@ -473,6 +491,7 @@ export class TransactionLog {
     const canAdd = this.templates.length > 0
     if (remove > this.live.size + (canAdd ? add : 0))
       throw new RangeError(`only ${this.live.size} transactions to remove`)
+    this.changes.push({ add, modify, remove, now })
     const existing = [...this.live.keys()]
     const added: string[] = []
     for (let i = 0; canAdd && i < add; i++) {

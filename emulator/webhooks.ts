@@ -21,6 +21,9 @@ export type SigningKey = {
   expiredAt: number | null
 }
 
+/** A signing key as the state file keeps it. */
+export type ExportedSigningKey = { kid: string; jwk: JsonWebKey; createdAt: number; expiredAt: number | null }
+
 const seconds = (ms: number) => Math.floor(ms / 1000)
 const base64Url = (bytes: ArrayBuffer | Uint8Array) => Buffer.from(new Uint8Array(bytes)).toString('base64url')
 const encoder = new TextEncoder()
@@ -59,6 +62,29 @@ export class WebhookKeys {
 
   all(): readonly SigningKey[] {
     return this.keys
+  }
+
+  /** The keys, private parts included, as JWKs (for the emulator's state file, emulator/persist.ts). */
+  async export(): Promise<ExportedSigningKey[]> {
+    return Promise.all(
+      this.keys.map(async ({ privateKey, kid, createdAt, expiredAt }) => ({
+        kid,
+        jwk: await crypto.subtle.exportKey('jwk', privateKey),
+        createdAt,
+        expiredAt,
+      })),
+    )
+  }
+
+  /** Puts back keys that export() gave, oldest first, after any this tenant has already. */
+  async import(keys: readonly ExportedSigningKey[]): Promise<void> {
+    for (const { kid, jwk, createdAt, expiredAt } of keys) {
+      const privateKey = await crypto.subtle.importKey('jwk', jwk, { name: 'ECDSA', namedCurve: 'P-256' }, true, [
+        'sign',
+      ])
+      if (!jwk.x || !jwk.y) throw new Error(`signing key ${kid} has no public coordinates`)
+      this.keys.push({ kid, privateKey, x: jwk.x, y: jwk.y, createdAt, expiredAt })
+    }
   }
 
   /** A new current key; the old one stays valid unless `expirePrevious` expires it now. */

@@ -2,15 +2,41 @@
  * `npm run dev`: the Plaid emulator on :8788, the D1 migrations applied to the local database,
  * and the API under `wrangler dev` on :8787 with LOCAL_DEV=true, so no secrets are needed.
  * Real Sandbox credentials in .dev.vars take over from the emulator (see README).
+ *
+ * The emulator keeps its state in .wrangler/state beside wrangler's local D1 and queues, so a
+ * restart finds both as they were; `npm run dev -- --reset` wipes them all first. Stopping it
+ * (Ctrl-C, or SIGTERM / SIGINT to npm or to this process) stops everything it started: wrangler
+ * and its workerd run in a process group of their own, signalled as a whole (scripts/stack.ts),
+ * whose leader also ends the group should this process vanish without doing so.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { rmSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { EMULATOR_STATE_FILE } from '../emulator/persist'
 import { startEmulatorServer } from '../emulator/server'
+import { cleanup, collect, onCleanup, spawnGroup, wranglerEnv } from './stack'
 
 const apiPort = process.env.PORT ?? '8787'
 const emulatorPort = Number(process.env.EMULATOR_PORT ?? 8788)
+const args = process.argv.slice(2)
+const reset = args.includes('--reset')
+const wranglerArgs = args.filter((arg) => arg !== '--reset')
+
+/** Where `wrangler dev` and `wrangler d1 ... --local` keep local state by default; the emulator's file is in it too. */
+const LOCAL_STATE_DIR = dirname(EMULATOR_STATE_FILE)
+
+async function stop(code: number): Promise<never> {
+  await cleanup()
+  process.exit(code)
+}
+
+if (reset) {
+  rmSync(LOCAL_STATE_DIR, { recursive: true, force: true })
+  console.log(`--reset: ${LOCAL_STATE_DIR} removed (local D1, queues and the emulator's Items); starting empty`)
+}
 
 try {
-  await startEmulatorServer(emulatorPort)
+  const emulator = await startEmulatorServer(emulatorPort, { stateFile: EMULATOR_STATE_FILE })
+  onCleanup(() => emulator.close())
 } catch (error) {
   const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
   console.error(
@@ -22,22 +48,27 @@ try {
   process.exit(1)
 }
 
+// If whatever started us goes away without a signal (its parent killed outright), so do we.
+const parent = process.ppid
+setInterval(() => {
+  if (process.ppid !== parent) void stop(1)
+}, 1000).unref()
+
 // The local D1 copy gets every migration before the API starts (a no-op when up to date).
-const migrate = spawnSync('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local'], {
-  stdio: 'inherit',
-  env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
-})
-if (migrate.status !== 0) {
+const migrate = await collect(
+  spawnGroup('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local'], wranglerEnv({ CI: 'true' }), {
+    output: 'inherit',
+  }),
+)
+if (migrate.code !== 0) {
   console.error('Applying the D1 migrations failed; see the output above.')
-  process.exit(1)
+  await stop(1)
 }
 
-const wrangler = spawn(
+const wrangler = spawnGroup(
   'npx',
-  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', apiPort, '--var', 'LOCAL_DEV:true', ...process.argv.slice(2)],
-  { stdio: 'inherit', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
+  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', apiPort, '--var', 'LOCAL_DEV:true', ...wranglerArgs],
+  wranglerEnv(),
+  { output: 'inherit' },
 )
-const stop = () => wrangler.kill('SIGINT')
-process.on('SIGINT', stop)
-process.on('SIGTERM', stop)
-wrangler.on('exit', (code) => process.exit(code ?? 0))
+wrangler.on('exit', (code) => void stop(code ?? 0))

@@ -41,10 +41,21 @@ const groups = new Set<ChildProcess>()
 /** Temp dirs to remove on the way out. */
 const tempDirs = new Set<string>()
 
-export function spawnGroup(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+/**
+ * Starts `command` as the only member, with its descendants, of a new process group. Its output
+ * is piped to us, or with `output: 'inherit'` goes to our stdout and stderr as it comes. Its stdin
+ * is always closed: a group that is not the terminal's foreground group would be stopped
+ * (SIGTTIN) as soon as it read from the terminal.
+ */
+export function spawnGroup(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  { output = 'pipe' }: { output?: 'pipe' | 'inherit' } = {},
+): ChildProcess {
   const child = spawn(process.execPath, ['-e', SUPERVISOR, String(process.pid), command, ...args], {
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', output, output],
     env,
   })
   groups.add(child)
@@ -78,9 +89,24 @@ export function tempDir(prefix: string, { keep = false } = {}): string {
   return dir
 }
 
-/** Stops every group we started (gracefully first) and removes the temp dirs; idempotent. */
+/** Work that must finish before the process exits, after the groups have stopped (see onCleanup). */
+const cleanupTasks: Array<() => Promise<void> | void> = []
+
+/** Adds `task` to what cleanup() does once every group has stopped (saving state, say). */
+export function onCleanup(task: () => Promise<void> | void): void {
+  cleanupTasks.push(task)
+}
+
+/** Stops every group we started (gracefully first), runs the onCleanup tasks and removes the temp dirs; idempotent. */
 export async function cleanup(): Promise<void> {
   await Promise.all([...groups].map((child) => stopGroup(child)))
+  for (const task of cleanupTasks) {
+    try {
+      await task()
+    } catch (error) {
+      console.error(`cleanup: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
 }
 
@@ -89,10 +115,13 @@ process.on('exit', () => {
   for (const child of groups) signalGroup(child, 'SIGKILL')
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
 })
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
   process.on(signal, () => {
     console.error(`\n${signal}: stopping child processes`)
-    void cleanup().finally(() => process.exit(130))
+    void cleanup().finally(() => process.exit(code))
   })
 }
 

@@ -4,9 +4,12 @@
  * to any other host is reported on stderr and its connection dropped, so no test can reach a real
  * host and the Worker sees exactly what an unreachable host looks like. Every Plaid exchange is recorded for the contract check.
  * Webhooks are not POSTed anywhere: each client id's wait in its outbox (GET /emulator/webhooks).
+ * workerd reports each connection dropped on purpose as an uncaught exception; quietDroppedConnections()
+ * keeps exactly those reports, as many as connections were dropped, out of the run's output.
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { getRequestListener } from '@hono/node-server'
@@ -26,6 +29,60 @@ export const EXCHANGES_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '
  * where settings sent the Worker.
  */
 export const PLAID_HOSTS_SEEN = ['sandbox.plaid.com', 'production.plaid.com', '127.0.0.1:8788']
+
+/**
+ * What workerd prints, once each, for every connection this network drops: miniflare's shim
+ * between workerd and this Node handler passes the lost connection on as a rejected promise,
+ * which workerd logs as uncaught (twice), after kj's own report. None of it comes from the
+ * Worker, whose code sees an ordinary network error.
+ */
+const DROP_REPORTS = [
+  {
+    pattern: /^exception = kj\/async-io\.c\+\+:\d+: disconnected: stream disconnected prematurely\nstack: [^\n]*\n$/,
+    perDrop: 1,
+  },
+  {
+    pattern: /^uncaught exception; source = Uncaught \(in promise\); stack = Error: Network connection lost\.\n$/,
+    perDrop: 2,
+  },
+  {
+    pattern:
+      /^uncaught exception; exception = \S+: disconnected: jsg\.Error: Network connection lost\.\nstack: [^\n]*\n$/,
+    perDrop: 2,
+  },
+]
+/** How many more of each report the connections dropped so far account for. */
+const expectedReports = DROP_REPORTS.map(() => 0)
+
+/** Drops the connection on purpose: its reports are expected, so quietDroppedConnections() holds them back. */
+function dropConnection(socket: Socket) {
+  DROP_REPORTS.forEach(({ perDrop }, i) => {
+    expectedReports[i] = (expectedReports[i] ?? 0) + perDrop
+  })
+  socket.destroy()
+}
+
+/**
+ * Holds back workerd's reports of connections this network dropped on purpose (the pool prints
+ * workerd's log lines to stdout and stderr, one write each, with no hook to filter them). Only
+ * as many as the drops account for are held back, so a report beyond them still shows.
+ */
+export function quietDroppedConnections() {
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream) as (...args: unknown[]) => boolean
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString() : ''
+      const report = DROP_REPORTS.findIndex(({ pattern }) => pattern.test(text))
+      if (report !== -1 && (expectedReports[report] ?? 0) > 0) {
+        expectedReports[report] = (expectedReports[report] ?? 0) - 1
+        const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined
+        callback?.()
+        return true
+      }
+      return write(chunk, ...rest)
+    }) as typeof stream.write
+  }
+}
 
 function answerWhereItWent(host: string, res: ServerResponse) {
   res.writeHead(400, { 'Content-Type': 'application/json' })
@@ -49,7 +106,7 @@ export function emulatorNetwork() {
   })
   const listener = getRequestListener(async (request, env) => {
     const response = await emulator.fetch(request)
-    if (response.headers.has(DISCONNECT_HEADER)) env.incoming.socket.destroy()
+    if (response.headers.has(DISCONNECT_HEADER)) dropConnection(env.incoming.socket)
     return response
   })
   const idp = getRequestListener(createIdentityProvider().fetch)
@@ -59,7 +116,9 @@ export function emulatorNetwork() {
       if (host === EMULATOR_HOST) return listener(req, res)
       if (host === IDP_HOST) return idp(req, res)
       if (PLAID_HOSTS_SEEN.includes(host)) return answerWhereItWent(host, res)
-      if (host !== UNREACHABLE_HOST) console.error(`test network: unexpected request to ${host}${req.url}`)
+      if (host === UNREACHABLE_HOST) return dropConnection(req.socket)
+      // Not quietened: an unexpected host is a mistake in a test, and should stand out.
+      console.error(`test network: unexpected request to ${host}${req.url}`)
       req.socket.destroy()
     },
   }

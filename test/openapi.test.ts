@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { app } from '../src/app'
 import { openApiDocument } from '../src/openapi'
 import { itemIdOf, linkItem, newUser } from './helpers/linking'
+import { testRateLimiter } from './helpers/rate-limiter'
 import { mintToken } from './helpers/tokens'
 import { type CallResult, call, emulator, type TestEnv, testEnv } from './helpers/worker'
 
@@ -162,7 +163,8 @@ describe('GET /api/v1/openapi.json', () => {
   })
 
   it('describes what each route really answers: every status and body seen is documented and valid', async () => {
-    const env: TestEnv = testEnv()
+    // A limiter whose window cannot end half-way, so the walk below is sure to reach a 429.
+    const env: TestEnv = testEnv({ PLAID_RATE_LIMITER: testRateLimiter().binding })
     const user = await newUser()
     const expired = await mintToken({ sub: user.id, exp: Math.floor(Date.now() / 1000) - 60 })
     const seen: string[] = []

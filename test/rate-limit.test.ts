@@ -1,7 +1,9 @@
 /// <reference types="vite/client" />
+import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import wranglerToml from '../wrangler.toml?raw'
 import { itemIdOf, linkItem, newUser, type User } from './helpers/linking'
+import { PLAID_RATE_LIMIT, type TestRateLimiter, testRateLimiter } from './helpers/rate-limiter'
 import { type CallResult, call, emulator, type TestEnv, testEnv } from './helpers/worker'
 
 /** `simple = { limit, period }` of each PLAID_RATE_LIMITER block in wrangler.toml, by block header. */
@@ -10,8 +12,18 @@ const configured = [
     /^\[\[((?:env\.\w+\.)?ratelimits)\]\]\s*\nname = "PLAID_RATE_LIMITER"\s*\n[^[]*?simple = \{ limit = (\d+), period = (\d+) \}/gm,
   ),
 ].map(([, block, limit, period]) => ({ block, limit: Number(limit), period: Number(period) }))
-const { limit: LIMIT, period: PERIOD } = configured[0] ?? { limit: Number.NaN, period: Number.NaN }
+const { limit: LIMIT, period: PERIOD } = PLAID_RATE_LIMIT
 const OVER_LIMIT = { detail: 'too many requests that reach Plaid; try again shortly' }
+
+/**
+ * The Worker with a limiter whose window only ends when the test says so (see
+ * helpers/rate-limiter.ts): the real binding's windows follow the clock, so a burst of LIMIT + 1
+ * requests could straddle a boundary and find its budget renewed.
+ */
+function limitedEnv(): { env: TestEnv; limiter: TestRateLimiter } {
+  const limiter = testRateLimiter(LIMIT)
+  return { env: testEnv({ PLAID_RATE_LIMITER: limiter.binding }), limiter }
+}
 
 describe('the rate limit setting', () => {
   it('is the same in every [[ratelimits]] block of wrangler.toml', () => {
@@ -20,8 +32,17 @@ describe('the rate limit setting', () => {
       'env.production.ratelimits',
       'env.sandbox.ratelimits',
     ])
-    for (const block of configured) expect(block).toMatchObject({ limit: LIMIT, period: PERIOD })
+    for (const block of configured) expect(block).toEqual({ block: block.block, ...PLAID_RATE_LIMIT })
+    // The figures the README documents.
+    expect(PLAID_RATE_LIMIT).toEqual({ limit: 30, period: 60 })
     expect([10, 60]).toContain(PERIOD)
+  })
+
+  it('is bound for the Worker: a first request of a new key is allowed', async () => {
+    // Only a key's first request is certain to be allowed whatever the clock; the counting
+    // itself is tested below with a limiter whose window the test controls.
+    const limiter = baseEnv.PLAID_RATE_LIMITER as RateLimit
+    expect(await limiter.limit({ key: `user:${crypto.randomUUID()}` })).toEqual({ success: true })
   })
 })
 
@@ -74,7 +95,7 @@ const plaidRoutes: PlaidRoute[] = [
 
 describe.each(plaidRoutes.map((route) => [route.name, route] as const))('rate limit on %s', (_, route) => {
   it('spends the budget, then answers 429 with Retry-After and does not call Plaid', async () => {
-    const env = testEnv()
+    const { env } = limitedEnv()
     const user = await newUser()
     const { spent, ready } = await route.setup(env, user)
     // All but the last unit of the budget on link tokens, the last on this route.
@@ -96,7 +117,7 @@ describe.each(plaidRoutes.map((route) => [route.name, route] as const))('rate li
 
 describe('per-user rate limit on routes that reach Plaid', () => {
   it('answers 429 with Retry-After past the limit, without calling Plaid, and only for that user', async () => {
-    const env = testEnv()
+    const { env, limiter } = limitedEnv()
     const user = await newUser()
     const statuses: number[] = []
     for (let i = 0; i < LIMIT; i++) {
@@ -119,10 +140,25 @@ describe('per-user rate limit on routes that reach Plaid', () => {
 
     const other = await newUser()
     expect((await call(env, 'POST', '/api/v1/banking/link-token', { token: other.token })).status).toBe(200)
+    expect(new Set(limiter.keys)).toEqual(new Set([`user:${user.id}`, `user:${other.id}`]))
+  })
+
+  it('gives the whole budget back when a new window begins', async () => {
+    const { env, limiter } = limitedEnv()
+    const user = await newUser()
+    const linkToken = () => call(env, 'POST', '/api/v1/banking/link-token', { token: user.token })
+    for (let i = 0; i < LIMIT; i++) expect((await linkToken()).status).toBe(200)
+    expect((await linkToken()).status).toBe(429)
+
+    // As with Cloudflare's binding: a burst at the end of one window and another at the start of
+    // the next reach Plaid up to twice the limit in a short time.
+    limiter.nextWindow()
+    for (let i = 0; i < LIMIT; i++) expect((await linkToken()).status).toBe(200)
+    expect((await linkToken()).status).toBe(429)
   })
 
   it('counts exchange, refresh and manual sync against the same budget', async () => {
-    const env = testEnv()
+    const { env } = limitedEnv()
     const user = await newUser()
     const itemId = itemIdOf(await linkItem(env, user)) // 1
     for (let i = 0; i < LIMIT - 1; i++) {
@@ -136,7 +172,7 @@ describe('per-user rate limit on routes that reach Plaid', () => {
 
 describe('rate limit and exchange replays', () => {
   it('answers a replayed public token from storage even when the budget is spent', async () => {
-    const env = testEnv()
+    const { env } = limitedEnv()
     const user = await newUser()
     const publicToken = await emulator.publicToken(env)
     const first = await call(env, 'POST', '/api/v1/banking/exchange-token', {

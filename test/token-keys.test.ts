@@ -17,31 +17,44 @@ const keyIdOf = async (itemId: string) =>
       .first<{ access_token_key_id: string }>()
   )?.access_token_key_id
 
+/** A key id as the rows record it: the first 12 hex digits of the key's SHA-256, never the key. */
+const KEY_ID = /^[0-9a-f]{12}$/
+
+/** The Item's key id, which must be there and well-formed. */
+async function sealedKeyId(itemId: string): Promise<string> {
+  const keyId = await keyIdOf(itemId)
+  expect(keyId).toMatch(KEY_ID)
+  return keyId as string
+}
+
 describe('rotating TOKEN_ENCRYPTION_KEY', () => {
   it('keeps tokens sealed with the old key readable through TOKEN_ENCRYPTION_KEYS_OLD, and seals new ones with the new key', async () => {
     const env = testEnv()
     const user = await newUser()
     const oldItem = itemIdOf(await linkItem(env, user, 'ins_109508'))
-    const oldKeyId = await keyIdOf(oldItem)
+    const oldKeyId = await sealedKeyId(oldItem)
 
     const rotated = { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY, TOKEN_ENCRYPTION_KEYS_OLD: OLD_KEY }
     const refreshed = await call(rotated, 'POST', `/api/v1/banking/items/${oldItem}/refresh`, { token: user.token })
     expect(refreshed.status).toBe(200)
 
     const newItem = itemIdOf(await linkItem(rotated, user, 'ins_109509'))
-    expect(await keyIdOf(newItem)).not.toBe(oldKeyId)
+    const newKeyId = await sealedKeyId(newItem)
+    expect(newKeyId).not.toBe(oldKeyId)
+    // The refresh above re-sealed the old Item under the same new key.
+    expect(await sealedKeyId(oldItem)).toBe(newKeyId)
   })
 
   it('re-seals a token under the current key when it is used, so the old key can then be dropped', async () => {
     const env = testEnv()
     const user = await newUser()
     const itemId = itemIdOf(await linkItem(env, user))
-    const oldKeyId = await keyIdOf(itemId)
+    const oldKeyId = await sealedKeyId(itemId)
 
     const rotated = { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY, TOKEN_ENCRYPTION_KEYS_OLD: OLD_KEY }
     const refresh = () => call(rotated, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })
     expect((await refresh()).status).toBe(200)
-    expect(await keyIdOf(itemId)).not.toBe(oldKeyId)
+    expect(await sealedKeyId(itemId)).not.toBe(oldKeyId)
 
     // The old key is no longer needed for this Item.
     const withoutOld = { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY }
@@ -56,7 +69,7 @@ describe('rotating TOKEN_ENCRYPTION_KEY', () => {
     const env = testEnv({ TOKEN_ENCRYPTION_KEY: retiring })
     const user = await newUser()
     const idle = itemIdOf(await linkItem(env, user))
-    const retiringKeyId = await keyIdOf(idle)
+    const retiringKeyId = await sealedKeyId(idle)
 
     const rotated = { ...env, TOKEN_ENCRYPTION_KEY: current, TOKEN_ENCRYPTION_KEYS_OLD: retiring }
     const { logs } = await captureLogs(async () => {
@@ -64,7 +77,7 @@ describe('rotating TOKEN_ENCRYPTION_KEY', () => {
       await worker.scheduled(createScheduledController({ cron: '17 * * * *' }), rotated, ctx)
       await waitOnExecutionContext(ctx)
     })
-    expect(await keyIdOf(idle)).not.toBe(retiringKeyId)
+    expect(await sealedKeyId(idle)).not.toBe(retiringKeyId)
     expect(logs).toContain('access tokens re-sealed under the current key')
     expect(logs).toMatch(/"resealed":[1-9]/)
 

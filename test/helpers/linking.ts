@@ -1,4 +1,5 @@
 import { mintToken, newUserId } from './tokens'
+import { waitFor } from './wait'
 import { type CallResult, call, emulator, queuedJobs, RecordingQueue, runQueue, type TestEnv } from './worker'
 
 export type User = { id: string; token: string }
@@ -39,16 +40,11 @@ export async function settleFirstSync(env: TestEnv, itemId: string): Promise<voi
     await runQueue(env)
     return
   }
-  await waitFor(async () => (await emulator.items(env)).some((i) => i.item_id === itemId && i.sync_called))
-}
-
-/** Polls `check` until it holds; fails after `timeoutMs`, naming what it waited for. */
-export async function waitFor(check: () => Promise<boolean>, { timeoutMs = 15_000, what = 'a condition' } = {}) {
-  const until = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`waited ${timeoutMs} ms for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  await waitFor(
+    () => emulator.items(env),
+    (items) => items.some((i) => i.item_id === itemId && i.sync_called),
+    { timeoutMs: 15_000, what: `the first /transactions/sync of ${itemId}` },
+  )
 }
 
 export function exchange(env: TestEnv, user: User, publicToken: string, extra: Record<string, unknown> = {}) {

@@ -15,7 +15,12 @@ describe('GET /api/v1/banking/transactions', () => {
     items = [itemIdOf(await linkItem(env, user, 'ins_109508')), itemIdOf(await linkItem(env, user, 'ins_109509'))]
     for (const itemId of items) {
       await emulator.changeTransactions(env, itemId, { add: 40 })
-      await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+      const synced = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+      // The first sync brings everything Plaid holds for the Item: its history and the 40 new ones.
+      const live = await emulator.liveTransactions(env, itemId)
+      expect(live.length).toBeGreaterThan(40)
+      expect(synced.status, synced.text).toBe(200)
+      expect(synced.body).toEqual({ status: 'synced', added: live.length, modified: 0, removed: 0 })
     }
     all = await listAll(env, user)
   })

@@ -1,11 +1,12 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test'
 import { env as baseEnv } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
 import type { WebhookJob } from '../../src/webhooks/job'
 import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser, type User } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
 import { byId, core, listAll } from '../helpers/transactions'
+import { waitFor } from '../helpers/wait'
 import { call, deliver, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 /**
@@ -15,13 +16,27 @@ import { call, deliver, emulator, type TestEnv, testEnv } from '../helpers/worke
 const sharedEnv = (): TestEnv =>
   testEnv({ PLAID_CLIENT_ID: baseEnv.PLAID_CLIENT_ID, WEBHOOK_QUEUE: baseEnv.WEBHOOK_QUEUE })
 
-async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, ms = 15_000): Promise<T> {
-  const until = Date.now() + ms
-  for (;;) {
-    const value = await probe()
-    if (done(value) || Date.now() > until) return value
-    await new Promise((r) => setTimeout(r, 100))
-  }
+/** How long the real queue may take to bring a job to the consumer and see it through. */
+const QUEUE_WAIT = { timeoutMs: 15_000 }
+/** Longer than the waits of a test, so a wait that runs out fails with its own message. */
+const QUEUE_TEST_TIMEOUT_MS = 40_000
+
+/**
+ * The request ids of the queue jobs whose sync finished, from the consumer's log lines (it runs
+ * in this isolate, and each job carries the id of the webhook request that queued it).
+ */
+function watchSyncsDone(): { done: Set<string>; stop: () => void } {
+  const done = new Set<string>()
+  const log = console.log
+  const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
+    const [line] = args
+    if (typeof line === 'string' && line.startsWith('{')) {
+      const entry = JSON.parse(line) as { message?: string; request_id?: string }
+      if (entry.message === 'webhook sync done' && entry.request_id) done.add(entry.request_id)
+    }
+    log(...args)
+  })
+  return { done, stop: () => spy.mockRestore() }
 }
 
 async function deliverAll(env: TestEnv) {
@@ -35,68 +50,95 @@ const statusOf = async (env: TestEnv, user: User, itemId: string) =>
     .status
 
 describe('webhooks drive the sync (through the real queue)', () => {
-  it("a signed SYNC_UPDATES_AVAILABLE webhook leads to the user's transactions being listed", async () => {
-    const env = sharedEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
-    await emulator.webhooks(env) // forget what linking sent
-    await emulator.changeTransactions(env, itemId, { add: 25, fire_webhook: true })
-    const sent = await deliverAll(env)
-    expect(sent.map((d) => JSON.parse(d.body).webhook_code)).toContain('SYNC_UPDATES_AVAILABLE')
+  it(
+    "a signed SYNC_UPDATES_AVAILABLE webhook leads to the user's transactions being listed",
+    async () => {
+      const env = sharedEnv()
+      const user = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      await emulator.webhooks(env) // forget what linking sent
+      await emulator.changeTransactions(env, itemId, { add: 25, fire_webhook: true })
+      const sent = await deliverAll(env)
+      expect(sent.map((d) => JSON.parse(d.body).webhook_code)).toContain('SYNC_UPDATES_AVAILABLE')
 
-    const live = await emulator.liveTransactions(env, itemId)
-    const listed = await eventually(
-      () => listAll(env, user),
-      (l) => l.length === live.length,
-    )
-    expect(listed.map(core).sort(byId)).toEqual(live.map(core).sort(byId))
-  })
+      const live = await emulator.liveTransactions(env, itemId)
+      const listed = await waitFor(
+        () => listAll(env, user),
+        (l) => l.length === live.length,
+        { ...QUEUE_WAIT, what: 'all of the transactions listed' },
+      )
+      expect(listed.map(core).sort(byId)).toEqual(live.map(core).sort(byId))
+    },
+    QUEUE_TEST_TIMEOUT_MS,
+  )
 
-  it("Plaid's retry of the same webhook is harmless", async () => {
-    const env = sharedEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
-    await emulator.webhooks(env)
-    await emulator.changeTransactions(env, itemId, { add: 10, modify: 3, remove: 2, fire_webhook: true })
-    const [delivery] = (await emulator.webhooks(env)).filter(
-      (d) => JSON.parse(d.body).webhook_code === 'SYNC_UPDATES_AVAILABLE',
-    )
-    if (!delivery) throw new Error('no webhook was sent')
-    for (let i = 0; i < 3; i++) expect((await deliver(env, delivery)).status).toBe(200)
+  it(
+    "Plaid's retry of the same webhook is harmless",
+    async () => {
+      const env = sharedEnv()
+      const user = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      await emulator.webhooks(env)
+      await emulator.changeTransactions(env, itemId, { add: 10, modify: 3, remove: 2, fire_webhook: true })
+      const [delivery] = (await emulator.webhooks(env)).filter(
+        (d) => JSON.parse(d.body).webhook_code === 'SYNC_UPDATES_AVAILABLE',
+      )
+      if (!delivery) throw new Error('no webhook was sent')
+      // Each delivery under a request id of its own, so the wait below knows when every one of the
+      // three jobs has finished its sync.
+      const requestIds = [0, 1, 2].map((i) => `retry-${i}-${crypto.randomUUID()}`)
+      const syncs = watchSyncsDone()
+      try {
+        for (const id of requestIds) {
+          const res = await deliver(env, { ...delivery, headers: { ...delivery.headers, 'X-Request-Id': id } })
+          expect(res.status).toBe(200)
+        }
+        await waitFor(
+          async () => requestIds.filter((id) => syncs.done.has(id)),
+          (finished) => finished.length === requestIds.length,
+          { ...QUEUE_WAIT, what: 'the sync of every delivery' },
+        )
+      } finally {
+        syncs.stop()
+      }
 
-    const live = await emulator.liveTransactions(env, itemId)
-    const listed = await eventually(
-      () => listAll(env, user),
-      (l) => l.length === live.length,
-    )
-    await new Promise((r) => setTimeout(r, 1500)) // let the repeated deliveries finish too
-    expect((await listAll(env, user)).map(core).sort(byId)).toEqual(live.map(core).sort(byId))
-    expect(new Set(listed.map((t) => t.transaction_id)).size).toBe(listed.length)
-  })
+      const live = await emulator.liveTransactions(env, itemId)
+      const listed = await listAll(env, user)
+      expect(listed.map(core).sort(byId)).toEqual(live.map(core).sort(byId))
+      expect(new Set(listed.map((t) => t.transaction_id)).size).toBe(listed.length)
+    },
+    QUEUE_TEST_TIMEOUT_MS,
+  )
 
-  it('ITEM/ERROR ITEM_LOGIN_REQUIRED marks the Item for update mode and LOGIN_REPAIRED clears it', async () => {
-    const env = sharedEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
-    await emulator.webhooks(env)
-    await emulator.fireWebhook(env, itemId, 'ERROR')
-    await deliverAll(env)
-    expect(
-      await eventually(
-        () => statusOf(env, user, itemId),
-        (s) => s === 'login_required',
-      ),
-    ).toBe('login_required')
+  it(
+    'ITEM/ERROR ITEM_LOGIN_REQUIRED marks the Item for update mode and LOGIN_REPAIRED clears it',
+    async () => {
+      const env = sharedEnv()
+      const user = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      await emulator.webhooks(env)
+      await emulator.fireWebhook(env, itemId, 'ERROR')
+      await deliverAll(env)
+      expect(
+        await waitFor(
+          () => statusOf(env, user, itemId),
+          (s) => s === 'login_required',
+          { ...QUEUE_WAIT, what: 'status login_required' },
+        ),
+      ).toBe('login_required')
 
-    await emulator.fireWebhook(env, itemId, 'LOGIN_REPAIRED')
-    await deliverAll(env)
-    expect(
-      await eventually(
-        () => statusOf(env, user, itemId),
-        (s) => s === 'good',
-      ),
-    ).toBe('good')
-  })
+      await emulator.fireWebhook(env, itemId, 'LOGIN_REPAIRED')
+      await deliverAll(env)
+      expect(
+        await waitFor(
+          () => statusOf(env, user, itemId),
+          (s) => s === 'good',
+          { ...QUEUE_WAIT, what: 'status good' },
+        ),
+      ).toBe('good')
+    },
+    QUEUE_TEST_TIMEOUT_MS,
+  )
 })
 
 describe('the queue consumer', () => {
