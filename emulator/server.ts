@@ -3,13 +3,18 @@
  * (EMULATOR_PORT, default 8788); `npm run dev` starts it beside the API. Webhooks are POSTed to
  * each Item's webhook URL (under `npm run dev`, the API's /api/v1/banking/webhooks).
  */
+import { readFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { serve } from '@hono/node-server'
 import { createEmulator, DISCONNECT_HEADER, type EmulatorOptions } from './emulator'
 
-/** `options` as for createEmulator; by default webhooks are POSTed to their URLs. */
+/**
+ * `options` as for createEmulator; by default webhooks are POSTed to their URLs, and the emulated
+ * Link script is served at Plaid's path.
+ */
 export function startEmulatorServer(port: number, options: EmulatorOptions = {}): Promise<void> {
-  const emulator = createEmulator(options)
+  const linkScript = readFileSync(new URL('./link-ui/link-initialize.js', import.meta.url), 'utf8')
+  const emulator = createEmulator({ linkScript, ...options })
   return new Promise((resolve, reject) => {
     const server = serve(
       {
