@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { startEmulatorServer } from '../emulator/server'
+import { serveDemo } from './demo-server'
 
 const apiPort = process.env.PORT ?? '8787'
 const emulatorPort = Number(process.env.EMULATOR_PORT ?? 8788)
@@ -22,6 +23,8 @@ try {
   process.exit(1)
 }
 
+const demoArgs = await serveDemo({ api: apiPort, emulator: emulatorPort })
+
 // The local D1 copy gets every migration before the API starts (a no-op when up to date).
 const migrate = spawnSync('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local'], {
   stdio: 'inherit',
@@ -34,7 +37,18 @@ if (migrate.status !== 0) {
 
 const wrangler = spawn(
   'npx',
-  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', apiPort, '--var', 'LOCAL_DEV:true', ...process.argv.slice(2)],
+  [
+    'wrangler',
+    'dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    apiPort,
+    '--var',
+    'LOCAL_DEV:true',
+    ...demoArgs,
+    ...process.argv.slice(2),
+  ],
   { stdio: 'inherit', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
 )
 const stop = () => wrangler.kill('SIGINT')
