@@ -9,7 +9,7 @@
 import type { Context, Hono } from 'hono'
 import { cors } from 'hono/cors'
 import { CUSTOM_USERNAME, customAccounts } from '../custom-user'
-import { EmulatedPlaidError, invalidInput } from '../plaid-error'
+import { EmulatedPlaidError, invalidField, invalidInput } from '../plaid-error'
 import {
   type Account,
   INSTITUTIONS,
@@ -103,7 +103,8 @@ export function linkSessionRoutes(
     answer((body) => {
       const { tenant, linkToken } = liveToken(body)
       const { username, password, link_session_id: sessionId } = body
-      if (typeof sessionId !== 'string' || sessionId === '') throw invalidInput('INVALID_FIELD', 'link_session_id')
+      if (typeof sessionId !== 'string' || sessionId === '')
+        throw invalidField('link_session_id must be the one /link/session/open answered')
       const item = updateModeItem(tenant, linkToken)
       let linked: Item
       if (item) {
