@@ -23,7 +23,7 @@ try {
   process.exit(1)
 }
 
-const demoArgs = await serveDemo({ api: apiPort, emulator: emulatorPort })
+const devArgs = [...(await serveDemo({ api: apiPort, emulator: emulatorPort })), ...process.argv.slice(2)]
 
 // The local D1 copy gets every migration before the API starts (a no-op when up to date).
 const migrate = spawnSync('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local'], {
@@ -37,18 +37,7 @@ if (migrate.status !== 0) {
 
 const wrangler = spawn(
   'npx',
-  [
-    'wrangler',
-    'dev',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    apiPort,
-    '--var',
-    'LOCAL_DEV:true',
-    ...demoArgs,
-    ...process.argv.slice(2),
-  ],
+  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', apiPort, '--var', 'LOCAL_DEV:true', ...devArgs],
   { stdio: 'inherit', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
 )
 const stop = () => wrangler.kill('SIGINT')
