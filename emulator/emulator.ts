@@ -13,6 +13,7 @@ import { finishLinkSession, linkEndpoints } from './endpoints/link'
 import { renderTransaction, transactionEndpoints } from './endpoints/transactions'
 import { CONTROL_WEBHOOK_CODES, itemWebhook, webhookEndpoints } from './endpoints/webhooks'
 import { type Fault, parseFault, takeFault } from './faults'
+import { linkSessionRoutes } from './link-ui/session'
 import { EmulatedPlaidError, invalidInput, invalidRequest } from './plaid-error'
 import { type Item, isLoginRequired, isoSeconds, Tenant } from './state'
 import { transactionLog } from './transactions'
@@ -47,6 +48,8 @@ export type EmulatorOptions = {
   deliverWebhook?: (delivery: { url: string; headers: Record<string, string>; body: string }) => void | Promise<void>
   /** Keep webhooks in each tenant's outbox (GET /emulator/webhooks) instead of delivering them. */
   webhookOutbox?: boolean
+  /** The emulated Link script (./link-ui/link-initialize.js) to serve; the Node server reads it. */
+  linkScript?: string
 }
 
 export type EndpointContext = { tenant: Tenant; requestId: string; clientId: string; webhooks: WebhookSender }
@@ -179,6 +182,15 @@ export function createEmulator(options: EmulatorOptions = {}) {
   itemEndpoints(registry)
   transactionEndpoints(registry)
   webhookEndpoints(registry)
+  // The emulated Link, which a web app opens in the browser: the link token names the tenant.
+  const findLinkToken = (token: string) => {
+    for (const t of tenants.values()) {
+      const linkToken = t.linkTokens.get(token)
+      if (linkToken) return { tenant: t, linkToken }
+    }
+    return undefined
+  }
+  linkSessionRoutes(app, findLinkToken, newRequestId, options.linkScript)
 
   // Control API: not part of Plaid. Scoped to the client id in the PLAID-CLIENT-ID header,
   // except chaos, which applies to every client id.

@@ -5,6 +5,7 @@
  * `stateFile`, what the emulator holds is loaded from it on start and saved to it shortly after
  * every request that may change it, and on close (emulator/persist.ts).
  */
+import { readFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { serve } from '@hono/node-server'
 import { createEmulator, DISCONNECT_HEADER, type EmulatorOptions, type Tenant } from './emulator'
@@ -23,10 +24,14 @@ export type EmulatorServer = {
 /** How long the state waits after a change before it is written, so a burst of requests writes once. */
 const SAVE_DELAY_MS = 200
 
-/** `options` as for createEmulator; by default webhooks are POSTed to their URLs. */
+/**
+ * `options` as for createEmulator; by default webhooks are POSTed to their URLs, and the emulated
+ * Link script is served at Plaid's path.
+ */
 export async function startEmulatorServer(port: number, options: EmulatorServerOptions = {}): Promise<EmulatorServer> {
   const { stateFile, ...emulatorOptions } = options
-  const emulator = createEmulator(emulatorOptions)
+  const linkScript = readFileSync(new URL('./link-ui/link-initialize.js', import.meta.url), 'utf8')
+  const emulator = createEmulator({ linkScript, ...emulatorOptions })
   let saver: StateSaver | undefined
   if (stateFile) {
     const restored = await loadStateFile(stateFile, emulatorOptions.now)

@@ -13,6 +13,7 @@ import { rmSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { EMULATOR_STATE_FILE } from '../emulator/persist'
 import { startEmulatorServer } from '../emulator/server'
+import { serveDemo } from './demo-server'
 import { cleanup, collect, onCleanup, spawnGroup, wranglerEnv } from './stack'
 
 const apiPort = process.env.PORT ?? '8787'
@@ -54,6 +55,9 @@ setInterval(() => {
   if (process.ppid !== parent) void stop(1)
 }, 1000).unref()
 
+// The demo app on its own origin, which the API must allow (and, with the emulator, the webhook URL).
+const devArgs = [...(await serveDemo({ api: apiPort, emulator: emulatorPort })), ...wranglerArgs]
+
 // The local D1 copy gets every migration before the API starts (a no-op when up to date).
 const migrate = await collect(
   spawnGroup('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local'], wranglerEnv({ CI: 'true' }), {
@@ -67,7 +71,7 @@ if (migrate.code !== 0) {
 
 const wrangler = spawnGroup(
   'npx',
-  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', apiPort, '--var', 'LOCAL_DEV:true', ...wranglerArgs],
+  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', apiPort, '--var', 'LOCAL_DEV:true', ...devArgs],
   wranglerEnv(),
   { output: 'inherit' },
 )

@@ -207,6 +207,8 @@ export type StackOptions = {
   onOutput?: (line: string) => void
   /** Progress messages (default: stderr). */
   progress?: (message: string) => void
+  /** More `--var NAME:value` settings for the Worker, given the URL the API will have. */
+  vars?: (apiUrl: string) => Record<string, string>
 }
 
 export type Stack = {
@@ -281,6 +283,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     `PLAID_CLIENT_ID:${clientId}`,
     '--var',
     `PLAID_SECRET:${EMULATOR_SECRET}`,
+    ...Object.entries(options.vars?.(`http://127.0.0.1:${apiPort}`) ?? {}).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ]
   progress(`starting wrangler dev on :${apiPort} (emulator on :${emulatorPort})`)
   const wrangler = spawnGroup('npx', args, wranglerEnv())

@@ -1,6 +1,15 @@
 import type { EndpointRegistry } from '../emulator'
 import { invalidField } from '../plaid-error'
-import { INSTITUTIONS, isoSeconds, LINK_TOKEN_TTL_MS, type Tenant } from '../state'
+import {
+  type Account,
+  INSTITUTIONS,
+  type Institution,
+  type Item,
+  isoSeconds,
+  LINK_TOKEN_TTL_MS,
+  type LinkToken,
+  type Tenant,
+} from '../state'
 import { anything, arrayOf, boolean, checkFields, nonEmptyString, object, type Rule, stringOf, url } from '../validate'
 
 // Plaid's enums, as the OpenAPI spec (2020-09-14) lists them.
@@ -219,11 +228,36 @@ export function linkEndpoints(api: EndpointRegistry): void {
 }
 
 /**
- * What Link does when the user finishes a new-Item session at an institution: the Item gets
- * `products` (Link offers no institution lacking one of them), plus those of
- * `required_if_supported_products` and `optional_products` the institution supports; consented
- * products are not initialized. Answers the public token Link's onSuccess hands over. Link is a
- * browser flow, not an API, so only the control API offers this.
+ * The Item a new-Item Link session with `token` creates at `institution` (with `accounts`, else
+ * the Sandbox defaults): `products` (Link offers no institution lacking one of them), plus those of
+ * `required_if_supported_products` and `optional_products` the institution supports (consented
+ * products are not initialized), and the token's webhook.
+ */
+export function linkedItem(
+  tenant: Tenant,
+  token: LinkToken,
+  institution: Institution,
+  accounts?: Omit<Account, 'id'>[],
+): { item: Item } | { missing: string[] } {
+  const supported = (products: string[] | null) => (products ?? []).filter((p) => institution.products.includes(p))
+  const missing = token.products.filter((p) => !institution.products.includes(p))
+  if (missing.length > 0) return { missing }
+  const item = tenant.createItem({
+    institution,
+    products: [
+      ...token.products,
+      ...supported(token.requiredIfSupportedProducts),
+      ...supported(token.optionalProducts),
+    ],
+    accounts,
+    webhook: token.webhook,
+  })
+  return { item }
+}
+
+/**
+ * A new-Item Link session finished at an institution, for the control API (Link is a browser flow,
+ * not an API): the Item (linkedItem) and the public token Link's onSuccess hands over.
  */
 export function finishLinkSession(
   tenant: Tenant,
@@ -237,19 +271,10 @@ export function finishLinkSession(
   }
   const institution = INSTITUTIONS.get(institutionId)
   if (!institution) return { status: 404, error: 'no Sandbox institution with this institution_id' }
-  const supported = (products: string[] | null) => (products ?? []).filter((p) => institution.products.includes(p))
-  const missing = token.products.filter((p) => !institution.products.includes(p))
-  if (missing.length > 0) {
-    return { status: 409, error: `Link does not offer this institution: it lacks ${missing.join(', ')}` }
+  const linked = linkedItem(tenant, token, institution)
+  if ('missing' in linked) {
+    return { status: 409, error: `Link does not offer this institution: it lacks ${linked.missing.join(', ')}` }
   }
-  const item = tenant.createItem({
-    institution,
-    products: [
-      ...token.products,
-      ...supported(token.requiredIfSupportedProducts),
-      ...supported(token.optionalProducts),
-    ],
-    webhook: token.webhook,
-  })
+  const { item } = linked
   return { public_token: tenant.issuePublicToken(item) }
 }

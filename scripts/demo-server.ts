@@ -1,0 +1,157 @@
+/**
+ * Serves the demo web app (demo/) on an origin of its own, so each of its calls to the API is a
+ * real cross-origin request with a preflight. Besides the static files it answers:
+ *   GET /config.json              where the API is, which Link script to load
+ *   GET /dev-token?user=&ttl=     a bearer token for a dev user (ttl in seconds, negative for an
+ *                                 expired one), signed as `npm run token` signs: development only
+ * `npm run dev` starts it (serveDemo) and the browser tests too (startDemoServer).
+ */
+import { readFile } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import { extname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { serve } from '@hono/node-server'
+import { Hono } from 'hono'
+import { sign } from 'hono/jwt'
+import { DEV_JWT_SECRET } from '../src/dev-defaults'
+import { readDevVars } from './dev-vars'
+
+/** Plaid's real Link, for a developer whose .dev.vars has Sandbox keys. */
+export const PLAID_LINK_SCRIPT = 'https://cdn.plaid.com/link/v2/stable/link-initialize.js'
+
+const DEMO_DIR = fileURLToPath(new URL('../demo/', import.meta.url))
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+}
+// Long enough for a demo session; a negative ttl makes an expired token to try the 401 path.
+const TTL = { min: -3600, max: 24 * 3600, default: 3600 }
+
+export type DemoOptions = {
+  /** 0 for any free port. */
+  port: number
+  apiUrl: string
+  linkScriptUrl: string
+  /** Signs a dev user's token, valid for ttl seconds from now. */
+  mintToken: (userId: string, ttlSeconds: number) => Promise<string>
+  /** How often the app re-reads Items, accounts and transactions (ms). */
+  pollMs?: number
+}
+
+export type DemoServer = { url: string; close(): Promise<void> }
+
+export function startDemoServer(options: DemoOptions): Promise<DemoServer> {
+  const app = new Hono()
+  app.get('/config.json', (c) =>
+    c.json({ apiUrl: options.apiUrl, linkScriptUrl: options.linkScriptUrl, pollMs: options.pollMs ?? 3000 }),
+  )
+  app.get('/dev-token', async (c) => {
+    const user = c.req.query('user') ?? ''
+    const ttl = Number(c.req.query('ttl') ?? TTL.default)
+    if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(user))
+      return c.json({ detail: 'user must be 1 to 64 of A-Z a-z 0-9 _ . @ -' }, 400)
+    if (!Number.isInteger(ttl) || ttl < TTL.min || ttl > TTL.max) {
+      return c.json({ detail: `ttl must be whole seconds from ${TTL.min} to ${TTL.max}` }, 400)
+    }
+    return c.json({ token: await options.mintToken(user, ttl) }, 200, { 'Cache-Control': 'no-store' })
+  })
+  app.get('/*', async (c) => {
+    const name = c.req.path === '/' ? 'index.html' : c.req.path.slice(1)
+    // Only the app's own flat files: no paths, so nothing outside demo/ can be asked for.
+    if (!/^[a-z-]+\.(html|js|css)$/.test(name)) return c.notFound()
+    try {
+      const body = await readFile(join(DEMO_DIR, name))
+      return c.body(body, 200, { 'Content-Type': TYPES[extname(name)] ?? 'text/plain', 'Cache-Control': 'no-store' })
+    } catch {
+      return c.notFound()
+    }
+  })
+
+  return new Promise((resolve, reject) => {
+    const server = serve({ port: options.port, hostname: '127.0.0.1', fetch: app.fetch }, (info: AddressInfo) => {
+      resolve({
+        url: `http://127.0.0.1:${info.port}`,
+        close: () => new Promise((done) => server.close(() => done())),
+      })
+    })
+    server.on('error', reject)
+  })
+}
+
+/** A dev token as `npm run token` makes it: the secret, algorithm, issuer and audience from `vars`. */
+export function devTokenMinter(vars: Record<string, string>) {
+  return (userId: string, ttlSeconds: number) => {
+    const now = Math.floor(Date.now() / 1000)
+    const payload: Record<string, unknown> = { sub: userId, iat: now, exp: now + ttlSeconds }
+    if (vars.JWT_ISSUER) payload.iss = vars.JWT_ISSUER
+    if (vars.JWT_AUDIENCE) payload.aud = vars.JWT_AUDIENCE
+    return sign(payload, vars.JWT_SECRET || DEV_JWT_SECRET, (vars.JWT_ALG || 'HS256') as 'HS256' | 'HS384' | 'HS512')
+  }
+}
+
+/** Whether .dev.vars sends the API to Plaid itself (real Sandbox keys, no PLAID_BASE_URL elsewhere). */
+export function usesRealPlaid(vars: Record<string, string>): boolean {
+  const keys = Boolean(vars.PLAID_CLIENT_ID || vars.PLAID_SECRET)
+  if (!keys) return false
+  if (!vars.PLAID_BASE_URL) return true
+  try {
+    return new URL(vars.PLAID_BASE_URL).hostname.endsWith('.plaid.com')
+  } catch {
+    return false
+  }
+}
+
+/**
+ * For `npm run dev`: serves the demo on DEMO_PORT (default 8789), prints its URL once the API
+ * answers, and returns the `wrangler dev` arguments it needs: its origin added to ALLOWED_ORIGINS
+ * (keeping those in .dev.vars) and, against the emulator, the API's own webhook URL on link
+ * tokens, so Items linked in the demo get the emulator's webhooks.
+ */
+export async function serveDemo(ports: { api: string | number; emulator: number }): Promise<string[]> {
+  const vars = readDevVars()
+  const port = Number(process.env.DEMO_PORT ?? 8789)
+  const apiUrl = `http://127.0.0.1:${ports.api}`
+  const realPlaid = usesRealPlaid(vars)
+  let demo: DemoServer
+  try {
+    demo = await startDemoServer({
+      port,
+      apiUrl,
+      linkScriptUrl: realPlaid
+        ? PLAID_LINK_SCRIPT
+        : `http://127.0.0.1:${ports.emulator}/link/v2/stable/link-initialize.js`,
+      mintToken: devTokenMinter(vars),
+    })
+  } catch (error) {
+    const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
+    console.error(
+      inUse
+        ? `Port ${port} (the demo app) is in use. Stop what holds it, or move the demo: DEMO_PORT=8791 npm run dev.`
+        : `Could not start the demo app: ${(error as Error).message}`,
+    )
+    process.exit(1)
+  }
+  void announceWhenReady(apiUrl, demo.url, realPlaid)
+  const origins = [...(vars.ALLOWED_ORIGINS?.split(',').map((o) => o.trim()) ?? []), demo.url].filter(Boolean)
+  const args = ['--var', `ALLOWED_ORIGINS:${[...new Set(origins)].join(',')}`]
+  if (!realPlaid && !vars.PLAID_WEBHOOK_URL) args.push('--var', `PLAID_WEBHOOK_URL:${apiUrl}/api/v1/banking/webhooks`)
+  return args
+}
+
+/** Prints the demo's URL after wrangler's start-up lines, so it is the last thing on screen. */
+async function announceWhenReady(apiUrl: string, demoUrl: string, realPlaid: boolean): Promise<void> {
+  const deadline = Date.now() + 120_000
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${apiUrl}/healthz`, { signal: AbortSignal.timeout(2000) })
+      await res.arrayBuffer()
+      if (res.ok) break
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 500))
+  }
+  const link = realPlaid ? "Plaid's Sandbox Link" : 'the emulated Plaid Link (user_good / pass_good)'
+  console.log(`\n  Demo app: ${demoUrl}  (signs in as a dev user; links banks with ${link})\n`)
+}

@@ -1,0 +1,248 @@
+import { describe, expect, it } from 'vitest'
+import { EMULATOR_URL, linkedItem, newClientId, plaid, plaidError, WEBHOOK_URL } from './plaid'
+
+type Emulator = { fetch: (request: Request) => Response | Promise<Response> }
+type Answer = { status: number; body: Record<string, unknown> }
+
+/** The emulated Link's calls, as ./emulator/link-ui/link-initialize.js makes them from the browser. */
+async function link(
+  step: 'open' | 'complete',
+  body: Record<string, unknown>,
+  via: Emulator['fetch'] = fetch,
+): Promise<Answer> {
+  const response = await via(
+    new Request(`${EMULATOR_URL}/link/session/${step}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Origin: 'http://127.0.0.1:8789' },
+      body: JSON.stringify(body),
+    }),
+  )
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> }
+}
+
+async function linkToken(clientId: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const created = await plaid(clientId, '/link/token/create', {
+    client_name: 'Linked Accounts',
+    language: 'en',
+    country_codes: ['US'],
+    user: { client_user_id: 'user-123' },
+    ...extra,
+  })
+  expect(created.status).toBe(200)
+  return created.body.link_token as string
+}
+
+async function controlItems(clientId: string): Promise<Array<Record<string, unknown>>> {
+  const response = await fetch(`${EMULATOR_URL}/emulator/items`, { headers: { 'PLAID-CLIENT-ID': clientId } })
+  return ((await response.json()) as { items: Array<Record<string, unknown>> }).items
+}
+
+/** See tokens.test.ts: an emulator of this isolate's own, with a clock the test moves. */
+async function emulatorWithClock(now: () => number): Promise<Emulator> {
+  const specifier = '../../emulator/emulator'
+  const { createEmulator } = (await import(/* @vite-ignore */ specifier)) as {
+    createEmulator: (options: { now: () => number }) => Emulator
+  }
+  return createEmulator({ now })
+}
+
+const SESSION_ID = /^[0-9a-f-]{36}$/
+const REQUEST_ID = /^[A-Za-z0-9]{15}$/
+// The accounts user_good has at every Sandbox bank, as Link's onSuccess metadata lists them.
+const DEFAULT_ACCOUNTS = [
+  ['Plaid Checking', '0000', 'depository', 'checking'],
+  ['Plaid Saving', '1111', 'depository', 'savings'],
+  ['Plaid CD', '2222', 'depository', 'cd'],
+  ['Plaid Credit Card', '3333', 'credit', 'credit card'],
+].map(([name, mask, type, subtype]) => ({
+  id: expect.stringMatching(/^[A-Za-z0-9]{37}$/),
+  name,
+  mask,
+  type,
+  subtype,
+  verification_status: null,
+}))
+
+const invalidLinkToken = (message: string) => plaidError(400, 'INVALID_INPUT', 'INVALID_LINK_TOKEN', message)
+const invalidCredentials = () => {
+  const error = plaidError(400, 'ITEM_ERROR', 'INVALID_CREDENTIALS', 'the provided credentials were not correct')
+  return {
+    ...error,
+    body: { ...error.body, display_message: 'The provided credentials were not correct. Please try again.' },
+  }
+}
+
+describe('emulated Link: a new Item', () => {
+  it('opens a session listing the Sandbox institutions', async () => {
+    const token = await linkToken(newClientId(), { products: ['transactions'] })
+    const opened = await link('open', { link_token: token })
+    expect(opened).toEqual({
+      status: 200,
+      body: {
+        link_session_id: expect.stringMatching(SESSION_ID),
+        institutions: expect.arrayContaining([{ name: 'First Platypus Bank', institution_id: 'ins_109508' }]),
+        update: null,
+        request_id: expect.stringMatching(REQUEST_ID),
+      },
+    })
+    expect(opened.body.institutions).toHaveLength(5)
+  })
+
+  it("answers onSuccess's public token and metadata, and the Item gets the link token's products and webhook", async () => {
+    const clientId = newClientId()
+    const token = await linkToken(clientId, { products: ['transactions', 'auth'], webhook: WEBHOOK_URL })
+    const sessionId = (await link('open', { link_token: token })).body.link_session_id
+    const completed = await link('complete', {
+      link_token: token,
+      link_session_id: sessionId,
+      institution_id: 'ins_109511',
+      username: 'user_good',
+      password: 'pass_good',
+    })
+    expect(completed).toEqual({
+      status: 200,
+      body: {
+        public_token: expect.stringMatching(/^public-sandbox-/),
+        metadata: {
+          institution: { name: 'Tartan Bank', institution_id: 'ins_109511' },
+          accounts: DEFAULT_ACCOUNTS,
+          link_session_id: sessionId,
+          transfer_status: null,
+        },
+        request_id: expect.stringMatching(REQUEST_ID),
+      },
+    })
+    const exchanged = await plaid(clientId, '/item/public_token/exchange', {
+      public_token: completed.body.public_token,
+    })
+    expect(exchanged.status).toBe(200)
+    const [item] = await controlItems(clientId)
+    expect(item).toMatchObject({
+      item_id: exchanged.body.item_id,
+      institution_id: 'ins_109511',
+      products: ['transactions', 'auth'],
+      webhook: WEBHOOK_URL,
+    })
+    const metadata = completed.body.metadata as { accounts: Array<{ id: string }> }
+    expect(item?.account_ids).toEqual(metadata.accounts.map((a) => a.id))
+  })
+
+  it("refuses a wrong password with Link's INVALID_CREDENTIALS and lets the user try again", async () => {
+    const clientId = newClientId()
+    const token = await linkToken(clientId, { products: ['transactions'] })
+    const sessionId = (await link('open', { link_token: token })).body.link_session_id
+    const login = { link_token: token, link_session_id: sessionId, institution_id: 'ins_109508', username: 'user_good' }
+    expect(await link('complete', { ...login, password: 'wrong' })).toEqual(invalidCredentials())
+    expect(await controlItems(clientId)).toEqual([])
+    expect((await link('complete', { ...login, password: 'pass_good' })).status).toBe(200)
+  })
+
+  it('refuses an unknown link token, and one from another client, with INVALID_LINK_TOKEN', async () => {
+    expect(await link('open', { link_token: `link-sandbox-${crypto.randomUUID()}` })).toEqual(
+      invalidLinkToken('invalid link_token provided'),
+    )
+    expect(await link('open', {})).toEqual(invalidLinkToken('invalid link_token provided'))
+  })
+
+  it('refuses a link token 4 hours old with INVALID_LINK_TOKEN, at open and at login', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z')
+    const own = await emulatorWithClock(() => now)
+    const clientId = newClientId()
+    const created = await plaid(
+      clientId,
+      '/link/token/create',
+      {
+        client_name: 'Linked Accounts',
+        language: 'en',
+        country_codes: ['US'],
+        user: { client_user_id: 'user-123' },
+        products: ['transactions'],
+      },
+      { via: own.fetch },
+    )
+    const token = created.body.link_token
+    const opened = await link('open', { link_token: token }, own.fetch)
+    expect(opened.status).toBe(200)
+    now += 4 * 3600_000
+    expect(await link('open', { link_token: token }, own.fetch)).toEqual(invalidLinkToken('link token has expired'))
+    const login = {
+      link_token: token,
+      link_session_id: opened.body.link_session_id,
+      institution_id: 'ins_109508',
+      username: 'user_good',
+      password: 'pass_good',
+    }
+    expect(await link('complete', login, own.fetch)).toEqual(invalidLinkToken('link token has expired'))
+  })
+
+  it('answers the preflight of a web app on any origin', async () => {
+    const response = await fetch(`${EMULATOR_URL}/link/session/open`, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: 'http://127.0.0.1:8789',
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'content-type',
+      },
+    })
+    expect(response.status).toBe(204)
+    expect(response.headers.get('Access-Control-Allow-Origin')).toBe('*')
+    expect(response.headers.get('Access-Control-Allow-Headers')?.toLowerCase()).toContain('content-type')
+  })
+})
+
+describe('emulated Link: update mode', () => {
+  it('repairs the Item in ITEM_LOGIN_REQUIRED that the link token names, creating none', async () => {
+    const clientId = newClientId()
+    const { accessToken, itemId } = await linkedItem(clientId)
+    await fetch(`${EMULATOR_URL}/emulator/items/${itemId}/login-required`, {
+      method: 'POST',
+      headers: { 'PLAID-CLIENT-ID': clientId },
+    })
+    const token = await linkToken(clientId, { access_token: accessToken })
+    const opened = await link('open', { link_token: token })
+    expect(opened.body.update).toEqual({
+      institution: { name: 'First Platypus Bank', institution_id: 'ins_109508' },
+      credentials_required: true,
+      accounts: DEFAULT_ACCOUNTS,
+    })
+    const login = { link_token: token, link_session_id: opened.body.link_session_id, username: 'user_good' }
+    expect(await link('complete', { ...login, password: 'wrong' })).toEqual(invalidCredentials())
+    expect((await controlItems(clientId))[0]?.login_required).toBe(true)
+
+    const completed = await link('complete', { ...login, password: 'pass_good' })
+    expect(completed.body.metadata).toEqual({
+      institution: { name: 'First Platypus Bank', institution_id: 'ins_109508' },
+      accounts: DEFAULT_ACCOUNTS,
+      link_session_id: opened.body.link_session_id,
+      transfer_status: null,
+    })
+    const items = await controlItems(clientId)
+    expect(items).toHaveLength(1)
+    expect(items[0]).toMatchObject({ item_id: itemId, login_required: false })
+    // Update mode's public token need not be exchanged; if it is, it names the same Item.
+    const exchanged = await plaid(clientId, '/item/public_token/exchange', {
+      public_token: completed.body.public_token,
+    })
+    expect(exchanged.body).toMatchObject({ item_id: itemId, access_token: accessToken })
+  })
+
+  it('asks no password of a healthy Item whose link token selects accounts', async () => {
+    const clientId = newClientId()
+    const { accessToken } = await linkedItem(clientId)
+    const token = await linkToken(clientId, { access_token: accessToken, update: { account_selection_enabled: true } })
+    const opened = await link('open', { link_token: token })
+    expect(opened.body.update).toMatchObject({ credentials_required: false })
+    const completed = await link('complete', { link_token: token, link_session_id: opened.body.link_session_id })
+    expect(completed).toMatchObject({ status: 200, body: { metadata: { accounts: DEFAULT_ACCOUNTS } } })
+  })
+
+  it('refuses the link token of an Item removed since with INVALID_LINK_TOKEN', async () => {
+    const clientId = newClientId()
+    const { accessToken } = await linkedItem(clientId)
+    const token = await linkToken(clientId, { access_token: accessToken })
+    expect((await plaid(clientId, '/item/remove', { access_token: accessToken })).status).toBe(200)
+    expect(await link('open', { link_token: token })).toEqual(
+      invalidLinkToken('the Item of this update-mode link token was removed'),
+    )
+  })
+})
