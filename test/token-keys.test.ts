@@ -4,44 +4,52 @@ import { describe, expect, it } from 'vitest'
 import worker from '../src/index'
 import { itemIdOf, linkItem, newUser } from './helpers/linking'
 import { captureLogs } from './helpers/logs'
+import { rowIn } from './helpers/user-store'
 import { call, testEnv } from './helpers/worker'
 
 const OLD_KEY = baseEnv.TOKEN_ENCRYPTION_KEY as string
 const NEW_KEY = btoa('another-32-byte-key-for-rotation')
 
-const keyIdOf = async (itemId: string) =>
-  (
-    await (baseEnv.DB as D1Database)
-      .prepare('SELECT access_token_key_id FROM items WHERE item_id = ?')
-      .bind(itemId)
-      .first<{ access_token_key_id: string }>()
-  )?.access_token_key_id
+/** The key id the user's object holds for the Item; the D1 index (what the cron reads) must agree. */
+async function keyIdOf(userId: string, itemId: string) {
+  const stored = await rowIn<{ access_token_key_id: string }>(
+    userId,
+    'SELECT access_token_key_id FROM items WHERE item_id = ?',
+    itemId,
+  )
+  const indexed = await (baseEnv.DB as D1Database)
+    .prepare('SELECT access_token_key_id FROM item_index WHERE item_id = ?')
+    .bind(itemId)
+    .first<{ access_token_key_id: string }>()
+  expect(indexed?.access_token_key_id).toBe(stored?.access_token_key_id)
+  return stored?.access_token_key_id
+}
 
 describe('rotating TOKEN_ENCRYPTION_KEY', () => {
   it('keeps tokens sealed with the old key readable through TOKEN_ENCRYPTION_KEYS_OLD, and seals new ones with the new key', async () => {
     const env = testEnv()
     const user = await newUser()
     const oldItem = itemIdOf(await linkItem(env, user, 'ins_109508'))
-    const oldKeyId = await keyIdOf(oldItem)
+    const oldKeyId = await keyIdOf(user.id, oldItem)
 
     const rotated = { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY, TOKEN_ENCRYPTION_KEYS_OLD: OLD_KEY }
     const refreshed = await call(rotated, 'POST', `/api/v1/banking/items/${oldItem}/refresh`, { token: user.token })
     expect(refreshed.status).toBe(200)
 
     const newItem = itemIdOf(await linkItem(rotated, user, 'ins_109509'))
-    expect(await keyIdOf(newItem)).not.toBe(oldKeyId)
+    expect(await keyIdOf(user.id, newItem)).not.toBe(oldKeyId)
   })
 
   it('re-seals a token under the current key when it is used, so the old key can then be dropped', async () => {
     const env = testEnv()
     const user = await newUser()
     const itemId = itemIdOf(await linkItem(env, user))
-    const oldKeyId = await keyIdOf(itemId)
+    const oldKeyId = await keyIdOf(user.id, itemId)
 
     const rotated = { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY, TOKEN_ENCRYPTION_KEYS_OLD: OLD_KEY }
     const refresh = () => call(rotated, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })
     expect((await refresh()).status).toBe(200)
-    expect(await keyIdOf(itemId)).not.toBe(oldKeyId)
+    expect(await keyIdOf(user.id, itemId)).not.toBe(oldKeyId)
 
     // The old key is no longer needed for this Item.
     const withoutOld = { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY }
@@ -56,7 +64,7 @@ describe('rotating TOKEN_ENCRYPTION_KEY', () => {
     const env = testEnv({ TOKEN_ENCRYPTION_KEY: retiring })
     const user = await newUser()
     const idle = itemIdOf(await linkItem(env, user))
-    const retiringKeyId = await keyIdOf(idle)
+    const retiringKeyId = await keyIdOf(user.id, idle)
 
     const rotated = { ...env, TOKEN_ENCRYPTION_KEY: current, TOKEN_ENCRYPTION_KEYS_OLD: retiring }
     const { logs } = await captureLogs(async () => {
@@ -64,7 +72,7 @@ describe('rotating TOKEN_ENCRYPTION_KEY', () => {
       await worker.scheduled(createScheduledController({ cron: '17 * * * *' }), rotated, ctx)
       await waitOnExecutionContext(ctx)
     })
-    expect(await keyIdOf(idle)).not.toBe(retiringKeyId)
+    expect(await keyIdOf(user.id, idle)).not.toBe(retiringKeyId)
     expect(logs).toContain('access tokens re-sealed under the current key')
     expect(logs).toMatch(/"resealed":[1-9]/)
 

@@ -10,8 +10,8 @@ import type { ServiceContext } from '../context'
 import type { PlaidClient } from '../plaid/client'
 import { PlaidApiError } from '../plaid/errors'
 import type { PlaidTransaction } from '../plaid/types'
-import { findItem, type StoredItem } from '../store/items'
-import { applySync } from '../store/transactions'
+import type { StoredItem } from '../store/items'
+import { userStore } from '../store/users'
 import { openAccessToken } from './access-token'
 import { recordItemError } from './linking'
 
@@ -35,6 +35,7 @@ type Changes = { upserts: Map<string, PlaidTransaction>; removed: Set<string>; a
 
 export async function syncItem({ config, plaid, log }: ServiceContext, item: StoredItem): Promise<SyncResult> {
   const accessToken = await openAccessToken(config, item)
+  const store = userStore(config, item.user_id)
   let current: StoredItem | null = item
   for (let attempt = 0; attempt <= MAX_RACE_RETRIES && current; attempt++) {
     const start = current.transactions_cursor ?? null
@@ -48,8 +49,7 @@ export async function syncItem({ config, plaid, log }: ServiceContext, item: Sto
     const { changes, nextCursor } = pulled
     // An empty cursor means Plaid has no data for this Item yet: nothing to store, not an error.
     if (nextCursor === '') return { added: 0, modified: 0, removed: 0, status: 'not_ready' }
-    const won = await applySync(config.db, {
-      userId: item.user_id,
+    const won = await store.applySync(item.user_id, {
       itemId: item.item_id,
       startCursor: start,
       nextCursor,
@@ -61,7 +61,7 @@ export async function syncItem({ config, plaid, log }: ServiceContext, item: Sto
       return { added: changes.added, modified: changes.modified, removed: changes.removed.size, status: 'synced' }
     }
     log('info', 'sync lost the cursor race; starting again from the new cursor', { item_id: item.item_id })
-    current = await findItem(config.db, item.user_id, item.item_id)
+    current = await store.getItem(item.user_id, item.item_id)
   }
   if (!current) return { added: 0, modified: 0, removed: 0, status: 'synced' } // removed meanwhile
   throw new SyncRaceError()

@@ -1,7 +1,7 @@
-import { env as baseEnv } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from '../helpers/linking'
 import { byId, core, listAll } from '../helpers/transactions'
+import { rowIn } from '../helpers/user-store'
 import { call, deliverAndConsume, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 const sync = (env: ReturnType<typeof testEnv>, token: string, itemId: string) =>
@@ -186,10 +186,11 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
     expect((await b).body).toMatchObject({ status: 'synced', added: 7 })
     const last = watch.calls.at(-1)
     expect(last?.cursor).toBe(fromA?.nextCursor)
-    const { transactions_cursor: cursor } = (await (baseEnv.DB as D1Database)
-      .prepare('SELECT transactions_cursor FROM items WHERE item_id = ?')
-      .bind(itemId)
-      .first()) as { transactions_cursor: string }
+    const { transactions_cursor: cursor } = (await rowIn(
+      user.id,
+      'SELECT transactions_cursor FROM items WHERE item_id = ?',
+      itemId,
+    )) as { transactions_cursor: string }
     expect(cursor).toBe(last?.nextCursor)
     await expectInStep(env, user, itemId)
   })
