@@ -1,9 +1,4 @@
-/**
- * Transactions in the user's object. A sync's changes and the Item's new cursor are written in
- * one transactionSync that only applies if the cursor is still the one the sync started from: a
- * concurrent sync that got there first makes this one a no-op instead of letting it write stale
- * data or bring back a transaction the other removed.
- */
+/** Transactions in the user's object, as the API lists them. Syncs write them (sync-staging.ts). */
 import type { PlaidTransaction } from '../plaid/types'
 
 /** A stored transaction as the API lists it: Plaid's fields, its Item, and the category pair. */
@@ -16,74 +11,6 @@ type Row = Omit<Transaction, 'pending' | 'category'> & {
   pending: number
   category_primary: string | null
   category_detailed: string | null
-}
-
-export type SyncWrite = {
-  itemId: string
-  startCursor: string | null
-  nextCursor: string
-  upserts: PlaidTransaction[]
-  removedIds: string[]
-  now: string
-}
-
-/** Applies a sync (inside one transactionSync); false when another sync moved the cursor first. */
-export function applySync(sql: SqlStorage, write: SyncWrite): boolean {
-  const { itemId, startCursor, nextCursor, now } = write
-  const moved = sql.exec(
-    `UPDATE items SET transactions_cursor = ?, transactions_synced_at = ?
-     WHERE item_id = ? AND transactions_cursor IS ?`,
-    nextCursor,
-    now,
-    itemId,
-    startCursor,
-  ).rowsWritten
-  if (moved === 0) return false
-  for (const t of write.upserts) {
-    sql.exec(
-      `INSERT INTO transactions (transaction_id, item_id, account_id, amount, iso_currency_code,
-         unofficial_currency_code, date, authorized_date, name, merchant_name, pending, pending_transaction_id,
-         payment_channel, category_primary, category_detailed, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (transaction_id) DO UPDATE SET
-         account_id = excluded.account_id, amount = excluded.amount,
-         iso_currency_code = excluded.iso_currency_code,
-         unofficial_currency_code = excluded.unofficial_currency_code, date = excluded.date,
-         authorized_date = excluded.authorized_date, name = excluded.name,
-         merchant_name = excluded.merchant_name, pending = excluded.pending,
-         pending_transaction_id = excluded.pending_transaction_id, payment_channel = excluded.payment_channel,
-         category_primary = excluded.category_primary, category_detailed = excluded.category_detailed,
-         updated_at = excluded.updated_at
-       WHERE transactions.item_id = excluded.item_id`,
-      ...transactionValues(itemId, t, now),
-    )
-  }
-  for (const id of write.removedIds) {
-    sql.exec('DELETE FROM transactions WHERE item_id = ? AND transaction_id = ?', itemId, id)
-  }
-  return true
-}
-
-/** The column values of a Plaid transaction, in the order of the tables' columns. */
-export function transactionValues(itemId: string, t: PlaidTransaction, now: string) {
-  return [
-    t.transaction_id,
-    itemId,
-    t.account_id,
-    t.amount,
-    t.iso_currency_code ?? null,
-    t.unofficial_currency_code ?? null,
-    t.date,
-    t.authorized_date ?? null,
-    t.name ?? null,
-    t.merchant_name ?? null,
-    t.pending ? 1 : 0,
-    t.pending_transaction_id ?? null,
-    t.payment_channel ?? null,
-    t.personal_finance_category?.primary ?? null,
-    t.personal_finance_category?.detailed ?? null,
-    now,
-  ]
 }
 
 export type TransactionFilter = {

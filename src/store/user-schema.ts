@@ -66,6 +66,35 @@ export const USER_SCHEMA_STEPS: readonly string[] = [
    ) WITHOUT ROWID;
    CREATE INDEX transactions_by_date ON transactions (date DESC, transaction_id DESC);
    CREATE INDEX transactions_by_item ON transactions (item_id);`,
+  // Version 2: syncs stage each page here and apply them at the end (sync-staging.ts), so a sync
+  // holds one page in memory whatever the Item's history.
+  `CREATE TABLE sync_runs (
+     sync_id TEXT PRIMARY KEY,
+     item_id TEXT NOT NULL,
+     start_cursor TEXT,
+     started_at TEXT NOT NULL,
+     added INTEGER NOT NULL DEFAULT 0,
+     modified INTEGER NOT NULL DEFAULT 0
+   ) WITHOUT ROWID;
+   CREATE TABLE sync_staging (
+     sync_id TEXT NOT NULL,
+     transaction_id TEXT NOT NULL,
+     removed INTEGER NOT NULL,
+     account_id TEXT,
+     amount REAL,
+     iso_currency_code TEXT,
+     unofficial_currency_code TEXT,
+     date TEXT,
+     authorized_date TEXT,
+     name TEXT,
+     merchant_name TEXT,
+     pending INTEGER,
+     pending_transaction_id TEXT,
+     payment_channel TEXT,
+     category_primary TEXT,
+     category_detailed TEXT,
+     PRIMARY KEY (sync_id, transaction_id)
+   ) WITHOUT ROWID;`,
 ]
 
 export const USER_SCHEMA_VERSION = USER_SCHEMA_STEPS.length

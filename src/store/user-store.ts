@@ -27,7 +27,8 @@ import {
   setNewAccountsAvailable,
 } from './items'
 import { claimPublicToken, releasePublicToken } from './public-token-claims'
-import { applySync, listTransactions, type SyncWrite, type TransactionFilter } from './transactions'
+import { beginSync, dropSync, finishSync, resetSync, type StagedPage, stagePage } from './sync-staging'
+import { listTransactions, type TransactionFilter } from './transactions'
 import { migrateUserSchema } from './user-schema'
 
 export class UserStore extends DurableObject<Bindings> {
@@ -127,7 +128,23 @@ export class UserStore extends DurableObject<Bindings> {
     return listTransactions(this.storageOf(userId), filter)
   }
 
-  applySync(userId: string, write: SyncWrite): boolean {
-    return this.write(userId, (sql) => applySync(sql, write))
+  beginSync(userId: string, itemId: string) {
+    return this.write(userId, (sql) => beginSync(sql, itemId, new Date()))
+  }
+
+  stageSyncPage(userId: string, syncId: string, page: StagedPage): void {
+    this.write(userId, (sql) => stagePage(sql, syncId, page))
+  }
+
+  resetSync(userId: string, syncId: string): void {
+    this.write(userId, (sql) => resetSync(sql, syncId))
+  }
+
+  dropSync(userId: string, syncId: string): void {
+    this.write(userId, (sql) => dropSync(sql, syncId))
+  }
+
+  finishSync(userId: string, syncId: string, nextCursor: string, now: string) {
+    return this.write(userId, (sql) => finishSync(sql, syncId, nextCursor, now))
   }
 }
