@@ -62,3 +62,22 @@ export const unavailableUserStore = () =>
     'insertLinkedItem',
     'deleteItem',
   ])
+
+/** The USER_STORE binding, recording the name of every object the Worker addresses. */
+export function watchedUserStore(): { namespace: DurableObjectNamespace<UserStore>; named: string[] } {
+  const named: string[] = []
+  const real = namespace()
+  const watched = new Proxy(real, {
+    get(target, property) {
+      if (property === 'idFromName') {
+        return (name: string) => {
+          named.push(name)
+          return target.idFromName(name)
+        }
+      }
+      const value = Reflect.get(target, property)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  return { namespace: watched, named }
+}
