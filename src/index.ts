@@ -2,6 +2,7 @@ import { app } from './app'
 import { type Bindings, getConfig } from './env'
 import { createLogger } from './log'
 import { resealOldAccessTokens } from './services/access-token'
+import { moveUsersIntoObjects } from './services/storage-move'
 import { pruneTokenOwners } from './store/token-owners'
 import { consumeDeadLetterBatch } from './webhooks/dead-letter'
 import { consumeWebhookBatch } from './webhooks/handle'
@@ -15,11 +16,14 @@ export default {
   // One Worker consumes both queues (wrangler.toml); the batch names the one it came from.
   queue: (batch, env, _ctx) =>
     isDeadLetterQueue(batch.queue) ? consumeDeadLetterBatch(batch, env) : consumeWebhookBatch(batch, env),
-  // The cron trigger in wrangler.toml: finishes a key rotation for Items nobody has used since,
-  // and forgets which user exchanged public tokens Plaid no longer accepts.
+  // The cron trigger in wrangler.toml: moves users still in the old D1 tables into their objects,
+  // finishes a key rotation for Items nobody has used since, and forgets which user exchanged
+  // public tokens Plaid no longer accepts.
   async scheduled(controller, env, _ctx) {
     const log = createLogger({ cron: controller.cron })
     const config = getConfig(env)
+    const moved = await moveUsersIntoObjects(config)
+    if (moved > 0) log('info', 'users moved from D1 into their objects', { moved })
     await pruneTokenOwners(config.db, new Date())
     const { resealed, failed } = await resealOldAccessTokens(config)
     if (resealed > 0 || failed > 0) {

@@ -5,17 +5,8 @@ import { migrateUserSchema, schemaVersion, USER_SCHEMA_VERSION } from '../src/st
 import { itemSyncJob } from '../src/webhooks/job'
 import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from './helpers/linking'
 import { listAll } from './helpers/transactions'
-import { rowIn, rowsIn, userStoreOf, watchedUserStore } from './helpers/user-store'
+import { evict, rowIn, rowsIn, userStoreOf, watchedUserStore } from './helpers/user-store'
 import { call, emulator, queuedJobs, runQueue, testEnv } from './helpers/worker'
-
-/** Resets the object's instance, as an eviction does: the next call constructs it again. */
-async function evict(userId: string) {
-  await runInDurableObject(userStoreOf(userId), (_instance, state) => {
-    try {
-      state.abort('evicted by the test')
-    } catch {}
-  }).catch(() => {})
-}
 
 describe('schema versions of a user’s object', () => {
   it('upgrades an object created at version 1 on its first use by the current code, keeping its data', async () => {

@@ -26,6 +26,7 @@ import {
   setItemStatusFromWebhook,
   setNewAccountsAvailable,
 } from './items'
+import { importLegacyRows, legacyImported, recordMove } from './legacy-import'
 import { claimPublicToken, releasePublicToken } from './public-token-claims'
 import { beginSync, dropSync, finishSync, resetSync, type StagedPage, stagePage } from './sync-staging'
 import { listTransactions, type TransactionFilter } from './transactions'
@@ -46,9 +47,11 @@ export class UserStore extends DurableObject<Bindings> {
   /**
    * The object's storage, for calls made on behalf of `userId`. Every call names its user and the
    * object answers only the one it was created for: a caller that computed the wrong address fails
-   * loudly instead of reading another user's rows.
+   * loudly instead of reading another user's rows. On the object's first use, its user's rows are
+   * first moved in from the D1 tables of earlier releases (legacy-import.ts), with every other call
+   * held until that is done.
    */
-  private storageOf(userId: string): SqlStorage {
+  private async storageOf(userId: string): Promise<SqlStorage> {
     const sql = this.ctx.storage.sql
     if (this.owner === undefined) {
       const row = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'user_id'").toArray()[0]
@@ -56,95 +59,122 @@ export class UserStore extends DurableObject<Bindings> {
       this.owner = row?.value ?? userId
     }
     if (this.owner !== userId) throw new Error('user store: called for another user than its own')
+    if (!legacyImported(sql)) {
+      const db = this.env.DB
+      if (!db) throw new Error('DB (the D1 binding) is missing')
+      await this.ctx.blockConcurrencyWhile(() => importLegacyRows(db, this.ctx.storage, userId))
+    }
     return sql
   }
 
-  private write<T>(userId: string, work: (sql: SqlStorage) => T): T {
-    const sql = this.storageOf(userId)
+  private async write<T>(userId: string, work: (sql: SqlStorage) => T): Promise<T> {
+    const sql = await this.storageOf(userId)
     return this.ctx.storage.transactionSync(() => work(sql))
   }
 
-  listItems(userId: string) {
-    return listItems(this.storageOf(userId))
+  async listItems(userId: string) {
+    return listItems(await this.storageOf(userId))
   }
 
-  getItem(userId: string, itemId: string): StoredItem | null {
-    return findItem(this.storageOf(userId), userId, itemId)
+  async getItem(userId: string, itemId: string): Promise<StoredItem | null> {
+    return findItem(await this.storageOf(userId), userId, itemId)
   }
 
-  listStoredItems(userId: string): StoredItem[] {
-    return listStoredItems(this.storageOf(userId), userId)
+  async listStoredItems(userId: string): Promise<StoredItem[]> {
+    return listStoredItems(await this.storageOf(userId), userId)
   }
 
-  findDuplicateItem(userId: string, institutionId: string, accounts: AccountIdentity[]) {
-    return findDuplicateItem(this.storageOf(userId), institutionId, accounts)
+  async findDuplicateItem(userId: string, institutionId: string, accounts: AccountIdentity[]) {
+    return findDuplicateItem(await this.storageOf(userId), institutionId, accounts)
   }
 
-  claimPublicToken(userId: string, hash: string, now: Date) {
+  async claimPublicToken(userId: string, hash: string, now: Date) {
     return this.write(userId, (sql) => claimPublicToken(sql, hash, now))
   }
 
-  releasePublicToken(userId: string, hash: string): void {
-    releasePublicToken(this.storageOf(userId), hash)
+  async releasePublicToken(userId: string, hash: string): Promise<void> {
+    releasePublicToken(await this.storageOf(userId), hash)
   }
 
-  insertLinkedItem(userId: string, item: StoredItem, accounts: AccountBase[], publicTokenHash: string): boolean {
+  async insertLinkedItem(
+    userId: string,
+    item: StoredItem,
+    accounts: AccountBase[],
+    publicTokenHash: string,
+  ): Promise<boolean> {
     return this.write(userId, (sql) => insertLinkedItem(sql, item, accounts, publicTokenHash))
   }
 
   /** Saves what a refresh read from Plaid; answers the Item as now stored. */
-  saveItemRefresh(userId: string, itemId: string, refresh: ItemRefresh, now: string): StoredItem | null {
+  async saveItemRefresh(userId: string, itemId: string, refresh: ItemRefresh, now: string): Promise<StoredItem | null> {
     return this.write(userId, (sql) => {
       saveItemRefresh(sql, itemId, refresh, now)
       return findItem(sql, userId, itemId)
     })
   }
 
-  setItemStatus(userId: string, itemId: string, status: ItemStatus, errorCode: string | null, now: string): void {
-    setItemStatus(this.storageOf(userId), itemId, status, errorCode, now)
+  async setItemStatus(
+    userId: string,
+    itemId: string,
+    status: ItemStatus,
+    errorCode: string | null,
+    now: string,
+  ): Promise<void> {
+    setItemStatus(await this.storageOf(userId), itemId, status, errorCode, now)
   }
 
-  setItemStatusFromWebhook(userId: string, itemId: string, change: StatusChange, now: string): boolean {
-    return setItemStatusFromWebhook(this.storageOf(userId), itemId, change, now)
+  async setItemStatusFromWebhook(userId: string, itemId: string, change: StatusChange, now: string): Promise<boolean> {
+    return setItemStatusFromWebhook(await this.storageOf(userId), itemId, change, now)
   }
 
-  setNewAccountsAvailable(userId: string, itemId: string, available: boolean, now: string): void {
-    setNewAccountsAvailable(this.storageOf(userId), itemId, available, now)
+  async setNewAccountsAvailable(userId: string, itemId: string, available: boolean, now: string): Promise<void> {
+    setNewAccountsAvailable(await this.storageOf(userId), itemId, available, now)
   }
 
-  deleteItem(userId: string, itemId: string): void {
-    this.write(userId, (sql) => deleteItem(sql, itemId))
+  async deleteItem(userId: string, itemId: string): Promise<void> {
+    await this.write(userId, (sql) => deleteItem(sql, itemId))
   }
 
-  replaceSealedToken(userId: string, itemId: string, fromKeyId: string, sealed: { sealed: string; keyId: string }) {
-    return replaceSealedToken(this.storageOf(userId), itemId, fromKeyId, sealed)
+  async replaceSealedToken(
+    userId: string,
+    itemId: string,
+    fromKeyId: string,
+    sealed: { sealed: string; keyId: string },
+  ) {
+    return replaceSealedToken(await this.storageOf(userId), itemId, fromKeyId, sealed)
   }
 
-  listAccounts(userId: string, itemId?: string) {
-    return listAccounts(this.storageOf(userId), itemId)
+  async listAccounts(userId: string, itemId?: string) {
+    return listAccounts(await this.storageOf(userId), itemId)
   }
 
-  listTransactions(userId: string, filter: TransactionFilter) {
-    return listTransactions(this.storageOf(userId), filter)
+  async listTransactions(userId: string, filter: TransactionFilter) {
+    return listTransactions(await this.storageOf(userId), filter)
   }
 
-  beginSync(userId: string, itemId: string) {
+  async beginSync(userId: string, itemId: string) {
     return this.write(userId, (sql) => beginSync(sql, itemId, new Date()))
   }
 
-  stageSyncPage(userId: string, syncId: string, page: StagedPage): void {
-    this.write(userId, (sql) => stagePage(sql, syncId, page))
+  async stageSyncPage(userId: string, syncId: string, page: StagedPage): Promise<void> {
+    await this.write(userId, (sql) => stagePage(sql, syncId, page))
   }
 
-  resetSync(userId: string, syncId: string): void {
-    this.write(userId, (sql) => resetSync(sql, syncId))
+  async resetSync(userId: string, syncId: string): Promise<void> {
+    await this.write(userId, (sql) => resetSync(sql, syncId))
   }
 
-  dropSync(userId: string, syncId: string): void {
-    this.write(userId, (sql) => dropSync(sql, syncId))
+  async dropSync(userId: string, syncId: string): Promise<void> {
+    await this.write(userId, (sql) => dropSync(sql, syncId))
   }
 
-  finishSync(userId: string, syncId: string, nextCursor: string, now: string) {
+  async finishSync(userId: string, syncId: string, nextCursor: string, now: string) {
     return this.write(userId, (sql) => finishSync(sql, syncId, nextCursor, now))
+  }
+
+  /** Moves the user's rows in from D1 if not done yet, and records the move (the cron's sweep). */
+  async moveIn(userId: string): Promise<void> {
+    await this.storageOf(userId)
+    if (this.env.DB) await recordMove(this.env.DB, userId)
   }
 }

@@ -11,6 +11,18 @@ const namespace = () => baseEnv.USER_STORE as DurableObjectNamespace<UserStore>
 /** The user's object, as the Worker addresses it. */
 export const userStoreOf = (userId: string) => namespace().get(namespace().idFromName(userId))
 
+/**
+ * Resets the object's instance, as an eviction does: the next call constructs it again. Writes a
+ * test made must be in an earlier call: aborting drops what the current one has not committed.
+ */
+export async function evict(userId: string): Promise<void> {
+  await runInDurableObject(userStoreOf(userId), (_instance, state) => {
+    try {
+      state.abort('evicted by the test')
+    } catch {}
+  }).catch(() => {})
+}
+
 /** Rows of a query run inside the user's object. */
 export function rowsIn<T = Record<string, unknown>>(userId: string, query: string, ...params: unknown[]): Promise<T[]> {
   return runInDurableObject(userStoreOf(userId), (_instance, state) =>
