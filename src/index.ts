@@ -23,7 +23,7 @@ export default {
     const log = createLogger({ cron: controller.cron })
     const config = getConfig(env)
     const moved = await moveUsersIntoObjects(config)
-    if (moved > 0) log('info', 'users moved from D1 into their objects', { moved })
+    if (moved > 0) log('info', 'users moved into their objects', { moved })
     await pruneTokenOwners(config.db, new Date())
     const { resealed, failed } = await resealOldAccessTokens(config)
     if (resealed > 0 || failed > 0) {

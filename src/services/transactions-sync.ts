@@ -33,7 +33,7 @@ export class SyncRaceError extends Error {
   }
 }
 
-const NOTHING = { added: 0, modified: 0, removed: 0 }
+const SYNCED_NOTHING: SyncResult = { added: 0, modified: 0, removed: 0, status: 'synced' }
 
 export async function syncItem({ config, plaid, log }: ServiceContext, item: StoredItem): Promise<SyncResult> {
   const accessToken = await openAccessToken(config, item)
@@ -41,7 +41,7 @@ export async function syncItem({ config, plaid, log }: ServiceContext, item: Sto
   const store = userStore(config, userId)
   for (let attempt = 0; attempt <= MAX_RACE_RETRIES; attempt++) {
     const run = await store.beginSync(userId, item.item_id)
-    if (!run) return { ...NOTHING, status: 'synced' } // removed meanwhile
+    if (!run) return SYNCED_NOTHING // removed meanwhile
     let nextCursor: string
     try {
       nextCursor = await pullChanges(plaid, accessToken, store, userId, run)
@@ -53,14 +53,13 @@ export async function syncItem({ config, plaid, log }: ServiceContext, item: Sto
     // An empty cursor means Plaid has no data for this Item yet: nothing to store, not an error.
     if (nextCursor === '') {
       await store.dropSync(userId, run.syncId)
-      return { ...NOTHING, status: 'not_ready' }
+      return { ...SYNCED_NOTHING, status: 'not_ready' }
     }
     const outcome = await store.finishSync(userId, run.syncId, nextCursor, new Date().toISOString())
     if (outcome.status === 'applied') {
       const { added, modified, removed } = outcome
       return { added, modified, removed, status: 'synced' }
     }
-    if (outcome.status === 'gone') return { ...NOTHING, status: 'synced' }
     log('info', 'sync lost the cursor race; starting again from the new cursor', { item_id: item.item_id })
   }
   throw new SyncRaceError()

@@ -9,9 +9,8 @@ export type IndexedItem = { item_id: string; user_id: string; access_token_key_i
 export async function indexItem(db: D1Database, entry: IndexedItem): Promise<void> {
   await db
     .prepare(
-      `INSERT INTO item_index (item_id, user_id, access_token_key_id) VALUES (?, ?, ?)
-       ON CONFLICT (item_id) DO UPDATE SET access_token_key_id = excluded.access_token_key_id
-       WHERE item_index.user_id = excluded.user_id`,
+      // Plaid never gives an item_id twice; a row already there stays as it is.
+      'INSERT INTO item_index (item_id, user_id, access_token_key_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     )
     .bind(entry.item_id, entry.user_id, entry.access_token_key_id)
     .run()
@@ -40,7 +39,7 @@ export async function listItemsSealedWith(db: D1Database, keyIds: string[], limi
   if (keyIds.length === 0) return []
   const { results } = await db
     .prepare(
-      `SELECT item_id, user_id, access_token_key_id FROM item_index
+      `SELECT * FROM item_index
        WHERE access_token_key_id IN (${keyIds.map(() => '?').join(', ')}) LIMIT ?`,
     )
     .bind(...keyIds, limit)

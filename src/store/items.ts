@@ -4,6 +4,7 @@
  * Multi-statement writes run inside the caller's transactionSync.
  */
 import type { AccountBase } from '../plaid/types'
+import { fromExcluded } from './columns'
 
 export type ItemStatus = 'good' | 'login_required' | 'pending_expiration' | 'pending_disconnect' | 'permission_revoked'
 
@@ -135,6 +136,21 @@ export function setNewAccountsAvailable(sql: SqlStorage, itemId: string, availab
   )
 }
 
+/** An account's columns after its id and Item, in the order upsertAccount binds them. */
+const ACCOUNT_FIELDS = [
+  'name',
+  'official_name',
+  'mask',
+  'type',
+  'subtype',
+  'balance_available',
+  'balance_current',
+  'balance_limit',
+  'iso_currency_code',
+  'unofficial_currency_code',
+  'balances_updated_at',
+]
+
 /**
  * Stores an account under the Item; nothing when that Item is not stored, and nothing when the
  * account_id already belongs to another of the user's Items (an id never moves between Items).
@@ -142,18 +158,10 @@ export function setNewAccountsAvailable(sql: SqlStorage, itemId: string, availab
 function upsertAccount(sql: SqlStorage, itemId: string, account: AccountBase, now: string) {
   const b = account.balances
   sql.exec(
-    `INSERT INTO accounts (account_id, item_id, name, official_name, mask, type, subtype,
-       balance_available, balance_current, balance_limit, iso_currency_code, unofficial_currency_code,
-       balances_updated_at)
+    `INSERT INTO accounts (account_id, item_id, ${ACCOUNT_FIELDS.join(', ')})
      SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13
      WHERE EXISTS (SELECT 1 FROM items WHERE item_id = ?2)
-     ON CONFLICT (account_id) DO UPDATE SET
-       name = excluded.name, official_name = excluded.official_name, mask = excluded.mask,
-       type = excluded.type, subtype = excluded.subtype, balance_available = excluded.balance_available,
-       balance_current = excluded.balance_current, balance_limit = excluded.balance_limit,
-       iso_currency_code = excluded.iso_currency_code,
-       unofficial_currency_code = excluded.unofficial_currency_code,
-       balances_updated_at = excluded.balances_updated_at
+     ON CONFLICT (account_id) DO UPDATE SET ${fromExcluded(ACCOUNT_FIELDS)}
      WHERE accounts.item_id = excluded.item_id`,
     account.account_id,
     itemId,

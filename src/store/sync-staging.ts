@@ -6,9 +6,12 @@
  * its staging: nothing half-applied ever reaches the transactions table.
  */
 import type { PlaidTransaction } from '../plaid/types'
+import { fromExcluded, TRANSACTION_FIELDS } from './columns'
 
 /** A run nobody finished within this time died with its isolate; the next run of the Item drops it. */
 const ABANDONED_AFTER_MS = 15 * 60_000
+
+const NOT_STAGED = 'sync run no longer staged'
 
 export type SyncRun = { syncId: string; startCursor: string | null }
 
@@ -16,10 +19,8 @@ export type StagedPage = { added: PlaidTransaction[]; modified: PlaidTransaction
 
 export type SyncOutcome =
   | { status: 'applied'; added: number; modified: number; removed: number }
-  /** Another sync moved the cursor first: nothing written; start again from the new cursor. */
+  /** Another sync moved the cursor first, or the Item was removed: nothing written; begin again. */
   | { status: 'lost' }
-  /** The Item was removed meanwhile. */
-  | { status: 'gone' }
 
 /** Starts a run from the Item's current cursor; null when the Item is not stored. */
 export function beginSync(sql: SqlStorage, itemId: string, now: Date): SyncRun | null {
@@ -46,17 +47,11 @@ export function beginSync(sql: SqlStorage, itemId: string, now: Date): SyncRun |
   return { syncId, startCursor: item.transactions_cursor }
 }
 
-const STAGE = `INSERT INTO sync_staging (sync_id, transaction_id, removed, account_id, amount, iso_currency_code,
-    unofficial_currency_code, date, authorized_date, name, merchant_name, pending, pending_transaction_id,
-    payment_channel, category_primary, category_detailed)
-  VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (sync_id, transaction_id) DO UPDATE SET removed = 0, account_id = excluded.account_id,
-    amount = excluded.amount, iso_currency_code = excluded.iso_currency_code,
-    unofficial_currency_code = excluded.unofficial_currency_code, date = excluded.date,
-    authorized_date = excluded.authorized_date, name = excluded.name, merchant_name = excluded.merchant_name,
-    pending = excluded.pending, pending_transaction_id = excluded.pending_transaction_id,
-    payment_channel = excluded.payment_channel, category_primary = excluded.category_primary,
-    category_detailed = excluded.category_detailed`
+const FIELDS = TRANSACTION_FIELDS.join(', ')
+/** Each column's value in a staged transaction, as Plaid sent it (the category pair is nested). */
+const STAGED_VALUES = TRANSACTION_FIELDS.map((f) =>
+  f.startsWith('category_') ? `data ->> '$.personal_finance_category.${f.slice(9)}'` : `data ->> '${f}'`,
+).join(', ')
 
 /**
  * Adds a page to the run's staging (inside one transactionSync). Pages arrive in order, so a later
@@ -70,35 +65,21 @@ export function stagePage(sql: SqlStorage, syncId: string, page: StagedPage): vo
     syncId,
   ).rowsWritten
   // Dropped meanwhile (abandoned after too long): finishing it would apply a partial history.
-  if (known === 0) throw new Error('sync run is no longer staged; start the sync again')
-  for (const t of [...page.added, ...page.modified]) {
-    sql.exec(
-      STAGE,
-      syncId,
-      t.transaction_id,
-      t.account_id,
-      t.amount,
-      t.iso_currency_code ?? null,
-      t.unofficial_currency_code ?? null,
-      t.date,
-      t.authorized_date ?? null,
-      t.name ?? null,
-      t.merchant_name ?? null,
-      t.pending ? 1 : 0,
-      t.pending_transaction_id ?? null,
-      t.payment_channel ?? null,
-      t.personal_finance_category?.primary ?? null,
-      t.personal_finance_category?.detailed ?? null,
-    )
-  }
-  for (const id of page.removedIds) {
-    sql.exec(
-      `INSERT INTO sync_staging (sync_id, transaction_id, removed) VALUES (?, ?, 1)
-       ON CONFLICT (sync_id, transaction_id) DO UPDATE SET removed = 1`,
-      syncId,
-      id,
-    )
-  }
+  if (known === 0) throw new Error(NOT_STAGED)
+  // One statement per page; within it rows go in order, so modified follows added.
+  sql.exec(
+    `INSERT INTO sync_staging (sync_id, transaction_id, removed, data)
+     SELECT ?1, value ->> 'transaction_id', 0, value FROM json_each(?2) WHERE true
+     ON CONFLICT (sync_id, transaction_id) DO UPDATE SET removed = 0, data = excluded.data`,
+    syncId,
+    JSON.stringify([...page.added, ...page.modified]),
+  )
+  sql.exec(
+    `INSERT INTO sync_staging (sync_id, transaction_id, removed) SELECT ?1, value, 1 FROM json_each(?2) WHERE true
+     ON CONFLICT (sync_id, transaction_id) DO UPDATE SET removed = 1, data = NULL`,
+    syncId,
+    JSON.stringify(page.removedIds),
+  )
 }
 
 /** Forgets what the run staged, keeping the run and its starting cursor (a pagination restart). */
@@ -123,7 +104,7 @@ export function finishSync(sql: SqlStorage, syncId: string, nextCursor: string, 
       syncId,
     )
     .toArray()[0]
-  if (!run) throw new Error('sync run is no longer staged; start the sync again')
+  if (!run) throw new Error(NOT_STAGED)
   const moved = sql.exec(
     `UPDATE items SET transactions_cursor = ?, transactions_synced_at = ?
      WHERE item_id = ? AND transactions_cursor IS ?`,
@@ -133,27 +114,13 @@ export function finishSync(sql: SqlStorage, syncId: string, nextCursor: string, 
     run.start_cursor,
   ).rowsWritten
   if (moved === 0) {
-    const exists = sql.exec('SELECT 1 FROM items WHERE item_id = ?', run.item_id).toArray().length > 0
     dropSync(sql, syncId)
-    return { status: exists ? 'lost' : 'gone' }
+    return { status: 'lost' }
   }
   sql.exec(
-    `INSERT INTO transactions (transaction_id, item_id, account_id, amount, iso_currency_code,
-       unofficial_currency_code, date, authorized_date, name, merchant_name, pending, pending_transaction_id,
-       payment_channel, category_primary, category_detailed, updated_at)
-     SELECT transaction_id, ?1, account_id, amount, iso_currency_code, unofficial_currency_code, date,
-       authorized_date, name, merchant_name, pending, pending_transaction_id, payment_channel,
-       category_primary, category_detailed, ?2
-     FROM sync_staging WHERE sync_id = ?3 AND removed = 0
-     ON CONFLICT (transaction_id) DO UPDATE SET
-       account_id = excluded.account_id, amount = excluded.amount,
-       iso_currency_code = excluded.iso_currency_code,
-       unofficial_currency_code = excluded.unofficial_currency_code, date = excluded.date,
-       authorized_date = excluded.authorized_date, name = excluded.name,
-       merchant_name = excluded.merchant_name, pending = excluded.pending,
-       pending_transaction_id = excluded.pending_transaction_id, payment_channel = excluded.payment_channel,
-       category_primary = excluded.category_primary, category_detailed = excluded.category_detailed,
-       updated_at = excluded.updated_at
+    `INSERT INTO transactions (transaction_id, item_id, ${FIELDS}, updated_at)
+     SELECT transaction_id, ?1, ${STAGED_VALUES}, ?2 FROM sync_staging WHERE sync_id = ?3 AND removed = 0
+     ON CONFLICT (transaction_id) DO UPDATE SET ${fromExcluded([...TRANSACTION_FIELDS, 'updated_at'])}
      WHERE transactions.item_id = excluded.item_id`,
     run.item_id,
     now,

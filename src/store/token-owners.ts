@@ -20,10 +20,9 @@ export async function claimTokenOwner(db: D1Database, hash: string, userId: stri
 }
 
 /** Deletes owner rows of tokens Plaid no longer accepts (the hourly cron). */
-export async function pruneTokenOwners(db: D1Database, now: Date): Promise<number> {
-  const result = await db
+export async function pruneTokenOwners(db: D1Database, now: Date): Promise<void> {
+  await db
     .prepare('DELETE FROM public_token_owners WHERE claimed_at < ?')
     .bind(new Date(now.getTime() - KEEP_MS).toISOString())
     .run()
-  return result.meta.changes
 }

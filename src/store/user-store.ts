@@ -26,7 +26,7 @@ import {
   setItemStatusFromWebhook,
   setNewAccountsAvailable,
 } from './items'
-import { importLegacyRows, legacyImported, recordMove } from './legacy-import'
+import { IMPORTED, importLegacyRows, recordMove } from './legacy-import'
 import { claimPublicToken, releasePublicToken } from './public-token-claims'
 import { beginSync, dropSync, finishSync, resetSync, type StagedPage, stagePage } from './sync-staging'
 import { listTransactions, type TransactionFilter } from './transactions'
@@ -58,11 +58,10 @@ export class UserStore extends DurableObject<Bindings> {
       if (!row) sql.exec("INSERT INTO meta (key, value) VALUES ('user_id', ?)", userId)
       this.owner = row?.value ?? userId
     }
-    if (this.owner !== userId) throw new Error('user store: called for another user than its own')
-    if (!legacyImported(sql)) {
-      const db = this.env.DB
-      if (!db) throw new Error('DB (the D1 binding) is missing')
-      await this.ctx.blockConcurrencyWhile(() => importLegacyRows(db, this.ctx.storage, userId))
+    if (this.owner !== userId) throw new Error('called for another user')
+    if (sql.exec(IMPORTED).toArray().length === 0) {
+      // The Worker checked its bindings before it called (env.ts); the object shares them.
+      await this.ctx.blockConcurrencyWhile(() => importLegacyRows(this.env.DB as D1Database, this.ctx.storage, userId))
     }
     return sql
   }
@@ -175,6 +174,6 @@ export class UserStore extends DurableObject<Bindings> {
   /** Moves the user's rows in from D1 if not done yet, and records the move (the cron's sweep). */
   async moveIn(userId: string): Promise<void> {
     await this.storageOf(userId)
-    if (this.env.DB) await recordMove(this.env.DB, userId)
+    await recordMove(this.env.DB as D1Database, userId)
   }
 }
