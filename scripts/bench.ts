@@ -37,7 +37,7 @@
 import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import {
@@ -309,6 +309,17 @@ async function measureStartup(bundlePath: string): Promise<StartupResult> {
   delete env.NODE_COMPILE_CACHE
   const importMs: number[] = []
   const firstRequestMs: number[] = []
+  // Node has no cloudflare:workers module; the bundle takes only the DurableObject base class from
+  // it, which a one-line data: module stands in for (a copy of the bundle, the measured one stays).
+  const probePath = join(dirname(bundlePath), 'startup-probe.js')
+  writeFileSync(
+    probePath,
+    readFileSync(bundlePath, 'utf8').replaceAll(
+      '"cloudflare:workers"',
+      '"data:text/javascript,export class DurableObject{}"',
+    ),
+  )
+  bundlePath = probePath
   // One at a time: parallel samples would compete for the two cores and measure contention.
   for (let i = 0; i < STARTUP_RUNS; i++) {
     const args = ['--input-type=module', '-e', STARTUP_PROBE, pathToFileURL(bundlePath).href]

@@ -249,12 +249,11 @@ export function needsUser(error: unknown): error is PlaidApiError {
 /** Puts an error that needs the user (ITEM_LOGIN_REQUIRED and the like) on the Item. */
 export async function recordItemError(config: Config, item: StoredItem, error: unknown): Promise<void> {
   if (!needsUser(error)) return
-  const now = new Date().toISOString()
-  await userStore(config, item.user_id).setItemStatus(
+  // A status the API observed itself, not a webhook: no signing time to order it by.
+  await userStore(config, item.user_id).setItemStatusFromWebhook(
     item.user_id,
     item.item_id,
-    statusForError(error.errorCode),
-    error.errorCode,
-    now,
+    { status: statusForError(error.errorCode), errorCode: error.errorCode, signedAt: null },
+    new Date().toISOString(),
   )
 }

@@ -6,10 +6,8 @@ import { userStore } from '../store/users'
  * Moves up to `limit` users whose rows are still only in the D1 tables of earlier releases into
  * their objects (the hourly cron, until none is left). Users who come back first are moved by
  * their own first request instead, which places their object near them; the ones moved here get
- * an object placed near where the cron ran. Answers how many users were moved.
+ * an object placed near where the cron ran.
  */
-export async function moveUsersIntoObjects(config: Config, limit = 100): Promise<number> {
-  const users = await usersLeftToMove(config.db, limit)
-  for (const userId of users) await userStore(config, userId).moveIn(userId)
-  return users.length
+export async function moveUsersIntoObjects(config: Config, limit = 100): Promise<void> {
+  for (const userId of await usersLeftToMove(config.db, limit)) await userStore(config, userId).moveIn(userId)
 }

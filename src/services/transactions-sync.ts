@@ -78,13 +78,11 @@ async function pullChanges(
     try {
       for (;;) {
         const page = await plaid.syncTransactions(accessToken, cursor, PAGE_SIZE)
-        if (page.added.length + page.modified.length + page.removed.length > 0) {
-          await store.stageSyncPage(userId, run.syncId, {
-            added: page.added,
-            modified: page.modified,
-            removedIds: page.removed.map((r) => r.transaction_id),
-          })
-        }
+        await store.stageSyncPage(userId, run.syncId, {
+          added: page.added,
+          modified: page.modified,
+          removedIds: page.removed.map((r) => r.transaction_id),
+        })
         cursor = page.next_cursor
         if (!page.has_more) return cursor
       }

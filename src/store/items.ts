@@ -207,7 +207,7 @@ export function insertLinkedItem(
     item.created_at,
     item.updated_at,
   ).rowsWritten
-  if (inserted === 0) return false
+  if (!inserted) return false
   for (const account of accounts) upsertAccount(sql, item.item_id, account, item.created_at)
   sql.exec('UPDATE public_token_exchanges SET item_id = ? WHERE public_token_hash = ?', item.item_id, publicTokenHash)
   return true
@@ -239,22 +239,6 @@ export function saveItemRefresh(sql: SqlStorage, itemId: string, refresh: ItemRe
     'DELETE FROM accounts WHERE item_id = ? AND account_id NOT IN (SELECT value FROM json_each(?))',
     itemId,
     JSON.stringify(refresh.accounts.map((a) => a.account_id)),
-  )
-}
-
-export function setItemStatus(
-  sql: SqlStorage,
-  itemId: string,
-  status: ItemStatus,
-  errorCode: string | null,
-  now: string,
-): void {
-  sql.exec(
-    'UPDATE items SET status = ?, error_code = ?, updated_at = ? WHERE item_id = ?',
-    status,
-    errorCode,
-    now,
-    itemId,
   )
 }
 

@@ -23,7 +23,7 @@ export const IMPORTED = "SELECT 1 FROM meta WHERE key = 'legacy_import'"
 /** Copies the user's D1 rows into the object, then marks the object and records the move in D1. */
 export async function importLegacyRows(db: D1Database, storage: DurableObjectStorage, userId: string): Promise<void> {
   const sql = storage.sql
-  if (sql.exec(IMPORTED).toArray().length > 0) return
+  if (sql.exec(IMPORTED).toArray()[0]) return
   let copied = 0
   try {
     // The old tables have the object's columns plus user_id, which the object does not keep.
@@ -35,10 +35,7 @@ export async function importLegacyRows(db: D1Database, storage: DurableObjectSto
     // The old tables were dropped once the move was over: nothing is left to copy.
     if (!tablesGone(error)) throw error
   }
-  sql.exec(
-    "INSERT INTO meta (key, value) VALUES ('legacy_import', ?) ON CONFLICT (key) DO NOTHING",
-    new Date().toISOString(),
-  )
+  sql.exec("INSERT OR IGNORE INTO meta VALUES ('legacy_import', ?)", new Date().toISOString())
   if (copied > 0) await recordMove(db, userId)
 }
 
@@ -82,9 +79,10 @@ export async function recordMove(db: D1Database, userId: string): Promise<void> 
 export async function usersLeftToMove(db: D1Database, limit: number): Promise<string[]> {
   try {
     const { results } = await db
+      // Compound selects run left to right: (items UNION claims) EXCEPT moved.
       .prepare(
-        `SELECT user_id FROM (SELECT user_id FROM items UNION SELECT user_id FROM public_token_exchanges)
-         WHERE user_id NOT IN (SELECT user_id FROM storage_moves) LIMIT ?`,
+        `SELECT user_id FROM items UNION SELECT user_id FROM public_token_exchanges
+         EXCEPT SELECT user_id FROM storage_moves LIMIT ?`,
       )
       .bind(limit)
       .all<{ user_id: string }>()

@@ -11,7 +11,7 @@ import { fromExcluded, TRANSACTION_FIELDS } from './columns'
 /** A run nobody finished within this time died with its isolate; the next run of the Item drops it. */
 const ABANDONED_AFTER_MS = 15 * 60_000
 
-const NOT_STAGED = 'sync run no longer staged'
+const NOT_STAGED = 'sync run dropped'
 
 export type SyncRun = { syncId: string; startCursor: string | null }
 
@@ -65,7 +65,7 @@ export function stagePage(sql: SqlStorage, syncId: string, page: StagedPage): vo
     syncId,
   ).rowsWritten
   // Dropped meanwhile (abandoned after too long): finishing it would apply a partial history.
-  if (known === 0) throw new Error(NOT_STAGED)
+  if (!known) throw new Error(NOT_STAGED)
   // One statement per page; within it rows go in order, so modified follows added.
   sql.exec(
     `INSERT INTO sync_staging (sync_id, transaction_id, removed, data)
@@ -113,7 +113,7 @@ export function finishSync(sql: SqlStorage, syncId: string, nextCursor: string, 
     run.item_id,
     run.start_cursor,
   ).rowsWritten
-  if (moved === 0) {
+  if (!moved) {
     dropSync(sql, syncId)
     return { status: 'lost' }
   }

@@ -60,10 +60,7 @@ export function migrateUserSchema(storage: DurableObjectStorage, target = USER_S
     const step = USER_SCHEMA_STEPS[version] as string
     storage.transactionSync(() => {
       sql.exec(step)
-      sql.exec(
-        "INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        String(version + 1),
-      )
+      sql.exec("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", String(version + 1))
     })
     version++
   }

@@ -13,7 +13,6 @@ import {
   findDuplicateItem,
   findItem,
   type ItemRefresh,
-  type ItemStatus,
   insertLinkedItem,
   listAccounts,
   listItems,
@@ -22,7 +21,6 @@ import {
   type StatusChange,
   type StoredItem,
   saveItemRefresh,
-  setItemStatus,
   setItemStatusFromWebhook,
   setNewAccountsAvailable,
 } from './items'
@@ -55,11 +53,11 @@ export class UserStore extends DurableObject<Bindings> {
     const sql = this.ctx.storage.sql
     if (this.owner === undefined) {
       const row = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'user_id'").toArray()[0]
-      if (!row) sql.exec("INSERT INTO meta (key, value) VALUES ('user_id', ?)", userId)
+      if (!row) sql.exec("INSERT INTO meta VALUES ('user_id', ?)", userId)
       this.owner = row?.value ?? userId
     }
     if (this.owner !== userId) throw new Error('called for another user')
-    if (sql.exec(IMPORTED).toArray().length === 0) {
+    if (!sql.exec(IMPORTED).toArray()[0]) {
       // The Worker checked its bindings before it called (env.ts); the object shares them.
       await this.ctx.blockConcurrencyWhile(() => importLegacyRows(this.env.DB as D1Database, this.ctx.storage, userId))
     }
@@ -110,16 +108,6 @@ export class UserStore extends DurableObject<Bindings> {
       saveItemRefresh(sql, itemId, refresh, now)
       return findItem(sql, userId, itemId)
     })
-  }
-
-  async setItemStatus(
-    userId: string,
-    itemId: string,
-    status: ItemStatus,
-    errorCode: string | null,
-    now: string,
-  ): Promise<void> {
-    setItemStatus(await this.storageOf(userId), itemId, status, errorCode, now)
   }
 
   async setItemStatusFromWebhook(userId: string, itemId: string, change: StatusChange, now: string): Promise<boolean> {

@@ -11,7 +11,7 @@ import { isItemGone, PlaidApiError } from '../plaid/errors'
 import { needsUser, statusForError } from '../services/linking'
 import { syncItem } from '../services/transactions-sync'
 import { findItemOwner } from '../store/item-index'
-import type { ItemStatus, StoredItem } from '../store/items'
+import type { ItemStatus } from '../store/items'
 import { userStore } from '../store/users'
 import { describeError, jobFields, recordDeadJob } from './dead-letter'
 import { MAX_RETRIES, retryDelaySeconds, type WebhookJob } from './job'
@@ -27,8 +27,11 @@ const ITEM_STATUS: Record<string, ItemStatus> = {
 export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Promise<void> {
   const { config, log } = ctx
   const fields = { webhook_type: job.webhook_type, webhook_code: job.webhook_code, item_id: job.item_id }
-  const item = job.item_id ? await findItemForWebhook(ctx, job.item_id) : null
-  const store = item && userStore(config, item.user_id)
+  // The D1 index says whose the Item is, and only then is that user's object asked: a webhook for
+  // an unknown Item creates no object.
+  const owner = job.item_id ? await findItemOwner(config.db, job.item_id) : null
+  const store = owner ? userStore(config, owner) : null
+  const item = job.item_id && owner && store ? await store.getItem(owner, job.item_id) : null
   const now = new Date().toISOString()
   const signedAt = job.signed_at ?? null
 
@@ -85,15 +88,6 @@ export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Pr
     }
   }
   log('info', 'webhook acknowledged without action', fields)
-}
-
-/**
- * The Item a webhook names, whoever holds it: the D1 index says whose it is, and only then is that
- * user's object asked, so a webhook for an unknown Item creates no object.
- */
-async function findItemForWebhook({ config }: ServiceContext, itemId: string): Promise<StoredItem | null> {
-  const userId = await findItemOwner(config.db, itemId)
-  return userId ? userStore(config, userId).getItem(userId, itemId) : null
 }
 
 function logStale(log: Logger, fields: Record<string, string | null>, signedAt: number | null) {
