@@ -35,9 +35,9 @@
  * (default 20), BENCH_SYNC_TRANSACTIONS (default 10000).
  */
 import { spawn } from 'node:child_process'
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import {
@@ -58,6 +58,7 @@ import {
   tempDir,
   wranglerEnv,
 } from './stack'
+import { sqliteQuery, userObjectFiles } from './user-objects'
 
 const GZIP_BUDGET_KIB = 40
 const SECONDS = positiveNumber('BENCH_SECONDS', 5)
@@ -183,9 +184,9 @@ async function newUser(label: string): Promise<User> {
 const bearer = (user: User) => ({ Authorization: `Bearer ${user.token}` })
 
 /** What Link's onSuccess would give the frontend, from the emulated Sandbox. */
-async function sandboxPublicToken(ctx: BenchContext): Promise<string> {
+async function sandboxPublicToken(ctx: BenchContext, institutionId = INSTITUTION_ID): Promise<string> {
   const data = await plaidCall(ctx, '/sandbox/public_token/create', {
-    institution_id: INSTITUTION_ID,
+    institution_id: institutionId,
     initial_products: ['transactions', 'auth'],
   })
   if (typeof data.public_token !== 'string') throw new Error('emulator gave no public_token')
@@ -207,12 +208,12 @@ async function callApi(ctx: BenchContext, request: BenchRequest): Promise<ApiAns
 }
 
 /** Links an Item for the user through the API (Sandbox public token, then exchange); its item_id. */
-async function linkItem(ctx: BenchContext, user: User): Promise<string> {
+async function linkItem(ctx: BenchContext, user: User, institutionId = INSTITUTION_ID): Promise<string> {
   const answer = await callApi(ctx, {
     method: 'POST',
     path: EXCHANGE_TOKEN,
     headers: bearer(user),
-    body: { public_token: await sandboxPublicToken(ctx) },
+    body: { public_token: await sandboxPublicToken(ctx, institutionId) },
   })
   const itemId = (answer.json.item as { item_id?: unknown } | undefined)?.item_id
   if (answer.status !== 201 || typeof itemId !== 'string') {
@@ -309,6 +310,17 @@ async function measureStartup(bundlePath: string): Promise<StartupResult> {
   delete env.NODE_COMPILE_CACHE
   const importMs: number[] = []
   const firstRequestMs: number[] = []
+  // Node has no cloudflare:workers module; the bundle takes only the DurableObject base class from
+  // it, which a one-line data: module stands in for (a copy of the bundle, the measured one stays).
+  const probePath = join(dirname(bundlePath), 'startup-probe.js')
+  writeFileSync(
+    probePath,
+    readFileSync(bundlePath, 'utf8').replaceAll(
+      '"cloudflare:workers"',
+      '"data:text/javascript,export class DurableObject{}"',
+    ),
+  )
+  bundlePath = probePath
   // One at a time: parallel samples would compete for the two cores and measure contention.
   for (let i = 0; i < STARTUP_RUNS; i++) {
     const args = ['--input-type=module', '-e', STARTUP_PROBE, pathToFileURL(bundlePath).href]
@@ -336,6 +348,8 @@ type LoadResult = {
   pooled: number
   /** Requests the workers had to build inside the window because the pool ran out. */
   inlineSetups: number
+  /** CPU time of the Worker's workerd per request in the timed window (ms; NaN if not measured). */
+  cpuMsPerRequest: number
 }
 
 function toInit(request: BenchRequest): RequestInit {
@@ -403,7 +417,16 @@ async function load(
   await Promise.all(Array.from({ length: CONCURRENCY }, worker))
   const elapsedSeconds = (performance.now() - started) / 1000
   latenciesMs.sort((a, b) => a - b)
-  return { requests, errors, latenciesMs, seconds: elapsedSeconds, firstError, pooled, inlineSetups }
+  return {
+    requests,
+    errors,
+    latenciesMs,
+    seconds: elapsedSeconds,
+    firstError,
+    pooled,
+    inlineSetups,
+    cpuMsPerRequest: Number.NaN,
+  }
 }
 
 /** `count` requests from the route's setup, CONCURRENCY at a time. */
@@ -442,7 +465,32 @@ async function measureRoute(route: Route, ctx: BenchContext): Promise<LoadResult
     pool = await buildPool(route, ctx, size)
   }
   progress(`${route.name}: ${SECONDS} s at concurrency ${CONCURRENCY}`)
-  return load(route, base, ctx, SECONDS, pool)
+  const cpuBefore = cpuMs(workerPids)
+  const result = await load(route, base, ctx, SECONDS, pool)
+  return { ...result, cpuMsPerRequest: (cpuMs(workerPids) - cpuBefore) / result.requests }
+}
+
+/** The Worker's workerd processes, once the stack runs (for the CPU column). */
+let workerPids: number[] = []
+
+/** User plus system CPU time of the processes so far, in ms (/proc/<pid>/stat, in clock ticks of 10 ms). */
+function cpuMs(pids: number[]): number {
+  if (pids.length === 0) return Number.NaN
+  return sum(
+    pids.map((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+        const [utime, stime] = stat
+          .slice(stat.lastIndexOf(')') + 2)
+          .split(' ')
+          .slice(11, 13)
+          .map(Number)
+        return ((utime ?? Number.NaN) + (stime ?? Number.NaN)) * 10
+      } catch {
+        return Number.NaN
+      }
+    }),
+  )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -546,6 +594,7 @@ async function timed(ctx: BenchContext, request: BenchRequest): Promise<Timed> {
 }
 
 type SyncBench = {
+  userId: string
   /** Transactions Plaid (the emulator) holds for the Item when the sync starts. */
   live: number
   first: Timed
@@ -556,13 +605,40 @@ type SyncBench = {
   problems: string[]
 }
 
-async function measureSync(ctx: BenchContext, wranglerLeader: number): Promise<SyncBench> {
-  progress(`transactions sync: linking an Item and adding ${SYNC_TRANSACTIONS} transactions at the emulator`)
+/**
+ * Waits until the first sync that the exchange queued has stored the Item's history (what Plaid
+ * holds for it now), so a measured sync does not race it.
+ */
+async function waitForFirstSync(ctx: BenchContext, user: User, itemId: string): Promise<void> {
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    const live = await emulatorControlOk<{ transactions: unknown[] }>(ctx, 'GET', `/items/${itemId}/transactions`)
+    const listed = await callApi(ctx, {
+      method: 'GET',
+      path: `/api/v1/banking/transactions?item_id=${itemId}&limit=500`,
+      headers: bearer(user),
+    })
+    const count = (listed.json.transactions as unknown[] | undefined)?.length ?? 0
+    if (listed.status === 200 && count === live.transactions.length) return
+    if (Date.now() > deadline) throw new Error(`the first sync of ${itemId} did not finish within 60 s`)
+    await sleep(100)
+  }
+}
+
+async function measureSync(
+  ctx: BenchContext,
+  wranglerLeader: number,
+  transactions = SYNC_TRANSACTIONS,
+): Promise<SyncBench> {
+  progress(`transactions sync: linking an Item and adding ${transactions} transactions at the emulator`)
   const user = await newUser('sync')
   const itemId = await linkItem(ctx, user)
-  const added = await emulatorControlOk<{ transactions?: unknown }>(ctx, 'POST', `/items/${itemId}/transactions`, {
-    add: SYNC_TRANSACTIONS,
-  })
+  await waitForFirstSync(ctx, user, itemId)
+  // The emulator adds at most 100,000 a call.
+  let added: { transactions?: unknown } = {}
+  for (let left = transactions; left > 0; left -= 100_000) {
+    added = await emulatorControlOk(ctx, 'POST', `/items/${itemId}/transactions`, { add: Math.min(left, 100_000) })
+  }
   const live = Number(added.transactions)
   const sync: BenchRequest = { method: 'POST', path: `/api/v1/banking/items/${itemId}/sync`, headers: bearer(user) }
 
@@ -613,8 +689,8 @@ async function measureSync(ctx: BenchContext, wranglerLeader: number): Promise<S
   const result = (t: Timed) => t.answer.json as { added?: number; modified?: number; removed?: number }
   if (first.answer.status !== 200)
     problems.push(`sync answered ${first.answer.status}: ${first.answer.text.slice(0, 300)}`)
-  else if (!((result(first).added ?? 0) >= SYNC_TRANSACTIONS)) {
-    problems.push(`sync added ${result(first).added}, expected at least ${SYNC_TRANSACTIONS}`)
+  else if (result(first).added !== transactions) {
+    problems.push(`sync added ${result(first).added}, expected ${transactions}`)
   }
   if (noop.answer.status !== 200)
     problems.push(`no-op sync answered ${noop.answer.status}: ${noop.answer.text.slice(0, 300)}`)
@@ -626,6 +702,7 @@ async function measureSync(ctx: BenchContext, wranglerLeader: number): Promise<S
   }
   if (foreign > 0) problems.push(`listing with item_id returned ${foreign} transactions of other Items`)
   return {
+    userId: user.id,
     live,
     first,
     noop,
@@ -633,6 +710,188 @@ async function measureSync(ctx: BenchContext, wranglerLeader: number): Promise<S
     rss,
     problems,
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Scale: large first syncs, many users, and what they cost in storage
+
+const SCALE = process.env.BENCH_SCALE !== '0'
+const SCALE_SIZES = (process.env.BENCH_SCALE_SIZES ?? '10000,100000,200000')
+  .split(',')
+  .map(Number)
+  .filter((n) => Number.isInteger(n) && n > 0)
+const SCALE_USERS = Math.floor(positiveNumber('BENCH_SCALE_USERS', 1000))
+/** A typical user for the projection: 2 Items, 24 months at about 150 transactions a month. */
+const TYPICAL = { items: 2, transactions: 24 * 150 }
+/** D1's size per database, which Cloudflare cannot raise, and the users one D1 held before the move. */
+const D1_CAP_BYTES = 10 * 1024 ** 3
+const D1_USERS_BEFORE = 5_000
+/** Figures of this bench on this machine before the move to per-user objects, for comparison. */
+const BEFORE = {
+  gzipKiB: 37.78,
+  linkTokenP50: 73.8,
+  linkTokenRps: 210,
+  syncMiB: { 10000: 47.9 } as Record<number, number>,
+}
+
+/** Links SCALE_USERS users with two Items each (two banks), then waits for every Item's first sync. */
+async function simulateUsers(ctx: BenchContext): Promise<{ users: User[]; items: string[]; seconds: number }> {
+  progress(`scale: ${SCALE_USERS} users link 2 Items each (concurrency ${CONCURRENCY})`)
+  const t0 = performance.now()
+  const users: User[] = []
+  for (let i = 0; i < SCALE_USERS; i++) users.push(await newUser('scale'))
+  const items: string[] = []
+  let next = 0
+  const worker = async () => {
+    while (next < users.length) {
+      const user = users[next++] as User
+      items.push(await linkItem(ctx, user, 'ins_109508'), await linkItem(ctx, user, 'ins_109509'))
+    }
+  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+  const wanted = new Set(items)
+  const deadline = Date.now() + 180_000
+  for (;;) {
+    const { items: atPlaid } = await emulatorControlOk<{ items: { item_id: string; sync_called: boolean }[] }>(
+      ctx,
+      'GET',
+      '/items',
+    )
+    const synced = atPlaid.filter((i) => wanted.has(i.item_id) && i.sync_called).length
+    if (synced === wanted.size) break
+    if (Date.now() > deadline) throw new Error(`only ${synced} of ${wanted.size} first syncs ran within 180 s`)
+    await sleep(250)
+  }
+  return { users, items, seconds: (performance.now() - t0) / 1000 }
+}
+
+type ObjectSize = { userId: string; bytes: number; items: number; transactions: number }
+
+/** Each user object's bytes on disk (database and WAL) and what it holds; read after wrangler stopped. */
+function objectSizes(persistTo: string): ObjectSize[] {
+  return userObjectFiles(persistTo).map((file) => {
+    const [row] = sqliteQuery(
+      file,
+      `SELECT (SELECT value FROM meta WHERE key = 'user_id') AS user_id,
+              (SELECT COUNT(*) FROM items) AS items, (SELECT COUNT(*) FROM transactions) AS transactions`,
+    )
+    const bytes = [file, `${file}-wal`].filter(existsSync).reduce((n, f) => n + statSync(f).size, 0)
+    return {
+      userId: String(row?.user_id),
+      bytes,
+      items: Number(row?.items),
+      transactions: Number(row?.transactions),
+    }
+  })
+}
+
+/** The D1 index's bytes (its table and index pages, as D1 counts them) and rows. */
+function indexSize(persistTo: string): { bytes: number; payload: number; rows: number } {
+  const dir = join(persistTo, 'v3', 'd1', 'miniflare-D1DatabaseObject')
+  const [file] = readdirSync(dir).filter((f) => /^[0-9a-f]{64}\.sqlite$/.test(f))
+  if (!file) throw new Error(`no local D1 database in ${dir}`)
+  const [row] = sqliteQuery(
+    join(dir, file),
+    `SELECT (SELECT SUM(pgsize) FROM dbstat WHERE name IN ('item_index', 'item_index_by_key')) AS bytes,
+            (SELECT SUM(payload) FROM dbstat WHERE name IN ('item_index', 'item_index_by_key')) AS payload,
+            (SELECT COUNT(*) FROM item_index) AS rows`,
+  )
+  return { bytes: Number(row?.bytes), payload: Number(row?.payload), rows: Number(row?.rows) }
+}
+
+const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  )
+
+/** The scale section of the report: the large syncs' curve, then storage per user and the projection. */
+function scaleReport(
+  syncs: { transactions: number; sync: SyncBench }[],
+  simulated: Awaited<ReturnType<typeof simulateUsers>> | undefined,
+  objects: ObjectSize[],
+  index: ReturnType<typeof indexSize> | undefined,
+): string[] {
+  const mib = (kib: number) => fmt(kib / 1024, 1)
+  const byUser = new Map(objects.map((o) => [o.userId, o]))
+  const largest = syncs.at(-1)
+  const largestObject = largest ? byUser.get(largest.sync.userId) : undefined
+  const bytesPerTransaction = largestObject ? largestObject.bytes / largestObject.transactions : Number.NaN
+  const simulatedUsers = new Set(simulated?.users.map((u) => u.id))
+  const sample = objects.filter((o) => simulatedUsers.has(o.userId))
+  const sampleBytes = sample.map((o) => o.bytes)
+  // What a user costs besides their transactions: Items, accounts, cursors, the schema itself.
+  const overhead = median(sample.map((o) => o.bytes - o.transactions * bytesPerTransaction))
+  const typicalUserBytes = overhead + TYPICAL.transactions * bytesPerTransaction
+  const indexBytesPerItem = index ? index.bytes / index.rows : Number.NaN
+  const usersPerIndex = D1_CAP_BYTES / (indexBytesPerItem * TYPICAL.items)
+  return [
+    '',
+    '### Scale: first sync of one Item with a large history',
+    '',
+    table(
+      [
+        'Transactions added',
+        'First sync s',
+        'Worker RSS growth MiB',
+        'Worker VmHWM MiB',
+        'Dev proxy growth MiB',
+        'Listed (distinct) / at Plaid',
+        'Object MiB',
+        'Before the move: growth MiB',
+      ],
+      syncs.map(({ transactions, sync }) => [
+        String(transactions),
+        fmt(sync.first.ms / 1000, 1),
+        mib(sync.rss.worker.peakKiB - sync.rss.worker.baselineKiB),
+        mib(sync.rss.worker.hwmKiB),
+        sync.rss.proxy ? mib(sync.rss.proxy.peakKiB - sync.rss.proxy.baselineKiB) : 'n/a',
+        `${sync.listing.count} (${sync.listing.unique}) / ${sync.live}`,
+        fmt((byUser.get(sync.userId)?.bytes ?? Number.NaN) / 1024 ** 2, 1),
+        BEFORE.syncMiB[transactions] === undefined ? 'n/a' : fmt(BEFORE.syncMiB[transactions] as number, 1),
+      ]),
+    ),
+    '',
+    "_A sync stages each page in the user's object and applies them in one transaction at the end, so the Worker holds about one page at a time. The dev proxy is wrangler's (not the Worker's, and not deployed)._",
+    '',
+    `### Scale: ${sample.length} users with 2 Items each, and the projection`,
+    '',
+    table(
+      ['Measure', 'Value'],
+      [
+        [
+          'Users linked (2 Items each, first syncs run by the queue)',
+          `${simulated?.users.length ?? 0} in ${fmt(simulated?.seconds ?? Number.NaN, 1)} s`,
+        ],
+        [
+          "Bytes per user's object (median, p90)",
+          `${fmt(median(sampleBytes))}, ${fmt(
+            percentile(
+              [...sampleBytes].sort((a, b) => a - b),
+              90,
+            ),
+          )}`,
+        ],
+        ['Transactions per simulated user (median)', fmt(median(sample.map((o) => o.transactions)))],
+        ['Bytes per stored transaction (largest object)', fmt(bytesPerTransaction, 0)],
+        ['Bytes per user besides transactions (median)', fmt(overhead)],
+        [
+          `Typical user (${TYPICAL.items} Items, ${TYPICAL.transactions} transactions), projected`,
+          `${fmt(typicalUserBytes / 1024 ** 2, 2)} MiB in their own object (10 GB each: ${fmt((10 * 1024 ** 3) / typicalUserBytes, 0)}× that)`,
+        ],
+        [
+          'D1 index bytes per Item (pages; row payload)',
+          `${fmt(indexBytesPerItem, 0)}; ${fmt(index ? index.payload / index.rows : Number.NaN, 0)}`,
+        ],
+        [
+          'Users one deployment holds (the D1 index is the shared part)',
+          `${fmt(usersPerIndex / 1e6, 1)} million (before the move: about ${D1_USERS_BEFORE} in one D1)`,
+        ],
+      ],
+    ),
+    '',
+    `_Object bytes are the SQLite files (database and WAL) that \`wrangler dev\` keeps per object; the typical user is projected from the simulated users' fixed cost and the largest object's cost per transaction. Before the move (this bench, this machine): bundle ${BEFORE.gzipKiB} KiB gzip, link-token p50 ${BEFORE.linkTokenP50} ms at ${BEFORE.linkTokenRps} req/s._`,
+  ]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -649,20 +908,31 @@ async function main(): Promise<number> {
     // sign with are the ones the Worker sees.
     const stack = await startStack({ workdir, progress })
     const ctx: BenchContext = stack
-    const results: { route: Route; result: LoadResult }[] = []
-    for (const route of ROUTES) results.push({ route, result: await measureRoute(route, ctx) })
     const leader = stack.wrangler.pid
     if (leader === undefined) throw new Error('wrangler dev has no pid')
+    workerPids = workerdPids(leader).worker
+    const results: { route: Route; result: LoadResult }[] = []
+    for (const route of ROUTES) results.push({ route, result: await measureRoute(route, ctx) })
     const sync = await measureSync(ctx, leader)
     const webhookResults: { route: Route; result: LoadResult }[] = []
     for (const route of WEBHOOK_ROUTES) webhookResults.push({ route, result: await measureRoute(route, ctx) })
+    const scaleSyncs: { transactions: number; sync: SyncBench }[] = []
+    let simulated: Awaited<ReturnType<typeof simulateUsers>> | undefined
+    if (SCALE) {
+      for (const transactions of SCALE_SIZES) {
+        scaleSyncs.push({ transactions, sync: await measureSync(ctx, leader, transactions) })
+      }
+      simulated = await simulateUsers(ctx)
+    }
     await stopGroup(stack.wrangler)
+    const objects = SCALE ? objectSizes(stack.persistTo) : []
+    const index = SCALE ? indexSize(stack.persistTo) : undefined
 
     // Report
     const cpu = cpus()
     const loadTable = (rows: { route: Route; result: LoadResult }[]) =>
       table(
-        ['Route', 'Expected', 'Requests', 'Errors', 'p50 ms', 'p99 ms', 'Req/s'],
+        ['Route', 'Expected', 'Requests', 'Errors', 'p50 ms', 'p99 ms', 'Req/s', 'Worker CPU ms/req'],
         rows.map(({ route, result }) => [
           route.name,
           String(route.expectStatus),
@@ -671,6 +941,7 @@ async function main(): Promise<number> {
           fmt(percentile(result.latenciesMs, 50), 2),
           fmt(percentile(result.latenciesMs, 99), 2),
           fmt(result.requests / result.seconds, 0),
+          fmt(result.cpuMsPerRequest, 2),
         ]),
       )
     const poolNotes = [...results, ...webhookResults]
@@ -770,6 +1041,8 @@ async function main(): Promise<number> {
       `_Each request is a distinct ITEM WEBHOOK_UPDATE_ACKNOWLEDGED webhook for an unknown item_id, signed (ES256) by the emulator with the Worker's client id just before the window (${valid?.pooled ?? 0} pairs for the valid row); a valid one is verified, queued and acknowledged by the queue consumer. Forged: the body was changed after signing._`,
       ...(poolNotes.length > 0 ? ['', ...poolNotes] : []),
       '',
+      ...(SCALE ? scaleReport(scaleSyncs, simulated, objects, index) : []),
+      '',
       `_Total bench time: ${fmt((performance.now() - startedAt) / 1000, 1)} s_`,
     ]
     console.log(lines.join('\n'))
@@ -785,9 +1058,11 @@ async function main(): Promise<number> {
         failed = true
       }
     }
-    for (const problem of sync.problems) {
-      console.error(`FAIL: transactions sync: ${problem}`)
-      failed = true
+    for (const { transactions, sync: run } of [{ transactions: SYNC_TRANSACTIONS, sync }, ...scaleSyncs]) {
+      for (const problem of run.problems) {
+        console.error(`FAIL: transactions sync of ${transactions}: ${problem}`)
+        failed = true
+      }
     }
     return failed ? 1 : 0
   } finally {

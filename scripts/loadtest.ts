@@ -69,6 +69,7 @@ import {
   table,
   tempDir,
 } from './stack'
+import { readUserObjects } from './user-objects'
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -1198,15 +1199,28 @@ async function verifyThroughApi(users: User[], truth: Truth): Promise<void> {
 
 /** (d) The raw database and state files, read after `wrangler dev` has stopped. */
 async function verifyDatabase(truth: Truth, persistTo: string): Promise<void> {
-  const [items = [], accounts = [], transactions = [], claims = []] = await d1Query(
+  // Each user's rows are in that user's object; D1 holds the index of Items and the token owners.
+  const objects = readUserObjects(persistTo)
+  const items = objects.flatMap((o) => o.items)
+  const accounts = objects.flatMap((o) => o.accounts)
+  const transactions = objects.flatMap((o) => o.transactions)
+  const claims = objects.flatMap((o) => o.claims)
+  const [index = [], tokenOwners = []] = await d1Query(
     persistTo,
-    'SELECT * FROM items; SELECT * FROM accounts; SELECT * FROM transactions; SELECT * FROM public_token_exchanges;',
+    'SELECT * FROM item_index; SELECT * FROM public_token_owners;',
   )
   const tokens = truth.items.map((i) => i.access_token).filter((t): t is string => t !== null)
 
   // No token in clear, in any column of any row...
   let failures = 0
-  const tables = { items, accounts, transactions, public_token_exchanges: claims }
+  const tables = {
+    items,
+    accounts,
+    transactions,
+    public_token_exchanges: claims,
+    item_index: index,
+    public_token_owners: tokenOwners,
+  }
   let values = 0
   for (const [name, rows] of Object.entries(tables)) {
     for (const row of rows) {
@@ -1219,7 +1233,7 @@ async function verifyDatabase(truth: Truth, persistTo: string): Promise<void> {
           tokens.some((t) => text.includes(t))
         ) {
           failures++
-          problem('clear-text token', true, `D1 ${name}.${column} holds a token in clear: ${text.slice(0, 40)}...`)
+          problem('clear-text token', true, `${name}.${column} holds a token in clear: ${text.slice(0, 40)}...`)
         }
       }
     }
@@ -1249,8 +1263,8 @@ async function verifyDatabase(truth: Truth, persistTo: string): Promise<void> {
   }
   walk(persistTo)
   checks.push({
-    name: '(d) No access or public token in clear: every D1 value (wrangler d1 execute) and every byte of the local state files',
-    compared: `${values} values in ${items.length + accounts.length + transactions.length + claims.length} rows; ${files} files, ${fmt(bytes / 1024 / 1024, 1)} MiB; ${tokens.length} access tokens searched`,
+    name: "(d) No access or public token in clear: every value in the users' objects (sqlite3) and the D1 index (wrangler d1 execute), and every byte of the local state files",
+    compared: `${values} values in ${items.length + accounts.length + transactions.length + claims.length + index.length + tokenOwners.length} rows of ${objects.length} objects and D1; ${files} files, ${fmt(bytes / 1024 / 1024, 1)} MiB; ${tokens.length} access tokens searched`,
     failures,
   })
 
@@ -1275,7 +1289,7 @@ async function verifyDatabase(truth: Truth, persistTo: string): Promise<void> {
     const unique = new Set(ids)
     if (unique.size !== ids.length) {
       failures++
-      problem('duplicate row', true, `D1 ${table}: ${ids.length - unique.size} duplicated ${idColumn}`)
+      problem('duplicate row', true, `${table}: ${ids.length - unique.size} duplicated ${idColumn}`)
     }
     const extra = rows.filter((r) => !expected.has(String(r[idColumn])))
     const missing = [...expected.keys()].filter((id) => !unique.has(id))
@@ -1287,7 +1301,7 @@ async function verifyDatabase(truth: Truth, persistTo: string): Promise<void> {
       problem(
         'stale row',
         true,
-        `D1 ${table}: ${extra.length} row(s) not live at Plaid, e.g. ${extra
+        `${table}: ${extra.length} row(s) not live at Plaid, e.g. ${extra
           .slice(0, 3)
           .map((r) => `${r[idColumn]} (item ${r.item_id}, user ${r.user_id})`)
           .join(', ')}`,
@@ -1295,11 +1309,11 @@ async function verifyDatabase(truth: Truth, persistTo: string): Promise<void> {
     }
     if (missing.length > 0) {
       failures++
-      problem('lost row', true, `D1 ${table}: ${missing.length} row(s) missing, e.g. ${missing.slice(0, 3).join(', ')}`)
+      problem('lost row', true, `${table}: ${missing.length} row(s) missing, e.g. ${missing.slice(0, 3).join(', ')}`)
     }
     if (misplaced.length > 0) {
       failures++
-      problem('cross-user leak', true, `D1 ${table}: ${misplaced.length} row(s) under the wrong Item or user`)
+      problem('cross-user leak', true, `${table}: ${misplaced.length} row(s) under the wrong Item or user`)
     }
   }
   rowCheck('items', items, 'item_id', expectItems, (r) => String(r.user_id))
@@ -1313,12 +1327,29 @@ async function verifyDatabase(truth: Truth, persistTo: string): Promise<void> {
     problem(
       'cross-user leak',
       true,
-      `D1: ${wrongUser.length} account/transaction row(s) whose user_id is not their Item's (or whose Item is gone)`,
+      `${wrongUser.length} account/transaction row(s) whose user_id is not their Item's (or whose Item is gone)`,
     )
   }
+  // Every stored Item is in the D1 index under its user with its key id (webhooks and the
+  // re-seal find it there); no sync left staged rows behind.
+  const indexed = new Map(index.map((r) => [String(r.item_id), r]))
+  const unindexed = items.filter((r) => {
+    const entry = indexed.get(String(r.item_id))
+    return !entry || entry.user_id !== r.user_id || entry.access_token_key_id !== r.access_token_key_id
+  })
+  if (unindexed.length > 0) {
+    failures++
+    problem('index', true, `D1 item_index: ${unindexed.length} stored Item(s) missing or with another user or key id`)
+  }
+  const staged = objects.reduce((n, o) => n + o.staged, 0)
+  if (staged > 0) {
+    failures++
+    problem('staging', true, `${staged} staged sync row(s) left in the objects after every sync finished`)
+  }
+  const dangling = index.filter((r) => !items.some((i) => i.item_id === r.item_id)).length
   checks.push({
-    name: "(d) D1 row counts: items, accounts, transactions equal the live Items, accounts and transactions at Plaid; each row under its Item's user",
-    compared: `items ${items.length}/${expectItems.size}, accounts ${accounts.length}/${expectAccounts.size}, transactions ${transactions.length}/${expectTransactions.size} (D1/Plaid); ${claims.length} public-token claims`,
+    name: "(d) Object rows: items, accounts, transactions in the users' objects equal the live Items, accounts and transactions at Plaid, each in its Item's user's object; every Item in the D1 index with its user and key id; no staging left",
+    compared: `items ${items.length}/${expectItems.size}, accounts ${accounts.length}/${expectAccounts.size}, transactions ${transactions.length}/${expectTransactions.size} (objects/Plaid) in ${objects.length} objects; ${claims.length} public-token claims; index ${index.length} rows (${dangling} naming no stored Item)`,
     failures,
   })
 }

@@ -11,11 +11,14 @@ import {
   EMULATOR_URL,
 } from './dev-defaults'
 import { ConfigError } from './errors'
+import type { UserStore } from './store/user-store'
 import type { WebhookJob } from './webhooks/job'
 
 export type Bindings = {
-  /** D1 database: Items, accounts, transactions (see migrations/). */
+  /** D1 database: the global index (which user holds an Item, its key id) and dead webhook jobs. */
   DB?: D1Database
+  /** Durable Objects: one per user, holding that user's Items, accounts and transactions. */
+  USER_STORE?: DurableObjectNamespace<UserStore>
   /** Rate limiting binding: per-user budget of requests that reach Plaid. */
   PLAID_RATE_LIMITER?: RateLimit
   /** Queue: verified Plaid webhooks, worked off by this Worker's queue() handler. */
@@ -192,6 +195,7 @@ export type Config = {
   auth: AuthConfig
   plaid: PlaidConfig
   db: D1Database
+  users: DurableObjectNamespace<UserStore>
   webhookQueue: Queue<WebhookJob>
   tokenKeys: TokenKeys
   /** ALLOWED_ORIGINS: the browser origins that get CORS headers, each exactly as sent in `Origin`. */
@@ -453,6 +457,12 @@ function parseConfig(env: Bindings): Config {
 
   // Storage
   if (!env.DB) r.problem('DB', 'DB (the D1 binding) is missing; add [[d1_databases]] to wrangler.toml')
+  if (!env.USER_STORE) {
+    r.problem(
+      'USER_STORE',
+      'USER_STORE (the Durable Object binding) is missing; add [[durable_objects.bindings]] to wrangler.toml',
+    )
+  }
   if (!env.WEBHOOK_QUEUE) {
     r.problem(
       'WEBHOOK_QUEUE',
@@ -536,12 +546,13 @@ function parseConfig(env: Bindings): Config {
       'set it to a comma list of origins exactly as browsers send them, such as https://app.example.com,http://localhost:5173 (scheme://host[:port] in lower case, no path, no trailing slash, no wildcard)',
     ),
   }
-  if (r.problems.length > 0 || !env.DB || !env.WEBHOOK_QUEUE || !currentKey) {
+  if (r.problems.length > 0 || !env.DB || !env.USER_STORE || !env.WEBHOOK_QUEUE || !currentKey) {
     throw new ConfigError(r.problems, r.settings)
   }
   return {
     ...config,
     db: env.DB,
+    users: env.USER_STORE,
     webhookQueue: env.WEBHOOK_QUEUE,
     tokenKeys: { current: currentKey, old: oldKeys.filter((k) => k !== undefined) },
   }

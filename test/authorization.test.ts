@@ -1,6 +1,6 @@
-import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { exchange, itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from './helpers/linking'
+import { rowIn, rowsIn } from './helpers/user-store'
 import { call, emulator, runQueue, testEnv } from './helpers/worker'
 
 describe("a user cannot see or change another user's Items", () => {
@@ -42,15 +42,19 @@ describe("a user cannot see or change another user's Items", () => {
     const mallory = await newUser()
     const aliceItem = itemIdOf(await linkItem(env, alice, 'ins_109508'))
     const malloryItem = itemIdOf(await linkItem(env, mallory, 'ins_109509'))
-    const db = baseEnv.DB as D1Database
-    // An attacker with write access to the database copies Alice's sealed token into their row.
-    await db
-      .prepare(
-        `UPDATE items SET (access_token_sealed, access_token_key_id) =
-           (SELECT access_token_sealed, access_token_key_id FROM items WHERE item_id = ?) WHERE item_id = ?`,
-      )
-      .bind(aliceItem, malloryItem)
-      .run()
+    // An attacker with write access to the storage copies Alice's sealed token into their row.
+    const alices = await rowIn<{ access_token_sealed: string; access_token_key_id: string }>(
+      alice.id,
+      'SELECT access_token_sealed, access_token_key_id FROM items WHERE item_id = ?',
+      aliceItem,
+    )
+    await rowsIn(
+      mallory.id,
+      'UPDATE items SET access_token_sealed = ?, access_token_key_id = ? WHERE item_id = ?',
+      alices?.access_token_sealed,
+      alices?.access_token_key_id,
+      malloryItem,
+    )
     const res = await call(env, 'POST', `/api/v1/banking/items/${malloryItem}/refresh`, { token: mallory.token })
     expect(res.status).toBe(500)
     expect(res.body).toEqual({ detail: 'Failed to refresh item: a stored access token failed its integrity check' })
@@ -58,18 +62,18 @@ describe("a user cannot see or change another user's Items", () => {
 })
 
 describe("an id that collides with another user's row never overwrites it", () => {
-  const db = () => baseEnv.DB as D1Database
-  /** Another user's Item, stored directly: the row a colliding id must not reach. */
+  /** Another user's Item, stored directly in their object: the row a colliding id must not reach. */
   async function othersItem() {
     const other = { userId: `other-${crypto.randomUUID()}`, itemId: `other-item-${crypto.randomUUID()}` }
     const now = new Date().toISOString()
-    await db()
-      .prepare(
-        `INSERT INTO items (item_id, user_id, status, access_token_sealed, access_token_key_id, created_at, updated_at)
-         VALUES (?, ?, 'good', 'sealed', 'k', ?, ?)`,
-      )
-      .bind(other.itemId, other.userId, now, now)
-      .run()
+    await rowsIn(
+      other.userId,
+      `INSERT INTO items (item_id, status, access_token_sealed, access_token_key_id, created_at, updated_at)
+       VALUES (?, 'good', 'sealed', 'k', ?, ?)`,
+      other.itemId,
+      now,
+      now,
+    )
     return other
   }
 
@@ -80,18 +84,17 @@ describe("an id that collides with another user's row never overwrites it", () =
     const [pending] = await emulator.items(env)
     const collidingId = (pending as unknown as { account_ids: string[] }).account_ids[0] as string
     const other = await othersItem()
-    await db()
-      .prepare(
-        `INSERT INTO accounts (account_id, item_id, user_id, name, type, balance_current, balances_updated_at)
-         VALUES (?, ?, ?, 'Other Checking', 'depository', 42, '2026-01-01T00:00:00Z')`,
-      )
-      .bind(collidingId, other.itemId, other.userId)
-      .run()
+    await rowsIn(
+      other.userId,
+      `INSERT INTO accounts (account_id, item_id, name, type, balance_current, balances_updated_at)
+       VALUES (?, ?, 'Other Checking', 'depository', 42, '2026-01-01T00:00:00Z')`,
+      collidingId,
+      other.itemId,
+    )
 
     expect((await exchange(env, user, publicToken)).status).toBe(201)
-    const row = await db().prepare('SELECT * FROM accounts WHERE account_id = ?').bind(collidingId).first()
+    const row = await rowIn(other.userId, 'SELECT * FROM accounts WHERE account_id = ?', collidingId)
     expect(row).toMatchObject({
-      user_id: other.userId,
       item_id: other.itemId,
       name: 'Other Checking',
       balance_current: 42,
@@ -105,21 +108,22 @@ describe("an id that collides with another user's row never overwrites it", () =
     const [colliding] = await emulator.liveTransactions(env, itemId)
     if (!colliding) throw new Error('the Sandbox Item has no transactions')
     const other = await othersItem()
-    await db()
-      .prepare(
-        `INSERT INTO transactions (transaction_id, item_id, user_id, account_id, amount, date, pending, updated_at)
-         VALUES (?, ?, ?, 'other-account', 12345, '2020-01-01', 0, '2026-01-01T00:00:00Z')`,
-      )
-      .bind(colliding.transaction_id, other.itemId, other.userId)
-      .run()
+    await rowsIn(
+      other.userId,
+      `INSERT INTO transactions (transaction_id, item_id, account_id, amount, date, pending, updated_at)
+       VALUES (?, ?, 'other-account', 12345, '2020-01-01', 0, '2026-01-01T00:00:00Z')`,
+      colliding.transaction_id,
+      other.itemId,
+    )
 
     const res = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
     expect(res.status).toBe(200)
-    const row = await db()
-      .prepare('SELECT * FROM transactions WHERE transaction_id = ?')
-      .bind(colliding.transaction_id)
-      .first()
-    expect(row).toMatchObject({ user_id: other.userId, item_id: other.itemId, amount: 12345, date: '2020-01-01' })
+    const row = await rowIn(
+      other.userId,
+      'SELECT * FROM transactions WHERE transaction_id = ?',
+      colliding.transaction_id,
+    )
+    expect(row).toMatchObject({ item_id: other.itemId, amount: 12345, date: '2020-01-01' })
     expect(await runQueue(env)).toEqual({ ran: [], retried: [] })
   })
 })

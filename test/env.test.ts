@@ -556,6 +556,16 @@ describe('GET /readyz', () => {
       settings: ['DB'],
     })
   })
+
+  it('names a missing Durable Object binding', async () => {
+    const res = await call(testEnv({ USER_STORE: undefined }), 'GET', '/readyz')
+    expect(res.status).toBe(503)
+    expect(res.body).toEqual({
+      detail:
+        'server misconfigured: USER_STORE (the Durable Object binding) is missing; add [[durable_objects.bindings]] to wrangler.toml',
+      settings: ['USER_STORE'],
+    })
+  })
 })
 
 describe('JWT_ALG', () => {

@@ -1,20 +1,20 @@
 import { describe, expect, it } from 'vitest'
-import { unavailableD1 } from './helpers/d1'
 import { newUser } from './helpers/linking'
 import { captureLogs } from './helpers/logs'
+import { STORE_FAILURE, unavailableUserStore } from './helpers/user-store'
 import { call, testEnv } from './helpers/worker'
 
 describe('error handler', () => {
   it('logs an unexpected error under its own key, keeping the line its own message, and tells the caller nothing', async () => {
-    const failure = 'D1_ERROR: simulated statement failure'
-    const brokenDb = unavailableD1()
+    const failure = STORE_FAILURE
+    const brokenStore = unavailableUserStore()
     const user = await newUser()
     const { result: res, logs } = await captureLogs(() =>
-      call(testEnv({ DB: brokenDb }), 'GET', '/api/v1/banking/items', { token: user.token }),
+      call(testEnv({ USER_STORE: brokenStore }), 'GET', '/api/v1/banking/items', { token: user.token }),
     )
     expect(res.status).toBe(500)
     expect(res.body).toEqual({ detail: 'Failed to list items: internal error' })
-    expect(res.text).not.toContain('D1_ERROR')
+    expect(res.text).not.toContain('SQLITE_ERROR')
     const lines = logs.split('\n').filter(Boolean)
     expect(lines).toHaveLength(1)
     expect(JSON.parse(lines[0] as string)).toMatchObject({

@@ -4,25 +4,33 @@ import { describe, expect, it } from 'vitest'
 import worker from '../src/index'
 import { itemIdOf, linkItem, newUser } from './helpers/linking'
 import { captureLogs } from './helpers/logs'
+import { rowIn } from './helpers/user-store'
 import { call, testEnv } from './helpers/worker'
 
 const OLD_KEY = baseEnv.TOKEN_ENCRYPTION_KEY as string
 const NEW_KEY = btoa('another-32-byte-key-for-rotation')
 
-const keyIdOf = async (itemId: string) =>
-  (
-    await (baseEnv.DB as D1Database)
-      .prepare('SELECT access_token_key_id FROM items WHERE item_id = ?')
-      .bind(itemId)
-      .first<{ access_token_key_id: string }>()
-  )?.access_token_key_id
+/** The key id the user's object holds for the Item; the D1 index (what the cron reads) must agree. */
+async function keyIdOf(userId: string, itemId: string) {
+  const stored = await rowIn<{ access_token_key_id: string }>(
+    userId,
+    'SELECT access_token_key_id FROM items WHERE item_id = ?',
+    itemId,
+  )
+  const indexed = await (baseEnv.DB as D1Database)
+    .prepare('SELECT access_token_key_id FROM item_index WHERE item_id = ?')
+    .bind(itemId)
+    .first<{ access_token_key_id: string }>()
+  expect(indexed?.access_token_key_id).toBe(stored?.access_token_key_id)
+  return stored?.access_token_key_id
+}
 
 /** A key id as the rows record it: the first 12 hex digits of the key's SHA-256, never the key. */
 const KEY_ID = /^[0-9a-f]{12}$/
 
 /** The Item's key id, which must be there and well-formed. */
-async function sealedKeyId(itemId: string): Promise<string> {
-  const keyId = await keyIdOf(itemId)
+async function sealedKeyId(userId: string, itemId: string): Promise<string> {
+  const keyId = await keyIdOf(userId, itemId)
   expect(keyId).toMatch(KEY_ID)
   return keyId as string
 }
@@ -32,29 +40,29 @@ describe('rotating TOKEN_ENCRYPTION_KEY', () => {
     const env = testEnv()
     const user = await newUser()
     const oldItem = itemIdOf(await linkItem(env, user, 'ins_109508'))
-    const oldKeyId = await sealedKeyId(oldItem)
+    const oldKeyId = await sealedKeyId(user.id, oldItem)
 
     const rotated = { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY, TOKEN_ENCRYPTION_KEYS_OLD: OLD_KEY }
     const refreshed = await call(rotated, 'POST', `/api/v1/banking/items/${oldItem}/refresh`, { token: user.token })
     expect(refreshed.status).toBe(200)
 
     const newItem = itemIdOf(await linkItem(rotated, user, 'ins_109509'))
-    const newKeyId = await sealedKeyId(newItem)
+    const newKeyId = await sealedKeyId(user.id, newItem)
     expect(newKeyId).not.toBe(oldKeyId)
     // The refresh above re-sealed the old Item under the same new key.
-    expect(await sealedKeyId(oldItem)).toBe(newKeyId)
+    expect(await sealedKeyId(user.id, oldItem)).toBe(newKeyId)
   })
 
   it('re-seals a token under the current key when it is used, so the old key can then be dropped', async () => {
     const env = testEnv()
     const user = await newUser()
     const itemId = itemIdOf(await linkItem(env, user))
-    const oldKeyId = await sealedKeyId(itemId)
+    const oldKeyId = await sealedKeyId(user.id, itemId)
 
     const rotated = { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY, TOKEN_ENCRYPTION_KEYS_OLD: OLD_KEY }
     const refresh = () => call(rotated, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })
     expect((await refresh()).status).toBe(200)
-    expect(await sealedKeyId(itemId)).not.toBe(oldKeyId)
+    expect(await sealedKeyId(user.id, itemId)).not.toBe(oldKeyId)
 
     // The old key is no longer needed for this Item.
     const withoutOld = { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY }
@@ -69,7 +77,7 @@ describe('rotating TOKEN_ENCRYPTION_KEY', () => {
     const env = testEnv({ TOKEN_ENCRYPTION_KEY: retiring })
     const user = await newUser()
     const idle = itemIdOf(await linkItem(env, user))
-    const retiringKeyId = await sealedKeyId(idle)
+    const retiringKeyId = await sealedKeyId(user.id, idle)
 
     const rotated = { ...env, TOKEN_ENCRYPTION_KEY: current, TOKEN_ENCRYPTION_KEYS_OLD: retiring }
     const { logs } = await captureLogs(async () => {
@@ -77,7 +85,7 @@ describe('rotating TOKEN_ENCRYPTION_KEY', () => {
       await worker.scheduled(createScheduledController({ cron: '17 * * * *' }), rotated, ctx)
       await waitOnExecutionContext(ctx)
     })
-    expect(await sealedKeyId(idle)).not.toBe(retiringKeyId)
+    expect(await sealedKeyId(user.id, idle)).not.toBe(retiringKeyId)
     expect(logs).toContain('access tokens re-sealed under the current key')
     expect(logs).toMatch(/"resealed":[1-9]/)
 

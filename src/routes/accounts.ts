@@ -3,7 +3,7 @@ import * as v from 'valibot'
 import { requireUser } from '../auth/bearer'
 import { serviceContext } from '../context'
 import { refreshBalances, requireItem } from '../services/linking'
-import { listAccounts, listStoredItems } from '../store/items'
+import { userStore } from '../store/users'
 import type { AppEnv } from '../types'
 import { jsonObject, plaidId, readQuery } from './input'
 import { operation } from './operation'
@@ -19,10 +19,11 @@ export const accountRoutes = new Hono<AppEnv>().get('/accounts', operation('list
   const { config } = ctx
   const userId = c.get('userId')
   const query = readQuery(c, AccountsQuery)
+  const store = userStore(config, userId)
   const only = query.item_id ? await requireItem(config, userId, query.item_id) : undefined
   if (query.refresh === 'true') {
     await limitPlaidCalls(c)
-    const items = only ? [only] : await listStoredItems(config.db, userId)
+    const items = only ? [only] : await store.listStoredItems(userId)
     // Balance checks reach each institution; run them side by side and let every one finish
     // (each is billed, and each stores what it fetched), then report the first failure, so the
     // answer never mixes fresh and stale balances without saying so.
@@ -30,5 +31,5 @@ export const accountRoutes = new Hono<AppEnv>().get('/accounts', operation('list
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (failure) throw failure.reason
   }
-  return c.json({ accounts: await listAccounts(config.db, userId, query.item_id) })
+  return c.json({ accounts: await store.listAccounts(userId, query.item_id) })
 })

@@ -7,7 +7,9 @@ import { isItemGone } from '../plaid/errors'
 import { openAccessToken } from '../services/access-token'
 import { refreshItem, requireItem } from '../services/linking'
 import { syncItem } from '../services/transactions-sync'
-import { deleteItem, listItems, publicItem } from '../store/items'
+import { unindexItem } from '../store/item-index'
+import { publicItem } from '../store/items'
+import { userStore } from '../store/users'
 import type { AppEnv } from '../types'
 import { plaidId, validate } from './input'
 import { operation } from './operation'
@@ -21,8 +23,8 @@ const itemInPath = (c: Context<AppEnv>, config: Config) =>
 
 export const itemRoutes = new Hono<AppEnv>()
   .get('/items', operation('list items'), requireUser, async (c) => {
-    const config = getConfig(c.env)
-    return c.json({ items: await listItems(config.db, c.get('userId')) })
+    const userId = c.get('userId')
+    return c.json({ items: await userStore(getConfig(c.env), userId).listItems(userId) })
   })
   .get('/items/:item_id', operation('get item'), requireUser, async (c) => {
     return c.json({ item: publicItem(await itemInPath(c, getConfig(c.env))) })
@@ -41,7 +43,9 @@ export const itemRoutes = new Hono<AppEnv>()
         error_code: error.errorCode,
       })
     }
-    await deleteItem(config.db, item.user_id, item.item_id)
+    // The object first: an index row left behind (the D1 write failed) only makes a webhook find nothing.
+    await userStore(config, item.user_id).deleteItem(item.user_id, item.item_id)
+    await unindexItem(config.db, item.user_id, item.item_id)
     return c.body(null, 204)
   })
   // A sync by hand (the frontend's "refresh"); webhooks trigger the same sync through the queue.

@@ -5,7 +5,7 @@ import { fromBase64Url, toBase64Url } from '../crypto/token-cipher'
 import { getConfig } from '../env'
 import { ApiError } from '../errors'
 import { requireItem } from '../services/linking'
-import { listTransactions } from '../store/transactions'
+import { userStore } from '../store/users'
 import type { AppEnv } from '../types'
 import { jsonObject, plaidId, readQuery } from './input'
 import { operation } from './operation'
@@ -69,8 +69,9 @@ export const transactionRoutes = new Hono<AppEnv>().get(
       throw new ApiError(422, 'invalid query: start_date is after end_date')
     }
     // Another user's item_id answers 404 here too, exactly as a missing one does.
-    if (query.item_id) await requireItem(config, c.get('userId'), query.item_id)
-    const { transactions, more } = await listTransactions(config.db, c.get('userId'), {
+    const userId = c.get('userId')
+    if (query.item_id) await requireItem(config, userId, query.item_id)
+    const { transactions, more } = await userStore(config, userId).listTransactions(userId, {
       itemId: query.item_id,
       accountId: query.account_id,
       startDate: query.start_date,

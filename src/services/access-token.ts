@@ -1,7 +1,8 @@
 import { tokenCipher } from '../crypto/token-cipher'
 import type { Config } from '../env'
+import { listItemsSealedWith, setIndexedKey, unindexItem } from '../store/item-index'
 import type { StoredItem } from '../store/items'
-import { listItemsSealedWith, replaceSealedToken } from '../store/sealed-tokens'
+import { userStore } from '../store/users'
 
 /** What binds a sealed access token to its row: it opens only for this user's Item. */
 export const tokenContext = (userId: string, itemId: string) => `plaid-access-token|${userId}|${itemId}`
@@ -9,6 +10,21 @@ export const tokenContext = (userId: string, itemId: string) => `plaid-access-to
 export async function sealAccessToken(config: Config, userId: string, itemId: string, accessToken: string) {
   const cipher = await tokenCipher(config.tokenKeys)
   return cipher.seal(accessToken, tokenContext(userId, itemId))
+}
+
+/**
+ * Swaps the Item's sealed token in its object (only if still sealed under the old key), then
+ * tells the index, which the hourly re-seal reads. Answers whether this call made the swap.
+ */
+async function replaceSealedToken(config: Config, item: StoredItem, sealed: { sealed: string; keyId: string }) {
+  const swapped = await userStore(config, item.user_id).replaceSealedToken(
+    item.user_id,
+    item.item_id,
+    item.access_token_key_id,
+    sealed,
+  )
+  await setIndexedKey(config.db, item.item_id, sealed.keyId)
+  return swapped
 }
 
 /**
@@ -22,15 +38,16 @@ export async function openAccessToken(config: Config, item: StoredItem): Promise
   const accessToken = await cipher.open(item.access_token_sealed, item.access_token_key_id, context)
   if (item.access_token_key_id !== cipher.currentKeyId) {
     // Best effort: the old sealed value stays valid, so a failed write loses nothing.
-    await replaceSealedToken(config.db, item, await cipher.seal(accessToken, context)).catch(() => false)
+    await replaceSealedToken(config, item, await cipher.seal(accessToken, context)).catch(() => false)
   }
   return accessToken
 }
 
 /**
  * Re-seals up to `limit` tokens still sealed under a key in TOKEN_ENCRYPTION_KEYS_OLD (Items
- * nobody used since the rotation). Answers how many moved and how many failed their integrity
- * check. Once a run finds none, the old keys can be removed from TOKEN_ENCRYPTION_KEYS_OLD.
+ * nobody used since the rotation), found through the D1 index; only objects the index names are
+ * touched. Answers how many moved and how many failed their integrity check. Once a run finds
+ * none, the old keys can be removed from TOKEN_ENCRYPTION_KEYS_OLD.
  */
 export async function resealOldAccessTokens(
   config: Config,
@@ -40,7 +57,18 @@ export async function resealOldAccessTokens(
   const stale = await listItemsSealedWith(config.db, cipher.oldKeyIds, limit)
   let resealed = 0
   let failed = 0
-  for (const item of stale) {
+  for (const entry of stale) {
+    const item = await userStore(config, entry.user_id).getItem(entry.user_id, entry.item_id)
+    // An index row whose Item is gone (an exchange that failed after indexing) goes too.
+    if (!item) {
+      await unindexItem(config.db, entry.user_id, entry.item_id)
+      continue
+    }
+    // The object's key id is the truth; the index lagged behind an earlier re-seal.
+    if (item.access_token_key_id !== entry.access_token_key_id) {
+      await setIndexedKey(config.db, item.item_id, item.access_token_key_id)
+      continue
+    }
     const context = tokenContext(item.user_id, item.item_id)
     let accessToken: string
     try {
@@ -51,7 +79,7 @@ export async function resealOldAccessTokens(
       continue
     }
     // false: another isolate re-sealed the row first, which is just as good.
-    if (await replaceSealedToken(config.db, item, await cipher.seal(accessToken, context))) resealed++
+    if (await replaceSealedToken(config, item, await cipher.seal(accessToken, context))) resealed++
   }
   return { resealed, failed }
 }

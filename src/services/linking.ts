@@ -7,21 +7,18 @@ import type { Config } from '../env'
 import { ApiError } from '../errors'
 import { PlaidApiError } from '../plaid/errors'
 import type { AccountsGetResponse } from '../plaid/types'
+import { indexItem, unindexItem } from '../store/item-index'
 import {
   type Account,
   type AccountIdentity,
-  findDuplicateItem,
-  findItem,
   type Item,
   type ItemStatus,
-  insertLinkedItem,
-  listAccounts,
   publicItem,
   type StoredItem,
-  saveItemRefresh,
-  setItemStatus,
 } from '../store/items'
-import { claimPublicToken, hashPublicToken, releasePublicToken } from '../store/public-token-claims'
+import { hashPublicToken } from '../store/public-token-claims'
+import { claimTokenOwner } from '../store/token-owners'
+import { userStore } from '../store/users'
 import { openAccessToken, sealAccessToken } from './access-token'
 import { queueItemSync } from './item-sync-queue'
 
@@ -41,7 +38,7 @@ export function statusForError(errorCode: string | null | undefined): ItemStatus
 
 /** The user's Item, or 404: another user's Item is indistinguishable from a missing one. */
 export async function requireItem(config: Config, userId: string, itemId: string): Promise<StoredItem> {
-  const item = await findItem(config.db, userId, itemId)
+  const item = await userStore(config, userId).getItem(userId, itemId)
   if (!item) throw new ApiError(404, 'item not found')
   return item
 }
@@ -87,25 +84,28 @@ export async function exchangePublicToken(
   beforePlaid: () => Promise<void> = async () => {},
 ): Promise<{ created: boolean } & LinkedItem> {
   const { config, plaid, log } = ctx
-  const db = config.db
+  const store = userStore(config, userId)
   const hash = await hashPublicToken(publicToken)
-  const claim = await claimPublicToken(db, hash, userId, new Date())
+  const now = new Date()
+  if ((await claimTokenOwner(config.db, hash, userId, now)) !== userId) {
+    throw new ApiError(409, 'this public token has already been used')
+  }
+  const claim = await store.claimPublicToken(userId, hash, now)
   if (!claim.claimed) {
     const { existing } = claim
-    if (existing.user_id !== userId) throw new ApiError(409, 'this public token has already been used')
     if (existing.item_id === null) {
       throw new ApiError(409, 'this public token is being exchanged by another request; list items to see the result')
     }
-    const item = await findItem(db, userId, existing.item_id)
+    const item = await store.getItem(userId, existing.item_id)
     if (!item) throw new ApiError(409, 'this public token was already exchanged and its Item has since been removed')
-    return { created: false, item: publicItem(item), accounts: await listAccounts(db, userId, item.item_id) }
+    return { created: false, item: publicItem(item), accounts: await store.listAccounts(userId, item.item_id) }
   }
 
   let exchanged: { access_token: string; item_id: string }
   try {
     const knownInstitution = metadata.institution?.institution_id
     if (knownInstitution && metadata.accounts?.length) {
-      const duplicate = await findDuplicateItem(db, userId, knownInstitution, metadata.accounts)
+      const duplicate = await store.findDuplicateItem(userId, knownInstitution, metadata.accounts)
       if (duplicate) {
         log('info', 'duplicate item refused before the exchange', { item_id: duplicate.item_id })
         throw duplicateError(duplicate.item_id)
@@ -114,7 +114,7 @@ export async function exchangePublicToken(
     await beforePlaid()
     exchanged = await plaid.exchangePublicToken(publicToken)
   } catch (error) {
-    await releasePublicToken(db, hash, userId)
+    await store.releasePublicToken(userId, hash)
     throw error
   }
   const { access_token: accessToken, item_id: itemId } = exchanged
@@ -125,7 +125,7 @@ export async function exchangePublicToken(
     const accounts = await plaid.getAccounts(accessToken)
     const institutionId = accounts.item.institution_id ?? metadata.institution?.institution_id ?? null
     reason = 'the Item could not be saved'
-    const now = new Date().toISOString()
+    const savedAt = new Date().toISOString()
     const { sealed, keyId } = await sealAccessToken(config, userId, itemId, accessToken)
     stored = {
       item_id: itemId,
@@ -137,31 +137,36 @@ export async function exchangePublicToken(
       new_accounts_available: 0,
       access_token_sealed: sealed,
       access_token_key_id: keyId,
-      created_at: now,
-      updated_at: now,
+      created_at: savedAt,
+      updated_at: savedAt,
     }
     let inserted: boolean
     try {
-      inserted = await insertLinkedItem(db, stored, accounts.accounts, hash)
+      // The index first: an Item stored but not indexed would never hear of its webhooks, while an
+      // index row whose Item was not stored only makes a webhook find nothing (and is removed below).
+      await indexItem(config.db, { item_id: itemId, user_id: userId, access_token_key_id: keyId })
+      inserted = await store.insertLinkedItem(userId, stored, accounts.accounts, hash)
     } catch (error) {
       log('error', 'saving a linked item failed', { error: error instanceof Error ? error.message : 'unknown' })
+      await unindexItem(config.db, userId, itemId).catch(() => {})
       throw notSaved()
     }
     if (!inserted) {
+      await unindexItem(config.db, userId, itemId)
       // Refused as a duplicate (by the condition inside the write): name the Item it duplicates.
-      const duplicate = institutionId ? await findDuplicateItem(db, userId, institutionId, accounts.accounts) : null
+      const duplicate = institutionId ? await store.findDuplicateItem(userId, institutionId, accounts.accounts) : null
       if (!duplicate) throw notSaved()
       reason = 'the login was already linked'
       throw duplicateError(duplicate.item_id)
     }
   } catch (error) {
-    await releasePublicToken(db, hash, userId).catch(() => {})
+    await store.releasePublicToken(userId, hash).catch(() => {})
     await removeAtPlaid(ctx, accessToken, itemId, reason)
     throw error
   }
   // Stored: from here a failure must not undo the link (the Item is the user's now).
   await queueItemSync(ctx, itemId, 'linked')
-  return { created: true, item: publicItem(stored), accounts: await listAccounts(db, userId, itemId) }
+  return { created: true, item: publicItem(stored), accounts: await store.listAccounts(userId, itemId) }
 }
 
 async function removeAtPlaid({ plaid, log }: ServiceContext, accessToken: string, itemId: string, reason: string) {
@@ -199,21 +204,19 @@ export async function refreshItem(ctx: ServiceContext, item: StoredItem): Promis
       storedError = error.errorCode
     }
   }
-  const now = new Date().toISOString()
-  await saveItemRefresh(
-    config.db,
+  const store = userStore(config, item.user_id)
+  const updated = await store.saveItemRefresh(
     item.user_id,
     item.item_id,
     // Accounts read after update mode are what the user chose to share: the offer is answered.
     { accounts: accounts?.accounts, status, errorCode: storedError, accountsShared: accounts !== undefined },
-    now,
+    new Date().toISOString(),
   )
   // A repaired Item starts syncing again (and one whose first sync never ran gets it now).
   if (status === 'good' && (item.status !== 'good' || !item.transactions_cursor)) {
     await queueItemSync(ctx, item.item_id, item.status !== 'good' ? 'repaired' : 'linked')
   }
-  const updated = (await findItem(config.db, item.user_id, item.item_id)) ?? item
-  return { item: publicItem(updated), accounts: await listAccounts(config.db, item.user_id, item.item_id) }
+  return { item: publicItem(updated ?? item), accounts: await store.listAccounts(item.user_id, item.item_id) }
 }
 
 /**
@@ -227,8 +230,7 @@ export async function refreshBalances({ config, plaid }: ServiceContext, item: S
     const { accounts } = await plaid.getBalances(accessToken)
     // A successful call proves the login works; warnings such as PENDING_EXPIRATION still stand.
     const cleared = item.status === 'login_required'
-    await saveItemRefresh(
-      config.db,
+    await userStore(config, item.user_id).saveItemRefresh(
       item.user_id,
       item.item_id,
       { accounts, status: cleared ? 'good' : item.status, errorCode: cleared ? null : item.error_code },
@@ -248,6 +250,11 @@ export function needsUser(error: unknown): error is PlaidApiError {
 /** Puts an error that needs the user (ITEM_LOGIN_REQUIRED and the like) on the Item. */
 export async function recordItemError(config: Config, item: StoredItem, error: unknown): Promise<void> {
   if (!needsUser(error)) return
-  const now = new Date().toISOString()
-  await setItemStatus(config.db, item.user_id, item.item_id, statusForError(error.errorCode), error.errorCode, now)
+  // A status the API observed itself, not a webhook: no signing time to order it by.
+  await userStore(config, item.user_id).setItemStatusFromWebhook(
+    item.user_id,
+    item.item_id,
+    { status: statusForError(error.errorCode), errorCode: error.errorCode, signedAt: null },
+    new Date().toISOString(),
+  )
 }

@@ -1,17 +1,19 @@
 /**
  * Keeps an Item's transactions current with Plaid's /transactions/sync: page until `has_more`
- * is false, then write every change and the new cursor at once (store/transactions.ts).
+ * is false, staging each page in the user's object as it arrives, then apply everything and the
+ * new cursor at once (store/sync-staging.ts). One page is in memory at a time, whatever the
+ * Item's history.
  *
- * Safe to run twice or concurrently for one Item (a webhook and a manual sync): each run writes
+ * Safe to run twice or concurrently for one Item (a webhook and a manual sync): each run applies
  * only if the cursor is still the one it started from; a run that lost the race starts again
  * from the winner's cursor, so nothing is duplicated, lost or brought back.
  */
 import type { ServiceContext } from '../context'
 import type { PlaidClient } from '../plaid/client'
 import { PlaidApiError } from '../plaid/errors'
-import type { PlaidTransaction } from '../plaid/types'
-import { findItem, type StoredItem } from '../store/items'
-import { applySync } from '../store/transactions'
+import type { StoredItem } from '../store/items'
+import type { SyncRun } from '../store/sync-staging'
+import { type UserStoreStub, userStore } from '../store/users'
 import { openAccessToken } from './access-token'
 import { recordItemError } from './linking'
 
@@ -31,74 +33,65 @@ export class SyncRaceError extends Error {
   }
 }
 
-type Changes = { upserts: Map<string, PlaidTransaction>; removed: Set<string>; added: number; modified: number }
+const SYNCED_NOTHING: SyncResult = { added: 0, modified: 0, removed: 0, status: 'synced' }
 
 export async function syncItem({ config, plaid, log }: ServiceContext, item: StoredItem): Promise<SyncResult> {
   const accessToken = await openAccessToken(config, item)
-  let current: StoredItem | null = item
-  for (let attempt = 0; attempt <= MAX_RACE_RETRIES && current; attempt++) {
-    const start = current.transactions_cursor ?? null
-    let pulled: { changes: Changes; nextCursor: string }
+  const userId = item.user_id
+  const store = userStore(config, userId)
+  for (let attempt = 0; attempt <= MAX_RACE_RETRIES; attempt++) {
+    const run = await store.beginSync(userId, item.item_id)
+    if (!run) return SYNCED_NOTHING // removed meanwhile
+    let nextCursor: string
     try {
-      pulled = await pullChanges(plaid, accessToken, start)
+      nextCursor = await pullChanges(plaid, accessToken, store, userId, run)
     } catch (error) {
+      await store.dropSync(userId, run.syncId).catch(() => {})
       await recordItemError(config, item, error)
       throw error
     }
-    const { changes, nextCursor } = pulled
     // An empty cursor means Plaid has no data for this Item yet: nothing to store, not an error.
-    if (nextCursor === '') return { added: 0, modified: 0, removed: 0, status: 'not_ready' }
-    const won = await applySync(config.db, {
-      userId: item.user_id,
-      itemId: item.item_id,
-      startCursor: start,
-      nextCursor,
-      upserts: [...changes.upserts.values()],
-      removedIds: [...changes.removed],
-      now: new Date().toISOString(),
-    })
-    if (won) {
-      return { added: changes.added, modified: changes.modified, removed: changes.removed.size, status: 'synced' }
+    if (nextCursor === '') {
+      await store.dropSync(userId, run.syncId)
+      return { ...SYNCED_NOTHING, status: 'not_ready' }
+    }
+    const outcome = await store.finishSync(userId, run.syncId, nextCursor, new Date().toISOString())
+    if (outcome.status === 'applied') {
+      const { added, modified, removed } = outcome
+      return { added, modified, removed, status: 'synced' }
     }
     log('info', 'sync lost the cursor race; starting again from the new cursor', { item_id: item.item_id })
-    current = await findItem(config.db, item.user_id, item.item_id)
   }
-  if (!current) return { added: 0, modified: 0, removed: 0, status: 'synced' } // removed meanwhile
   throw new SyncRaceError()
 }
 
-/** Pages from `start` to the end, folding pages in order so later changes win. */
+/** Pages from the run's starting cursor to the end, staging each page; answers the last cursor. */
 async function pullChanges(
   plaid: PlaidClient,
   accessToken: string,
-  start: string | null,
-): Promise<{ changes: Changes; nextCursor: string }> {
+  store: UserStoreStub,
+  userId: string,
+  run: SyncRun,
+): Promise<string> {
   for (let restart = 0; ; restart++) {
-    const changes: Changes = { upserts: new Map(), removed: new Set(), added: 0, modified: 0 }
-    let cursor = start
+    let cursor = run.startCursor
     try {
       for (;;) {
         const page = await plaid.syncTransactions(accessToken, cursor, PAGE_SIZE)
-        for (const t of page.added) fold(changes, t, 'added')
-        for (const t of page.modified) fold(changes, t, 'modified')
-        for (const { transaction_id } of page.removed) {
-          changes.upserts.delete(transaction_id)
-          changes.removed.add(transaction_id)
-        }
+        await store.stageSyncPage(userId, run.syncId, {
+          added: page.added,
+          modified: page.modified,
+          removedIds: page.removed.map((r) => r.transaction_id),
+        })
         cursor = page.next_cursor
-        if (!page.has_more) return { changes, nextCursor: cursor }
+        if (!page.has_more) return cursor
       }
     } catch (error) {
       // Plaid's data changed under us: the pages so far are inconsistent; start over (Plaid's advice).
       const mutated =
         error instanceof PlaidApiError && error.errorCode === 'TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION'
       if (!mutated || restart >= MAX_PAGINATION_RESTARTS) throw error
+      await store.resetSync(userId, run.syncId)
     }
   }
-}
-
-function fold(changes: Changes, transaction: PlaidTransaction, kind: 'added' | 'modified') {
-  changes.upserts.set(transaction.transaction_id, transaction)
-  changes.removed.delete(transaction.transaction_id)
-  changes[kind]++
 }

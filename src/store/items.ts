@@ -1,9 +1,10 @@
 /**
- * D1 access for Items and accounts. Every function takes the user id and every query filters
- * by it, so no code path can reach another user's rows. Multi-row writes go through
- * `db.batch`, which D1 runs as one transaction.
+ * Items and accounts in the user's own SQLite storage (the user's object, user-store.ts). The
+ * object is the user, so no query names one: another user's rows are in another object.
+ * Multi-statement writes run inside the caller's transactionSync.
  */
 import type { AccountBase } from '../plaid/types'
+import { fromExcluded } from './columns'
 
 export type ItemStatus = 'good' | 'login_required' | 'pending_expiration' | 'pending_disconnect' | 'permission_revoked'
 
@@ -63,32 +64,19 @@ type AccountRow = Omit<Account, 'balances'> & {
 const ITEM_COLUMNS =
   'item_id, institution_id, institution_name, status, error_code, new_accounts_available, created_at, updated_at'
 
-export async function listItems(db: D1Database, userId: string): Promise<Item[]> {
-  const { results } = await db
-    .prepare(`SELECT ${ITEM_COLUMNS} FROM items WHERE user_id = ? ORDER BY created_at, item_id`)
-    .bind(userId)
-    .all<ItemRow>()
-  return results.map(publicItem)
+export function listItems(sql: SqlStorage): Item[] {
+  return sql.exec<ItemRow>(`SELECT ${ITEM_COLUMNS} FROM items ORDER BY created_at, item_id`).toArray().map(publicItem)
 }
 
-/**
- * The Item named by a verified Plaid webhook, whoever owns it: the only lookup not scoped by a
- * user, because webhooks carry no user. Its user_id scopes everything that follows.
- */
-export function findItemForWebhook(db: D1Database, itemId: string): Promise<StoredItem | null> {
-  return db.prepare('SELECT * FROM items WHERE item_id = ?').bind(itemId).first<StoredItem>()
+/** Rows as stored, with the user id the sealed tokens are bound to. */
+export function listStoredItems(sql: SqlStorage, userId: string): StoredItem[] {
+  return sql.exec<StoredItem>('SELECT *, ? AS user_id FROM items ORDER BY created_at, item_id', userId).toArray()
 }
 
-export async function listStoredItems(db: D1Database, userId: string): Promise<StoredItem[]> {
-  const { results } = await db
-    .prepare('SELECT * FROM items WHERE user_id = ? ORDER BY created_at, item_id')
-    .bind(userId)
-    .all<StoredItem>()
-  return results
-}
-
-export function findItem(db: D1Database, userId: string, itemId: string): Promise<StoredItem | null> {
-  return db.prepare('SELECT * FROM items WHERE user_id = ? AND item_id = ?').bind(userId, itemId).first<StoredItem>()
+export function findItem(sql: SqlStorage, userId: string, itemId: string): StoredItem | null {
+  return (
+    sql.exec<StoredItem>('SELECT *, ? AS user_id FROM items WHERE item_id = ?', userId, itemId).toArray()[0] ?? null
+  )
 }
 
 /** An account as Plaid's duplicate-Item rule compares them. */
@@ -100,24 +88,27 @@ export type AccountIdentity = { name: string; mask: string | null }
  * Items" guide), while a second login at the same bank with other accounts is not one.
  */
 const DUPLICATE_ITEMS = `SELECT i.item_id FROM items i
-  WHERE i.user_id = ?1 AND i.institution_id = ?2
-    AND EXISTS (SELECT 1 FROM accounts a, json_each(?3) j
-      WHERE a.user_id = i.user_id AND a.item_id = i.item_id
-        AND a.name = j.value ->> 'name' AND a.mask IS j.value ->> 'mask')`
+  WHERE i.institution_id = ?1
+    AND EXISTS (SELECT 1 FROM accounts a, json_each(?2) j
+      WHERE a.item_id = i.item_id AND a.name = j.value ->> 'name' AND a.mask IS j.value ->> 'mask')`
 
 const identities = (accounts: AccountIdentity[]) => JSON.stringify(accounts.map(({ name, mask }) => ({ name, mask })))
 
 /** The user's Item that a new Item with these accounts at this institution would duplicate, if any. */
 export function findDuplicateItem(
-  db: D1Database,
-  userId: string,
+  sql: SqlStorage,
   institutionId: string,
   accounts: AccountIdentity[],
-): Promise<{ item_id: string } | null> {
-  return db
-    .prepare(`${DUPLICATE_ITEMS} ORDER BY i.created_at, i.item_id LIMIT 1`)
-    .bind(userId, institutionId, identities(accounts))
-    .first<{ item_id: string }>()
+): { item_id: string } | null {
+  return (
+    sql
+      .exec<{ item_id: string }>(
+        `${DUPLICATE_ITEMS} ORDER BY i.created_at, i.item_id LIMIT 1`,
+        institutionId,
+        identities(accounts),
+      )
+      .toArray()[0] ?? null
+  )
 }
 
 /** Publicly visible fields of an Item row (drops the sealed token and the user id). */
@@ -136,146 +127,122 @@ export function publicItem(item: ItemRow): Item {
 }
 
 /** Records (or clears) that the user has accounts at the institution they have not shared yet. */
-export async function setNewAccountsAvailable(
-  db: D1Database,
-  userId: string,
-  itemId: string,
-  available: boolean,
-  now: string,
-): Promise<void> {
-  await db
-    .prepare('UPDATE items SET new_accounts_available = ?, updated_at = ? WHERE user_id = ? AND item_id = ?')
-    .bind(available ? 1 : 0, now, userId, itemId)
-    .run()
+export function setNewAccountsAvailable(sql: SqlStorage, itemId: string, available: boolean, now: string): void {
+  sql.exec(
+    'UPDATE items SET new_accounts_available = ?, updated_at = ? WHERE item_id = ?',
+    available ? 1 : 0,
+    now,
+    itemId,
+  )
 }
 
-/** Stores an account under the user's Item; nothing when that Item is not stored (see insertLinkedItem). */
-function upsertAccount(db: D1Database, userId: string, itemId: string, account: AccountBase, now: string) {
+/** An account's columns after its id and Item, in the order upsertAccount binds them. */
+const ACCOUNT_FIELDS = [
+  'name',
+  'official_name',
+  'mask',
+  'type',
+  'subtype',
+  'balance_available',
+  'balance_current',
+  'balance_limit',
+  'iso_currency_code',
+  'unofficial_currency_code',
+  'balances_updated_at',
+]
+
+/**
+ * Stores an account under the Item; nothing when that Item is not stored, and nothing when the
+ * account_id already belongs to another of the user's Items (an id never moves between Items).
+ */
+function upsertAccount(sql: SqlStorage, itemId: string, account: AccountBase, now: string) {
   const b = account.balances
-  return db
-    .prepare(
-      `INSERT INTO accounts (account_id, item_id, user_id, name, official_name, mask, type, subtype,
-         balance_available, balance_current, balance_limit, iso_currency_code, unofficial_currency_code,
-         balances_updated_at)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
-       WHERE EXISTS (SELECT 1 FROM items WHERE user_id = ?3 AND item_id = ?2)
-       ON CONFLICT (account_id) DO UPDATE SET
-         name = excluded.name, official_name = excluded.official_name, mask = excluded.mask,
-         type = excluded.type, subtype = excluded.subtype, balance_available = excluded.balance_available,
-         balance_current = excluded.balance_current, balance_limit = excluded.balance_limit,
-         iso_currency_code = excluded.iso_currency_code,
-         unofficial_currency_code = excluded.unofficial_currency_code,
-         balances_updated_at = excluded.balances_updated_at
-       WHERE accounts.user_id = excluded.user_id AND accounts.item_id = excluded.item_id`,
-    )
-    .bind(
-      account.account_id,
-      itemId,
-      userId,
-      account.name,
-      account.official_name,
-      account.mask,
-      account.type,
-      account.subtype,
-      b.available,
-      b.current,
-      b.limit,
-      b.iso_currency_code,
-      b.unofficial_currency_code,
-      b.last_updated_datetime ?? now,
-    )
+  sql.exec(
+    `INSERT INTO accounts (account_id, item_id, ${ACCOUNT_FIELDS.join(', ')})
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13
+     WHERE EXISTS (SELECT 1 FROM items WHERE item_id = ?2)
+     ON CONFLICT (account_id) DO UPDATE SET ${fromExcluded(ACCOUNT_FIELDS)}
+     WHERE accounts.item_id = excluded.item_id`,
+    account.account_id,
+    itemId,
+    account.name,
+    account.official_name ?? null,
+    account.mask ?? null,
+    account.type,
+    account.subtype ?? null,
+    b.available ?? null,
+    b.current ?? null,
+    b.limit ?? null,
+    b.iso_currency_code ?? null,
+    b.unofficial_currency_code ?? null,
+    b.last_updated_datetime ?? now,
+  )
 }
 
 /**
- * Stores a newly linked Item, its accounts, and marks its public token as exchanged, all in
- * one transaction: either the whole link is saved or nothing is. Answers false, writing nothing,
- * when the user already has an Item it duplicates; deciding that inside the transaction settles
- * two concurrent links of the same login.
+ * Stores a newly linked Item, its accounts, and marks its public token as exchanged (call inside
+ * one transactionSync: either the whole link is saved or nothing is). Answers false, writing
+ * nothing, when the user already has an Item it duplicates; deciding that inside the transaction
+ * settles two concurrent links of the same login.
  */
-export async function insertLinkedItem(
-  db: D1Database,
+export function insertLinkedItem(
+  sql: SqlStorage,
   item: StoredItem,
   accounts: AccountBase[],
   publicTokenHash: string,
-): Promise<boolean> {
-  const results = await db.batch([
-    db
-      .prepare(
-        `INSERT INTO items (item_id, user_id, institution_id, institution_name, status, error_code,
-           access_token_sealed, access_token_key_id, created_at, updated_at)
-         SELECT ?4, ?1, ?2, ?5, ?6, ?7, ?8, ?9, ?10, ?11
-         WHERE NOT EXISTS (${DUPLICATE_ITEMS})`,
-      )
-      .bind(
-        item.user_id,
-        item.institution_id,
-        identities(accounts),
-        item.item_id,
-        item.institution_name,
-        item.status,
-        item.error_code,
-        item.access_token_sealed,
-        item.access_token_key_id,
-        item.created_at,
-        item.updated_at,
-      ),
-    ...accounts.map((a) => upsertAccount(db, item.user_id, item.item_id, a, item.created_at)),
-    db
-      .prepare(
-        `UPDATE public_token_exchanges SET item_id = ?1 WHERE public_token_hash = ?2 AND user_id = ?3
-           AND EXISTS (SELECT 1 FROM items WHERE user_id = ?3 AND item_id = ?1)`,
-      )
-      .bind(item.item_id, publicTokenHash, item.user_id),
-  ])
-  return results[0]?.meta.changes === 1
+): boolean {
+  const inserted = sql.exec(
+    `INSERT INTO items (item_id, institution_id, institution_name, status, error_code,
+       access_token_sealed, access_token_key_id, created_at, updated_at)
+     SELECT ?3, ?1, ?4, ?5, ?6, ?7, ?8, ?9, ?10
+     WHERE NOT EXISTS (${DUPLICATE_ITEMS})`,
+    item.institution_id,
+    identities(accounts),
+    item.item_id,
+    item.institution_name,
+    item.status,
+    item.error_code,
+    item.access_token_sealed,
+    item.access_token_key_id,
+    item.created_at,
+    item.updated_at,
+  ).rowsWritten
+  if (!inserted) return false
+  for (const account of accounts) upsertAccount(sql, item.item_id, account, item.created_at)
+  sql.exec('UPDATE public_token_exchanges SET item_id = ? WHERE public_token_hash = ?', item.item_id, publicTokenHash)
+  return true
 }
 
-/** Replaces the Item's accounts with Plaid's current list and records its status, atomically. */
-export async function saveItemRefresh(
-  db: D1Database,
-  userId: string,
-  itemId: string,
-  refresh: { accounts?: AccountBase[]; status: ItemStatus; errorCode: string | null; accountsShared?: boolean },
-  now: string,
-): Promise<void> {
-  const statements = [
-    db
-      .prepare(
-        `UPDATE items SET status = ?, error_code = ?, updated_at = ?,
-           new_accounts_available = CASE WHEN ? THEN 0 ELSE new_accounts_available END
-         WHERE user_id = ? AND item_id = ?`,
-      )
-      .bind(refresh.status, refresh.errorCode, now, refresh.accountsShared ? 1 : 0, userId, itemId),
-  ]
-  if (refresh.accounts) {
-    const ids = refresh.accounts.map((a) => a.account_id)
-    statements.push(
-      ...refresh.accounts.map((a) => upsertAccount(db, userId, itemId, a, now)),
-      // Accounts Plaid no longer reports (closed, or deselected in update mode) go.
-      db
-        .prepare(
-          `DELETE FROM accounts WHERE user_id = ? AND item_id = ?
-             AND account_id NOT IN (SELECT value FROM json_each(?))`,
-        )
-        .bind(userId, itemId, JSON.stringify(ids)),
-    )
-  }
-  await db.batch(statements)
+export type ItemRefresh = {
+  accounts?: AccountBase[]
+  status: ItemStatus
+  errorCode: string | null
+  accountsShared?: boolean
 }
 
-export async function setItemStatus(
-  db: D1Database,
-  userId: string,
-  itemId: string,
-  status: ItemStatus,
-  errorCode: string | null,
-  now: string,
-): Promise<void> {
-  await db
-    .prepare('UPDATE items SET status = ?, error_code = ?, updated_at = ? WHERE user_id = ? AND item_id = ?')
-    .bind(status, errorCode, now, userId, itemId)
-    .run()
+/** Replaces the Item's accounts with Plaid's current list and records its status (inside one transactionSync). */
+export function saveItemRefresh(sql: SqlStorage, itemId: string, refresh: ItemRefresh, now: string): void {
+  sql.exec(
+    `UPDATE items SET status = ?, error_code = ?, updated_at = ?,
+       new_accounts_available = CASE WHEN ? THEN 0 ELSE new_accounts_available END
+     WHERE item_id = ?`,
+    refresh.status,
+    refresh.errorCode,
+    now,
+    refresh.accountsShared ? 1 : 0,
+    itemId,
+  )
+  if (!refresh.accounts) return
+  for (const account of refresh.accounts) upsertAccount(sql, itemId, account, now)
+  // Accounts Plaid no longer reports (closed, or deselected in update mode) go.
+  sql.exec(
+    'DELETE FROM accounts WHERE item_id = ? AND account_id NOT IN (SELECT value FROM json_each(?))',
+    itemId,
+    JSON.stringify(refresh.accounts.map((a) => a.account_id)),
+  )
 }
+
+export type StatusChange = { status: ItemStatus | null; errorCode: string | null; signedAt: number | null }
 
 /**
  * Sets the status a webhook reports (`status` null keeps the current one and records only the
@@ -284,44 +251,57 @@ export async function setItemStatus(
  * Plaid-Verification iat; null (a job queued before it was carried) applies without the check.
  * Answers whether the status was applied.
  */
-export async function setItemStatusFromWebhook(
-  db: D1Database,
-  userId: string,
-  itemId: string,
-  change: { status: ItemStatus | null; errorCode: string | null; signedAt: number | null },
-  now: string,
-): Promise<boolean> {
+export function setItemStatusFromWebhook(sql: SqlStorage, itemId: string, change: StatusChange, now: string): boolean {
   const { status, errorCode, signedAt } = change
-  const result = await db
-    .prepare(
-      `UPDATE items SET status = COALESCE(?, status), error_code = ?, updated_at = ?,
-         status_webhook_signed_at = COALESCE(?, status_webhook_signed_at)
-       WHERE user_id = ? AND item_id = ?
-         AND (? IS NULL OR status_webhook_signed_at IS NULL OR status_webhook_signed_at <= ?)`,
-    )
-    .bind(status, errorCode, now, signedAt, userId, itemId, signedAt, signedAt)
-    .run()
-  return result.meta.changes === 1
+  return (
+    sql.exec(
+      `UPDATE items SET status = COALESCE(?1, status), error_code = ?2, updated_at = ?3,
+         status_webhook_signed_at = COALESCE(?4, status_webhook_signed_at)
+       WHERE item_id = ?5 AND (?4 IS NULL OR status_webhook_signed_at IS NULL OR status_webhook_signed_at <= ?4)`,
+      status,
+      errorCode,
+      now,
+      signedAt,
+      itemId,
+    ).rowsWritten > 0
+  )
 }
 
-/** Deletes the Item and everything stored under it, atomically. */
-export async function deleteItem(db: D1Database, userId: string, itemId: string): Promise<void> {
-  await db.batch([
-    db.prepare('DELETE FROM transactions WHERE user_id = ? AND item_id = ?').bind(userId, itemId),
-    db.prepare('DELETE FROM accounts WHERE user_id = ? AND item_id = ?').bind(userId, itemId),
-    db.prepare('DELETE FROM items WHERE user_id = ? AND item_id = ?').bind(userId, itemId),
-  ])
+/** Deletes the Item and everything stored under it (inside one transactionSync). */
+export function deleteItem(sql: SqlStorage, itemId: string): void {
+  sql.exec('DELETE FROM transactions WHERE item_id = ?', itemId)
+  sql.exec('DELETE FROM accounts WHERE item_id = ?', itemId)
+  sql.exec('DELETE FROM items WHERE item_id = ?', itemId)
 }
 
-export async function listAccounts(db: D1Database, userId: string, itemId?: string): Promise<Account[]> {
-  const query =
+/**
+ * Swaps in a token sealed under the current key, only if the row is still sealed under
+ * `fromKeyId`: two re-seals of one row at once leave one valid value, never a mix.
+ */
+export function replaceSealedToken(
+  sql: SqlStorage,
+  itemId: string,
+  fromKeyId: string,
+  sealed: { sealed: string; keyId: string },
+): boolean {
+  return (
+    sql.exec(
+      `UPDATE items SET access_token_sealed = ?, access_token_key_id = ?
+       WHERE item_id = ? AND access_token_key_id = ?`,
+      sealed.sealed,
+      sealed.keyId,
+      itemId,
+      fromKeyId,
+    ).rowsWritten > 0
+  )
+}
+
+export function listAccounts(sql: SqlStorage, itemId?: string): Account[] {
+  const rows =
     itemId === undefined
-      ? db.prepare('SELECT * FROM accounts WHERE user_id = ? ORDER BY item_id, name, account_id').bind(userId)
-      : db
-          .prepare('SELECT * FROM accounts WHERE user_id = ? AND item_id = ? ORDER BY name, account_id')
-          .bind(userId, itemId)
-  const { results } = await query.all<AccountRow>()
-  return results.map((row) => ({
+      ? sql.exec<AccountRow>('SELECT * FROM accounts ORDER BY item_id, name, account_id')
+      : sql.exec<AccountRow>('SELECT * FROM accounts WHERE item_id = ? ORDER BY name, account_id', itemId)
+  return rows.toArray().map((row) => ({
     account_id: row.account_id,
     item_id: row.item_id,
     name: row.name,

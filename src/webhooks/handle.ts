@@ -10,7 +10,9 @@ import { PlaidClient } from '../plaid/client'
 import { isItemGone, PlaidApiError } from '../plaid/errors'
 import { needsUser, statusForError } from '../services/linking'
 import { syncItem } from '../services/transactions-sync'
-import { findItemForWebhook, type ItemStatus, setItemStatusFromWebhook, setNewAccountsAvailable } from '../store/items'
+import { findItemOwner } from '../store/item-index'
+import type { ItemStatus } from '../store/items'
+import { userStore } from '../store/users'
 import { describeError, jobFields, recordDeadJob } from './dead-letter'
 import { MAX_RETRIES, retryDelaySeconds, type WebhookJob } from './job'
 
@@ -25,7 +27,11 @@ const ITEM_STATUS: Record<string, ItemStatus> = {
 export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Promise<void> {
   const { config, log } = ctx
   const fields = { webhook_type: job.webhook_type, webhook_code: job.webhook_code, item_id: job.item_id }
-  const item = job.item_id ? await findItemForWebhook(config.db, job.item_id) : null
+  // The D1 index says whose the Item is, and only then is that user's object asked: a webhook for
+  // an unknown Item creates no object.
+  const owner = job.item_id ? await findItemOwner(config.db, job.item_id) : null
+  const store = owner ? userStore(config, owner) : null
+  const item = job.item_id && owner && store ? await store.getItem(owner, job.item_id) : null
   const now = new Date().toISOString()
   const signedAt = job.signed_at ?? null
 
@@ -37,8 +43,7 @@ export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Pr
     } catch (error) {
       if (!isItemGone(error)) throw error
       // Its status stays (update mode cannot help); the error code tells the app and the operator.
-      await setItemStatusFromWebhook(
-        config.db,
+      await store?.setItemStatusFromWebhook(
         item.user_id,
         item.item_id,
         { status: null, errorCode: error.errorCode, signedAt: null },
@@ -56,8 +61,7 @@ export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Pr
     if (!item) return log('info', 'webhook for an unknown item ignored', fields)
     if (job.webhook_code === 'ERROR') {
       const status = statusForError(job.error_code)
-      const applied = await setItemStatusFromWebhook(
-        config.db,
+      const applied = await store?.setItemStatusFromWebhook(
         item.user_id,
         item.item_id,
         // An error the user cannot fix leaves the status as it is.
@@ -68,13 +72,12 @@ export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Pr
       return log('info', 'item error recorded', { ...fields, error_code: job.error_code })
     }
     if (job.webhook_code === 'NEW_ACCOUNTS_AVAILABLE') {
-      await setNewAccountsAvailable(config.db, item.user_id, item.item_id, true, now)
+      await store?.setNewAccountsAvailable(item.user_id, item.item_id, true, now)
       return log('info', 'new accounts available recorded', fields)
     }
     const status = ITEM_STATUS[job.webhook_code]
     if (status) {
-      const applied = await setItemStatusFromWebhook(
-        config.db,
+      const applied = await store?.setItemStatusFromWebhook(
         item.user_id,
         item.item_id,
         { status, errorCode: status === 'good' ? null : job.webhook_code, signedAt },

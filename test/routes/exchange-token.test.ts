@@ -1,18 +1,17 @@
-import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { failingD1 } from '../helpers/d1'
 import { exchange, itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
+import { failingUserStore, rowsIn } from '../helpers/user-store'
 import { call, emulator, testEnv } from '../helpers/worker'
 
 const PATH = '/api/v1/banking/exchange-token'
 const DUPLICATE_DETAIL = 'this login is already linked: an Item at this institution has the same accounts'
-const db = () => baseEnv.DB as D1Database
-
+/** What the user's object holds. */
 async function rowsFor(userId: string) {
-  const items = await db().prepare('SELECT * FROM items WHERE user_id = ?').bind(userId).all()
-  const accounts = await db().prepare('SELECT * FROM accounts WHERE user_id = ?').bind(userId).all()
-  return { items: items.results, accounts: accounts.results }
+  return {
+    items: await rowsIn(userId, 'SELECT * FROM items'),
+    accounts: await rowsIn(userId, 'SELECT * FROM accounts'),
+  }
 }
 
 describe('POST /api/v1/banking/exchange-token', () => {
@@ -212,10 +211,10 @@ describe('POST /api/v1/banking/exchange-token', () => {
 
   it('undoes the link at Plaid and reports 500 when the database write fails', async () => {
     const env = testEnv()
-    const failingDb = failingD1({ batch: true })
+    const failingStore = failingUserStore(['insertLinkedItem'])
     const user = await newUser()
     const publicToken = await emulator.publicToken(env)
-    const res = await exchange({ ...env, DB: failingDb } as typeof env, user, publicToken)
+    const res = await exchange({ ...env, USER_STORE: failingStore } as typeof env, user, publicToken)
     expect(res.status).toBe(500)
     expect(res.body.detail).toBe(
       'Failed to exchange public token: the linked account could not be saved; link it again',
@@ -232,10 +231,10 @@ describe('POST /api/v1/banking/exchange-token', () => {
     expect((await linkItem(env, user, 'ins_109509')).status).toBe(201)
     // The save is refused as a duplicate, then the lookup of the Item it duplicates fails, with
     // Plaid's access token for the second Item already issued.
-    const failingDb = failingD1({ statement: (sql) => sql.includes('LIMIT 1') && sql.includes('json_each') })
+    const failingStore = failingUserStore(['findDuplicateItem'])
     const publicToken = await emulator.publicToken(env, 'ins_109509')
     const { result: res, logs } = await captureLogs(() =>
-      exchange({ ...env, DB: failingDb } as typeof env, user, publicToken),
+      exchange({ ...env, USER_STORE: failingStore } as typeof env, user, publicToken),
     )
     expect(res.status).toBe(500)
     expect(res.body.detail).toBe('Failed to exchange public token: internal error')

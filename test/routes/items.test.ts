@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { failingD1 } from '../helpers/d1'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
+import { failingUserStore } from '../helpers/user-store'
 import { call, emulator, testEnv } from '../helpers/worker'
 
 describe('items', () => {
@@ -97,8 +97,8 @@ describe('items', () => {
       const env = testEnv()
       const user = await newUser()
       const itemId = itemIdOf(await linkItem(env, user))
-      const failingDb = failingD1({ batch: true })
-      const failed = await call({ ...env, DB: failingDb }, 'DELETE', `/api/v1/banking/items/${itemId}`, {
+      const failingStore = failingUserStore(['deleteItem'])
+      const failed = await call({ ...env, USER_STORE: failingStore }, 'DELETE', `/api/v1/banking/items/${itemId}`, {
         token: user.token,
       })
       expect(failed.status).toBe(500)

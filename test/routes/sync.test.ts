@@ -1,8 +1,9 @@
-import { env as baseEnv } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from '../helpers/linking'
+import { watchSyncCalls } from '../helpers/sync-calls'
 import { byId, core, listAll } from '../helpers/transactions'
-import { call, deliverAndConsume, emulator, type TestEnv, testEnv } from '../helpers/worker'
+import { rowIn } from '../helpers/user-store'
+import { call, deliverAndConsume, emulator, testEnv } from '../helpers/worker'
 
 const sync = (env: ReturnType<typeof testEnv>, token: string, itemId: string) =>
   call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token })
@@ -18,51 +19,6 @@ async function expectInStep(
   expect(new Set(listed.map((t) => t.transaction_id)).size).toBe(listed.length)
   expect(listed.map(core).sort(byId)).toEqual(live.map(core).sort(byId))
   return listed
-}
-
-type SyncCall = { cursor: string | null; status: number; nextCursor: string | null }
-
-/**
- * Watches the Worker's /transactions/sync calls for one test's Plaid client id. Every call still
- * goes out through the real fetch to the emulator and gets the emulator's real answer; `holdNext`
- * only keeps the next answer from the Worker until released, so the sync that made the call has
- * fetched its data but cannot write it yet.
- */
-function watchSyncCalls(env: TestEnv) {
-  const realFetch = globalThis.fetch
-  const calls: SyncCall[] = []
-  let hold: { reached: () => void; released: Promise<void> } | null = null
-  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url
-    const clientId = new Headers(init?.headers).get('PLAID-CLIENT-ID')
-    if (!url.endsWith('/transactions/sync') || clientId !== env.PLAID_CLIENT_ID) return realFetch(input, init)
-    const sent = JSON.parse(String(init?.body)) as { cursor?: string }
-    const response = await realFetch(input, init)
-    const text = await response.text()
-    const answer = JSON.parse(text) as { next_cursor?: string }
-    calls.push({ cursor: sent.cursor ?? null, status: response.status, nextCursor: answer.next_cursor ?? null })
-    const held = hold
-    hold = null
-    if (held) {
-      held.reached()
-      await held.released
-    }
-    // A fresh Response: the original's body is tied to the call's timeout signal.
-    return new Response(text, { status: response.status, headers: response.headers })
-  })
-  return {
-    calls,
-    /** Holds the next answer; resolves `reached` once it has arrived, gives it to the Worker on `release()`. */
-    holdNext() {
-      let reached!: () => void
-      let release!: () => void
-      const arrived = new Promise<void>((r) => {
-        reached = r
-      })
-      hold = { reached, released: new Promise<void>((r) => (release = r)) }
-      return { arrived, release }
-    },
-  }
 }
 
 describe('POST /api/v1/banking/items/{item_id}/sync', () => {
@@ -186,10 +142,11 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
     expect((await b).body).toMatchObject({ status: 'synced', added: 7 })
     const last = watch.calls.at(-1)
     expect(last?.cursor).toBe(fromA?.nextCursor)
-    const { transactions_cursor: cursor } = (await (baseEnv.DB as D1Database)
-      .prepare('SELECT transactions_cursor FROM items WHERE item_id = ?')
-      .bind(itemId)
-      .first()) as { transactions_cursor: string }
+    const { transactions_cursor: cursor } = (await rowIn(
+      user.id,
+      'SELECT transactions_cursor FROM items WHERE item_id = ?',
+      itemId,
+    )) as { transactions_cursor: string }
     expect(cursor).toBe(last?.nextCursor)
     await expectInStep(env, user, itemId)
   })

@@ -1,0 +1,48 @@
+/**
+ * The global index in D1: what must be found without knowing the user. Everything else about an
+ * Item is in its user's object. See migrations/0006_user_objects_index.sql.
+ */
+
+export type IndexedItem = { item_id: string; user_id: string; access_token_key_id: string }
+
+/** Written before the Item is stored in the user's object (which exists by then: it holds the claim). */
+export async function indexItem(db: D1Database, entry: IndexedItem): Promise<void> {
+  await db
+    .prepare(
+      // Plaid never gives an item_id twice; a row already there stays as it is.
+      'INSERT INTO item_index (item_id, user_id, access_token_key_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+    )
+    .bind(entry.item_id, entry.user_id, entry.access_token_key_id)
+    .run()
+}
+
+/** Whose Item this is, for a webhook, which names only the Item. */
+export async function findItemOwner(db: D1Database, itemId: string): Promise<string | null> {
+  const row = await db
+    .prepare('SELECT user_id FROM item_index WHERE item_id = ?')
+    .bind(itemId)
+    .first<{ user_id: string }>()
+  return row?.user_id ?? null
+}
+
+export async function unindexItem(db: D1Database, userId: string, itemId: string): Promise<void> {
+  await db.prepare('DELETE FROM item_index WHERE item_id = ? AND user_id = ?').bind(itemId, userId).run()
+}
+
+/** Records the key the object now seals the Item's token with (the object's copy is the truth). */
+export async function setIndexedKey(db: D1Database, itemId: string, keyId: string): Promise<void> {
+  await db.prepare('UPDATE item_index SET access_token_key_id = ? WHERE item_id = ?').bind(keyId, itemId).run()
+}
+
+/** Items whose token is sealed under one of `keyIds`. */
+export async function listItemsSealedWith(db: D1Database, keyIds: string[], limit: number): Promise<IndexedItem[]> {
+  if (keyIds.length === 0) return []
+  const { results } = await db
+    .prepare(
+      `SELECT * FROM item_index
+       WHERE access_token_key_id IN (${keyIds.map(() => '?').join(', ')}) LIMIT ?`,
+    )
+    .bind(...keyIds, limit)
+    .all<IndexedItem>()
+  return results
+}

@@ -1,0 +1,68 @@
+/**
+ * The schema of a user's object (user-store.ts), as numbered steps. Each object keeps the number
+ * of the last step it ran and runs the missing ones on first use, so objects written by an older
+ * release upgrade themselves when the new release first touches them. Steps are only ever
+ * appended: an object may sit untouched at any version for years.
+ */
+
+/** One step per schema version; step i brings an object from version i to version i + 1. */
+export const USER_SCHEMA_STEPS: readonly string[] = [
+  // Version 1: what used to live in D1, without user_id columns (the object is the user). WITHOUT
+  // ROWID: each table is its primary key's b-tree, one index less per row.
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE items (item_id TEXT PRIMARY KEY, institution_id TEXT, institution_name TEXT,
+status TEXT NOT NULL DEFAULT 'good', error_code TEXT, access_token_sealed TEXT NOT NULL,
+access_token_key_id TEXT NOT NULL, new_accounts_available INTEGER NOT NULL DEFAULT 0,
+status_webhook_signed_at INTEGER, transactions_cursor TEXT, transactions_synced_at TEXT,
+created_at TEXT NOT NULL, updated_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE accounts (account_id TEXT PRIMARY KEY, item_id TEXT NOT NULL, name TEXT NOT NULL,
+official_name TEXT, mask TEXT, type TEXT NOT NULL, subtype TEXT, balance_available REAL,
+balance_current REAL, balance_limit REAL, iso_currency_code TEXT, unofficial_currency_code TEXT,
+balances_updated_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX accounts_by_item ON accounts (item_id);
+CREATE TABLE public_token_exchanges (public_token_hash TEXT PRIMARY KEY, item_id TEXT,
+claimed_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE transactions (transaction_id TEXT PRIMARY KEY, item_id TEXT NOT NULL,
+account_id TEXT NOT NULL, amount REAL NOT NULL, iso_currency_code TEXT, unofficial_currency_code TEXT,
+date TEXT NOT NULL, authorized_date TEXT, name TEXT, merchant_name TEXT, pending INTEGER NOT NULL,
+pending_transaction_id TEXT, payment_channel TEXT, category_primary TEXT, category_detailed TEXT,
+updated_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX transactions_by_date ON transactions (date DESC, transaction_id DESC);
+CREATE INDEX transactions_by_item ON transactions (item_id);`,
+  // Version 2: syncs stage each page here (each transaction as Plaid sent it, in JSON) and apply
+  // them at the end (sync-staging.ts), so a sync holds one page in memory whatever the history.
+  `CREATE TABLE sync_runs (sync_id TEXT PRIMARY KEY, item_id TEXT NOT NULL, start_cursor TEXT,
+started_at TEXT NOT NULL, added INTEGER NOT NULL DEFAULT 0, modified INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+CREATE TABLE sync_staging (sync_id TEXT NOT NULL, transaction_id TEXT NOT NULL, removed INTEGER NOT NULL,
+data TEXT, PRIMARY KEY (sync_id, transaction_id)) WITHOUT ROWID;`,
+]
+
+export const USER_SCHEMA_VERSION = USER_SCHEMA_STEPS.length
+
+/** The version the object's storage is at: 0 for a new object (which has no meta table yet). */
+export function schemaVersion(sql: SqlStorage): number {
+  try {
+    return Number(sql.exec("SELECT value FROM meta WHERE key = 'schema_version'").toArray()[0]?.value ?? 0)
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * Runs the steps the object has not run, up to `target` (the current version unless a test asks
+ * for an older one). Each step and the new version number are written in one transaction, so a
+ * step is either done and counted or not done at all.
+ */
+export function migrateUserSchema(storage: DurableObjectStorage, target = USER_SCHEMA_VERSION): number {
+  const sql = storage.sql
+  let version = schemaVersion(sql)
+  while (version < target) {
+    const step = USER_SCHEMA_STEPS[version] as string
+    storage.transactionSync(() => {
+      sql.exec(step)
+      sql.exec("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", String(version + 1))
+    })
+    version++
+  }
+  return version
+}

@@ -1,0 +1,167 @@
+/**
+ * One Durable Object per user (addressed by idFromName(user id)), holding that user's Items,
+ * accounts, transactions, public-token claims and sync cursors in its own SQLite storage. The
+ * Worker calls Plaid and hands the object plain data; the object never calls Plaid, so a slow
+ * bank never holds the object (which runs one call at a time) while other requests of the user wait.
+ */
+import { DurableObject } from 'cloudflare:workers'
+import type { Bindings } from '../env'
+import type { AccountBase } from '../plaid/types'
+import {
+  type AccountIdentity,
+  deleteItem,
+  findDuplicateItem,
+  findItem,
+  type ItemRefresh,
+  insertLinkedItem,
+  listAccounts,
+  listItems,
+  listStoredItems,
+  replaceSealedToken,
+  type StatusChange,
+  type StoredItem,
+  saveItemRefresh,
+  setItemStatusFromWebhook,
+  setNewAccountsAvailable,
+} from './items'
+import { IMPORTED, importLegacyRows, recordMove } from './legacy-import'
+import { claimPublicToken, releasePublicToken } from './public-token-claims'
+import { beginSync, dropSync, finishSync, resetSync, type StagedPage, stagePage } from './sync-staging'
+import { listTransactions, type TransactionFilter } from './transactions'
+import { migrateUserSchema } from './user-schema'
+
+export class UserStore extends DurableObject<Bindings> {
+  /** The user this object belongs to, once known (kept in its storage). */
+  private owner: string | undefined
+
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env)
+    // No call reaches the object before its storage is at the current schema version.
+    void ctx.blockConcurrencyWhile(async () => {
+      migrateUserSchema(ctx.storage)
+    })
+  }
+
+  /**
+   * The object's storage, for calls made on behalf of `userId`. Every call names its user and the
+   * object answers only the one it was created for: a caller that computed the wrong address fails
+   * loudly instead of reading another user's rows. On the object's first use, its user's rows are
+   * first moved in from the D1 tables of earlier releases (legacy-import.ts), with every other call
+   * held until that is done.
+   */
+  private async storageOf(userId: string): Promise<SqlStorage> {
+    const sql = this.ctx.storage.sql
+    if (this.owner === undefined) {
+      const row = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'user_id'").toArray()[0]
+      if (!row) sql.exec("INSERT INTO meta VALUES ('user_id', ?)", userId)
+      this.owner = row?.value ?? userId
+    }
+    if (this.owner !== userId) throw new Error('called for another user')
+    if (!sql.exec(IMPORTED).toArray()[0]) {
+      // The Worker checked its bindings before it called (env.ts); the object shares them.
+      await this.ctx.blockConcurrencyWhile(() => importLegacyRows(this.env.DB as D1Database, this.ctx.storage, userId))
+    }
+    return sql
+  }
+
+  private async write<T>(userId: string, work: (sql: SqlStorage) => T): Promise<T> {
+    const sql = await this.storageOf(userId)
+    return this.ctx.storage.transactionSync(() => work(sql))
+  }
+
+  async listItems(userId: string) {
+    return listItems(await this.storageOf(userId))
+  }
+
+  async getItem(userId: string, itemId: string): Promise<StoredItem | null> {
+    return findItem(await this.storageOf(userId), userId, itemId)
+  }
+
+  async listStoredItems(userId: string): Promise<StoredItem[]> {
+    return listStoredItems(await this.storageOf(userId), userId)
+  }
+
+  async findDuplicateItem(userId: string, institutionId: string, accounts: AccountIdentity[]) {
+    return findDuplicateItem(await this.storageOf(userId), institutionId, accounts)
+  }
+
+  async claimPublicToken(userId: string, hash: string, now: Date) {
+    return this.write(userId, (sql) => claimPublicToken(sql, hash, now))
+  }
+
+  async releasePublicToken(userId: string, hash: string): Promise<void> {
+    releasePublicToken(await this.storageOf(userId), hash)
+  }
+
+  async insertLinkedItem(
+    userId: string,
+    item: StoredItem,
+    accounts: AccountBase[],
+    publicTokenHash: string,
+  ): Promise<boolean> {
+    return this.write(userId, (sql) => insertLinkedItem(sql, item, accounts, publicTokenHash))
+  }
+
+  /** Saves what a refresh read from Plaid; answers the Item as now stored. */
+  async saveItemRefresh(userId: string, itemId: string, refresh: ItemRefresh, now: string): Promise<StoredItem | null> {
+    return this.write(userId, (sql) => {
+      saveItemRefresh(sql, itemId, refresh, now)
+      return findItem(sql, userId, itemId)
+    })
+  }
+
+  async setItemStatusFromWebhook(userId: string, itemId: string, change: StatusChange, now: string): Promise<boolean> {
+    return setItemStatusFromWebhook(await this.storageOf(userId), itemId, change, now)
+  }
+
+  async setNewAccountsAvailable(userId: string, itemId: string, available: boolean, now: string): Promise<void> {
+    setNewAccountsAvailable(await this.storageOf(userId), itemId, available, now)
+  }
+
+  async deleteItem(userId: string, itemId: string): Promise<void> {
+    await this.write(userId, (sql) => deleteItem(sql, itemId))
+  }
+
+  async replaceSealedToken(
+    userId: string,
+    itemId: string,
+    fromKeyId: string,
+    sealed: { sealed: string; keyId: string },
+  ) {
+    return replaceSealedToken(await this.storageOf(userId), itemId, fromKeyId, sealed)
+  }
+
+  async listAccounts(userId: string, itemId?: string) {
+    return listAccounts(await this.storageOf(userId), itemId)
+  }
+
+  async listTransactions(userId: string, filter: TransactionFilter) {
+    return listTransactions(await this.storageOf(userId), filter)
+  }
+
+  async beginSync(userId: string, itemId: string) {
+    return this.write(userId, (sql) => beginSync(sql, itemId, new Date()))
+  }
+
+  async stageSyncPage(userId: string, syncId: string, page: StagedPage): Promise<void> {
+    await this.write(userId, (sql) => stagePage(sql, syncId, page))
+  }
+
+  async resetSync(userId: string, syncId: string): Promise<void> {
+    await this.write(userId, (sql) => resetSync(sql, syncId))
+  }
+
+  async dropSync(userId: string, syncId: string): Promise<void> {
+    await this.write(userId, (sql) => dropSync(sql, syncId))
+  }
+
+  async finishSync(userId: string, syncId: string, nextCursor: string, now: string) {
+    return this.write(userId, (sql) => finishSync(sql, syncId, nextCursor, now))
+  }
+
+  /** Moves the user's rows in from D1 if not done yet, and records the move (the cron's sweep). */
+  async moveIn(userId: string): Promise<void> {
+    await this.storageOf(userId)
+    await recordMove(this.env.DB as D1Database, userId)
+  }
+}

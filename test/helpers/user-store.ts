@@ -1,0 +1,95 @@
+/**
+ * Reaching users' objects (src/store/user-store.ts) from tests: reading and writing their SQLite
+ * storage directly, and a namespace whose objects fail chosen calls, as storage does in an outage.
+ */
+import { runInDurableObject } from 'cloudflare:test'
+import { env as baseEnv } from 'cloudflare:workers'
+import type { UserStore } from '../../src/store/user-store'
+
+const namespace = () => baseEnv.USER_STORE as DurableObjectNamespace<UserStore>
+
+/** The user's object, as the Worker addresses it. */
+export const userStoreOf = (userId: string) => namespace().get(namespace().idFromName(userId))
+
+/**
+ * Resets the object's instance, as an eviction does: the next call constructs it again. Writes a
+ * test made must be in an earlier call: aborting drops what the current one has not committed.
+ */
+export async function evict(userId: string): Promise<void> {
+  await runInDurableObject(userStoreOf(userId), (_instance, state) => {
+    try {
+      state.abort('evicted by the test')
+    } catch {}
+  }).catch(() => {})
+}
+
+/** Rows of a query run inside the user's object. */
+export function rowsIn<T = Record<string, unknown>>(userId: string, query: string, ...params: unknown[]): Promise<T[]> {
+  return runInDurableObject(userStoreOf(userId), (_instance, state) =>
+    state.storage.sql.exec(query, ...params).toArray(),
+  ) as Promise<T[]>
+}
+
+/** The first row of a query run inside the user's object, or null. */
+export async function rowIn<T = Record<string, unknown>>(userId: string, query: string, ...params: unknown[]) {
+  return ((await rowsIn<T>(userId, query, ...params))[0] ?? null) as T | null
+}
+
+export const STORE_FAILURE = 'SQLITE_ERROR: simulated storage failure'
+
+/**
+ * The USER_STORE binding with the named methods of every object failing, as the storage does when
+ * it cannot write; every other call reaches the real object.
+ */
+export function failingUserStore(failing: (keyof UserStore)[]): DurableObjectNamespace<UserStore> {
+  const real = namespace()
+  return new Proxy(real, {
+    get(target, property) {
+      if (property === 'get') {
+        return (id: DurableObjectId) => {
+          const stub = target.get(id)
+          return new Proxy(stub, {
+            get(stubTarget, name) {
+              if (failing.includes(name as keyof UserStore)) return () => Promise.reject(new Error(STORE_FAILURE))
+              return Reflect.get(stubTarget, name)
+            },
+          })
+        }
+      }
+      const value = Reflect.get(target, property)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}
+
+/** A user store that is down: every call fails. */
+export const unavailableUserStore = () =>
+  failingUserStore([
+    'listItems',
+    'getItem',
+    'listStoredItems',
+    'listAccounts',
+    'listTransactions',
+    'claimPublicToken',
+    'insertLinkedItem',
+    'deleteItem',
+  ])
+
+/** The USER_STORE binding, recording the name of every object the Worker addresses. */
+export function watchedUserStore(): { namespace: DurableObjectNamespace<UserStore>; named: string[] } {
+  const named: string[] = []
+  const real = namespace()
+  const watched = new Proxy(real, {
+    get(target, property) {
+      if (property === 'idFromName') {
+        return (name: string) => {
+          named.push(name)
+          return target.idFromName(name)
+        }
+      }
+      const value = Reflect.get(target, property)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  return { namespace: watched, named }
+}

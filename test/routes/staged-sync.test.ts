@@ -1,0 +1,100 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
+import { watchSyncCalls } from '../helpers/sync-calls'
+import { byId, core, listAll } from '../helpers/transactions'
+import { rowIn, rowsIn } from '../helpers/user-store'
+import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
+
+const sync = (env: TestEnv, user: User, itemId: string) =>
+  call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+
+/** What the user's object holds for a sync: the Item's cursor and the sizes of both tables. */
+async function storedState(user: User, itemId: string) {
+  const cursor = await rowIn<{ transactions_cursor: string | null }>(
+    user.id,
+    'SELECT transactions_cursor FROM items WHERE item_id = ?',
+    itemId,
+  )
+  const count = async (table: string) =>
+    (await rowIn<{ n: number }>(user.id, `SELECT COUNT(*) AS n FROM ${table}`))?.n ?? 0
+  return {
+    cursor: cursor?.transactions_cursor,
+    transactions: await count('transactions'),
+    staged: await count('sync_staging'),
+    runs: await count('sync_runs'),
+  }
+}
+
+async function expectInStep(env: TestEnv, user: User, itemId: string) {
+  const listed = await listAll(env, user, `item_id=${itemId}`)
+  const live = await emulator.liveTransactions(env, itemId)
+  expect(new Set(listed.map((t) => t.transaction_id)).size).toBe(listed.length)
+  expect(listed.map(core).sort(byId)).toEqual(live.map(core).sort(byId))
+}
+
+describe('a sync stages its pages in the user’s object', () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  it('writes each page to staging as it arrives and touches no transaction or cursor before the last', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    const before = await storedState(user, itemId)
+    await emulator.changeTransactions(env, itemId, { add: 1100 })
+    const watch = watchSyncCalls(env)
+    // Pages of 500, 500 and 100: hold the third answer, with two pages staged.
+    const third = watch.holdNext(2)
+    const running = sync(env, user, itemId)
+    await third.arrived
+    expect(await storedState(user, itemId)).toEqual({ ...before, staged: 1000, runs: 1 })
+    third.release()
+    expect((await running).body).toMatchObject({ status: 'synced', added: 1100 })
+    expect(await storedState(user, itemId)).toMatchObject({
+      transactions: before.transactions + 1100,
+      staged: 0,
+      runs: 0,
+    })
+    await expectInStep(env, user, itemId)
+  })
+
+  it('leaves nothing half-applied and the cursor unmoved when Plaid fails mid-way, and drops the staging', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    const before = await storedState(user, itemId)
+    expect(before.cursor).toEqual(expect.any(String))
+    await emulator.changeTransactions(env, itemId, { add: 1100 })
+    await emulator.fault(env, { endpoint: '/transactions/sync', kind: 'status', status: 502, after: 2, times: 0 })
+    expect((await sync(env, user, itemId)).status).toBe(500)
+    expect(await storedState(user, itemId)).toEqual(before)
+    await emulator.clearFaults(env)
+    expect((await sync(env, user, itemId)).body).toMatchObject({ status: 'synced', added: 1100 })
+    await expectInStep(env, user, itemId)
+  })
+
+  it('rolls back every applied change when the final write fails part-way', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    const before = await storedState(user, itemId)
+    await emulator.changeTransactions(env, itemId, { add: 600, modify: 5, remove: 5 })
+    // The storage refuses the last statement of the apply (clearing the staging), after the
+    // transactions were written and the cursor moved.
+    await rowsIn(
+      user.id,
+      `CREATE TRIGGER refuse_clearing BEFORE DELETE ON sync_staging
+       BEGIN SELECT RAISE(ABORT, 'simulated storage failure'); END`,
+    )
+    expect((await sync(env, user, itemId)).status).toBe(500)
+    const after = await storedState(user, itemId)
+    expect({ cursor: after.cursor, transactions: after.transactions }).toEqual({
+      cursor: before.cursor,
+      transactions: before.transactions,
+    })
+    await rowsIn(user.id, 'DROP TRIGGER refuse_clearing')
+    expect((await sync(env, user, itemId)).status).toBe(200)
+    await expectInStep(env, user, itemId)
+  })
+})

@@ -1,0 +1,119 @@
+import { runInDurableObject } from 'cloudflare:test'
+import { env as baseEnv } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { migrateUserSchema, schemaVersion, USER_SCHEMA_VERSION } from '../src/store/user-schema'
+import { itemSyncJob } from '../src/webhooks/job'
+import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from './helpers/linking'
+import { listAll } from './helpers/transactions'
+import { evict, rowIn, rowsIn, userStoreOf, watchedUserStore } from './helpers/user-store'
+import { call, emulator, queuedJobs, runQueue, testEnv } from './helpers/worker'
+
+describe('schema versions of a user’s object', () => {
+  it('upgrades an object created at version 1 on its first use by the current code, keeping its data', async () => {
+    expect(USER_SCHEMA_VERSION).toBe(2)
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = await linkItemBeforeFirstSync(env, user)
+    // The object as the release with schema version 1 left it: its storage rebuilt at version 1
+    // with the same Item (the sealed token is bound to the user and Item ids, not to the object).
+    await runInDurableObject(userStoreOf(user.id), async (_instance, state) => {
+      const items = state.storage.sql.exec('SELECT * FROM items').toArray()
+      const accounts = state.storage.sql.exec('SELECT * FROM accounts').toArray()
+      await state.storage.deleteAll()
+      expect(schemaVersion(state.storage.sql)).toBe(0)
+      migrateUserSchema(state.storage, 1)
+      for (const [table, rows] of [
+        ['items', items],
+        ['accounts', accounts],
+      ] as const) {
+        for (const row of rows) {
+          const columns = Object.keys(row)
+          state.storage.sql.exec(
+            `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+            ...Object.values(row),
+          )
+        }
+      }
+    })
+    expect(await rowsIn(user.id, "SELECT name FROM sqlite_master WHERE name LIKE 'sync_%'")).toEqual([])
+    expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '1' })
+    await evict(user.id)
+
+    const synced = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    expect(synced.status).toBe(200)
+    expect(synced.body).toMatchObject({ status: 'synced' })
+    expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '2' })
+    const listed = await listAll(env, user)
+    expect(listed.length).toBe((await emulator.liveTransactions(env, itemId)).length)
+    const items = await call(env, 'GET', '/api/v1/banking/items', { token: user.token })
+    expect(items.body.items).toEqual([expect.objectContaining({ item_id: itemId })])
+  })
+})
+
+const indexRow = (itemId: string) =>
+  (baseEnv.DB as D1Database).prepare('SELECT * FROM item_index WHERE item_id = ?').bind(itemId).first()
+
+describe('one object per user', () => {
+  it('a request reaches only the object of the user its token names', async () => {
+    const env = testEnv()
+    const alice = await newUser()
+    const mallory = await newUser()
+    const store = watchedUserStore()
+    const watchedEnv = { ...env, USER_STORE: store.namespace }
+    const itemId = itemIdOf(await linkItem(watchedEnv, alice))
+    expect(new Set(store.named)).toEqual(new Set([alice.id]))
+
+    store.named.length = 0
+    const probes = [
+      call(watchedEnv, 'GET', `/api/v1/banking/items/${itemId}`, { token: mallory.token }),
+      call(watchedEnv, 'GET', `/api/v1/banking/transactions?item_id=${itemId}`, { token: mallory.token }),
+      call(watchedEnv, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: mallory.token }),
+    ]
+    for (const res of await Promise.all(probes)) expect(res.status).toBe(404)
+    expect(new Set(store.named)).toEqual(new Set([mallory.id]))
+    expect(await rowsIn(mallory.id, 'SELECT item_id FROM items')).toEqual([])
+    expect(await rowsIn(alice.id, 'SELECT item_id FROM items')).toEqual([{ item_id: itemId }])
+  })
+
+  it('an object refuses a call made for another user', async () => {
+    const alice = await newUser()
+    const mallory = await newUser()
+    expect(await userStoreOf(alice.id).listItems(alice.id)).toEqual([])
+    let refusal: unknown
+    try {
+      await userStoreOf(alice.id).listItems(mallory.id)
+    } catch (error) {
+      refusal = error
+    }
+    expect(String(refusal)).toContain('called for another user')
+  })
+
+  it('indexes each Item in D1 with its user and key id, and removes the entry with the Item', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    const stored = await rowIn<{ access_token_key_id: string }>(
+      user.id,
+      'SELECT access_token_key_id FROM items WHERE item_id = ?',
+      itemId,
+    )
+    expect(await indexRow(itemId)).toEqual({
+      item_id: itemId,
+      user_id: user.id,
+      access_token_key_id: stored?.access_token_key_id,
+    })
+    expect((await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })).status).toBe(204)
+    expect(await indexRow(itemId)).toBeNull()
+  })
+
+  it('background jobs address only objects the index names', async () => {
+    const store = watchedUserStore()
+    const env = testEnv({ USER_STORE: store.namespace })
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    store.named.length = 0
+    queuedJobs(env).push(itemSyncJob('item-nobody-holds', 'linked', null), itemSyncJob(itemId, 'linked', null))
+    await runQueue(env)
+    expect(new Set(store.named)).toEqual(new Set([user.id]))
+  })
+})
