@@ -726,12 +726,14 @@ const TYPICAL = { items: 2, transactions: 24 * 150 }
 /** D1's size per database, which Cloudflare cannot raise, and the users one D1 held before the move. */
 const D1_CAP_BYTES = 10 * 1024 ** 3
 const D1_USERS_BEFORE = 5_000
-/** Figures of this bench on this machine before the move to per-user objects, for comparison. */
+/**
+ * This bench's figures for the last build before the move to per-user objects (D1 for everything),
+ * on this 2-core machine, so each run shows its own beside them.
+ */
 const BEFORE = {
   gzipKiB: 37.78,
-  linkTokenP50: 73.8,
-  linkTokenRps: 210,
-  syncMiB: { 10000: 47.9 } as Record<number, number>,
+  linkToken: { p50: 52.6, rps: 288, cpuMs: 1.11 },
+  syncMiB: { 10000: 49.4, 100000: 567.2 } as Record<number, number>,
 }
 
 /** Links SCALE_USERS users with two Items each (two banks), then waits for every Item's first sync. */
@@ -894,7 +896,7 @@ function scaleReport(
       ],
     ),
     '',
-    `_An object's bytes are the pages of its tables and indexes (the files \`wrangler dev\` keeps also hold free pages and a WAL); the typical user is projected from the simulated users' fixed cost and the largest object's cost per transaction. Before the move (this bench, this machine): bundle ${BEFORE.gzipKiB} KiB gzip, link-token p50 ${BEFORE.linkTokenP50} ms at ${BEFORE.linkTokenRps} req/s._`,
+    `_An object's bytes are the pages of its tables and indexes (the files \`wrangler dev\` keeps also hold free pages and a WAL); the typical user is projected from the simulated users' fixed cost and the largest object's cost per transaction._`,
   ]
 }
 
@@ -970,7 +972,7 @@ async function main(): Promise<number> {
       '### Bundle (`wrangler deploy --dry-run --minify`)',
       '',
       table(
-        ['Module', 'Raw KiB', 'Gzip KiB (level 9)', 'Budget', 'Result'],
+        ['Module', 'Raw KiB', 'Gzip KiB (level 9)', 'Budget', 'Result', 'Before the move, gzip KiB'],
         [
           [
             'index.js',
@@ -978,6 +980,7 @@ async function main(): Promise<number> {
             fmt(bundle.gzipKiB, 2),
             `${GZIP_BUDGET_KIB} KiB gzip`,
             bundle.pass ? 'PASS' : 'FAIL',
+            fmt(BEFORE.gzipKiB, 2),
           ],
         ],
       ),
@@ -997,7 +1000,9 @@ async function main(): Promise<number> {
       '',
       loadTable(results),
       '',
-      '_Link token and exchange: a new user per request (the API rate-limits each user); exchange: a new Sandbox public token per request, made before the timed window. Accounts: one user with one Item._',
+      '_Link token and exchange: a new user per request (the API rate-limits each user); exchange: a new Sandbox public token per request, made before the timed window. Accounts: one user with one Item. Worker CPU: user and system time of the workerd that runs the Worker (with its local D1, objects and queue) over the window, per request._',
+      '',
+      `_Before the move to per-user objects: link-token p50 ${BEFORE.linkToken.p50} ms, ${BEFORE.linkToken.rps} req/s, ${BEFORE.linkToken.cpuMs} ms Worker CPU per request._`,
       '',
       `### Transactions sync (one Item, ${SYNC_TRANSACTIONS} transactions added at the emulator, ${sync.live} in all)`,
       '',
