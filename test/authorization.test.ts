@@ -127,3 +127,60 @@ describe("an id that collides with another user's row never overwrites it", () =
     expect(await runQueue(env)).toEqual({ ran: [], retried: [] })
   })
 })
+
+describe("an id that collides with a row of the user's other Item never moves or overwrites it", () => {
+  /** Another Item of the same user, stored directly in their object. */
+  async function ownOtherItem(userId: string) {
+    const itemId = `own-other-item-${crypto.randomUUID()}`
+    const now = new Date().toISOString()
+    await rowsIn(
+      userId,
+      `INSERT INTO items (item_id, status, access_token_sealed, access_token_key_id, created_at, updated_at)
+       VALUES (?, 'good', 'sealed', 'k', ?, ?)`,
+      itemId,
+      now,
+      now,
+    )
+    return itemId
+  }
+
+  it('keeps the account under its own Item when a newly linked account has its account_id', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const publicToken = await emulator.publicToken(env)
+    const [pending] = await emulator.items(env)
+    const collidingId = (pending as unknown as { account_ids: string[] }).account_ids[0] as string
+    const otherItem = await ownOtherItem(user.id)
+    await rowsIn(
+      user.id,
+      `INSERT INTO accounts (account_id, item_id, name, type, balance_current, balances_updated_at)
+       VALUES (?, ?, 'Other Checking', 'depository', 42, '2026-01-01T00:00:00Z')`,
+      collidingId,
+      otherItem,
+    )
+
+    expect((await exchange(env, user, publicToken)).status).toBe(201)
+    const row = await rowIn(user.id, 'SELECT * FROM accounts WHERE account_id = ?', collidingId)
+    expect(row).toMatchObject({ item_id: otherItem, name: 'Other Checking', balance_current: 42 })
+  })
+
+  it('keeps the transaction under its own Item when a synced transaction has its transaction_id', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = await linkItemBeforeFirstSync(env, user)
+    const [colliding] = await emulator.liveTransactions(env, itemId)
+    if (!colliding) throw new Error('the Sandbox Item has no transactions')
+    const otherItem = await ownOtherItem(user.id)
+    await rowsIn(
+      user.id,
+      `INSERT INTO transactions (transaction_id, item_id, account_id, amount, date, pending, updated_at)
+       VALUES (?, ?, 'other-account', 12345, '2020-01-01', 0, '2026-01-01T00:00:00Z')`,
+      colliding.transaction_id,
+      otherItem,
+    )
+
+    expect((await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })).status).toBe(200)
+    const row = await rowIn(user.id, 'SELECT * FROM transactions WHERE transaction_id = ?', colliding.transaction_id)
+    expect(row).toMatchObject({ item_id: otherItem, amount: 12345, date: '2020-01-01' })
+  })
+})
