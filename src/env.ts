@@ -69,6 +69,11 @@ export type Bindings = {
   ALLOWED_ORIGINS?: string
   /** Set only by `npm run dev` and the tests: turns on the development defaults. */
   LOCAL_DEV?: string
+  /**
+   * Var: `true` makes the hourly cron move users who have not come back from the D1 tables of
+   * earlier releases into their objects, which are then placed near the cron (README, "Storage").
+   */
+  MOVE_IDLE_USERS?: string
 }
 
 const PLAID_HOSTS = {

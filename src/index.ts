@@ -22,8 +22,9 @@ export default {
   async scheduled(controller, env, _ctx) {
     const log = createLogger({ cron: controller.cron })
     const config = getConfig(env)
+    // Only when the operator asks: an object made here is placed near the cron, not near its user.
     // Progress of the move is in D1 (README, "Storage"), not in the logs.
-    await moveUsersIntoObjects(config)
+    if (env.MOVE_IDLE_USERS === 'true') await moveUsersIntoObjects(config)
     await pruneTokenOwners(config.db, new Date())
     const { resealed, failed } = await resealOldAccessTokens(config)
     if (resealed > 0 || failed > 0) {

@@ -7,10 +7,12 @@ import {
 import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import worker from '../src/index'
+import { itemSyncJob } from '../src/webhooks/job'
 import { exchange, itemIdOf, newUser, settleFirstSync, type User } from './helpers/linking'
+import { captureLogs } from './helpers/logs'
 import { listAll } from './helpers/transactions'
-import { evict, rowIn, rowsIn, userStoreOf } from './helpers/user-store'
-import { call, emulator, type TestEnv, testEnv } from './helpers/worker'
+import { evict, rowIn, rowsIn, userStoreOf, watchedUserStore } from './helpers/user-store'
+import { call, emulator, queuedJobs, runQueue, type TestEnv, testEnv } from './helpers/worker'
 
 const db = () => baseEnv.DB as D1Database
 const TABLES = ['items', 'accounts', 'public_token_exchanges', 'transactions'] as const
@@ -94,7 +96,7 @@ describe('moving users from D1 into their objects', () => {
     expect(await apiView(env, user)).toEqual({ items: { items: [] }, accounts: { accounts: [] }, transactions: [] })
   })
 
-  it('resumes a move cut short, and the hourly cron moves users who have not come back', async () => {
+  it('resumes a move cut short, and the hourly cron moves users who have not come back when asked to', async () => {
     const env = testEnv()
     const { user, before, rows } = await userOnlyInD1(env)
     // What an interrupted move leaves: the Item and part of the transactions, no mark of completion.
@@ -114,11 +116,38 @@ describe('moving users from D1 into their objects', () => {
     expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'legacy_import'")).toBeNull()
     expect(await moveRecorded(user.id)).toBeNull()
 
-    await runCron(env)
+    await runCron({ ...env, MOVE_IDLE_USERS: 'true' })
     expect(await moveRecorded(user.id)).toEqual({ user_id: user.id })
     expect(await rowIn(user.id, 'SELECT COUNT(*) AS n FROM transactions')).toEqual({
       n: rows.transactions?.length,
     })
     expect(await apiView(env, user)).toEqual(before)
+  })
+
+  it('leaves a user who has not come back to their return: webhook jobs, the re-seal and the cron create no object', async () => {
+    const store = watchedUserStore()
+    const env = testEnv({ USER_STORE: store.namespace })
+    const { user, itemId, before } = await userOnlyInD1(env)
+    store.named.length = 0
+
+    queuedJobs(env).push(itemSyncJob(itemId, 'linked', null), {
+      ...itemSyncJob(itemId, 'linked', null),
+      webhook_type: 'ITEM',
+      webhook_code: 'LOGIN_REPAIRED',
+    })
+    const { logs } = await captureLogs(() => runQueue(env))
+    expect(logs).toContain("webhook left for the user's return: their rows are not in their object yet")
+    const rotated = {
+      ...env,
+      TOKEN_ENCRYPTION_KEY: btoa('a-key-this-move-test-rotates-to!'),
+      TOKEN_ENCRYPTION_KEYS_OLD: env.TOKEN_ENCRYPTION_KEY,
+    }
+    await runCron(rotated as TestEnv)
+    expect(store.named).not.toContain(user.id)
+    expect(await moveRecorded(user.id)).toBeNull()
+
+    // Their first request moves them in, with everything as it was.
+    expect(await apiView(env, user)).toEqual(before)
+    expect(store.named).toContain(user.id)
   })
 })

@@ -2,6 +2,7 @@ import { tokenCipher } from '../crypto/token-cipher'
 import type { Config } from '../env'
 import { listItemsSealedWith, setIndexedKey, unindexItem } from '../store/item-index'
 import type { StoredItem } from '../store/items'
+import { awaitsMove } from '../store/legacy-import'
 import { userStore } from '../store/users'
 
 /** What binds a sealed access token to its row: it opens only for this user's Item. */
@@ -58,6 +59,8 @@ export async function resealOldAccessTokens(
   let resealed = 0
   let failed = 0
   for (const entry of stale) {
+    // Not yet moved into an object: re-sealed after the user's return moves the row (see awaitsMove).
+    if (await awaitsMove(config.db, entry.user_id)) continue
     const item = await userStore(config, entry.user_id).getItem(entry.user_id, entry.item_id)
     // An index row whose Item is gone (an exchange that failed after indexing) goes too.
     if (!item) {

@@ -4,9 +4,9 @@ import { userStore } from '../store/users'
 
 /**
  * Moves up to `limit` users whose rows are still only in the D1 tables of earlier releases into
- * their objects (the hourly cron, until none is left). Users who come back first are moved by
- * their own first request instead, which places their object near them; the ones moved here get
- * an object placed near where the cron ran.
+ * their objects (the hourly cron with MOVE_IDLE_USERS=true, until none is left). Users who come
+ * back are moved by their own first request instead, which places their object near them; the
+ * ones moved here get an object placed near where the cron ran.
  */
 export async function moveUsersIntoObjects(config: Config, limit = 100): Promise<void> {
   for (const userId of await usersLeftToMove(config.db, limit)) await userStore(config, userId).moveIn(userId)

@@ -73,6 +73,28 @@ export async function recordMove(db: D1Database, userId: string): Promise<void> 
 }
 
 /**
+ * Whether the user still has rows in the old tables that no object of theirs has taken: their
+ * object may not exist yet, and background jobs must not create it (it would be placed near the
+ * queue consumer or the cron rather than near the user), so they leave such users to their return.
+ */
+export async function awaitsMove(db: D1Database, userId: string): Promise<boolean> {
+  try {
+    const row = await db
+      .prepare(
+        `SELECT (EXISTS (SELECT 1 FROM items WHERE user_id = ?1)
+                 OR EXISTS (SELECT 1 FROM public_token_exchanges WHERE user_id = ?1))
+                AND NOT EXISTS (SELECT 1 FROM storage_moves WHERE user_id = ?1) AS waiting`,
+      )
+      .bind(userId)
+      .first<{ waiting: number }>()
+    return row?.waiting === 1
+  } catch (error) {
+    if (tablesGone(error)) return false
+    throw error
+  }
+}
+
+/**
  * Users with rows in the old tables whose move is not recorded yet, for the cron to move (each by
  * one call to their object). Empty once the move is over or the old tables are gone.
  */

@@ -12,6 +12,7 @@ import { needsUser, statusForError } from '../services/linking'
 import { syncItem } from '../services/transactions-sync'
 import { findItemOwner } from '../store/item-index'
 import type { ItemStatus } from '../store/items'
+import { awaitsMove } from '../store/legacy-import'
 import { userStore } from '../store/users'
 import { describeError, jobFields, recordDeadJob } from './dead-letter'
 import { MAX_RETRIES, retryDelaySeconds, type WebhookJob } from './job'
@@ -30,6 +31,12 @@ export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Pr
   // The D1 index says whose the Item is, and only then is that user's object asked: a webhook for
   // an unknown Item creates no object.
   const owner = job.item_id ? await findItemOwner(config.db, job.item_id) : null
+  // A user whose rows are still in the old D1 tables has perhaps no object yet; this job must not
+  // create one far from them. Nothing is lost: their first request moves the rows in, the next
+  // sync continues from the moved cursor, and a refresh reads the Item's status from Plaid.
+  if (owner && (await awaitsMove(config.db, owner))) {
+    return log('info', "webhook left for the user's return: their rows are not in their object yet", fields)
+  }
   const store = owner ? userStore(config, owner) : null
   const item = job.item_id && owner && store ? await store.getItem(owner, job.item_id) : null
   const now = new Date().toISOString()
