@@ -132,7 +132,15 @@ function renderItems(items) {
       const li = el('li', '', { className: 'item' })
       li.dataset.itemId = item.item_id
       const status = el('span', item.status, { className: `status${item.status === 'good' ? '' : ' attention'}` })
-      li.append(el('strong', item.institution_name ?? item.institution_id ?? 'Unknown bank'), status)
+      // The sync state: when transactions were last brought up to date (the first sync runs just after linking).
+      const synced = item.transactions_synced_at
+        ? `transactions synced ${new Date(item.transactions_synced_at).toLocaleTimeString()}`
+        : 'first sync pending'
+      li.append(
+        el('strong', item.institution_name ?? item.institution_id ?? 'Unknown bank'),
+        status,
+        el('span', synced, { className: 'synced' }),
+      )
       if (item.status !== 'good') li.append(button('Fix login', () => update(item, false)))
       if (item.new_accounts_available) li.append(button('Add accounts', () => update(item, true)))
       li.append(

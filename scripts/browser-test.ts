@@ -260,6 +260,9 @@ async function main() {
     assert.equal(await page.locator('#accounts tr').count(), 4)
     // No webhook and no click: the exchange queued the first sync, and the app polls.
     await page.locator('#transactions tr').first().waitFor({ timeout: WAIT_MS })
+    await itemRow('First Platypus Bank')
+      .locator('.synced', { hasText: /^transactions synced / })
+      .waitFor({ timeout: WAIT_MS })
   })
 
   await test('transactions a webhook announces appear without a reload, all of them through "Load more"', async () => {

@@ -402,6 +402,7 @@ export const openApiDocument = {
           'status',
           'error_code',
           'new_accounts_available',
+          'transactions_synced_at',
           'created_at',
           'updated_at',
         ],
@@ -418,6 +419,12 @@ export const openApiDocument = {
           new_accounts_available: {
             type: 'boolean',
             description: 'Offer update mode with account_selection: the user has accounts they have not shared',
+          },
+          transactions_synced_at: {
+            ...nullableString,
+            format: 'date-time',
+            description:
+              "When the Item's transactions were last brought up to date; null until its first sync (queued when it was linked) has run",
           },
           created_at: { type: 'string', format: 'date-time' },
           updated_at: { type: 'string', format: 'date-time' },

@@ -135,6 +135,7 @@ export async function exchangePublicToken(
       status: statusForError(accounts.item.error?.error_code),
       error_code: accounts.item.error?.error_code ?? null,
       new_accounts_available: 0,
+      transactions_synced_at: null,
       access_token_sealed: sealed,
       access_token_key_id: keyId,
       created_at: savedAt,

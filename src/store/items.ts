@@ -14,6 +14,8 @@ type ItemFields = {
   institution_name: string | null
   status: ItemStatus
   error_code: string | null
+  /** When its transactions were last brought up to date; null until its first sync has run. */
+  transactions_synced_at: string | null
   created_at: string
   updated_at: string
 }
@@ -61,8 +63,8 @@ type AccountRow = Omit<Account, 'balances'> & {
   unofficial_currency_code: string | null
 }
 
-const ITEM_COLUMNS =
-  'item_id, institution_id, institution_name, status, error_code, new_accounts_available, created_at, updated_at'
+const ITEM_COLUMNS = `item_id, institution_id, institution_name, status, error_code, new_accounts_available,
+  transactions_synced_at, created_at, updated_at`
 
 export function listItems(sql: SqlStorage): Item[] {
   return sql.exec<ItemRow>(`SELECT ${ITEM_COLUMNS} FROM items ORDER BY created_at, item_id`).toArray().map(publicItem)
@@ -121,6 +123,7 @@ export function publicItem(item: ItemRow): Item {
     status,
     error_code,
     new_accounts_available: item.new_accounts_available === 1,
+    transactions_synced_at: item.transactions_synced_at ?? null,
     created_at,
     updated_at,
   }

@@ -24,10 +24,14 @@ describe("a new Item's first sync (Plaid sends SYNC_UPDATES_AVAILABLE only once 
       }),
     ])
     // The answer did not wait for the sync.
+    expect(res.body.item).toMatchObject({ transactions_synced_at: null })
     expect(await listAll(env, user)).toEqual([])
     expect((await emulator.items(env))[0]?.sync_called).toBe(false)
 
     await runQueue(env)
+    const item = await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })
+    const syncedAt = (item.body.item as { transactions_synced_at: string }).transactions_synced_at
+    expect(syncedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/)
     const live = await emulator.liveTransactions(env, itemId)
     expect(live.length).toBeGreaterThan(0)
     expect((await listAll(env, user)).map(core).sort(byId)).toEqual(live.map(core).sort(byId))

@@ -28,6 +28,7 @@ describe('items', () => {
       'item_id',
       'new_accounts_available',
       'status',
+      'transactions_synced_at',
       'updated_at',
     ])
     expect(res.text).not.toMatch(/access-sandbox-|sealed/)
