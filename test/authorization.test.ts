@@ -61,20 +61,26 @@ describe("a user cannot see or change another user's Items", () => {
   })
 })
 
+/** An Item stored directly in the user's object (no Plaid Item behind it): a row ids may collide with. */
+async function storedItem(userId: string): Promise<string> {
+  const itemId = `stored-item-${crypto.randomUUID()}`
+  const now = new Date().toISOString()
+  await rowsIn(
+    userId,
+    `INSERT INTO items (item_id, status, access_token_sealed, access_token_key_id, created_at, updated_at)
+     VALUES (?, 'good', 'sealed', 'k', ?, ?)`,
+    itemId,
+    now,
+    now,
+  )
+  return itemId
+}
+
 describe("an id that collides with another user's row never overwrites it", () => {
   /** Another user's Item, stored directly in their object: the row a colliding id must not reach. */
   async function othersItem() {
-    const other = { userId: `other-${crypto.randomUUID()}`, itemId: `other-item-${crypto.randomUUID()}` }
-    const now = new Date().toISOString()
-    await rowsIn(
-      other.userId,
-      `INSERT INTO items (item_id, status, access_token_sealed, access_token_key_id, created_at, updated_at)
-       VALUES (?, 'good', 'sealed', 'k', ?, ?)`,
-      other.itemId,
-      now,
-      now,
-    )
-    return other
+    const userId = `other-${crypto.randomUUID()}`
+    return { userId, itemId: await storedItem(userId) }
   }
 
   it('keeps the other user’s account when a linked account has its account_id', async () => {
@@ -129,28 +135,13 @@ describe("an id that collides with another user's row never overwrites it", () =
 })
 
 describe("an id that collides with a row of the user's other Item never moves or overwrites it", () => {
-  /** Another Item of the same user, stored directly in their object. */
-  async function ownOtherItem(userId: string) {
-    const itemId = `own-other-item-${crypto.randomUUID()}`
-    const now = new Date().toISOString()
-    await rowsIn(
-      userId,
-      `INSERT INTO items (item_id, status, access_token_sealed, access_token_key_id, created_at, updated_at)
-       VALUES (?, 'good', 'sealed', 'k', ?, ?)`,
-      itemId,
-      now,
-      now,
-    )
-    return itemId
-  }
-
   it('keeps the account under its own Item when a newly linked account has its account_id', async () => {
     const env = testEnv()
     const user = await newUser()
     const publicToken = await emulator.publicToken(env)
     const [pending] = await emulator.items(env)
     const collidingId = (pending as unknown as { account_ids: string[] }).account_ids[0] as string
-    const otherItem = await ownOtherItem(user.id)
+    const otherItem = await storedItem(user.id)
     await rowsIn(
       user.id,
       `INSERT INTO accounts (account_id, item_id, name, type, balance_current, balances_updated_at)
@@ -170,7 +161,7 @@ describe("an id that collides with a row of the user's other Item never moves or
     const itemId = await linkItemBeforeFirstSync(env, user)
     const [colliding] = await emulator.liveTransactions(env, itemId)
     if (!colliding) throw new Error('the Sandbox Item has no transactions')
-    const otherItem = await ownOtherItem(user.id)
+    const otherItem = await storedItem(user.id)
     await rowsIn(
       user.id,
       `INSERT INTO transactions (transaction_id, item_id, account_id, amount, date, pending, updated_at)
