@@ -980,9 +980,15 @@ async function main(): Promise<number> {
       for (const transactions of SCALE_SIZES) {
         scaleSyncs.push({ transactions, sync: await measureSync(ctx, leader, transactions) })
       }
-      simulated = await simulateUsers(ctx)
     }
     await stopGroup(stack.wrangler)
+    if (SCALE) {
+      // A fresh `wrangler dev` on the same local state for the users: its dev proxy (wrangler's, not
+      // the Worker) keeps growing with the large syncs' traffic and runs out of heap otherwise.
+      const usersStack = await startStack({ workdir, progress })
+      simulated = await simulateUsers(usersStack)
+      await stopGroup(usersStack.wrangler)
+    }
     const objects = SCALE ? objectSizes(stack.persistTo) : []
     const index = SCALE ? indexSize(stack.persistTo) : undefined
 
