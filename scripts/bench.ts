@@ -771,13 +771,13 @@ async function syncWithResend(ctx: BenchContext, user: User, itemId: string): Pr
  * first sync has run, each Item's history at the bank grows to SCALE_HISTORY transactions and the
  * user syncs it (POST /items/:item_id/sync), as a typical user's would have over two years.
  */
-async function simulateUsers(
-  ctx: BenchContext,
-): Promise<{ users: User[]; items: string[]; seconds: number; transactions: number }> {
-  progress(`scale: ${SCALE_USERS} users link 2 Items each (concurrency ${CONCURRENCY})`)
+type Simulated = { users: User[]; items: string[]; seconds: number; transactions: number }
+
+async function simulateUsers(ctx: BenchContext, count: number): Promise<Simulated> {
+  progress(`scale: ${count} users link 2 Items each (concurrency ${CONCURRENCY})`)
   const t0 = performance.now()
   const users: User[] = []
-  for (let i = 0; i < SCALE_USERS; i++) users.push(await newUser('scale'))
+  for (let i = 0; i < count; i++) users.push(await newUser('scale'))
   const linked: { user: User; itemId: string }[] = []
   await eachConcurrently(users, async (user) => {
     for (const bank of ['ins_109508', 'ins_109509']) linked.push({ user, itemId: await linkItem(ctx, user, bank) })
@@ -817,6 +817,35 @@ async function simulateUsers(
     )
   }
   return { users, items: [...wanted], seconds: (performance.now() - t0) / 1000, transactions }
+}
+
+/** Users per `wrangler dev` session: the one local workerd keeps every object it has served in memory. */
+const USERS_PER_SESSION = 200
+
+/**
+ * simulateUsers in sessions of USERS_PER_SESSION, each under a fresh `wrangler dev` and emulator on
+ * the same local state. Deployed, each object lives on its own; locally one workerd holds them all
+ * (and wrangler's dev proxy grows with the traffic), and a single session runs out of heap.
+ */
+async function simulateUsersInSessions(): Promise<Simulated> {
+  const all: Simulated = { users: [], items: [], seconds: 0, transactions: 0 }
+  for (let done = 0; done < SCALE_USERS; done += USERS_PER_SESSION) {
+    const session = await startStack({ workdir, progress })
+    try {
+      const part = await simulateUsers(session, Math.min(USERS_PER_SESSION, SCALE_USERS - done))
+      all.users.push(...part.users)
+      all.items.push(...part.items)
+      all.seconds += part.seconds
+      all.transactions += part.transactions
+    } catch (error) {
+      console.error(`wrangler dev's last output:\n${session.tail()}`)
+      throw error
+    } finally {
+      await stopGroup(session.wrangler)
+      await session.emulator.close()
+    }
+  }
+  return all
 }
 
 type ObjectSize = { userId: string; bytes: number; fileBytes: number; items: number; transactions: number }
@@ -866,7 +895,7 @@ const median = (values: number[]) =>
 /** The scale section of the report: the large syncs' curve, then storage per user and the projection. */
 function scaleReport(
   syncs: { transactions: number; sync: SyncBench }[],
-  simulated: Awaited<ReturnType<typeof simulateUsers>> | undefined,
+  simulated: Simulated | undefined,
   objects: ObjectSize[],
   index: ReturnType<typeof indexSize> | undefined,
 ): string[] {
@@ -975,20 +1004,14 @@ async function main(): Promise<number> {
     const webhookResults: { route: Route; result: LoadResult }[] = []
     for (const route of WEBHOOK_ROUTES) webhookResults.push({ route, result: await measureRoute(route, ctx) })
     const scaleSyncs: { transactions: number; sync: SyncBench }[] = []
-    let simulated: Awaited<ReturnType<typeof simulateUsers>> | undefined
+    let simulated: Simulated | undefined
     if (SCALE) {
       for (const transactions of SCALE_SIZES) {
         scaleSyncs.push({ transactions, sync: await measureSync(ctx, leader, transactions) })
       }
     }
     await stopGroup(stack.wrangler)
-    if (SCALE) {
-      // A fresh `wrangler dev` on the same local state for the users: its dev proxy (wrangler's, not
-      // the Worker) keeps growing with the large syncs' traffic and runs out of heap otherwise.
-      const usersStack = await startStack({ workdir, progress })
-      simulated = await simulateUsers(usersStack)
-      await stopGroup(usersStack.wrangler)
-    }
+    if (SCALE) simulated = await simulateUsersInSessions()
     const objects = SCALE ? objectSizes(stack.persistTo) : []
     const index = SCALE ? indexSize(stack.persistTo) : undefined
 

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sign } from 'hono/jwt'
 import type { EmulatorOptions } from '../emulator/emulator'
-import { startEmulatorServer } from '../emulator/server'
+import { type EmulatorServer, startEmulatorServer } from '../emulator/server'
 import { DEV_JWT_SECRET, EMULATOR_CLIENT_ID, EMULATOR_SECRET } from '../src/dev-defaults'
 
 // ---------------------------------------------------------------------------------------------
@@ -220,6 +220,8 @@ export type Stack = {
   /** wrangler's --persist-to: the local D1 (and Queue) state. */
   persistTo: string
   wrangler: ChildProcess
+  /** The emulator's server: close() frees what it holds once the stack is done with. */
+  emulator: EmulatorServer
   /** The last few KB of wrangler's output, to explain a failure. */
   tail(): string
 }
@@ -231,8 +233,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   // The emulator announces itself with console.log; send that to stderr so stdout stays the report.
   const log = console.log
   console.log = (...args: unknown[]) => console.error(...args)
+  let emulator: EmulatorServer
   try {
-    await startEmulatorServer(emulatorPort, options.emulator)
+    emulator = await startEmulatorServer(emulatorPort, options.emulator)
   } finally {
     console.log = log
   }
@@ -319,7 +322,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
     await sleep(250)
   }
-  return { apiUrl, emulatorUrl, clientId, persistTo, wrangler, tail: () => output }
+  return { apiUrl, emulatorUrl, clientId, persistTo, wrangler, emulator, tail: () => output }
 }
 
 /**
