@@ -15,3 +15,10 @@ export async function captureLogs<T>(fn: () => Promise<T>): Promise<{ result: T;
     for (const spy of spies) spy.mockRestore()
   }
 }
+
+/** One record per structured (JSON) line the Worker logged; other output is skipped. */
+export const logRecords = (logs: string): Array<Record<string, unknown>> =>
+  logs
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)

@@ -1,6 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { FaultSpec } from '../../emulator/faults'
-import type { WebhookJob } from '../../src/webhooks/job'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { type CallResult, call, deliver, emulator, type TestEnv, testEnv, WEBHOOK_URL } from '../helpers/worker'
 
@@ -102,11 +101,9 @@ const retried: Route[] = [
         environment: 'sandbox',
       })
       const verification = await emulator.sign(env, body)
-      // Only verification is under test: what the webhook would queue is dropped.
-      const queue = { send: async (_: WebhookJob) => {}, sendBatch: async () => {} }
-      const withQueue = { ...env, WEBHOOK_QUEUE: queue as unknown as Queue<WebhookJob> }
+      // Only verification is under test: what the webhook queues stays in the env's RecordingQueue.
       return () =>
-        deliver(withQueue, {
+        deliver(env, {
           url: WEBHOOK_URL,
           headers: { 'Content-Type': 'application/json', 'Plaid-Verification': verification },
           body,

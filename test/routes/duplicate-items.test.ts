@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { onSuccessMetadata, SANDBOX_DEFAULT_ACCOUNTS } from '../helpers/link-metadata'
 import { exchange, itemIdOf, linkItem, newUser } from '../helpers/linking'
-import { captureLogs } from '../helpers/logs'
+import { captureLogs, logRecords } from '../helpers/logs'
 import { call, emulator, testEnv } from '../helpers/worker'
 
 const PLATYPUS = { institution_id: 'ins_109508', name: 'First Platypus Bank' }
@@ -22,10 +22,7 @@ describe("exchange-token with Link's onSuccess metadata", () => {
     const { result: res, logs } = await captureLogs(() => exchange(env, user, publicToken, { metadata }))
     expect(res.status).toBe(201)
     expect(res.body.item).toMatchObject({ institution_id: 'ins_109508', institution_name: 'First Platypus Bank' })
-    const linked = logs
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .find((line) => line.message === 'item linked')
+    const linked = logRecords(logs).find((line) => line.message === 'item linked')
     expect(linked).toMatchObject({ link_session_id: 'link-session-support-42', item_id: itemIdOf(res) })
   })
 
@@ -38,10 +35,7 @@ describe("exchange-token with Link's onSuccess metadata", () => {
       exchange(env, user, await emulator.publicToken(env), { metadata }),
     )
     expect(res.status).toBe(400)
-    const failed = logs
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .find((line) => line.message === 'request failed')
+    const failed = logRecords(logs).find((line) => line.message === 'request failed')
     expect(failed).toMatchObject({ link_session_id: 'link-session-failed-7', status: 400 })
   })
 })

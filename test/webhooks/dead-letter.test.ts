@@ -6,16 +6,12 @@ import { MAX_RETRIES, type WebhookJob } from '../../src/webhooks/job'
 import wranglerToml from '../../wrangler.toml?raw'
 import { unavailableD1 } from '../helpers/d1'
 import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
-import { captureLogs } from '../helpers/logs'
+import { captureLogs, logRecords } from '../helpers/logs'
 import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 type Logged = Record<string, unknown> & { level: string; message: string }
 
-const logLines = (logs: string): Logged[] =>
-  logs
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Logged)
+const logLines = (logs: string) => logRecords(logs) as Logged[]
 
 const syncJob = (itemId: string | null): WebhookJob => ({
   webhook_type: 'TRANSACTIONS',

@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
 import type { WebhookJob } from '../../src/webhooks/job'
 import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser, type User } from '../helpers/linking'
-import { captureLogs } from '../helpers/logs'
+import { captureLogs, logRecords } from '../helpers/logs'
 import { byId, core, listAll } from '../helpers/transactions'
 import { waitFor } from '../helpers/wait'
 import { call, deliver, emulator, type TestEnv, testEnv } from '../helpers/worker'
@@ -193,10 +193,7 @@ describe('the queue consumer', () => {
     expect(result.explicitAcks.sort()).toEqual(['m0', 'm1', 'm2'])
     expect(result.retryMessages).toEqual([])
     expect(await emulator.calls(env)).toEqual({})
-    const lines = logs
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
+    const lines = logRecords(logs)
     expect(lines).toContainEqual(
       expect.objectContaining({
         message: 'webhook for an unknown item ignored',

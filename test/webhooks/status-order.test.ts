@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
-import { captureLogs } from '../helpers/logs'
+import { captureLogs, logRecords } from '../helpers/logs'
 import { now } from '../helpers/tokens'
 import { call, deliverAndConsume, emulator, type TestEnv, testEnv, WEBHOOK_URL } from '../helpers/worker'
 
@@ -83,11 +83,7 @@ describe('queue consumer log lines', () => {
     const { logs } = await captureLogs(() =>
       sendItemWebhook(env, itemId, 'PENDING_EXPIRATION', now(), { 'X-Request-Id': requestId }),
     )
-    const consumerLines = logs
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((line) => line.queue === 'plaid-webhooks')
+    const consumerLines = logRecords(logs).filter((line) => line.queue === 'plaid-webhooks')
     expect(consumerLines).toContainEqual(
       expect.objectContaining({ message: 'item status updated', item_id: itemId, request_id: requestId }),
     )

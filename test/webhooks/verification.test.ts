@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { WebhookJob } from '../../src/webhooks/job'
-import { captureLogs } from '../helpers/logs'
+import { captureLogs, logRecords } from '../helpers/logs'
 import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 const PATH = '/api/v1/banking/webhooks'
@@ -39,11 +39,7 @@ const REFUSED = { detail: 'Failed to verify webhook: invalid Plaid-Verification'
 /** Posts a webhook and returns the answer with the Worker's "request failed" log line, if it wrote one. */
 async function postLogged(env: TestEnv, payload: string, verification?: string) {
   const { result: res, logs } = await captureLogs(() => post(env, payload, verification))
-  const failures = logs
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>)
-    .filter((entry) => entry.message === 'request failed')
+  const failures = logRecords(logs).filter((entry) => entry.message === 'request failed')
   expect(failures.length).toBeLessThanOrEqual(1)
   return { res, failure: failures[0] }
 }
