@@ -1,5 +1,6 @@
+import { expect } from 'vitest'
 import type { User } from './linking'
-import { call, type TestEnv } from './worker'
+import { call, emulator, type TestEnv } from './worker'
 
 export type ListedTransaction = {
   transaction_id: string
@@ -35,3 +36,12 @@ export const core = (t: { transaction_id: string; account_id: string; amount: nu
 
 export const byId = (a: { transaction_id: string }, b: { transaction_id: string }) =>
   a.transaction_id.localeCompare(b.transaction_id)
+
+/** Asserts the API lists exactly the transactions Plaid holds for the Item, each once; answers the list. */
+export async function expectInStep(env: TestEnv, user: User, itemId: string): Promise<ListedTransaction[]> {
+  const listed = await listAll(env, user, `item_id=${itemId}`)
+  const live = await emulator.liveTransactions(env, itemId)
+  expect(new Set(listed.map((t) => t.transaction_id)).size).toBe(listed.length)
+  expect(listed.map(core).sort(byId)).toEqual(live.map(core).sort(byId))
+  return listed
+}

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
 import { watchSyncCalls } from '../helpers/sync-calls'
-import { byId, core, listAll } from '../helpers/transactions'
+import { expectInStep } from '../helpers/transactions'
 import { rowIn, rowsIn } from '../helpers/user-store'
 import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
@@ -23,13 +23,6 @@ async function storedState(user: User, itemId: string) {
     staged: await count('sync_staging'),
     runs: await count('sync_runs'),
   }
-}
-
-async function expectInStep(env: TestEnv, user: User, itemId: string) {
-  const listed = await listAll(env, user, `item_id=${itemId}`)
-  const live = await emulator.liveTransactions(env, itemId)
-  expect(new Set(listed.map((t) => t.transaction_id)).size).toBe(listed.length)
-  expect(listed.map(core).sort(byId)).toEqual(live.map(core).sort(byId))
 }
 
 describe('a sync stages its pages in the user’s object', () => {

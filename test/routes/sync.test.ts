@@ -1,25 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from '../helpers/linking'
 import { watchSyncCalls } from '../helpers/sync-calls'
-import { byId, core, listAll } from '../helpers/transactions'
+import { expectInStep, listAll } from '../helpers/transactions'
 import { rowIn } from '../helpers/user-store'
 import { call, deliverAndConsume, emulator, testEnv } from '../helpers/worker'
 
 const sync = (env: ReturnType<typeof testEnv>, token: string, itemId: string) =>
   call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token })
-
-/** Asserts the API holds exactly the transactions Plaid holds for the Item, each once. */
-async function expectInStep(
-  env: ReturnType<typeof testEnv>,
-  user: Awaited<ReturnType<typeof newUser>>,
-  itemId: string,
-) {
-  const listed = await listAll(env, user, `item_id=${itemId}`)
-  const live = await emulator.liveTransactions(env, itemId)
-  expect(new Set(listed.map((t) => t.transaction_id)).size).toBe(listed.length)
-  expect(listed.map(core).sort(byId)).toEqual(live.map(core).sort(byId))
-  return listed
-}
 
 describe('POST /api/v1/banking/items/{item_id}/sync', () => {
   afterEach(() => {
