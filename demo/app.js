@@ -3,6 +3,10 @@
 const $ = (id) => document.getElementById(id)
 const config = await (await fetch('/config.json')).json()
 const API = `${config.apiUrl}/api/v1/banking`
+// Kept in sessionStorage (this tab only) so both survive an OAuth bank's full-page redirect: the
+// signed-in session, and the Link session the redirect page resumes.
+const SESSION_KEY = 'linked-accounts:session'
+const LINK_KEY = 'linked-accounts:link'
 
 let token = null
 let pages = { first: null, more: [], cursor: null }
@@ -10,10 +14,19 @@ let shown = {} // the JSON last rendered per section, so polling only redraws wh
 let accounts = []
 
 class ApiError extends Error {
-  constructor(status, detail, retryAfter) {
-    super(detail)
+  constructor(status, body, retryAfter) {
+    super(body.detail)
     this.status = status
+    this.body = body
     this.retryAfter = retryAfter
+  }
+}
+
+/** Link closed with an error (its onExit `error`). */
+class LinkExitError extends Error {
+  constructor(error) {
+    super(error.error_message ?? error.error_code)
+    this.link = error
   }
 }
 
@@ -27,27 +40,63 @@ async function api(method, path, body) {
   })
   if (res.status === 204) return null
   const json = await res.json().catch(() => ({ detail: `${res.status} ${res.statusText}` }))
-  if (!res.ok) throw new ApiError(res.status, json.detail, res.headers.get('Retry-After'))
+  if (!res.ok) throw new ApiError(res.status, json, res.headers.get('Retry-After'))
   return json
 }
 
-// What the user is told for each kind of failure (see README, "Wiring your frontend").
-function showError(error) {
-  let text
-  if (error instanceof ApiError && error.status === 401) {
-    signOut()
-    text = `Signed out (401): ${error.message}. Sign in again.`
-  } else if (error instanceof ApiError && error.status === 429) {
-    text = `${error.message} (try again in ${error.retryAfter ?? 'a few'} s)`
-  } else if (error instanceof ApiError) {
-    text = `${error.status}: ${error.message}`
-  } else if (error instanceof TypeError) {
-    text = `Could not reach the API at ${config.apiUrl} (${error.message}). Is it running, and is ${location.origin} in its ALLOWED_ORIGINS?`
-  } else {
-    text = error.message
+/**
+ * What the user is told for each kind of failure (see README, "Wiring your frontend"), and the
+ * developer's detail (kept in the console and the message's title, never shown as the message).
+ */
+function describeError(error) {
+  if (error instanceof ApiError) {
+    const detail = `${error.status}: ${error.message}`
+    const text = (() => {
+      if (error.status === 401) return 'Your session has ended. Sign in again.'
+      if (error.status === 429)
+        return `Too many requests just now. Try again in ${error.retryAfter ?? 'a few'} seconds.`
+      if (error.status === 409 && error.body.item_id) return 'This bank login is already linked.'
+      if (error.status === 409) return 'That was already done. The list below is up to date.'
+      if (error.status === 404) return 'That bank is no longer linked. The list below is up to date.'
+      if (error.status === 400 && error.body.error_code === 'ITEM_LOGIN_REQUIRED')
+        return 'Your bank needs you to log in again: use Fix login beside it.'
+      if (error.status === 400 && error.body.display_message) return error.body.display_message
+      if (error.status === 400 && error.body.error_code) return 'Your bank could not do this just now. Try again later.'
+      if (error.status >= 500) return 'Something went wrong on our side. Try again in a moment.'
+      return 'Something went wrong. Try again, or reload the page.'
+    })()
+    return { text, detail }
   }
+  if (error instanceof LinkExitError) {
+    const { error_code: code, error_type: type, display_message: shown } = error.link
+    const detail = `Link: ${code} (${error.message})`
+    if (shown) return { text: shown, detail }
+    if (type === 'OAUTH_ERROR')
+      return { text: 'Your bank login could not be finished. Connect the bank again.', detail }
+    if (code === 'INVALID_LINK_TOKEN') return { text: 'Linking took too long. Connect the bank again.', detail }
+    return { text: 'Linking did not finish. Try again.', detail }
+  }
+  if (error instanceof TypeError) {
+    return {
+      text: 'Could not reach the service. Check your connection and try again.',
+      detail: `Could not reach the API at ${config.apiUrl} (${error.message}). Is it running, and is ${location.origin} in its ALLOWED_ORIGINS?`,
+    }
+  }
+  return { text: error.userMessage ?? 'Something went wrong. Try again.', detail: error.message }
+}
+
+function showError(error) {
+  const { text, detail } = describeError(error)
+  if (error instanceof ApiError && error.status === 401) signOut()
+  // An earlier success no longer describes the page: only the failure stays.
+  $('notice').textContent = ''
   $('error').textContent = text
+  $('error').title = detail
+  $('error').dataset.detail = detail
   $('error').hidden = false
+  console.warn(detail)
+  // The Item is gone or the action was done already: show the list as it is now.
+  if (error instanceof ApiError && (error.status === 404 || error.status === 409) && token) refresh().catch(() => {})
 }
 
 function notice(text) {
@@ -75,40 +124,83 @@ function loadLink() {
   })
 }
 
-/** Opens Link with a link token made from `body`; `done` gets onSuccess's arguments. */
-async function openLink(body, done) {
+/**
+ * Opens Link for `link`: `{ mode: "link" }` for a new bank, `{ mode: "update", item_id, ... }` for
+ * update mode. The link token and its mode are kept before Link opens: at an OAuth bank with a
+ * redirect URI the page leaves for the bank, and the redirect page resumes Link with them.
+ */
+async function openLink(link) {
   await loadLink()
+  const body = link.mode === 'update' ? { item_id: link.item_id, account_selection: link.account_selection } : undefined
   const { link_token } = await api('POST', '/link-token', body)
+  const pending = { ...link, link_token }
+  sessionStorage.setItem(LINK_KEY, JSON.stringify(pending))
+  launchLink(pending)
+}
+
+/** Creates Link for a kept Link session; `receivedRedirectUri` when back from an OAuth bank. */
+function launchLink(pending, receivedRedirectUri) {
   const handler = window.Plaid.create({
-    token: link_token,
+    token: pending.link_token,
+    ...(receivedRedirectUri && { receivedRedirectUri }),
     onSuccess: (publicToken, metadata) => {
+      sessionStorage.removeItem(LINK_KEY)
       handler.destroy()
-      action(() => done(publicToken, metadata))()
+      action(() => FINISH[pending.mode](pending, publicToken, metadata))()
     },
     onExit: (error, metadata) => {
+      sessionStorage.removeItem(LINK_KEY)
       handler.destroy()
-      if (error) showError(new Error(`Link: ${error.display_message ?? error.error_message} (${error.error_code})`))
+      if (error) showError(new LinkExitError(error))
       else notice(`Link closed${metadata.institution ? ` at ${metadata.institution.name}` : ''}.`)
     },
   })
   handler.open()
 }
 
-const connect = () =>
-  openLink(undefined, async (public_token, metadata) => {
-    // Link's onSuccess metadata goes to the API as is: it checks for a duplicate before exchanging.
+/** What each mode does with Link's onSuccess. */
+const FINISH = {
+  // Link's onSuccess metadata goes to the API as is: it checks for a duplicate before exchanging.
+  async link(_pending, public_token, metadata) {
     const linked = await api('POST', '/exchange-token', { public_token, metadata })
     notice(`Linked ${linked.item.institution_name ?? 'the bank'}: ${linked.accounts.length} accounts.`)
     await refresh()
+  },
+  // Update mode: Link's public token is not exchanged; a refresh reads the repaired Item from Plaid.
+  async update(pending) {
+    await api('POST', `/items/${pending.item_id}/refresh`)
+    notice(`${pending.institution_name}: ${pending.account_selection ? 'accounts updated' : 'login repaired'}.`)
+    await refresh()
+  },
+}
+
+const connect = () => openLink({ mode: 'link' })
+
+const update = (item, accountSelection) =>
+  openLink({
+    mode: 'update',
+    item_id: item.item_id,
+    institution_name: item.institution_name,
+    ...(accountSelection && { account_selection: true }),
   })
 
-// Update mode: Link's public token is not exchanged; a refresh reads the repaired Item from Plaid.
-const update = (item, accountSelection) =>
-  openLink({ item_id: item.item_id, ...(accountSelection && { account_selection: true }) }, async () => {
-    await api('POST', `/items/${item.item_id}/refresh`)
-    notice(`${item.institution_name}: ${accountSelection ? 'accounts updated' : 'login repaired'}.`)
-    await refresh()
-  })
+/**
+ * The redirect page (PLAID_REDIRECT_URI points here): an OAuth bank sent the browser back with
+ * `?oauth_state_id=...`. Link resumes with the same link token and this URL, never a new token.
+ */
+async function resumeLink() {
+  const receivedRedirectUri = location.href
+  // The state can be used once: a reload of this page must not try it again.
+  history.replaceState(null, '', '/')
+  const pending = JSON.parse(sessionStorage.getItem(LINK_KEY) ?? 'null')
+  if (!pending || !token) {
+    throw Object.assign(new Error('back from the bank, but no Link session or sign-in is kept in this tab'), {
+      userMessage: 'This bank login could not be finished here. Sign in and connect the bank again.',
+    })
+  }
+  await loadLink()
+  launchLink(pending, receivedRedirectUri)
+}
 
 async function remove(item) {
   await api('DELETE', `/items/${item.item_id}`)
@@ -235,6 +327,8 @@ async function refreshBalances() {
 let poller = null
 function signOut() {
   token = null
+  sessionStorage.removeItem(SESSION_KEY)
+  sessionStorage.removeItem(LINK_KEY)
   clearInterval(poller)
   shown = {}
   accounts = []
@@ -250,14 +344,21 @@ async function signIn(event) {
   const res = await fetch(`/dev-token?user=${encodeURIComponent(user)}&ttl=${$('ttl').value}`)
   const json = await res.json()
   if (!res.ok) throw new Error(json.detail)
-  token = json.token
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify({ user, token: json.token }))
+  notice('')
+  await enter(user, json.token)
+}
+
+/** Shows the signed-in app for `user`, and keeps it current. */
+async function enter(user, bearer) {
+  token = bearer
   $('signed-in-user').textContent = user
   $('session').hidden = false
   $('sign-in').hidden = true
   $('app').hidden = false
-  notice('')
   await refresh()
   // Webhooks change Items and bring transactions while the page is open: re-read them now and then.
+  clearInterval(poller)
   poller = setInterval(() => token && refresh().catch(showError), config.pollMs)
 }
 
@@ -266,4 +367,12 @@ $('sign-out').onclick = signOut
 $('connect').onclick = action(connect)
 $('refresh-balances').onclick = action(refreshBalances)
 $('more').onclick = action(loadMore)
+
+// A signed-in tab keeps its session across reloads and the OAuth redirect.
+const kept = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null')
+const backFromBank = new URLSearchParams(location.search).has('oauth_state_id')
+await action(async () => {
+  if (kept) await enter(kept.user, kept.token)
+  if (backFromBank) await resumeLink()
+})()
 document.body.dataset.ready = 'true'

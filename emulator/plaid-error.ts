@@ -8,10 +8,11 @@ export class EmulatedPlaidError extends Error {
     readonly status: number,
     readonly errorType: string,
     readonly errorCode: string,
-    message: string,
+    /** Null where Plaid sends none (OAUTH_STATE_ID_ALREADY_PROCESSED). */
+    readonly errorMessage: string | null,
     readonly displayMessage: string | null = null,
   ) {
-    super(message)
+    super(errorMessage ?? errorCode)
   }
 
   /** The response body of a failed request. */
@@ -38,7 +39,7 @@ export class EmulatedPlaidError extends Error {
       documentation_url: `https://plaid.com/docs/errors/${page}/#${this.errorCode.toLowerCase()}`,
       error_code: this.errorCode,
       error_code_reason: null,
-      error_message: this.message,
+      error_message: this.errorMessage,
       error_type: this.errorType,
       suggested_action: null,
     }

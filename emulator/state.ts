@@ -9,8 +9,11 @@ import { type EmulatedPlaidError, invalidInput, itemError } from './plaid-error'
 import type { TransactionLog } from './transactions'
 import { type WebhookDelivery, WebhookKeys } from './webhooks'
 
-/** Plaid's Sandbox institutions the emulator knows (a small part of Plaid's catalog). */
-export type Institution = { id: string; name: string; products: readonly string[] }
+/**
+ * Plaid's Sandbox institutions the emulator knows (a small part of Plaid's catalog). At an `oauth`
+ * institution the user logs in on the bank's own site, not in Link (./link-ui/oauth.ts).
+ */
+export type Institution = { id: string; name: string; products: readonly string[]; oauth: boolean }
 
 // Plaid's Sandbox banks all support the common products; `balance` is listed because Plaid shows
 // it in `available_products` (it is billed per call, so it never becomes a billed product).
@@ -36,7 +39,9 @@ export const INSTITUTIONS: ReadonlyMap<string, Institution> = new Map(
     { id: 'ins_109510', name: 'Tattersall Federal Credit Union' },
     { id: 'ins_109511', name: 'Tartan Bank' },
     { id: 'ins_109512', name: 'Houndstooth Bank' },
-  ].map((i) => [i.id, { ...i, products: SANDBOX_PRODUCTS }]),
+    // "The OAuth Sandbox institution", as Plaid's spec calls it.
+    { id: 'ins_127287', name: 'Platypus OAuth Bank', oauth: true },
+  ].map((i) => [i.id, { oauth: false, ...i, products: SANDBOX_PRODUCTS }]),
 )
 
 export type Balances = {

@@ -1,6 +1,8 @@
 /**
  * Serves the demo web app (demo/) on an origin of its own, so each of its calls to the API is a
  * real cross-origin request with a preflight. Besides the static files it answers:
+ *   GET /oauth-return             the app again: the redirect page an OAuth bank returns to
+ *                                 (REDIRECT_PATH; the app resumes Link there)
  *   GET /config.json              where the API is, which Link script to load
  *   GET /dev-token?user=&ttl=     a bearer token for a dev user (ttl in seconds, negative for an
  *                                 expired one), signed as `npm run token` signs: development only
@@ -15,6 +17,9 @@ import { Hono } from 'hono'
 import { sign } from 'hono/jwt'
 import { DEV_JWT_SECRET } from '../src/dev-defaults'
 import { readDevVars } from './dev-vars'
+
+/** The demo's redirect page, for PLAID_REDIRECT_URI: the app itself, which resumes Link there. */
+export const REDIRECT_PATH = '/oauth-return'
 
 /** Plaid's real Link, for a developer whose .dev.vars has Sandbox keys. */
 export const PLAID_LINK_SCRIPT = 'https://cdn.plaid.com/link/v2/stable/link-initialize.js'
@@ -57,7 +62,7 @@ export function startDemoServer(options: DemoOptions): Promise<DemoServer> {
     return c.json({ token: await options.mintToken(user, ttl) }, 200, { 'Cache-Control': 'no-store' })
   })
   app.get('/*', async (c) => {
-    const name = c.req.path === '/' ? 'index.html' : c.req.path.slice(1)
+    const name = c.req.path === '/' || c.req.path === REDIRECT_PATH ? 'index.html' : c.req.path.slice(1)
     // Only the app's own flat files: no paths, so nothing outside demo/ can be asked for.
     if (!/^[a-z-]+\.(html|js|css)$/.test(name)) return c.notFound()
     try {
@@ -106,7 +111,8 @@ export function usesRealPlaid(vars: Record<string, string>): boolean {
  * For `npm run dev`: serves the demo on DEMO_PORT (default 8789), prints its URL once the API
  * answers, and returns the `wrangler dev` arguments it needs: its origin added to ALLOWED_ORIGINS
  * (keeping those in .dev.vars) and, against the emulator, the API's own webhook URL on link
- * tokens, so Items linked in the demo get the emulator's webhooks.
+ * tokens, so Items linked in the demo get the emulator's webhooks, and the demo's redirect page as
+ * PLAID_REDIRECT_URI, so OAuth banks return to it. Each is left alone when .dev.vars sets it.
  */
 export async function serveDemo(ports: { api: string | number; emulator: number }): Promise<string[]> {
   const vars = readDevVars()
@@ -136,6 +142,8 @@ export async function serveDemo(ports: { api: string | number; emulator: number 
   const origins = [...(vars.ALLOWED_ORIGINS?.split(',').map((o) => o.trim()) ?? []), demo.url].filter(Boolean)
   const args = ['--var', `ALLOWED_ORIGINS:${[...new Set(origins)].join(',')}`]
   if (!realPlaid && !vars.PLAID_WEBHOOK_URL) args.push('--var', `PLAID_WEBHOOK_URL:${apiUrl}/api/v1/banking/webhooks`)
+  // Plaid's real Sandbox only redirects to URIs registered in its Dashboard: there, .dev.vars decides.
+  if (!realPlaid && !vars.PLAID_REDIRECT_URI) args.push('--var', `PLAID_REDIRECT_URI:${demo.url}${REDIRECT_PATH}`)
   return args
 }
 

@@ -334,7 +334,13 @@ class Reader {
   }
 
   /** An absolute http(s) URL without trailing slashes; plain http only where `httpAllowed` says. */
-  url(name: keyof Bindings, how: string, ifDeleted: string, httpAllowed: (url: URL) => boolean): string | undefined {
+  url(
+    name: keyof Bindings,
+    how: string,
+    ifDeleted: string,
+    httpAllowed: (url: URL) => boolean,
+    { redirect = false } = {},
+  ): string | undefined {
     const value = this.optional(name, how, ifDeleted)
     if (value === undefined) return undefined
     let url: URL
@@ -347,6 +353,15 @@ class Reader {
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && httpAllowed(url))) {
       this.problem(name, `${name} must be an https:// URL; ${how}`)
       return undefined
+    }
+    // Plaid takes a redirect URI without a query (the bank appends oauth_state_id) and compares it
+    // with the Dashboard's list as written, trailing slash included.
+    if (redirect) {
+      if (url.search !== '' || url.hash !== '') {
+        this.problem(name, `${name} must not contain a query or fragment; ${how}`)
+        return undefined
+      }
+      return value
     }
     return value.replace(/\/+$/, '')
   }
@@ -544,6 +559,7 @@ function parseConfig(env: Bindings): Config {
         'set it to the https:// OAuth redirect URI registered in the Plaid Dashboard',
         'to link without OAuth redirects',
         (url) => localDev || isLoopback(url),
+        { redirect: true },
       ),
     },
     allowedOrigins: r.origins(

@@ -169,6 +169,12 @@ describe('settings', () => {
       ['api.example.com'],
     ],
     [
+      'PLAID_REDIRECT_URI has a query',
+      { PLAID_REDIRECT_URI: 'https://app.example.com/oauth-return?from=plaid' },
+      'PLAID_REDIRECT_URI must not contain a query or fragment; set it to the https:// OAuth redirect URI registered in the Plaid Dashboard',
+      ['app.example.com', 'from=plaid'],
+    ],
+    [
       'PLAID_BASE_URL is malformed',
       { PLAID_BASE_URL: 'proxy.internal' },
       `PLAID_BASE_URL is not a valid absolute URL; ${BASE_URL_HOW}`,

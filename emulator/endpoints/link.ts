@@ -168,6 +168,13 @@ function checkProductLists(body: Record<string, unknown>): Record<ProductList, s
   return lists
 }
 
+/** Plaid: "The `redirect_uri` should not contain any query parameters" (the bank adds its own). */
+const redirectUri: Rule = (value, name) => {
+  url(value, name)
+  const parsed = new URL(value as string)
+  if (parsed.search !== '' || parsed.hash !== '') throw invalidField(`${name} must not contain query parameters`)
+}
+
 /** `/link/token/create`, including update mode (an `access_token` names the Item to repair). */
 export function linkEndpoints(api: EndpointRegistry): void {
   api.post('/link/token/create', (body, { tenant }) => {
@@ -184,7 +191,7 @@ export function linkEndpoints(api: EndpointRegistry): void {
       },
       ...Object.fromEntries(PRODUCT_LISTS.map((name) => [name, { rule: productList }])),
       webhook: { rule: url },
-      redirect_uri: { rule: url },
+      redirect_uri: { rule: redirectUri },
       access_token: { rule: nonEmptyString },
       update: {
         rule: object({

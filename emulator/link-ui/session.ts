@@ -20,6 +20,14 @@ import {
   type LinkToken,
   type Tenant,
 } from '../state'
+import {
+  BANK_PATH,
+  type OAuthState,
+  OAuthStates,
+  oauthBankRoutes,
+  oauthStateNotFound,
+  stateIdFromRedirect,
+} from './oauth'
 
 /** Where the web app loads Link from: Plaid's path, on the emulator's host. */
 export const LINK_SCRIPT_PATH = '/link/v2/stable/link-initialize.js'
@@ -42,7 +50,8 @@ const invalidCredentials = () =>
 
 /**
  * Registers the script (when `script` is given: the Node server reads it from disk) and the
- * session calls on the emulator's app. `findLinkToken` looks a link token up in every tenant.
+ * session calls on the emulator's app, with the OAuth banks' pages. `findLinkToken` looks a link
+ * token up in every tenant.
  */
 export function linkSessionRoutes(
   app: Hono,
@@ -55,75 +64,118 @@ export function linkSessionRoutes(
       c.body(script, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-store' }),
     )
   }
+  const oauth = new OAuthStates()
+  oauthBankRoutes(app, oauth, isSandboxLogin)
   // The app that opens Link runs on its own origin and posts JSON, so every call is preflighted.
   app.use('/link/session/*', cors({ origin: '*', allowMethods: ['POST'], allowHeaders: ['Content-Type'] }))
 
   /** The link token named in the body, alive; else Link's INVALID_LINK_TOKEN. */
-  const liveToken = (body: Record<string, unknown>): LinkTokenOwner => {
+  const liveToken = (body: Record<string, unknown>): LinkTokenOwner & { token: string } => {
     const token = body.link_token
     const owner = typeof token === 'string' ? findLinkToken(token) : undefined
     if (!owner) throw invalidLinkToken('invalid link_token provided')
     if (owner.tenant.now() >= owner.linkToken.expiresAt) throw invalidLinkToken('link token has expired')
-    return owner
+    return { ...owner, token: token as string }
   }
 
-  const answer = (handler: (body: Record<string, unknown>) => Record<string, unknown>) => async (c: Context) => {
-    const requestId = newRequestId()
-    try {
-      const body = (await c.req.json().catch(() => ({}))) as Record<string, unknown>
-      return c.json({ ...handler(typeof body === 'object' && body !== null ? body : {}), request_id: requestId })
-    } catch (error) {
-      if (error instanceof EmulatedPlaidError) return c.json(error.body(requestId), error.status as 400)
-      throw error
+  const answer =
+    (handler: (body: Record<string, unknown>, c: Context) => Record<string, unknown>) => async (c: Context) => {
+      const requestId = newRequestId()
+      try {
+        const body = (await c.req.json().catch(() => ({}))) as Record<string, unknown>
+        return c.json({
+          ...handler(typeof body === 'object' && body !== null ? body : {}, c),
+          request_id: requestId,
+        })
+      } catch (error) {
+        if (error instanceof EmulatedPlaidError) return c.json(error.body(requestId), error.status as 400)
+        throw error
+      }
     }
-  }
 
   // What Link shows first: the institutions to pick from, or, in update mode, the Item's bank
   // and whether its login is needed (an Item in ITEM_LOGIN_REQUIRED) or only account selection.
+  // Re-created after an OAuth bank's redirect (`received_redirect_uri`), Link resumes that trip.
   app.post(
     '/link/session/open',
     answer((body) => {
-      const { tenant, linkToken } = liveToken(body)
+      const { tenant, linkToken, token } = liveToken(body)
       const item = updateModeItem(tenant, linkToken)
+      const resumed =
+        body.received_redirect_uri === undefined
+          ? null
+          : oauth.resumable(stateIdFromRedirect(body.received_redirect_uri), token)
       return {
-        link_session_id: crypto.randomUUID(),
-        institutions: [...INSTITUTIONS.values()].map(institutionJson),
+        link_session_id: resumed?.linkSessionId ?? crypto.randomUUID(),
+        institutions: [...INSTITUTIONS.values()].map((i) => ({ ...institutionJson(i), oauth: i.oauth })),
         update: item && {
-          institution: institutionJson(item.institution),
+          institution: { ...institutionJson(item.institution), oauth: item.institution.oauth },
           credentials_required: isLoginRequired(item),
           accounts: item.accounts.map(accountMetadata),
+        },
+        resumed: resumed && {
+          institution: { ...institutionJson(resumed.institution), oauth: true },
+          oauth_state_id: resumed.id,
         },
       }
     }),
   )
 
-  // The user logs in (or, in update mode for account selection, confirms): the public token and
-  // the metadata Link hands to onSuccess.
+  // The user picked an OAuth bank (or update mode repairs an Item at one): a trip to the bank's
+  // page, in this page when the link token has a redirect_uri, else in a pop-up.
+  app.post(
+    '/link/session/oauth',
+    answer((body, c) => {
+      const { tenant, linkToken, token } = liveToken(body)
+      if (typeof body.link_session_id !== 'string' || body.link_session_id === '')
+        throw invalidField('link_session_id must be the one /link/session/open answered')
+      const item = updateModeItem(tenant, linkToken)
+      const institution = item ? item.institution : INSTITUTIONS.get(String(body.institution_id))
+      if (!institution) throw invalidInput('INVALID_INSTITUTION', 'invalid institution_id provided')
+      if (!institution.oauth) throw invalidField(`${institution.id} does not log in through OAuth`)
+      const state = oauth.start({
+        linkToken: token,
+        linkSessionId: body.link_session_id,
+        institution,
+        redirectUri: linkToken.redirectUri,
+        openerOrigin: c.req.header('Origin') ?? null,
+      })
+      const url = new URL(BANK_PATH.replace(':institution_id', institution.id), c.req.url)
+      url.searchParams.set('oauth_state_id', state.id)
+      return { oauth_state_id: state.id, url: url.href, redirect: state.redirectUri !== null }
+    }),
+  )
+
+  // The user logs in (or, in update mode for account selection, confirms; at an OAuth bank, comes
+  // back from it): the public token and the metadata Link hands to onSuccess.
   app.post(
     '/link/session/complete',
     answer((body) => {
-      const { tenant, linkToken } = liveToken(body)
+      const { tenant, linkToken, token } = liveToken(body)
       const { username, password, link_session_id: sessionId } = body
       if (typeof sessionId !== 'string' || sessionId === '')
         throw invalidField('link_session_id must be the one /link/session/open answered')
       const item = updateModeItem(tenant, linkToken)
+      const institution = item ? item.institution : INSTITUTIONS.get(String(body.institution_id))
+      if (!institution) throw invalidInput('INVALID_INSTITUTION', 'invalid institution_id provided')
+      // At an OAuth bank the login happened on the bank's page: Link finishes with that trip.
+      const trip = institution.oauth ? oauthTrip(oauth, body.oauth_state_id, token, institution) : null
       let linked: Item
       if (item) {
         if (isLoginRequired(item)) {
-          if (username !== SANDBOX_USERNAME || password !== SANDBOX_PASSWORD) throw invalidCredentials()
+          if (!trip && !isSandboxLogin(username, password)) throw invalidCredentials()
           // Update mode repairs the Item; Plaid sends no LOGIN_REPAIRED webhook for it.
           tenant.repair(item)
         }
         linked = item
       } else {
-        const institution = INSTITUTIONS.get(String(body.institution_id))
-        if (!institution) throw invalidInput('INVALID_INSTITUTION', 'invalid institution_id provided')
-        const created = linkedItem(tenant, linkToken, institution, sandboxLogin(username, password))
+        const created = linkedItem(tenant, linkToken, institution, trip ? undefined : sandboxLogin(username, password))
         if ('missing' in created) {
           throw invalidInput('INVALID_INSTITUTION', `this institution does not support ${created.missing.join(', ')}`)
         }
         linked = created.item
       }
+      if (trip) trip.processed = true
       return {
         public_token: tenant.issuePublicToken(linked),
         metadata: {
@@ -135,6 +187,14 @@ export function linkSessionRoutes(
       }
     }),
   )
+}
+
+/** The authorized trip to `institution` that Link finishes with `token`. */
+function oauthTrip(oauth: OAuthStates, stateId: unknown, token: string, institution: Institution): OAuthState {
+  if (stateId === undefined) throw invalidField(`oauth_state_id is required: ${institution.id} logs in through OAuth`)
+  const state = oauth.resumable(stateId, token)
+  if (state.institution.id !== institution.id) throw oauthStateNotFound()
+  return state
 }
 
 /** The live Item an update-mode link token repairs; null for a token that creates an Item. */
@@ -157,9 +217,13 @@ function sandboxLogin(username: unknown, password: unknown): Omit<Account, 'id'>
       throw invalidCredentials()
     }
   }
-  if (username !== SANDBOX_USERNAME || password !== SANDBOX_PASSWORD) throw invalidCredentials()
+  if (!isSandboxLogin(username, password)) throw invalidCredentials()
   return undefined
 }
+
+/** Plaid Sandbox's default login. */
+const isSandboxLogin = (username: unknown, password: unknown) =>
+  username === SANDBOX_USERNAME && password === SANDBOX_PASSWORD
 
 const institutionJson = (institution: Institution) => ({ name: institution.name, institution_id: institution.id })
 

@@ -1,76 +1,16 @@
 import { describe, expect, it } from 'vitest'
-import { EMULATOR_URL, linkedItem, newClientId, plaid, plaidError, WEBHOOK_URL } from './plaid'
-
-type Emulator = { fetch: (request: Request) => Response | Promise<Response> }
-type Answer = { status: number; body: Record<string, unknown> }
-
-/** The emulated Link's calls, as ./emulator/link-ui/link-initialize.js makes them from the browser. */
-async function link(
-  step: 'open' | 'complete',
-  body: Record<string, unknown>,
-  via: Emulator['fetch'] = fetch,
-): Promise<Answer> {
-  const response = await via(
-    new Request(`${EMULATOR_URL}/link/session/${step}`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Origin: 'http://127.0.0.1:8789' },
-      body: JSON.stringify(body),
-    }),
-  )
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> }
-}
-
-async function linkToken(clientId: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const created = await plaid(clientId, '/link/token/create', {
-    client_name: 'Linked Accounts',
-    language: 'en',
-    country_codes: ['US'],
-    user: { client_user_id: 'user-123' },
-    ...extra,
-  })
-  expect(created.status).toBe(200)
-  return created.body.link_token as string
-}
-
-async function controlItems(clientId: string): Promise<Array<Record<string, unknown>>> {
-  const response = await fetch(`${EMULATOR_URL}/emulator/items`, { headers: { 'PLAID-CLIENT-ID': clientId } })
-  return ((await response.json()) as { items: Array<Record<string, unknown>> }).items
-}
-
-/** See tokens.test.ts: an emulator of this isolate's own, with a clock the test moves. */
-async function emulatorWithClock(now: () => number): Promise<Emulator> {
-  const specifier = '../../emulator/emulator'
-  const { createEmulator } = (await import(/* @vite-ignore */ specifier)) as {
-    createEmulator: (options: { now: () => number }) => Emulator
-  }
-  return createEmulator({ now })
-}
-
-const SESSION_ID = /^[0-9a-f-]{36}$/
-const REQUEST_ID = /^[A-Za-z0-9]{15}$/
-// The accounts user_good has at every Sandbox bank, as Link's onSuccess metadata lists them.
-const DEFAULT_ACCOUNTS = [
-  ['Plaid Checking', '0000', 'depository', 'checking'],
-  ['Plaid Saving', '1111', 'depository', 'savings'],
-  ['Plaid CD', '2222', 'depository', 'cd'],
-  ['Plaid Credit Card', '3333', 'credit', 'credit card'],
-].map(([name, mask, type, subtype]) => ({
-  id: expect.stringMatching(/^[A-Za-z0-9]{37}$/),
-  name,
-  mask,
-  type,
-  subtype,
-  verification_status: null,
-}))
-
-const invalidLinkToken = (message: string) => plaidError(400, 'INVALID_INPUT', 'INVALID_LINK_TOKEN', message)
-const invalidCredentials = () => {
-  const error = plaidError(400, 'ITEM_ERROR', 'INVALID_CREDENTIALS', 'the provided credentials were not correct')
-  return {
-    ...error,
-    body: { ...error.body, display_message: 'The provided credentials were not correct. Please try again.' },
-  }
-}
+import {
+  controlItems,
+  DEFAULT_ACCOUNTS,
+  emulatorWithClock,
+  invalidCredentials,
+  invalidLinkToken,
+  link,
+  linkToken,
+  REQUEST_ID,
+  SESSION_ID,
+} from './link'
+import { EMULATOR_URL, linkedItem, newClientId, plaid, WEBHOOK_URL } from './plaid'
 
 describe('emulated Link: a new Item', () => {
   it('opens a session listing the Sandbox institutions', async () => {
@@ -80,12 +20,16 @@ describe('emulated Link: a new Item', () => {
       status: 200,
       body: {
         link_session_id: expect.stringMatching(SESSION_ID),
-        institutions: expect.arrayContaining([{ name: 'First Platypus Bank', institution_id: 'ins_109508' }]),
+        institutions: expect.arrayContaining([
+          { name: 'First Platypus Bank', institution_id: 'ins_109508', oauth: false },
+          { name: 'Platypus OAuth Bank', institution_id: 'ins_127287', oauth: true },
+        ]),
         update: null,
+        resumed: null,
         request_id: expect.stringMatching(REQUEST_ID),
       },
     })
-    expect(opened.body.institutions).toHaveLength(5)
+    expect(opened.body.institutions).toHaveLength(6)
   })
 
   it("answers onSuccess's public token and metadata, and the Item gets the link token's products and webhook", async () => {
@@ -201,7 +145,7 @@ describe('emulated Link: update mode', () => {
     const token = await linkToken(clientId, { access_token: accessToken })
     const opened = await link('open', { link_token: token })
     expect(opened.body.update).toEqual({
-      institution: { name: 'First Platypus Bank', institution_id: 'ins_109508' },
+      institution: { name: 'First Platypus Bank', institution_id: 'ins_109508', oauth: false },
       credentials_required: true,
       accounts: DEFAULT_ACCOUNTS,
     })

@@ -82,7 +82,7 @@ export async function removeItem(clientId: string, accessToken: string): Promise
  * The whole answer Plaid gives for an error: its documented fields and nothing else. The message
  * is matched too, since for validation errors it names the fields, which clients show to developers.
  */
-export function plaidError(status: number, errorType: string, errorCode: string, errorMessage: string | RegExp) {
+export function plaidError(status: number, errorType: string, errorCode: string, errorMessage: string | RegExp | null) {
   return {
     status,
     body: {
@@ -90,7 +90,7 @@ export function plaidError(status: number, errorType: string, errorCode: string,
       documentation_url: expect.stringMatching(/^https:\/\/plaid\.com\/docs\//),
       error_code: errorCode,
       error_code_reason: null,
-      error_message: typeof errorMessage === 'string' ? errorMessage : expect.stringMatching(errorMessage),
+      error_message: errorMessage instanceof RegExp ? expect.stringMatching(errorMessage) : errorMessage,
       error_type: errorType,
       // Plaid's request ids: 15 letters and digits, e.g. HNTDNrA8F1shFEW.
       request_id: expect.stringMatching(/^[A-Za-z0-9]{15}$/),

@@ -122,6 +122,14 @@ describe('POST /api/v1/banking/link-token', () => {
     ])
   })
 
+  it('sends redirect_uri exactly as set, trailing slash included: Plaid matches it with the Dashboard list as written', async () => {
+    const env = testEnv({ PLAID_REDIRECT_URI: 'https://app.example.com/oauth-return/' })
+    expect((await call(env, 'POST', PATH, { token: await mintToken() })).status).toBe(200)
+    expect((await emulator.linkTokens(env)).map((t) => t.redirect_uri)).toEqual([
+      'https://app.example.com/oauth-return/',
+    ])
+  })
+
   describe('products that do not hide banks', () => {
     const settings = {
       PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS: 'identity,employment',
