@@ -14,6 +14,7 @@ import {
   itemRow,
   linkDialog,
   logIn,
+  nextExchange,
   shownError,
   signIn,
   type Test,
@@ -99,9 +100,7 @@ export async function demoTests(
   await test("links a bank: a wrong password shows Link's error, then onSuccess's body goes to the exchange as is", async () => {
     await signIn(page, user)
     await text(page, '#items li', 'No bank linked yet.')
-    const exchange = page.waitForRequest((r) => r.url().endsWith('/exchange-token') && r.method() === 'POST', {
-      timeout: WAIT_MS,
-    })
+    const exchange = nextExchange(page)
     await page.getByRole('button', { name: 'Connect a bank' }).click()
     await linkDialog(page).getByRole('button', { name: 'First Platypus Bank' }).click()
     await logIn(linkDialog(page), 'wrong')

@@ -70,6 +70,21 @@ export async function shownError(page: Page, expected: string | RegExp): Promise
   return (await page.locator('#error').getAttribute('data-detail')) ?? ''
 }
 
+/**
+ * Starts waiting for `what` now, to be awaited later in the test. If the test fails before it
+ * awaits it, the wait's own timeout must not end the whole run as an unhandled rejection.
+ */
+export function expectLater<T>(what: Promise<T>): Promise<T> {
+  what.catch(() => {})
+  return what
+}
+
+/** The POST /exchange-token the page sends next. */
+export const nextExchange = (page: Page) =>
+  expectLater(
+    page.waitForRequest((r) => r.url().endsWith('/exchange-token') && r.method() === 'POST', { timeout: WAIT_MS }),
+  )
+
 export async function waitReady(page: Page) {
   await page.locator('body[data-ready="true"]').waitFor({ timeout: WAIT_MS })
 }

@@ -11,9 +11,11 @@ import {
   type DemoStack,
   emulatorItems,
   exchangeCalls,
+  expectLater,
   itemRow,
   linkDialog,
   logIn,
+  nextExchange,
   shownError,
   signIn,
   type Test,
@@ -53,7 +55,7 @@ export async function oauthPopupTests(test: Test, { stack, demo, page }: DemoSta
     await signIn(page, `popup-${crypto.randomUUID().slice(0, 8)}`)
     await text(page, '#items li', 'No bank linked yet.')
     await page.getByRole('button', { name: 'Connect a bank' }).click()
-    const opened = page.waitForEvent('popup', { timeout: WAIT_MS })
+    const opened = expectLater(page.waitForEvent('popup', { timeout: WAIT_MS }))
     await continueToBank(page)
     const popup = await opened
     await popup.getByRole('heading', { name: BANK }).waitFor({ timeout: WAIT_MS })
@@ -84,9 +86,7 @@ export async function oauthRedirectTests(test: Test, { stack, demo, page }: Demo
     await waitReady(page)
     await signIn(page, user)
     await text(page, '#items li', 'No bank linked yet.')
-    const exchange = page.waitForRequest((r) => r.url().endsWith('/exchange-token') && r.method() === 'POST', {
-      timeout: WAIT_MS,
-    })
+    const exchange = nextExchange(page)
     await page.getByRole('button', { name: 'Connect a bank' }).click()
     await continueToBank(page)
     await atTheBank(page, stack)
