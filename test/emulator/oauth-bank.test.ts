@@ -48,6 +48,31 @@ async function consent(trip: Answer): Promise<URL> {
   return new URL(answered.location as string)
 }
 
+/** Link, back from the bank, finishes with the trip's state. */
+const finishTrip = (token: string, sessionId: string, trip: Answer) =>
+  link('complete', {
+    link_token: token,
+    link_session_id: sessionId,
+    institution_id: OAUTH_BANK,
+    oauth_state_id: trip.body.oauth_state_id,
+  })
+
+/** An Item at the OAuth bank, whose login the bank now asks for again. */
+async function oauthItemNeedingLogin(clientId: string): Promise<{ accessToken: string; itemId: string }> {
+  const created = await plaid(clientId, '/sandbox/public_token/create', {
+    institution_id: OAUTH_BANK,
+    initial_products: ['transactions'],
+  })
+  const exchanged = await plaid(clientId, '/item/public_token/exchange', { public_token: created.body.public_token })
+  const itemId = exchanged.body.item_id as string
+  const expired = await fetch(`${EMULATOR_URL}/emulator/items/${itemId}/login-required`, {
+    method: 'POST',
+    headers: { 'PLAID-CLIENT-ID': clientId },
+  })
+  expect(expired.status).toBe(200)
+  return { accessToken: exchanged.body.access_token as string, itemId }
+}
+
 describe('emulated Link: an OAuth bank through the redirect (link token with redirect_uri)', () => {
   it("sends the browser to the bank's page on the emulator's origin, which returns it to redirect_uri with oauth_state_id", async () => {
     const token = await linkToken(newClientId(), { products: ['transactions'], redirect_uri: REDIRECT_URI })
@@ -100,12 +125,7 @@ describe('emulated Link: an OAuth bank through the redirect (link token with red
         resumed: { institution: { ...INSTITUTION, oauth: true }, oauth_state_id: trip.body.oauth_state_id },
       },
     })
-    const completed = await link('complete', {
-      link_token: token,
-      link_session_id: sessionId,
-      institution_id: OAUTH_BANK,
-      oauth_state_id: trip.body.oauth_state_id,
-    })
+    const completed = await finishTrip(token, sessionId, trip)
     expect(completed).toEqual({
       status: 200,
       body: {
@@ -218,12 +238,7 @@ describe('emulated Link: an OAuth bank in a pop-up (link token without redirect_
     expect(popup.status).toBe(200)
     const message = JSON.stringify({ type: 'plaid-link-oauth', oauth_state_id: trip.body.oauth_state_id })
     expect(await popup.text()).toContain(`window.opener?.postMessage(${message}, "${APP_ORIGIN}"); window.close()`)
-    const completed = await link('complete', {
-      link_token: token,
-      link_session_id: sessionId,
-      institution_id: OAUTH_BANK,
-      oauth_state_id: trip.body.oauth_state_id,
-    })
+    const completed = await finishTrip(token, sessionId, trip)
     expect(completed).toMatchObject({
       status: 200,
       body: { metadata: { institution: INSTITUTION, link_session_id: sessionId } },
@@ -237,17 +252,8 @@ describe('emulated Link: an OAuth bank in a pop-up (link token without redirect_
 describe('emulated Link: update mode at an OAuth bank', () => {
   it('repairs the Item through the bank, with the same resume rules, creating none', async () => {
     const clientId = newClientId()
-    const created = await plaid(clientId, '/sandbox/public_token/create', {
-      institution_id: OAUTH_BANK,
-      initial_products: ['transactions'],
-    })
-    const exchanged = await plaid(clientId, '/item/public_token/exchange', { public_token: created.body.public_token })
-    const itemId = exchanged.body.item_id as string
-    await fetch(`${EMULATOR_URL}/emulator/items/${itemId}/login-required`, {
-      method: 'POST',
-      headers: { 'PLAID-CLIENT-ID': clientId },
-    })
-    const token = await linkToken(clientId, { access_token: exchanged.body.access_token, redirect_uri: REDIRECT_URI })
+    const { accessToken, itemId } = await oauthItemNeedingLogin(clientId)
+    const token = await linkToken(clientId, { access_token: accessToken, redirect_uri: REDIRECT_URI })
     const opened = await link('open', { link_token: token })
     expect(opened.body.update).toMatchObject({
       institution: { ...INSTITUTION, oauth: true },
@@ -257,7 +263,7 @@ describe('emulated Link: update mode at an OAuth bank', () => {
     // Update mode goes to the Item's own bank, whatever institution_id says.
     const trip = await link('oauth', { link_token: token, link_session_id: sessionId })
     const back = await consent(trip)
-    const other = await linkToken(clientId, { access_token: exchanged.body.access_token, redirect_uri: REDIRECT_URI })
+    const other = await linkToken(clientId, { access_token: accessToken, redirect_uri: REDIRECT_URI })
     expect(await link('open', { link_token: other, received_redirect_uri: back.href })).toEqual(INCORRECT_LINK_TOKEN)
     expect((await link('open', { link_token: token, received_redirect_uri: back.href })).status).toBe(200)
     const completed = await link('complete', {
@@ -271,16 +277,8 @@ describe('emulated Link: update mode at an OAuth bank', () => {
 
   it('asks for the trip, not a password, to repair an OAuth Item', async () => {
     const clientId = newClientId()
-    const created = await plaid(clientId, '/sandbox/public_token/create', {
-      institution_id: OAUTH_BANK,
-      initial_products: ['transactions'],
-    })
-    const exchanged = await plaid(clientId, '/item/public_token/exchange', { public_token: created.body.public_token })
-    await fetch(`${EMULATOR_URL}/emulator/items/${exchanged.body.item_id}/login-required`, {
-      method: 'POST',
-      headers: { 'PLAID-CLIENT-ID': clientId },
-    })
-    const token = await linkToken(clientId, { access_token: exchanged.body.access_token })
+    const { accessToken } = await oauthItemNeedingLogin(clientId)
+    const token = await linkToken(clientId, { access_token: accessToken })
     const opened = await link('open', { link_token: token })
     const login = {
       link_token: token,
