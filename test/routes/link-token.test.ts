@@ -31,6 +31,7 @@ describe('POST /api/v1/banking/link-token', () => {
         optional_products: null,
         additional_consented_products: null,
         account_selection_enabled: false,
+        days_requested: null,
       },
     ])
   })
