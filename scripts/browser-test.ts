@@ -111,7 +111,13 @@ async function main() {
   stack = await startStack({
     workdir: tempDir('browser-test-'),
     // Only the demo's origin gets CORS; Items get this API's webhook URL, as under `npm run dev`.
-    vars: (apiUrl) => ({ ALLOWED_ORIGINS: demoOrigin, PLAID_WEBHOOK_URL: `${apiUrl}/api/v1/banking/webhooks` }),
+    // A month of history (about 24 transactions) keeps "Load more" to a few pages; the default,
+    // two years, would be some 60 pages of 10.
+    vars: (apiUrl) => ({
+      ALLOWED_ORIGINS: demoOrigin,
+      PLAID_WEBHOOK_URL: `${apiUrl}/api/v1/banking/webhooks`,
+      PLAID_TRANSACTIONS_DAYS_REQUESTED: '30',
+    }),
   })
   const demoOptions = {
     apiUrl: stack.apiUrl,

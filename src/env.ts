@@ -59,6 +59,11 @@ export type Bindings = {
   PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS?: string
   /** Var: comma list of products Plaid adds best-effort; hides no bank, and failing to get one fails no link. */
   PLAID_OPTIONAL_PRODUCTS?: string
+  /**
+   * Var: days of transaction history a new Item gets, 1 to 730 (default 730, Plaid's maximum).
+   * Plaid fixes it when the Item is linked: raising it later means removing the Item and linking again.
+   */
+  PLAID_TRANSACTIONS_DAYS_REQUESTED?: string
   /** Var: comma list of country codes (default `US`). */
   PLAID_COUNTRY_CODES?: string
   /** Var: Link's display language (default `en`). */
@@ -187,6 +192,8 @@ export type PlaidConfig = {
   requiredIfSupportedProducts: string[]
   /** Sent as `optional_products` for new Items; empty when unset. */
   optionalProducts: string[]
+  /** Sent as `transactions.days_requested` for new Items only (update mode cannot change it). */
+  transactionsDaysRequested: number
   countryCodes: string[]
   language: string
   webhookUrl?: string
@@ -309,11 +316,15 @@ class Reader {
 
   /** A whole number of milliseconds within [1, max]. */
   millis(name: keyof Bindings, fallback: number, max: number): number {
-    const how = `set it to a whole number of milliseconds from 1 to ${max}`
-    const value = Number(this.optional(name, how, `to use the default (${fallback})`) ?? fallback)
-    if (!Number.isInteger(value) || value < 1 || value > max) {
-      this.problem(name, `${name} must be a whole number of milliseconds from 1 to ${max}`)
-    }
+    return this.whole(name, fallback, 1, max, 'milliseconds')
+  }
+
+  /** A whole number of `unit` within [min, max], written in digits only (no 1e3, 0x10 or 30.0). */
+  whole(name: keyof Bindings, fallback: number, min: number, max: number, unit: string): number {
+    const rule = `a whole number of ${unit} from ${min} to ${max}`
+    const raw = this.optional(name, `set it to ${rule}`, `to use the default (${fallback})`)
+    const value = raw === undefined ? fallback : /^\d{1,15}$/.test(raw) ? Number(raw) : Number.NaN
+    if (!Number.isInteger(value) || value < min || value > max) this.problem(name, `${name} must be ${rule}`)
     return value
   }
 
@@ -525,6 +536,9 @@ function parseConfig(env: Bindings): Config {
       balanceTimeoutMs,
       clientName,
       ...products(r),
+      // Plaid's maximum by default: the spec's own default (90 days) is too short for budgeting,
+      // and an Item linked with less can only get more by being removed and linked again.
+      transactionsDaysRequested: r.whole('PLAID_TRANSACTIONS_DAYS_REQUESTED', 730, 1, 730, 'days'),
       countryCodes: r.list(
         'PLAID_COUNTRY_CODES',
         'US',

@@ -174,6 +174,13 @@ describe('settings', () => {
       `PLAID_BASE_URL is not a valid absolute URL; ${BASE_URL_HOW}`,
       [],
     ],
+    // 0 is refused too (test/routes/link-token.test.ts); here its digit would be found in "730".
+    ...['731', '-30', '90 days', '1e2', '30.0', '0x10'].map((days): [string, Partial<Bindings>, string, string[]] => [
+      `PLAID_TRANSACTIONS_DAYS_REQUESTED is ${days}`,
+      { PLAID_TRANSACTIONS_DAYS_REQUESTED: days },
+      'PLAID_TRANSACTIONS_DAYS_REQUESTED must be a whole number of days from 1 to 730',
+      [],
+    ]),
     [
       'PLAID_TIMEOUT_MS is over 10 s',
       { PLAID_TIMEOUT_MS: '20000' },
@@ -268,6 +275,11 @@ describe('settings', () => {
       'PLAID_TIMEOUT_MS',
       {},
       /^PLAID_TIMEOUT_MS is blank; set it to a whole number of milliseconds from 1 to \d+, or delete it to use the default \(\d+\)$/,
+    ],
+    [
+      'PLAID_TRANSACTIONS_DAYS_REQUESTED',
+      {},
+      'PLAID_TRANSACTIONS_DAYS_REQUESTED is blank; set it to a whole number of days from 1 to 730, or delete it to use the default (730)',
     ],
     [
       'PLAID_BALANCE_TIMEOUT_MS',

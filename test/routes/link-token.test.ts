@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { exchange, itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
 import { mintToken } from '../helpers/tokens'
-import { call, emulator, testEnv } from '../helpers/worker'
+import { call, emulator, runQueue, testEnv } from '../helpers/worker'
 
 const PATH = '/api/v1/banking/link-token'
 
@@ -31,7 +31,8 @@ describe('POST /api/v1/banking/link-token', () => {
         optional_products: null,
         additional_consented_products: null,
         account_selection_enabled: false,
-        days_requested: null,
+        // PLAID_TRANSACTIONS_DAYS_REQUESTED is unset: Plaid's maximum, two years of history.
+        days_requested: 730,
       },
     ])
   })
@@ -121,6 +122,58 @@ describe('POST /api/v1/banking/link-token', () => {
         redirect_uri: 'https://app.example.com/oauth-return',
       },
     ])
+  })
+
+  describe('transaction history (PLAID_TRANSACTIONS_DAYS_REQUESTED)', () => {
+    const DAY_MS = 86_400_000
+    const dayBefore = (days: number) => new Date(Date.now() - days * DAY_MS).toISOString().slice(0, 10)
+
+    it('sends the configured days_requested, and the Item linked with the token gets that much history', async () => {
+      const env = testEnv({ PLAID_TRANSACTIONS_DAYS_REQUESTED: '60' })
+      const user = await newUser()
+      const res = await call(env, 'POST', PATH, { token: user.token })
+      expect(res.status).toBe(200)
+      expect(await emulator.linkTokens(env)).toMatchObject([{ link_token: res.body.link_token, days_requested: 60 }])
+      // The user finishes Link; the exchange queues the first sync, which brings the history in.
+      const linked = await exchange(env, user, await emulator.finishLink(env, res.body.link_token as string))
+      expect(linked.status).toBe(201)
+      await runQueue(env)
+      const listed = await call(env, 'GET', '/api/v1/banking/transactions?limit=500', { token: user.token })
+      const dates = (listed.body.transactions as { date: string }[]).map((t) => t.date).sort()
+      // Without days_requested the emulator keeps 30 days; 48 transactions over 60 days all
+      // landing in the last 30 would be a 1-in-2^48 chance.
+      expect(dates[0] && dates[0] < dayBefore(30)).toBe(true)
+      expect(dates[0] && dates[0] >= dayBefore(60)).toBe(true)
+    })
+
+    it.each(['0', '731'])(
+      'answers 500 naming the setting, and calls no Plaid, when it is %s (outside 1 to 730)',
+      async (days) => {
+        const env = testEnv({ PLAID_TRANSACTIONS_DAYS_REQUESTED: days })
+        const res = await call(env, 'POST', PATH, { token: await mintToken() })
+        expect(res.status).toBe(500)
+        expect(res.body).toEqual({
+          detail:
+            'Failed to create link token: server misconfigured: ' +
+            'PLAID_TRANSACTIONS_DAYS_REQUESTED must be a whole number of days from 1 to 730',
+        })
+        expect(await emulator.calls(env)).toEqual({})
+      },
+    )
+
+    it("sends no days_requested in update mode, where Plaid cannot change an Item's history", async () => {
+      const env = testEnv({ PLAID_TRANSACTIONS_DAYS_REQUESTED: '365' })
+      const user = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      for (const body of [{ item_id: itemId }, { item_id: itemId, account_selection: true }]) {
+        expect((await call(env, 'POST', PATH, { token: user.token, body })).status).toBe(200)
+      }
+      const tokens = await emulator.linkTokens(env)
+      expect(tokens.map((t) => [t.item_id, t.days_requested])).toEqual([
+        [itemId, null],
+        [itemId, null],
+      ])
+    })
   })
 
   describe('products that do not hide banks', () => {
