@@ -4,6 +4,7 @@
  * in `wrangler.toml`.
  */
 import {
+  DEV_CLIENT_USER_ID_KEY,
   DEV_JWT_SECRET,
   DEV_TOKEN_ENCRYPTION_KEY,
   EMULATOR_CLIENT_ID,
@@ -27,6 +28,11 @@ export type Bindings = {
   TOKEN_ENCRYPTION_KEY?: string
   /** Secret: comma list of previous TOKEN_ENCRYPTION_KEY values, still accepted for reading. */
   TOKEN_ENCRYPTION_KEYS_OLD?: string
+  /**
+   * Secret: base64 of 32 random bytes that keys the hash of the user id sent to Plaid as
+   * `client_user_id` (openssl rand -base64 32). Changing it gives every user a new one at Plaid.
+   */
+  PLAID_CLIENT_USER_ID_KEY?: string
   /** Var: milliseconds before /accounts/balance/get is abandoned (default 30000, at most 60000). */
   PLAID_BALANCE_TIMEOUT_MS?: string
   /** Secret: HMAC key for the bearer JWTs the frontend sends. */
@@ -210,6 +216,8 @@ export type Config = {
   users: DurableObjectNamespace<UserStore>
   webhookQueue: Queue<WebhookJob>
   tokenKeys: TokenKeys
+  /** Keys the hash of the user id that Plaid gets as `client_user_id` (src/plaid/client-user-id.ts). */
+  clientUserIdKey: Uint8Array
   /** ALLOWED_ORIGINS: the browser origins that get CORS headers, each exactly as sent in `Origin`. */
   allowedOrigins: string[]
 }
@@ -493,6 +501,14 @@ function parseConfig(env: Bindings): Config {
       localDev ? DEV_TOKEN_ENCRYPTION_KEY : undefined,
     ) || undefined,
   )
+  const clientUserIdKey = r.key(
+    'PLAID_CLIENT_USER_ID_KEY',
+    r.required(
+      'PLAID_CLIENT_USER_ID_KEY',
+      secretHow('PLAID_CLIENT_USER_ID_KEY'),
+      localDev ? DEV_CLIENT_USER_ID_KEY : undefined,
+    ) || undefined,
+  )
   const oldKeys = (
     r.optional(
       'TOKEN_ENCRYPTION_KEYS_OLD',
@@ -565,7 +581,7 @@ function parseConfig(env: Bindings): Config {
       'set it to a comma list of origins exactly as browsers send them, such as https://app.example.com,http://localhost:5173 (scheme://host[:port] in lower case, no path, no trailing slash, no wildcard)',
     ),
   }
-  if (r.problems.length > 0 || !env.DB || !env.USER_STORE || !env.WEBHOOK_QUEUE || !currentKey) {
+  if (r.problems.length > 0 || !env.DB || !env.USER_STORE || !env.WEBHOOK_QUEUE || !currentKey || !clientUserIdKey) {
     throw new ConfigError(r.problems, r.settings)
   }
   return {
@@ -574,6 +590,7 @@ function parseConfig(env: Bindings): Config {
     users: env.USER_STORE,
     webhookQueue: env.WEBHOOK_QUEUE,
     tokenKeys: { current: currentKey, old: oldKeys.filter((k) => k !== undefined) },
+    clientUserIdKey,
   }
 }
 

@@ -3,6 +3,7 @@ import * as v from 'valibot'
 import { requireUser } from '../auth/bearer'
 import { serviceContext, withDeadline } from '../context'
 import type { PlaidConfig } from '../env'
+import { plaidClientUserId } from '../plaid/client-user-id'
 import type { LinkTokenCreateRequest } from '../plaid/types'
 import { openAccessToken } from '../services/access-token'
 import { requireItem } from '../services/linking'
@@ -19,14 +20,15 @@ import { limitPlaidCalls } from './rate-limit'
  */
 export function linkTokenRequest(
   plaid: PlaidConfig,
-  userId: string,
+  /** plaidClientUserId's hash of the user id, never the id itself. */
+  clientUserId: string,
   update?: { accessToken: string; accountSelection: boolean },
 ): LinkTokenCreateRequest {
   return {
     client_name: plaid.clientName,
     language: plaid.language,
     country_codes: plaid.countryCodes,
-    user: { client_user_id: userId },
+    user: { client_user_id: clientUserId },
     ...(update ? { access_token: update.accessToken } : newItemFields(plaid)),
     ...(update?.accountSelection && { update: { account_selection_enabled: true } }),
     ...(plaid.webhookUrl && { webhook: plaid.webhookUrl }),
@@ -77,7 +79,8 @@ export const linkTokenRoutes = new Hono<AppEnv>().post(
           accountSelection: body.account_selection === true,
         }
       : undefined
-    const created = await plaid.createLinkToken(linkTokenRequest(config.plaid, userId, update))
+    const clientUserId = await plaidClientUserId(config.clientUserIdKey, userId)
+    const created = await plaid.createLinkToken(linkTokenRequest(config.plaid, clientUserId, update))
     return c.json({ link_token: created.link_token, expiration: created.expiration })
   },
 )

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
+import { sha256Hex } from '../../src/crypto/hash'
+import { expectedClientUserId } from '../helpers/client-user-id'
 import { exchange, itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
 import { mintToken } from '../helpers/tokens'
-import { call, emulator, runQueue, testEnv } from '../helpers/worker'
+import { call, emulator, runQueue, type TestEnv, testEnv } from '../helpers/worker'
 
 const PATH = '/api/v1/banking/link-token'
 
@@ -20,7 +22,8 @@ describe('POST /api/v1/banking/link-token', () => {
     expect(await emulator.linkTokens(env)).toEqual([
       {
         link_token: res.body.link_token,
-        client_user_id: 'user-123',
+        // A keyed hash of the user id, never the id (test/helpers/client-user-id.ts).
+        client_user_id: await expectedClientUserId(env, 'user-123'),
         webhook: null,
         redirect_uri: null,
         item_id: null,
@@ -102,11 +105,51 @@ describe('POST /api/v1/banking/link-token', () => {
     })
   })
 
-  it('sends the user id from the token as client_user_id (Plaid rejects nothing it needs)', async () => {
-    const env = testEnv()
-    const res = await call(env, 'POST', PATH, { token: await mintToken({ sub: '42' }) })
-    expect(res.status).toBe(200)
-    expect((await emulator.linkTokens(env)).map((t) => t.client_user_id)).toEqual(['42'])
+  describe('client_user_id', () => {
+    const clientUserIds = async (env: TestEnv) => (await emulator.linkTokens(env)).map((t) => t.client_user_id)
+
+    it('is a keyed hash of the user id, never the id itself, since Plaid wants no personal data there', async () => {
+      const env = testEnv()
+      const sub = 'jane.doe@example.com' // identity providers often put an email in sub
+      const res = await call(env, 'POST', PATH, { token: await mintToken({ sub }) })
+      expect(res.status).toBe(200)
+      const [sent] = await clientUserIds(env)
+      expect(sent).toBe(await expectedClientUserId(env, sub))
+      expect(sent).toMatch(/^[0-9a-f]{64}$/)
+      expect(sent).not.toContain('jane')
+    })
+
+    it('is the same for one user every time, update mode included, and differs between users', async () => {
+      const env = testEnv()
+      const user = await newUser()
+      const other = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      for (const [who, body] of [
+        [user, undefined],
+        [user, { item_id: itemId }],
+        [other, undefined],
+      ] as const) {
+        expect((await call(env, 'POST', PATH, { token: who.token, body })).status).toBe(200)
+      }
+      const [first, update, others] = await clientUserIds(env)
+      expect(first).toBe(await expectedClientUserId(env, user.id))
+      expect(update).toBe(first)
+      expect(others).toBe(await expectedClientUserId(env, other.id))
+      expect(others).not.toBe(first)
+    })
+
+    it('depends on PLAID_CLIENT_USER_ID_KEY, so it is no plain hash anyone could recompute', async () => {
+      const sub = 'user-42'
+      const envs = [testEnv(), testEnv({ PLAID_CLIENT_USER_ID_KEY: btoa('another-32-byte-client-user-key!') })]
+      for (const env of envs) {
+        expect((await call(env, 'POST', PATH, { token: await mintToken({ sub }) })).status).toBe(200)
+      }
+      const [a, b] = [(await clientUserIds(envs[0] as TestEnv))[0], (await clientUserIds(envs[1] as TestEnv))[0]]
+      expect(a).toBe(await expectedClientUserId(envs[0] as TestEnv, sub))
+      expect(b).toBe(await expectedClientUserId(envs[1] as TestEnv, sub))
+      expect(a).not.toBe(b)
+      expect(a).not.toBe(await sha256Hex(sub))
+    })
   })
 
   it('sends webhook and redirect_uri when they are configured, which Plaid validates', async () => {
