@@ -414,7 +414,7 @@ async function main() {
 
   await test("an expired token shows the API's 401 detail and signs the user out", async () => {
     await page.getByRole('button', { name: 'Sign out' }).click()
-    await signIn(user, '-60')
+    await signIn(user, '-600')
     await text('#error', 'Signed out (401): token has expired')
     await page.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: WAIT_MS })
   })

@@ -41,6 +41,8 @@ export type Bindings = {
   JWT_ALG?: string
   /** Var: an identity provider's JWKS URL (Auth0, Clerk, Supabase, Cognito...); replaces JWT_SECRET. */
   JWT_JWKS_URL?: string
+  /** Var: seconds of clock difference allowed on a token's `exp`, `nbf` and `iat` (default 60, at most 300). */
+  JWT_CLOCK_SKEW_SECONDS?: string
   /** Var: when set, the token's `iss` must equal it. */
   JWT_ISSUER?: string
   /** Var: when set, the token's `aud` must contain it. */
@@ -181,10 +183,12 @@ export type JwtAlg = keyof typeof JWT_ALGS
 export const JWKS_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'] as const
 export type JwksAlg = (typeof JWKS_ALGS)[number]
 
-export type AuthConfig = (
+/** How a token's signature is checked: the shared secret, or the identity provider's keys. */
+type AuthVerification =
   | { mode: 'hmac'; secret: string; alg: JwtAlg }
   | { mode: 'jwks'; jwksUrl: string; algs: JwksAlg[] }
-) & { issuer?: string; audience?: string }
+
+export type AuthConfig = AuthVerification & { issuer?: string; audience?: string; clockSkewSeconds: number }
 
 export type PlaidConfig = {
   baseUrl: string
@@ -418,7 +422,7 @@ function parseConfig(env: Bindings): Config {
     'to verify tokens with JWT_SECRET',
     (url) => localDev || isLoopback(url),
   )
-  let verification: AuthConfig
+  let verification: AuthVerification
   if (jwksUrl) {
     const how = `with JWT_JWKS_URL, set it to a comma list of: ${JWKS_ALGS.join(', ')} (HMAC algorithms need JWT_SECRET instead)`
     const algs = r.list('JWT_ALG', 'RS256', new Set<string>(JWKS_ALGS), 'algorithm for JWKS', how) as JwksAlg[]
@@ -543,6 +547,9 @@ function parseConfig(env: Bindings): Config {
       ...verification,
       issuer: r.optional('JWT_ISSUER', 'set it to the exact `iss` your tokens carry', 'to skip the issuer check'),
       audience: r.optional('JWT_AUDIENCE', 'set it to an `aud` your tokens must contain', 'to skip the audience check'),
+      // The identity provider's clock and Cloudflare's differ by a little; a minute covers
+      // ordinary drift, and five minutes (RFC 7519's "a few minutes") is as far as it goes.
+      clockSkewSeconds: r.whole('JWT_CLOCK_SKEW_SECONDS', 60, 0, 300, 'seconds'),
     },
     plaid: {
       baseUrl: baseUrl ?? '',

@@ -20,7 +20,9 @@ const body = (ref: string, required = true) => ({
 const plaidId = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }
 const itemIdParam = { name: 'item_id', in: 'path', required: true, schema: plaidId }
 const common = {
-  '401': error('Missing, malformed, expired or wrongly signed bearer token'),
+  '401': error(
+    'Missing, malformed or wrongly signed bearer token, or one expired or not yet valid by more than the allowed clock skew',
+  ),
   '500': error('Server misconfigured, Plaid unreachable or an unexpected answer'),
 }
 const plaidError = { '400': error('Plaid reported an error (`error_code`, `error_type` and `request_id` included)') }
@@ -267,7 +269,16 @@ export const openApiDocument = {
     },
   }),
   components: {
-    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    securitySchemes: {
+      bearer: {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description:
+          'A JWT whose `sub` is the user id and which has an `exp`. `exp`, `nbf` and `iat` are checked with the ' +
+          "server's allowance for clock skew (JWT_CLOCK_SKEW_SECONDS, 60 s unless configured)",
+      },
+    },
     parameters: {
       RequestId: {
         name: 'X-Request-Id',

@@ -187,6 +187,12 @@ describe('settings', () => {
       'PLAID_CLIENT_USER_ID_KEY must be base64 of exactly 32 random bytes (openssl rand -base64 32)',
       [],
     ],
+    ...['-1', '301', '1.5', 'sixty', '60s'].map((skew): [string, Partial<Bindings>, string, string[]] => [
+      `JWT_CLOCK_SKEW_SECONDS is ${skew}`,
+      { JWT_CLOCK_SKEW_SECONDS: skew },
+      'JWT_CLOCK_SKEW_SECONDS must be a whole number of seconds from 0 to 300',
+      [],
+    ]),
     // 0 is refused too (test/routes/link-token.test.ts); here its digit would be found in "730".
     ...['731', '-30', '90 days', '1e2', '30.0', '0x10'].map((days): [string, Partial<Bindings>, string, string[]] => [
       `PLAID_TRANSACTIONS_DAYS_REQUESTED is ${days}`,
@@ -298,6 +304,11 @@ describe('settings', () => {
       'PLAID_BALANCE_TIMEOUT_MS',
       {},
       /^PLAID_BALANCE_TIMEOUT_MS is blank; set it to a whole number of milliseconds from 1 to \d+, or delete it to use the default \(\d+\)$/,
+    ],
+    [
+      'JWT_CLOCK_SKEW_SECONDS',
+      {},
+      'JWT_CLOCK_SKEW_SECONDS is blank; set it to a whole number of seconds from 0 to 300, or delete it to use the default (60)',
     ],
     [
       'JWT_ISSUER',
