@@ -48,6 +48,14 @@ describe('POST /api/v1/banking/link-token', () => {
     expect(res.status).toBe(200)
   })
 
+  it('still refuses a body field it does not know, though unknown query parameters are ignored', async () => {
+    const env = testEnv()
+    const res = await call(env, 'POST', `${PATH}?_=1700000000`, { token: await mintToken(), body: { _: 1 } })
+    expect(res.status).toBe(422)
+    expect(res.body).toEqual({ detail: 'invalid body: _: unknown field' })
+    expect(await emulator.calls(env)).toEqual({})
+  })
+
   it('answers 400 with Plaid error_message in the seed shape when Plaid reports an error', async () => {
     const env = testEnv()
     await emulator.fault(env, {
