@@ -20,6 +20,7 @@ export default defineConfig({
           PLAID_TIMEOUT_MS: '2000',
           ALLOWED_ORIGINS: 'https://app.example.com',
           TOKEN_ENCRYPTION_KEY: 'dGVzdC1rZXktZm9yLWFjY2Vzcy10b2tlbi1zZWFsISE=',
+          PLAID_CLIENT_USER_ID_KEY: 'dGVzdC1rZXktZm9yLXBsYWlkLWNsaWVudC11c2VyaWQ=',
           TEST_MIGRATIONS: migrations,
         },
         outboundService: emulatorNetwork(),

@@ -237,6 +237,7 @@ export function createEmulator(options: EmulatorOptions = {}) {
       optional_products: token.optionalProducts,
       additional_consented_products: token.additionalConsentedProducts,
       account_selection_enabled: token.accountSelection,
+      days_requested: token.daysRequested ?? null,
     }))
     return c.json({ link_tokens: tokens })
   })

@@ -125,6 +125,8 @@ export type LinkToken = {
   webhook: string | null
   /** Update mode: the Item the session repairs. */
   itemId: string | null
+  /** `transactions.days_requested` as sent (null when not): a new Item's history, in days; update mode ignores it. */
+  daysRequested: number | null
   /** Update mode: whether Link lets the user change which accounts the Item shares. */
   accountSelection: boolean
 }

@@ -57,6 +57,9 @@ async function demoStack(demoPort: number, { redirect }: { redirect: boolean }):
     vars: (apiUrl) => ({
       ALLOWED_ORIGINS: demoOrigin,
       PLAID_WEBHOOK_URL: `${apiUrl}/api/v1/banking/webhooks`,
+      // A month of history (about 24 transactions) keeps "Load more" to a few pages; the default,
+      // two years, would be some 60 pages of 10.
+      PLAID_TRANSACTIONS_DAYS_REQUESTED: '30',
       ...(redirect && { PLAID_REDIRECT_URI: `${demoOrigin}${REDIRECT_PATH}` }),
     }),
   })

@@ -15,3 +15,5 @@ export const EMULATOR_SECRET = 'emulator-secret'
 export const DEV_JWT_SECRET = 'dev-only-jwt-secret-do-not-use-in-production'
 /** Seals access tokens in local development only. */
 export const DEV_TOKEN_ENCRYPTION_KEY = 'ZGV2LW9ubHkta2V5LWZvci1sb2NhbC1kZXZlbG9wbWU='
+/** Keys the client_user_id sent to Plaid (a hash of the user id) in local development only. */
+export const DEV_CLIENT_USER_ID_KEY = 'ZGV2LW9ubHktcGxhaWQtY2xpZW50LXVzZXItaWQtayE='

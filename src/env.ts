@@ -4,6 +4,7 @@
  * in `wrangler.toml`.
  */
 import {
+  DEV_CLIENT_USER_ID_KEY,
   DEV_JWT_SECRET,
   DEV_TOKEN_ENCRYPTION_KEY,
   EMULATOR_CLIENT_ID,
@@ -27,6 +28,11 @@ export type Bindings = {
   TOKEN_ENCRYPTION_KEY?: string
   /** Secret: comma list of previous TOKEN_ENCRYPTION_KEY values, still accepted for reading. */
   TOKEN_ENCRYPTION_KEYS_OLD?: string
+  /**
+   * Secret: base64 of 32 random bytes that keys the hash of the user id sent to Plaid as
+   * `client_user_id` (openssl rand -base64 32). Changing it gives every user a new one at Plaid.
+   */
+  PLAID_CLIENT_USER_ID_KEY?: string
   /** Var: milliseconds before /accounts/balance/get is abandoned (default 30000, at most 60000). */
   PLAID_BALANCE_TIMEOUT_MS?: string
   /** Secret: HMAC key for the bearer JWTs the frontend sends. */
@@ -35,6 +41,8 @@ export type Bindings = {
   JWT_ALG?: string
   /** Var: an identity provider's JWKS URL (Auth0, Clerk, Supabase, Cognito...); replaces JWT_SECRET. */
   JWT_JWKS_URL?: string
+  /** Var: seconds of clock difference allowed on a token's `exp`, `nbf` and `iat` (default 60, at most 300). */
+  JWT_CLOCK_SKEW_SECONDS?: string
   /** Var: when set, the token's `iss` must equal it. */
   JWT_ISSUER?: string
   /** Var: when set, the token's `aud` must contain it. */
@@ -59,6 +67,11 @@ export type Bindings = {
   PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS?: string
   /** Var: comma list of products Plaid adds best-effort; hides no bank, and failing to get one fails no link. */
   PLAID_OPTIONAL_PRODUCTS?: string
+  /**
+   * Var: days of transaction history a new Item gets, 1 to 730 (default 730, Plaid's maximum).
+   * Plaid fixes it when the Item is linked: raising it later means removing the Item and linking again.
+   */
+  PLAID_TRANSACTIONS_DAYS_REQUESTED?: string
   /** Var: comma list of country codes (default `US`). */
   PLAID_COUNTRY_CODES?: string
   /** Var: Link's display language (default `en`). */
@@ -170,10 +183,12 @@ export type JwtAlg = keyof typeof JWT_ALGS
 export const JWKS_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'] as const
 export type JwksAlg = (typeof JWKS_ALGS)[number]
 
-export type AuthConfig = (
+/** How a token's signature is checked: the shared secret, or the identity provider's keys. */
+type AuthVerification =
   | { mode: 'hmac'; secret: string; alg: JwtAlg }
   | { mode: 'jwks'; jwksUrl: string; algs: JwksAlg[] }
-) & { issuer?: string; audience?: string }
+
+export type AuthConfig = AuthVerification & { issuer?: string; audience?: string; clockSkewSeconds: number }
 
 export type PlaidConfig = {
   baseUrl: string
@@ -187,6 +202,8 @@ export type PlaidConfig = {
   requiredIfSupportedProducts: string[]
   /** Sent as `optional_products` for new Items; empty when unset. */
   optionalProducts: string[]
+  /** Sent as `transactions.days_requested` for new Items only (update mode cannot change it). */
+  transactionsDaysRequested: number
   countryCodes: string[]
   language: string
   webhookUrl?: string
@@ -203,6 +220,8 @@ export type Config = {
   users: DurableObjectNamespace<UserStore>
   webhookQueue: Queue<WebhookJob>
   tokenKeys: TokenKeys
+  /** Keys the hash of the user id that Plaid gets as `client_user_id` (src/plaid/client-user-id.ts). */
+  clientUserIdKey: Uint8Array
   /** ALLOWED_ORIGINS: the browser origins that get CORS headers, each exactly as sent in `Origin`. */
   allowedOrigins: string[]
 }
@@ -309,11 +328,15 @@ class Reader {
 
   /** A whole number of milliseconds within [1, max]. */
   millis(name: keyof Bindings, fallback: number, max: number): number {
-    const how = `set it to a whole number of milliseconds from 1 to ${max}`
-    const value = Number(this.optional(name, how, `to use the default (${fallback})`) ?? fallback)
-    if (!Number.isInteger(value) || value < 1 || value > max) {
-      this.problem(name, `${name} must be a whole number of milliseconds from 1 to ${max}`)
-    }
+    return this.whole(name, fallback, 1, max, 'milliseconds')
+  }
+
+  /** A whole number of `unit` within [min, max], written in digits only (no 1e3, 0x10 or 30.0). */
+  whole(name: keyof Bindings, fallback: number, min: number, max: number, unit: string): number {
+    const rule = `a whole number of ${unit} from ${min} to ${max}`
+    const raw = this.optional(name, `set it to ${rule}`, `to use the default (${fallback})`)
+    const value = raw === undefined ? fallback : /^\d{1,15}$/.test(raw) ? Number(raw) : Number.NaN
+    if (!Number.isInteger(value) || value < min || value > max) this.problem(name, `${name} must be ${rule}`)
     return value
   }
 
@@ -414,7 +437,7 @@ function parseConfig(env: Bindings): Config {
     'to verify tokens with JWT_SECRET',
     (url) => localDev || isLoopback(url),
   )
-  let verification: AuthConfig
+  let verification: AuthVerification
   if (jwksUrl) {
     const how = `with JWT_JWKS_URL, set it to a comma list of: ${JWKS_ALGS.join(', ')} (HMAC algorithms need JWT_SECRET instead)`
     const algs = r.list('JWT_ALG', 'RS256', new Set<string>(JWKS_ALGS), 'algorithm for JWKS', how) as JwksAlg[]
@@ -497,6 +520,14 @@ function parseConfig(env: Bindings): Config {
       localDev ? DEV_TOKEN_ENCRYPTION_KEY : undefined,
     ) || undefined,
   )
+  const clientUserIdKey = r.key(
+    'PLAID_CLIENT_USER_ID_KEY',
+    r.required(
+      'PLAID_CLIENT_USER_ID_KEY',
+      secretHow('PLAID_CLIENT_USER_ID_KEY'),
+      localDev ? DEV_CLIENT_USER_ID_KEY : undefined,
+    ) || undefined,
+  )
   const oldKeys = (
     r.optional(
       'TOKEN_ENCRYPTION_KEYS_OLD',
@@ -531,6 +562,9 @@ function parseConfig(env: Bindings): Config {
       ...verification,
       issuer: r.optional('JWT_ISSUER', 'set it to the exact `iss` your tokens carry', 'to skip the issuer check'),
       audience: r.optional('JWT_AUDIENCE', 'set it to an `aud` your tokens must contain', 'to skip the audience check'),
+      // The identity provider's clock and Cloudflare's differ by a little; a minute covers
+      // ordinary drift, and five minutes (RFC 7519's "a few minutes") is as far as it goes.
+      clockSkewSeconds: r.whole('JWT_CLOCK_SKEW_SECONDS', 60, 0, 300, 'seconds'),
     },
     plaid: {
       baseUrl: baseUrl ?? '',
@@ -540,6 +574,9 @@ function parseConfig(env: Bindings): Config {
       balanceTimeoutMs,
       clientName,
       ...products(r),
+      // Plaid's maximum by default: the spec's own default (90 days) is too short for budgeting,
+      // and an Item linked with less can only get more by being removed and linked again.
+      transactionsDaysRequested: r.whole('PLAID_TRANSACTIONS_DAYS_REQUESTED', 730, 1, 730, 'days'),
       countryCodes: r.list(
         'PLAID_COUNTRY_CODES',
         'US',
@@ -567,7 +604,7 @@ function parseConfig(env: Bindings): Config {
       'set it to a comma list of origins exactly as browsers send them, such as https://app.example.com,http://localhost:5173 (scheme://host[:port] in lower case, no path, no trailing slash, no wildcard)',
     ),
   }
-  if (r.problems.length > 0 || !env.DB || !env.USER_STORE || !env.WEBHOOK_QUEUE || !currentKey) {
+  if (r.problems.length > 0 || !env.DB || !env.USER_STORE || !env.WEBHOOK_QUEUE || !currentKey || !clientUserIdKey) {
     throw new ConfigError(r.problems, r.settings)
   }
   return {
@@ -576,6 +613,7 @@ function parseConfig(env: Bindings): Config {
     users: env.USER_STORE,
     webhookQueue: env.WEBHOOK_QUEUE,
     tokenKeys: { current: currentKey, old: oldKeys.filter((k) => k !== undefined) },
+    clientUserIdKey,
   }
 }
 

@@ -20,7 +20,9 @@ const body = (ref: string, required = true) => ({
 const plaidId = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }
 const itemIdParam = { name: 'item_id', in: 'path', required: true, schema: plaidId }
 const common = {
-  '401': error('Missing, malformed, expired or wrongly signed bearer token'),
+  '401': error(
+    'Missing, malformed or wrongly signed bearer token, or one expired or not yet valid by more than the allowed clock skew',
+  ),
   '500': error('Server misconfigured, Plaid unreachable or an unexpected answer'),
 }
 const plaidError = { '400': error('Plaid reported an error (`error_code`, `error_type` and `request_id` included)') }
@@ -31,7 +33,7 @@ const plaidOrBodyError = {
 const badInput = {
   '413': error('Body larger than 16 KB'),
   '415': error('Body is not JSON'),
-  '422': error('Body or query does not match the schema'),
+  '422': error('Body or a listed query parameter does not match the schema (unknown body fields included)'),
 }
 const notFound = { '404': error('No such Item for this user') }
 const badItemId = { '422': error('item_id is not a Plaid id (1 to 128 letters, digits, `_` or `-`)') }
@@ -80,7 +82,9 @@ export const openApiDocument = {
       'Bank linking through Plaid for signed-in users. Errors always have the shape `{"detail": "..."}`; errors ' +
       'Plaid reports answer 400 with `error_code`, `error_type` and `request_id` beside `detail`. Any path not ' +
       'listed here answers 404 (`#/components/responses/NotFound`); a listed path with a method it does not ' +
-      'list answers 405 with an `Allow` header (`#/components/responses/MethodNotAllowed`).',
+      'list answers 405 with an `Allow` header (`#/components/responses/MethodNotAllowed`). Query parameters ' +
+      'an operation does not list (such as a `_=<time>` cache-buster) are ignored; fields a request body ' +
+      'does not list are refused with 422.',
   },
   // Relative: the API is served from the same origin as this document.
   servers: [{ url: '/', description: 'This Worker' }],
@@ -267,7 +271,16 @@ export const openApiDocument = {
     },
   }),
   components: {
-    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    securitySchemes: {
+      bearer: {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description:
+          'A JWT whose `sub` is the user id and which has an `exp`. `exp`, `nbf` and `iat` are checked with the ' +
+          "server's allowance for clock skew (JWT_CLOCK_SKEW_SECONDS, 60 s unless configured)",
+      },
+    },
     parameters: {
       RequestId: {
         name: 'X-Request-Id',

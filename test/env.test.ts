@@ -1,8 +1,9 @@
 /// <reference types="vite/client" />
 import { describe, expect, it } from 'vitest'
-import { EMULATOR_CLIENT_ID } from '../src/dev-defaults'
+import { DEV_CLIENT_USER_ID_KEY, EMULATOR_CLIENT_ID } from '../src/dev-defaults'
 import type { Bindings } from '../src/env'
 import wranglerToml from '../wrangler.toml?raw'
+import { expectedClientUserId } from './helpers/client-user-id'
 import { mintToken, TEST_JWT_SECRET } from './helpers/tokens'
 import { call, emulator, type TestEnv, testEnv } from './helpers/worker'
 
@@ -181,6 +182,31 @@ describe('settings', () => {
       [],
     ],
     [
+      'PLAID_CLIENT_USER_ID_KEY is missing',
+      { PLAID_CLIENT_USER_ID_KEY: undefined },
+      `PLAID_CLIENT_USER_ID_KEY is not set; ${secretHow('PLAID_CLIENT_USER_ID_KEY')}`,
+      [],
+    ],
+    [
+      'PLAID_CLIENT_USER_ID_KEY is not 32 bytes',
+      { PLAID_CLIENT_USER_ID_KEY: btoa('a-key-of-only-20-bytes') },
+      'PLAID_CLIENT_USER_ID_KEY must be base64 of exactly 32 random bytes (openssl rand -base64 32)',
+      [],
+    ],
+    ...['-1', '301', '1.5', 'sixty', '60s'].map((skew): [string, Partial<Bindings>, string, string[]] => [
+      `JWT_CLOCK_SKEW_SECONDS is ${skew}`,
+      { JWT_CLOCK_SKEW_SECONDS: skew },
+      'JWT_CLOCK_SKEW_SECONDS must be a whole number of seconds from 0 to 300',
+      [],
+    ]),
+    // 0 is refused too (test/routes/link-token.test.ts); here its digit would be found in "730".
+    ...['731', '-30', '90 days', '1e2', '30.0', '0x10'].map((days): [string, Partial<Bindings>, string, string[]] => [
+      `PLAID_TRANSACTIONS_DAYS_REQUESTED is ${days}`,
+      { PLAID_TRANSACTIONS_DAYS_REQUESTED: days },
+      'PLAID_TRANSACTIONS_DAYS_REQUESTED must be a whole number of days from 1 to 730',
+      [],
+    ]),
+    [
       'PLAID_TIMEOUT_MS is over 10 s',
       { PLAID_TIMEOUT_MS: '20000' },
       /PLAID_TIMEOUT_MS must be a whole number of milliseconds from 1 to 10000/,
@@ -276,9 +302,19 @@ describe('settings', () => {
       /^PLAID_TIMEOUT_MS is blank; set it to a whole number of milliseconds from 1 to \d+, or delete it to use the default \(\d+\)$/,
     ],
     [
+      'PLAID_TRANSACTIONS_DAYS_REQUESTED',
+      {},
+      'PLAID_TRANSACTIONS_DAYS_REQUESTED is blank; set it to a whole number of days from 1 to 730, or delete it to use the default (730)',
+    ],
+    [
       'PLAID_BALANCE_TIMEOUT_MS',
       {},
       /^PLAID_BALANCE_TIMEOUT_MS is blank; set it to a whole number of milliseconds from 1 to \d+, or delete it to use the default \(\d+\)$/,
+    ],
+    [
+      'JWT_CLOCK_SKEW_SECONDS',
+      {},
+      'JWT_CLOCK_SKEW_SECONDS is blank; set it to a whole number of seconds from 0 to 300, or delete it to use the default (60)',
     ],
     [
       'JWT_ISSUER',
@@ -323,6 +359,11 @@ describe('settings', () => {
       'JWT_SECRET',
       { LOCAL_DEV: 'true' },
       `JWT_SECRET is blank; ${secretHow('JWT_SECRET')}, or delete it to use the development default`,
+    ],
+    [
+      'PLAID_CLIENT_USER_ID_KEY',
+      { LOCAL_DEV: 'true' },
+      `PLAID_CLIENT_USER_ID_KEY is blank; ${secretHow('PLAID_CLIENT_USER_ID_KEY')}, or delete it to use the development default`,
     ],
     [
       'TOKEN_ENCRYPTION_KEY',
@@ -450,6 +491,16 @@ describe('which Plaid host the settings pick', () => {
     expect(await hostFor({ LOCAL_DEV: 'true', PLAID_ENV: 'sandbox' })).toBe(
       'Failed to create link token: request went to sandbox.plaid.com',
     )
+  })
+
+  it('keys client_user_id with the development key in local development when PLAID_CLIENT_USER_ID_KEY is unset', async () => {
+    const env = testEnv({ LOCAL_DEV: 'true', PLAID_CLIENT_USER_ID_KEY: undefined })
+    const res = await call(env, 'POST', PATH, { token: await mintToken({ sub: 'dev-user' }) })
+    expect(res.status).toBe(200)
+    const devKey = { PLAID_CLIENT_USER_ID_KEY: DEV_CLIENT_USER_ID_KEY }
+    expect((await emulator.linkTokens(env)).map((t) => t.client_user_id)).toEqual([
+      await expectedClientUserId(devKey, 'dev-user'),
+    ])
   })
 
   it("uses the emulator's keys in local development without Plaid keys wherever PLAID_BASE_URL points", async () => {

@@ -10,7 +10,18 @@ import {
   type LinkToken,
   type Tenant,
 } from '../state'
-import { anything, arrayOf, boolean, checkFields, nonEmptyString, object, type Rule, stringOf, url } from '../validate'
+import {
+  anything,
+  arrayOf,
+  boolean,
+  checkFields,
+  integer,
+  nonEmptyString,
+  object,
+  type Rule,
+  stringOf,
+  url,
+} from '../validate'
 
 // Plaid's enums, as the OpenAPI spec (2020-09-14) lists them.
 export const PRODUCTS = [
@@ -105,7 +116,6 @@ const OTHER_FIELDS = [
   'investments',
   'investments_auth',
   'hosted_link',
-  'transactions',
   'cashflow_report',
   'cra_enabled',
   'identity',
@@ -175,6 +185,9 @@ const redirectUri: Rule = (value, name) => {
   if (parsed.search !== '' || parsed.hash !== '') throw invalidField(`${name} must not contain query parameters`)
 }
 
+/** LinkTokenTransactions.days_requested: at most two years of history. */
+const MAX_DAYS_REQUESTED = 730
+
 /** `/link/token/create`, including update mode (an `access_token` names the Item to repair). */
 export function linkEndpoints(api: EndpointRegistry): void {
   api.post('/link/token/create', (body, { tenant }) => {
@@ -201,6 +214,8 @@ export function linkEndpoints(api: EndpointRegistry): void {
           item_ids: { rule: arrayOf(nonEmptyString) },
         }),
       },
+      // LinkTokenTransactions: how far back the new Item's history goes (spec: integer, 1 to 730).
+      transactions: { rule: object({ days_requested: { rule: integer(1, MAX_DAYS_REQUESTED) } }) },
       ...Object.fromEntries(OTHER_FIELDS.map((f) => [f, { rule: anything }])),
     })
     const lists = checkProductLists(body)
@@ -226,6 +241,10 @@ export function linkEndpoints(api: EndpointRegistry): void {
       // Plaid ignores `webhook` in update mode (an Item's webhook changes via /item/webhook/update).
       webhook: item ? null : ((body.webhook as string | undefined) ?? null),
       itemId: item?.id ?? null,
+      // Kept as sent, update mode included, so a test can tell whether it was sent; only a new
+      // Item's history uses it (the spec: it cannot change once an Item has Transactions).
+      daysRequested:
+        (body.transactions as { days_requested?: number | null } | null | undefined)?.days_requested ?? null,
       accountSelection:
         item !== null &&
         (body.update as { account_selection_enabled?: boolean } | undefined)?.account_selection_enabled === true,
@@ -238,7 +257,8 @@ export function linkEndpoints(api: EndpointRegistry): void {
  * The Item a new-Item Link session with `token` creates at `institution` (with `accounts`, else
  * the Sandbox defaults): `products` (Link offers no institution lacking one of them), plus those of
  * `required_if_supported_products` and `optional_products` the institution supports (consented
- * products are not initialized), and the token's webhook.
+ * products are not initialized), the token's webhook, and a transaction history as long as the
+ * token's `transactions.days_requested`.
  */
 export function linkedItem(
   tenant: Tenant,
@@ -258,6 +278,8 @@ export function linkedItem(
     ],
     accounts,
     webhook: token.webhook,
+    // Link tokens saved by an earlier emulator have no daysRequested: the Item gets the default.
+    transactionsOptions: { daysRequested: token.daysRequested ?? undefined },
   })
   return { item }
 }

@@ -298,7 +298,7 @@ export async function demoTests(
 
   await test("an expired token signs the user out, keeping the API's 401 detail for the developer", async () => {
     await page.getByRole('button', { name: 'Sign out' }).click()
-    await signIn(page, user, '-60')
+    await signIn(page, user, '-600')
     assert.equal(await shownError(page, 'Your session has ended. Sign in again.'), '401: token has expired')
     await page.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: WAIT_MS })
   })

@@ -7,12 +7,11 @@ import { type AuthConfig, getConfig } from '../env'
 import { UnauthorizedError } from '../errors'
 import type { AppEnv } from '../types'
 import { JwksUnavailableError, verifyWithProviderKeys } from './jwks'
+import { checkTimeClaims, TIME_CLAIMS_CHECKED_HERE } from './time-claims'
 
 // hono's JWT errors put the token in their messages, so callers only ever see these reasons.
+// (Time claims are checked by ./time-claims.ts, which throws its own.)
 const REASONS: Record<string, string> = {
-  JwtTokenExpired: 'token has expired',
-  JwtTokenNotBefore: 'token is not valid yet (nbf)',
-  JwtTokenIssuedAt: 'token was issued in the future (iat)',
   JwtTokenIssuer: 'token issuer is not accepted',
   JwtTokenAudience: 'token audience is not accepted',
   JwtPayloadRequiresAud: 'token audience is not accepted',
@@ -54,7 +53,9 @@ export const requireUser = createMiddleware<AppEnv>(async function requireUser(c
     throw new UnauthorizedError(REASONS[name] ?? 'token is malformed')
   }
 
-  // hono checks exp only when present; a token that never expires is not accepted here.
+  // Time claims are trusted only now that the signature holds. checkTimeClaims, like hono, checks
+  // exp only when present; a token that never expires is not accepted here.
+  checkTimeClaims(payload, auth.clockSkewSeconds)
   if (typeof payload.exp !== 'number') throw new UnauthorizedError('token has no exp claim')
   const sub = payload.sub
   if (typeof sub !== 'string' || sub.trim() === '') {
@@ -70,6 +71,7 @@ function verifyToken(c: Context<AppEnv>, token: string, auth: AuthConfig): Promi
   const verification = {
     ...(auth.issuer !== undefined && { iss: auth.issuer }),
     ...(auth.audience !== undefined && { aud: auth.audience }),
+    ...TIME_CLAIMS_CHECKED_HERE,
   }
   if (auth.mode === 'hmac') return verify(token, auth.secret, { alg: auth.alg, ...verification })
   return verifyWithProviderKeys(c, token, auth, verification, requestDeadline(c))

@@ -2,8 +2,9 @@
  * Bearer tokens signed by an identity provider (JWT_JWKS_URL): its keys, cached per isolate, and
  * the verification against them.
  *
- * The signature and claims are checked by hono/jwk's `jwk()` middleware, given the keys from this
- * cache (never its `jwks_uri`, which it would fetch on every request) and the pinned algorithms.
+ * The signature, `iss` and `aud` are checked by hono/jwk's `jwk()` middleware, given the keys
+ * from this cache (never its `jwks_uri`, which it would fetch on every request) and the pinned
+ * algorithms; the time claims are left to ./time-claims.ts, which allows for clock skew.
  * The algorithm and kid are checked before any key lookup, and the keys are fetched before
  * `jwk()` runs, so an identity provider that cannot be reached stays a 500 rather than one more
  * 401. `jwk()` answers a failed check with an HTTPException whose text/plain "Unauthorized"
@@ -45,7 +46,7 @@ type Entry = {
 const cache = new Map<string, Entry>()
 
 type JwksAuth = Extract<AuthConfig, { mode: 'jwks' }>
-type Verification = { iss?: string; aud?: string }
+type Verification = { iss?: string; aud?: string; exp: false; nbf: false; iat: false }
 
 /**
  * The token's claims once its signature checks out against the provider's key for its kid.

@@ -16,6 +16,7 @@ export type LinkTokenCreateRequest = {
   redirect_uri?: string
   access_token?: string
   update?: { account_selection_enabled: boolean }
+  transactions?: { days_requested: number }
 }
 
 export type LinkTokenCreateResponse = {

@@ -5,11 +5,11 @@ import { serviceContext } from '../context'
 import { refreshBalances, requireItem } from '../services/linking'
 import { userStore } from '../store/users'
 import type { AppEnv } from '../types'
-import { jsonObject, plaidId, readQuery } from './input'
+import { plaidId, queryObject, readQuery } from './input'
 import { operation } from './operation'
 import { limitPlaidCalls } from './rate-limit'
 
-const AccountsQuery = jsonObject({
+const AccountsQuery = queryObject({
   item_id: v.optional(plaidId('item_id')),
   refresh: v.optional(v.picklist(['true', 'false'], 'refresh must be true or false')),
 })

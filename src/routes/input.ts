@@ -55,7 +55,7 @@ export function requireJsonContentType(c: Context): void {
   }
 }
 
-/** The validated query parameters. */
+/** The validated query parameters (a queryObject schema: unknown ones are dropped). */
 export function readQuery<S extends Schema>(c: Context, schema: S): v.InferOutput<S> {
   return validate(schema, c.req.query(), 'query')
 }
@@ -124,6 +124,16 @@ export function decodeUtf8(bytes: Uint8Array): string {
 /** An object that rejects fields it does not know, naming them, so typos do not pass silently. */
 export const jsonObject = <E extends v.ObjectEntries>(entries: E) =>
   v.strictObject(entries, objectMessage('must be an object'))
+
+/**
+ * Query parameters: the known ones validated, the others ignored (and left out of the output).
+ * A query string is not only the app's: many HTTP clients add a cache-buster to GET requests
+ * (`?_=1700000000`), and proxies and analytics tags add their own, so refusing what is unknown
+ * would break clients that did nothing wrong. A body is the app's alone, so jsonObject still
+ * refuses a field it does not know (a typo there would otherwise pass silently).
+ */
+export const queryObject = <E extends v.ObjectEntries>(entries: E) =>
+  v.object(entries, objectMessage('must be an object'))
 
 /**
  * The message of an object schema: `invalid` when the value is not such an object, and "is

@@ -3,6 +3,7 @@ import * as v from 'valibot'
 import { requireUser } from '../auth/bearer'
 import { serviceContext, withDeadline } from '../context'
 import type { PlaidConfig } from '../env'
+import { plaidClientUserId } from '../plaid/client-user-id'
 import type { LinkTokenCreateRequest } from '../plaid/types'
 import { openAccessToken } from '../services/access-token'
 import { requireItem } from '../services/linking'
@@ -12,33 +13,39 @@ import { operation } from './operation'
 import { limitPlaidCalls } from './rate-limit'
 
 /**
- * The `/link/token/create` body for this user: a new Item (products from the settings), or,
- * with an access token, update mode for an existing Item (Plaid wants no products then, and
- * the other product lists need `products` beside them, so they go with it).
+ * The `/link/token/create` body for this user: a new Item (products and history from the
+ * settings), or, with an access token, update mode for an existing Item (Plaid wants no products
+ * then, the other product lists need `products` beside them, so they go with it, and an Item's
+ * `days_requested` cannot change once it has Transactions, so it goes with them too).
  */
 export function linkTokenRequest(
   plaid: PlaidConfig,
-  userId: string,
+  /** plaidClientUserId's hash of the user id, never the id itself. */
+  clientUserId: string,
   update?: { accessToken: string; accountSelection: boolean },
 ): LinkTokenCreateRequest {
   return {
     client_name: plaid.clientName,
     language: plaid.language,
     country_codes: plaid.countryCodes,
-    user: { client_user_id: userId },
-    ...(update ? { access_token: update.accessToken } : newItemProducts(plaid)),
+    user: { client_user_id: clientUserId },
+    ...(update ? { access_token: update.accessToken } : newItemFields(plaid)),
     ...(update?.accountSelection && { update: { account_selection_enabled: true } }),
     ...(plaid.webhookUrl && { webhook: plaid.webhookUrl }),
     ...(plaid.redirectUri && { redirect_uri: plaid.redirectUri }),
   }
 }
 
-/** Only the lists that are set: Plaid is sent no empty `optional_products` it was not asked for. */
-function newItemProducts(
+/**
+ * What only a new Item is given: its products (only the lists that are set: Plaid is sent no
+ * empty `optional_products` it was not asked for) and how much transaction history to fetch.
+ */
+function newItemFields(
   plaid: PlaidConfig,
-): Pick<LinkTokenCreateRequest, 'products' | 'required_if_supported_products' | 'optional_products'> {
+): Pick<LinkTokenCreateRequest, 'products' | 'required_if_supported_products' | 'optional_products' | 'transactions'> {
   return {
     products: plaid.products,
+    transactions: { days_requested: plaid.transactionsDaysRequested },
     ...(plaid.requiredIfSupportedProducts.length > 0 && {
       required_if_supported_products: plaid.requiredIfSupportedProducts,
     }),
@@ -72,7 +79,8 @@ export const linkTokenRoutes = new Hono<AppEnv>().post(
           accountSelection: body.account_selection === true,
         }
       : undefined
-    const created = await plaid.createLinkToken(linkTokenRequest(config.plaid, userId, update))
+    const clientUserId = await plaidClientUserId(config.clientUserIdKey, userId)
+    const created = await plaid.createLinkToken(linkTokenRequest(config.plaid, clientUserId, update))
     return c.json({ link_token: created.link_token, expiration: created.expiration })
   },
 )

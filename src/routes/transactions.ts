@@ -7,7 +7,7 @@ import { ApiError } from '../errors'
 import { requireItem } from '../services/linking'
 import { userStore } from '../store/users'
 import type { AppEnv } from '../types'
-import { jsonObject, plaidId, readQuery } from './input'
+import { plaidId, queryObject, readQuery } from './input'
 import { operation } from './operation'
 
 /** Whether a YYYY-MM-DD string names a day that exists: the format check alone lets 2024-02-31 through. */
@@ -28,7 +28,7 @@ const date = (name: string) =>
     { abortPipeEarly: true },
   )
 
-const TransactionsQuery = jsonObject({
+const TransactionsQuery = queryObject({
   item_id: v.optional(plaidId('item_id')),
   account_id: v.optional(plaidId('account_id')),
   start_date: v.optional(date('start_date')),

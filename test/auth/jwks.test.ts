@@ -116,7 +116,8 @@ describe('bearer tokens from an identity provider (JWT_JWKS_URL)', () => {
   it('applies the same claim rules: exp required, expiry, issuer, audience, sub', async () => {
     const { env, tenant } = idpEnv()
     await expect401(env, await idpToken(tenant, 'RS256', { exp: undefined }), 'token has no exp claim')
-    await expect401(env, await idpToken(tenant, 'RS256', { exp: now() - 5 }), 'token has expired')
+    // Expired longer ago than the clock skew allowed by default (JWT_CLOCK_SKEW_SECONDS, 60 s).
+    await expect401(env, await idpToken(tenant, 'RS256', { exp: now() - 120 }), 'token has expired')
     await expect401(env, await idpToken(tenant, 'RS256', { iss: 'https://evil.test/' }), 'token issuer is not accepted')
     await expect401(env, await idpToken(tenant, 'RS256', { aud: 'other' }), 'token audience is not accepted')
     await expect401(env, await idpToken(tenant, 'RS256', { sub: '' }), 'token has no sub claim (the user id)')

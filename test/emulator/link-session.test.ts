@@ -170,6 +170,25 @@ describe('emulated Link: update mode', () => {
     expect(exchanged.body).toMatchObject({ item_id: itemId, access_token: accessToken })
   })
 
+  it("leaves the Item's history as it was when the update-mode token asks for more (Plaid cannot change it)", async () => {
+    const clientId = newClientId()
+    // Linked with the emulator's default history of 30 days, before its first sync.
+    const { accessToken, itemId } = await linkedItem(clientId)
+    await fetch(`${EMULATOR_URL}/emulator/items/${itemId}/login-required`, {
+      method: 'POST',
+      headers: { 'PLAID-CLIENT-ID': clientId },
+    })
+    const token = await linkToken(clientId, { access_token: accessToken, transactions: { days_requested: 730 } })
+    const opened = await link('open', { link_token: token })
+    const login = { link_token: token, link_session_id: opened.body.link_session_id, username: 'user_good' }
+    expect((await link('complete', { ...login, password: 'pass_good' })).status).toBe(200)
+    const synced = await plaid(clientId, '/transactions/sync', { access_token: accessToken, count: 500 })
+    expect(synced.body.has_more).toBe(false)
+    const dates = (synced.body.added as { date: string }[]).map((t) => t.date).sort()
+    expect(dates.length).toBeGreaterThan(0)
+    expect((dates[0] ?? '') >= new Date(Date.now() - 31 * 86_400_000).toISOString().slice(0, 10)).toBe(true)
+  })
+
   it('asks no password of a healthy Item whose link token selects accounts', async () => {
     const clientId = newClientId()
     const { accessToken } = await linkedItem(clientId)

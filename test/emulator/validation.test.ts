@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { EMULATOR_URL, newClientId, plaid, plaidError, type RequestOptions } from './plaid'
+import { EMULATOR_URL, linkedItem, newClientId, plaid, plaidError, type RequestOptions } from './plaid'
 
 const LINK_TOKEN = {
   client_name: 'Linked Accounts',
@@ -204,6 +204,39 @@ describe('the emulator validates requests as Plaid does', () => {
         'products must contain at least one product when required_if_supported_products or optional_products is set',
       ),
     ],
+    ...(
+      [
+        ['0 days of history', 0, 'below the minimum of LinkTokenTransactions.days_requested'],
+        ['731 days of history', 731, 'above the maximum of LinkTokenTransactions.days_requested'],
+        ['a fraction of a day', 90.5, 'a fraction for an integer'],
+        ['days as a string', '90', 'string for an integer'],
+      ] as const
+    ).map(
+      ([what, days, why]): Case => [
+        `transactions.days_requested of ${what}`,
+        '/link/token/create',
+        { ...LINK_TOKEN, transactions: { days_requested: days } },
+        { malformed: why },
+        plaidError(
+          400,
+          'INVALID_REQUEST',
+          'INVALID_FIELD',
+          'transactions.days_requested must be an integer from 1 to 730',
+        ),
+      ],
+    ),
+    [
+      'an unknown field in transactions',
+      '/link/token/create',
+      { ...LINK_TOKEN, transactions: { days_requested: 90, history: 'all' } },
+      { malformed: 'unknown field in LinkTokenTransactions' },
+      plaidError(
+        400,
+        'INVALID_REQUEST',
+        'UNKNOWN_FIELDS',
+        'the following fields are not recognized by this endpoint: transactions.history',
+      ),
+    ],
     [
       'a body that is not JSON',
       '/link/token/create',
@@ -307,5 +340,73 @@ describe('a Link session finished with a link token gives the Item the products 
     const finished = await finish(clientId, link.body.link_token)
     expect(finished.status).toBe(409)
     expect(await finished.json()).toEqual({ error: 'Link does not offer this institution: it lacks standing_orders' })
+  })
+
+  describe("transactions.days_requested, the new Item's history", () => {
+    const DAY_MS = 86_400_000
+    const dayBefore = (days: number) => new Date(Date.now() - days * DAY_MS).toISOString().slice(0, 10)
+
+    /** How many transactions /transactions/sync gives for the Item linked with this link token, and the oldest date. */
+    async function historyOf(clientId: string, linkToken: unknown): Promise<{ count: number; oldest: string }> {
+      const finished = await finish(clientId, linkToken)
+      expect(finished.status).toBe(200)
+      const { public_token } = (await finished.json()) as { public_token: string }
+      const exchanged = await plaid(clientId, '/item/public_token/exchange', { public_token })
+      const dates: string[] = []
+      let cursor: string | undefined
+      for (;;) {
+        const page = await plaid(clientId, '/transactions/sync', {
+          access_token: exchanged.body.access_token,
+          count: 500,
+          ...(cursor && { cursor }),
+        })
+        expect(page.status).toBe(200)
+        dates.push(...(page.body.added as { date: string }[]).map((t) => t.date))
+        cursor = page.body.next_cursor as string
+        if (!page.body.has_more) return { count: dates.length, oldest: dates.sort()[0] ?? '' }
+      }
+    }
+
+    it('gives the Item linked with the token no older transactions than it asked for', async () => {
+      const clientId = newClientId()
+      const link = await plaid(clientId, '/link/token/create', { ...LINK_TOKEN, transactions: { days_requested: 10 } })
+      expect(link.status).toBe(200)
+      const { count, oldest } = await historyOf(clientId, link.body.link_token)
+      expect(count).toBeGreaterThan(0)
+      expect(oldest >= dayBefore(10)).toBe(true)
+    })
+
+    it('gives it older transactions than the default history when it asks for two years', async () => {
+      const clientId = newClientId()
+      const link = await plaid(clientId, '/link/token/create', { ...LINK_TOKEN, transactions: { days_requested: 730 } })
+      expect(link.status).toBe(200)
+      const { oldest } = await historyOf(clientId, link.body.link_token)
+      // The emulator's default history is 30 days; a year back can only come from the token.
+      expect(oldest < dayBefore(365)).toBe(true)
+      expect(oldest >= dayBefore(730)).toBe(true)
+    })
+
+    it('is listed as sent by the control API, update-mode tokens included', async () => {
+      const clientId = newClientId()
+      const { accessToken } = await linkedItem(clientId)
+      const created = await plaid(clientId, '/link/token/create', {
+        ...LINK_TOKEN,
+        transactions: { days_requested: 365 },
+      })
+      const update = await plaid(clientId, '/link/token/create', {
+        ...WITHOUT_PRODUCTS,
+        access_token: accessToken,
+        transactions: { days_requested: 200 },
+      })
+      const without = await plaid(clientId, '/link/token/create', LINK_TOKEN)
+      expect([created.status, update.status, without.status]).toEqual([200, 200, 200])
+      const response = await fetch(`${EMULATOR_URL}/emulator/link-tokens`, { headers: { 'PLAID-CLIENT-ID': clientId } })
+      const { link_tokens } = (await response.json()) as { link_tokens: Record<string, unknown>[] }
+      expect(link_tokens.map((t) => [t.link_token, t.days_requested])).toEqual([
+        [created.body.link_token, 365],
+        [update.body.link_token, 200],
+        [without.body.link_token, null],
+      ])
+    })
   })
 })

@@ -268,6 +268,8 @@ export type EmulatedLinkToken = {
   optional_products: string[] | null
   additional_consented_products: string[] | null
   account_selection_enabled: boolean
+  /** `transactions.days_requested` as sent; null when not sent. */
+  days_requested: number | null
 }
 
 /** An account of a Sandbox custom user (Plaid's override_accounts, reduced to what tests vary). */

@@ -34,6 +34,18 @@ describe('items', () => {
     expect(res.text).not.toMatch(/access-sandbox-|sealed/)
   })
 
+  it('ignores a cache-buster in the query when listing Items or getting one', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    const listed = await call(env, 'GET', '/api/v1/banking/items?_=1700000000', { token: user.token })
+    expect(listed.status).toBe(200)
+    expect((listed.body.items as { item_id: string }[]).map((i) => i.item_id)).toEqual([itemId])
+    const one = await call(env, 'GET', `/api/v1/banking/items/${itemId}?_=1`, { token: user.token })
+    expect(one.status).toBe(200)
+    expect(one.body.item).toMatchObject({ item_id: itemId })
+  })
+
   it('gets one Item by id', async () => {
     const env = testEnv()
     const user = await newUser()

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
+import { sha256Hex } from '../../src/crypto/hash'
+import { expectedClientUserId } from '../helpers/client-user-id'
 import { exchange, itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
 import { mintToken } from '../helpers/tokens'
-import { call, emulator, testEnv } from '../helpers/worker'
+import { call, emulator, runQueue, type TestEnv, testEnv } from '../helpers/worker'
 
 const PATH = '/api/v1/banking/link-token'
 
@@ -20,7 +22,8 @@ describe('POST /api/v1/banking/link-token', () => {
     expect(await emulator.linkTokens(env)).toEqual([
       {
         link_token: res.body.link_token,
-        client_user_id: 'user-123',
+        // A keyed hash of the user id, never the id (test/helpers/client-user-id.ts).
+        client_user_id: await expectedClientUserId(env, 'user-123'),
         webhook: null,
         redirect_uri: null,
         item_id: null,
@@ -31,6 +34,8 @@ describe('POST /api/v1/banking/link-token', () => {
         optional_products: null,
         additional_consented_products: null,
         account_selection_enabled: false,
+        // PLAID_TRANSACTIONS_DAYS_REQUESTED is unset: Plaid's maximum, two years of history.
+        days_requested: 730,
       },
     ])
   })
@@ -41,6 +46,14 @@ describe('POST /api/v1/banking/link-token', () => {
       headers: { 'Content-Type': 'application/json' },
     })
     expect(res.status).toBe(200)
+  })
+
+  it('still refuses a body field it does not know, though unknown query parameters are ignored', async () => {
+    const env = testEnv()
+    const res = await call(env, 'POST', `${PATH}?_=1700000000`, { token: await mintToken(), body: { _: 1 } })
+    expect(res.status).toBe(422)
+    expect(res.body).toEqual({ detail: 'invalid body: _: unknown field' })
+    expect(await emulator.calls(env)).toEqual({})
   })
 
   it('answers 400 with Plaid error_message in the seed shape when Plaid reports an error', async () => {
@@ -100,11 +113,51 @@ describe('POST /api/v1/banking/link-token', () => {
     })
   })
 
-  it('sends the user id from the token as client_user_id (Plaid rejects nothing it needs)', async () => {
-    const env = testEnv()
-    const res = await call(env, 'POST', PATH, { token: await mintToken({ sub: '42' }) })
-    expect(res.status).toBe(200)
-    expect((await emulator.linkTokens(env)).map((t) => t.client_user_id)).toEqual(['42'])
+  describe('client_user_id', () => {
+    const clientUserIds = async (env: TestEnv) => (await emulator.linkTokens(env)).map((t) => t.client_user_id)
+
+    it('is a keyed hash of the user id, never the id itself, since Plaid wants no personal data there', async () => {
+      const env = testEnv()
+      const sub = 'jane.doe@example.com' // identity providers often put an email in sub
+      const res = await call(env, 'POST', PATH, { token: await mintToken({ sub }) })
+      expect(res.status).toBe(200)
+      const [sent] = await clientUserIds(env)
+      expect(sent).toBe(await expectedClientUserId(env, sub))
+      expect(sent).toMatch(/^[0-9a-f]{64}$/)
+      expect(sent).not.toContain('jane')
+    })
+
+    it('is the same for one user every time, update mode included, and differs between users', async () => {
+      const env = testEnv()
+      const user = await newUser()
+      const other = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      for (const [who, body] of [
+        [user, undefined],
+        [user, { item_id: itemId }],
+        [other, undefined],
+      ] as const) {
+        expect((await call(env, 'POST', PATH, { token: who.token, body })).status).toBe(200)
+      }
+      const [first, update, others] = await clientUserIds(env)
+      expect(first).toBe(await expectedClientUserId(env, user.id))
+      expect(update).toBe(first)
+      expect(others).toBe(await expectedClientUserId(env, other.id))
+      expect(others).not.toBe(first)
+    })
+
+    it('depends on PLAID_CLIENT_USER_ID_KEY, so it is no plain hash anyone could recompute', async () => {
+      const sub = 'user-42'
+      const envs = [testEnv(), testEnv({ PLAID_CLIENT_USER_ID_KEY: btoa('another-32-byte-client-user-key!') })]
+      for (const env of envs) {
+        expect((await call(env, 'POST', PATH, { token: await mintToken({ sub }) })).status).toBe(200)
+      }
+      const [a, b] = [(await clientUserIds(envs[0] as TestEnv))[0], (await clientUserIds(envs[1] as TestEnv))[0]]
+      expect(a).toBe(await expectedClientUserId(envs[0] as TestEnv, sub))
+      expect(b).toBe(await expectedClientUserId(envs[1] as TestEnv, sub))
+      expect(a).not.toBe(b)
+      expect(a).not.toBe(await sha256Hex(sub))
+    })
   })
 
   it('sends webhook and redirect_uri when they are configured, which Plaid validates', async () => {
@@ -128,6 +181,58 @@ describe('POST /api/v1/banking/link-token', () => {
     expect((await emulator.linkTokens(env)).map((t) => t.redirect_uri)).toEqual([
       'https://app.example.com/oauth-return/',
     ])
+  })
+
+  describe('transaction history (PLAID_TRANSACTIONS_DAYS_REQUESTED)', () => {
+    const DAY_MS = 86_400_000
+    const dayBefore = (days: number) => new Date(Date.now() - days * DAY_MS).toISOString().slice(0, 10)
+
+    it('sends the configured days_requested, and the Item linked with the token gets that much history', async () => {
+      const env = testEnv({ PLAID_TRANSACTIONS_DAYS_REQUESTED: '60' })
+      const user = await newUser()
+      const res = await call(env, 'POST', PATH, { token: user.token })
+      expect(res.status).toBe(200)
+      expect(await emulator.linkTokens(env)).toMatchObject([{ link_token: res.body.link_token, days_requested: 60 }])
+      // The user finishes Link; the exchange queues the first sync, which brings the history in.
+      const linked = await exchange(env, user, await emulator.finishLink(env, res.body.link_token as string))
+      expect(linked.status).toBe(201)
+      await runQueue(env)
+      const listed = await call(env, 'GET', '/api/v1/banking/transactions?limit=500', { token: user.token })
+      const dates = (listed.body.transactions as { date: string }[]).map((t) => t.date).sort()
+      // Without days_requested the emulator keeps 30 days; 48 transactions over 60 days all
+      // landing in the last 30 would be a 1-in-2^48 chance.
+      expect(dates[0] && dates[0] < dayBefore(30)).toBe(true)
+      expect(dates[0] && dates[0] >= dayBefore(60)).toBe(true)
+    })
+
+    it.each(['0', '731'])(
+      'answers 500 naming the setting, and calls no Plaid, when it is %s (outside 1 to 730)',
+      async (days) => {
+        const env = testEnv({ PLAID_TRANSACTIONS_DAYS_REQUESTED: days })
+        const res = await call(env, 'POST', PATH, { token: await mintToken() })
+        expect(res.status).toBe(500)
+        expect(res.body).toEqual({
+          detail:
+            'Failed to create link token: server misconfigured: ' +
+            'PLAID_TRANSACTIONS_DAYS_REQUESTED must be a whole number of days from 1 to 730',
+        })
+        expect(await emulator.calls(env)).toEqual({})
+      },
+    )
+
+    it("sends no days_requested in update mode, where Plaid cannot change an Item's history", async () => {
+      const env = testEnv({ PLAID_TRANSACTIONS_DAYS_REQUESTED: '365' })
+      const user = await newUser()
+      const itemId = itemIdOf(await linkItem(env, user))
+      for (const body of [{ item_id: itemId }, { item_id: itemId, account_selection: true }]) {
+        expect((await call(env, 'POST', PATH, { token: user.token, body })).status).toBe(200)
+      }
+      const tokens = await emulator.linkTokens(env)
+      expect(tokens.map((t) => [t.item_id, t.days_requested])).toEqual([
+        [itemId, null],
+        [itemId, null],
+      ])
+    })
   })
 
   describe('products that do not hide banks', () => {

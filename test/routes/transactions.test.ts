@@ -38,6 +38,17 @@ describe('GET /api/v1/banking/transactions', () => {
     expect(all).toEqual(sorted)
   })
 
+  it.each(['_=1&limit=5', 'limit=5&_=1700000000&sort=asc'])(
+    'ignores query parameters it does not know (%s), such as the cache-busters HTTP clients add',
+    async (query) => {
+      const res = await call(env, 'GET', `/api/v1/banking/transactions?${query}`, { token: user.token })
+      expect(res.status).toBe(200)
+      // limit still applies: the first five, newest first, and a cursor to the rest.
+      expect(res.body.transactions).toEqual(all.slice(0, 5))
+      expect(typeof res.body.next_cursor).toBe('string')
+    },
+  )
+
   it('pages without gaps or repeats, ending with next_cursor null', async () => {
     const pages: ListedTransaction[] = []
     let cursor: string | null = null
@@ -100,7 +111,9 @@ describe('GET /api/v1/banking/transactions', () => {
     ],
     ['start_date=2024-02-01&end_date=2024-01-01', /start_date is after end_date/],
     ['cursor=not-a-cursor', /cursor is not one this API gave out/],
-    ['sort=asc', /sort: unknown field/],
+    // A cache-buster beside them changes nothing: known parameters are still checked.
+    ['_=1&limit=0', /^invalid query: limit: limit must be a whole number from 1 to 500$/],
+    ['_=1700000000&start_date=2024-02-31', /^invalid query: start_date: start_date is not a day of the calendar$/],
   ])('answers 422 for %s', async (query, detail) => {
     const res = await call(env, 'GET', `/api/v1/banking/transactions?${query}`, { token: user.token })
     expect(res.status).toBe(422)

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { expectedClientUserId } from '../helpers/client-user-id'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { call, deliverAndConsume, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
@@ -22,7 +23,7 @@ describe('update mode', () => {
     const issued = (await emulator.linkTokens(env)).find((t) => t.link_token === link.body.link_token)
     expect(issued).toMatchObject({
       link_token: link.body.link_token,
-      client_user_id: user.id,
+      client_user_id: await expectedClientUserId(env, user.id),
       item_id: itemId,
       products: [],
       account_selection_enabled: false,
