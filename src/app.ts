@@ -12,6 +12,7 @@ import { exchangeTokenRoutes } from './routes/exchange-token'
 import { itemRoutes } from './routes/items'
 import { linkTokenRoutes } from './routes/link-token'
 import { transactionRoutes } from './routes/transactions'
+import { operatorRoutes, userRoutes } from './routes/users'
 import { webhookRoutes } from './routes/webhooks'
 import type { AppEnv } from './types'
 
@@ -58,6 +59,8 @@ app.route('/api/v1/banking', itemRoutes)
 app.route('/api/v1/banking', accountRoutes)
 app.route('/api/v1/banking', transactionRoutes)
 app.route('/api/v1/banking', webhookRoutes)
+app.route('/api/v1/banking', userRoutes)
+app.route('/api/v1/operator', operatorRoutes)
 
 answerWrongMethods(app)
 // Answered (not thrown) so the middleware above still adds its headers to the 404.

@@ -87,6 +87,8 @@ export type Bindings = {
    * earlier releases into their objects, which are then placed near the cron (README, "Storage").
    */
   MOVE_IDLE_USERS?: string
+  /** Secret: at least 32 characters; turns on the operator routes (/api/v1/operator/...) for its bearer. */
+  OPERATOR_TOKEN?: string
 }
 
 const PLAID_HOSTS = {
@@ -224,6 +226,8 @@ export type Config = {
   clientUserIdKey: Uint8Array
   /** ALLOWED_ORIGINS: the browser origins that get CORS headers, each exactly as sent in `Origin`. */
   allowedOrigins: string[]
+  /** OPERATOR_TOKEN: the bearer the operator routes require; unset, they answer 404. */
+  operatorToken?: string
 }
 
 /** This machine: the only hosts plain http may reach for settings other than PLAID_BASE_URL. */
@@ -599,6 +603,7 @@ function parseConfig(env: Bindings): Config {
         { redirect: true },
       ),
     },
+    operatorToken: operatorToken(r),
     allowedOrigins: r.origins(
       'ALLOWED_ORIGINS',
       'set it to a comma list of origins exactly as browsers send them, such as https://app.example.com,http://localhost:5173 (scheme://host[:port] in lower case, no path, no trailing slash, no wildcard)',
@@ -615,6 +620,17 @@ function parseConfig(env: Bindings): Config {
     tokenKeys: { current: currentKey, old: oldKeys.filter((k) => k !== undefined) },
     clientUserIdKey,
   }
+}
+
+/** The operator routes' bearer secret: long enough that it cannot be guessed. */
+function operatorToken(r: Reader): string | undefined {
+  const how = 'set it to at least 32 random characters (openssl rand -base64 32 | wrangler secret put OPERATOR_TOKEN)'
+  const value = r.optional('OPERATOR_TOKEN', how, 'to turn the operator routes off')
+  if (value !== undefined && value.length < 32) {
+    r.problem('OPERATOR_TOKEN', `OPERATOR_TOKEN is shorter than 32 characters; ${how}`)
+    return undefined
+  }
+  return value
 }
 
 /**

@@ -269,9 +269,43 @@ export const openApiDocument = {
         },
       },
     },
+    '/api/v1/banking/users/me': {
+      delete: {
+        operationId: 'deleteMyData',
+        summary:
+          'Delete everything kept about the user: each Item removed at Plaid (one Plaid no longer knows counts as removed) and here, with its accounts and transactions. Idempotent: 204 again once done; after a failure, calling again finishes the job',
+        responses: { '204': { description: 'Deleted' }, ...plaidError, ...rateLimited, ...common },
+      },
+    },
+    '/api/v1/operator/users/{user_id}': {
+      delete: {
+        operationId: 'deleteUserData',
+        summary:
+          'The same deletion for an operator, for a user who cannot sign in. Requires OPERATOR_TOKEN as the bearer; answers 404 when the Worker has none',
+        security: [{ operator: [] }],
+        parameters: [
+          {
+            name: 'user_id',
+            in: 'path',
+            required: true,
+            description: "The `sub` of the user's tokens",
+            schema: { type: 'string', minLength: 1, maxLength: 255 },
+          },
+        ],
+        responses: {
+          '204': { description: 'Deleted' },
+          ...plaidError,
+          '401': error('Missing or wrong operator token'),
+          '404': error('The operator routes are off (no OPERATOR_TOKEN)'),
+          '422': error('user_id is longer than 255 characters'),
+          '500': common['500'],
+        },
+      },
+    },
   }),
   components: {
     securitySchemes: {
+      operator: { type: 'http', scheme: 'bearer', description: 'The OPERATOR_TOKEN secret' },
       bearer: {
         type: 'http',
         scheme: 'bearer',

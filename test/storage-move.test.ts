@@ -8,54 +8,13 @@ import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import worker from '../src/index'
 import { itemSyncJob } from '../src/webhooks/job'
-import { exchange, itemIdOf, newUser, settleFirstSync, type User } from './helpers/linking'
+import { apiView, userOnlyInD1 } from './helpers/legacy-user'
+import { exchange, itemIdOf } from './helpers/linking'
 import { captureLogs } from './helpers/logs'
-import { listAll } from './helpers/transactions'
 import { evict, rowIn, rowsIn, userStoreOf, watchedUserStore } from './helpers/user-store'
-import { call, emulator, queuedJobs, runQueue, type TestEnv, testEnv } from './helpers/worker'
+import { call, queuedJobs, runQueue, type TestEnv, testEnv } from './helpers/worker'
 
 const db = () => baseEnv.DB as D1Database
-const TABLES = ['items', 'accounts', 'public_token_exchanges', 'transactions'] as const
-
-/** Everything the API shows the user. */
-async function apiView(env: TestEnv, user: User) {
-  const get = async (path: string) => (await call(env, 'GET', path, { token: user.token })).body
-  return {
-    items: await get('/api/v1/banking/items'),
-    accounts: await get('/api/v1/banking/accounts'),
-    transactions: await listAll(env, user),
-  }
-}
-
-/**
- * A user as an earlier release left them: their rows only in the D1 tables of migrations
- * 0001-0005 (with user_id, as those tables have it), and no object yet. Made by linking through
- * the front door, then moving the object's rows into D1 and emptying the object.
- */
-async function userOnlyInD1(env: TestEnv) {
-  const user = await newUser()
-  const publicToken = await emulator.publicToken(env)
-  const linked = await exchange(env, user, publicToken)
-  expect(linked.status).toBe(201)
-  await settleFirstSync(env, itemIdOf(linked))
-  const before = await apiView(env, user)
-  expect(before.transactions.length).toBeGreaterThan(0)
-  const rows: Record<string, Record<string, unknown>[]> = {}
-  for (const table of TABLES) {
-    rows[table] = await rowsIn(user.id, `SELECT * FROM ${table}`)
-    for (const row of rows[table] ?? []) {
-      const values = { ...row, user_id: user.id }
-      const columns = Object.keys(values)
-      await db()
-        .prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
-        .bind(...Object.values(values))
-        .run()
-    }
-  }
-  await runInDurableObject(userStoreOf(user.id), (_instance, state) => state.storage.deleteAll())
-  await evict(user.id)
-  return { user, publicToken, itemId: itemIdOf(linked), before, rows }
-}
 
 const moveRecorded = (userId: string) =>
   db().prepare('SELECT user_id FROM storage_moves WHERE user_id = ?').bind(userId).first()

@@ -64,6 +64,23 @@ async function copyTable(
   }
 }
 
+/**
+ * Deletes the user's rows from the old tables (a user who deleted their data): without it, their
+ * emptied object would copy them in again on its next first use.
+ */
+export async function deleteLegacyRows(db: D1Database, userId: string): Promise<void> {
+  try {
+    // Children first: the old tables reference items.
+    await db.batch(
+      ['transactions', 'accounts', 'public_token_exchanges', 'items'].map((table) =>
+        db.prepare(`DELETE FROM ${table} WHERE user_id = ?`).bind(userId),
+      ),
+    )
+  } catch (error) {
+    if (!tablesGone(error)) throw error
+  }
+}
+
 /** Records in D1 that the user's rows are in their object (the operator's view of progress). */
 export async function recordMove(db: D1Database, userId: string): Promise<void> {
   await db

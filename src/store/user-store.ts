@@ -159,6 +159,17 @@ export class UserStore extends DurableObject<Bindings> {
     return this.write(userId, (sql) => finishSync(sql, syncId, nextCursor, now))
   }
 
+  /**
+   * Wipes the object's storage (the user deleted their data). This instance then lays the schema
+   * down again and forgets its owner, so a later call (the same user back) finds an empty object.
+   */
+  async deleteAll(userId: string): Promise<void> {
+    await this.storageOf(userId)
+    await this.ctx.storage.deleteAll()
+    this.owner = undefined
+    migrateUserSchema(this.ctx.storage)
+  }
+
   /** Moves the user's rows in from D1 if not done yet, and records the move (the cron's sweep). */
   async moveIn(userId: string): Promise<void> {
     await this.storageOf(userId)

@@ -1,0 +1,54 @@
+/**
+ * Users as an earlier release left them: their rows only in the D1 tables of migrations 0001-0005,
+ * and no object yet. Shared by the tests of the move into objects and of deleting a user.
+ */
+import { runInDurableObject } from 'cloudflare:test'
+import { env as baseEnv } from 'cloudflare:workers'
+import { expect } from 'vitest'
+import { exchange, itemIdOf, newUser, settleFirstSync, type User } from './linking'
+import { listAll } from './transactions'
+import { evict, rowsIn, userStoreOf } from './user-store'
+import { call, emulator, type TestEnv } from './worker'
+
+const db = () => baseEnv.DB as D1Database
+export const LEGACY_TABLES = ['items', 'accounts', 'public_token_exchanges', 'transactions'] as const
+
+/** Everything the API shows the user. */
+export async function apiView(env: TestEnv, user: User) {
+  const get = async (path: string) => (await call(env, 'GET', path, { token: user.token })).body
+  return {
+    items: await get('/api/v1/banking/items'),
+    accounts: await get('/api/v1/banking/accounts'),
+    transactions: await listAll(env, user),
+  }
+}
+
+/**
+ * A user as an earlier release left them: their rows only in the D1 tables of migrations
+ * 0001-0005 (with user_id, as those tables have it), and no object yet. Made by linking through
+ * the front door, then moving the object's rows into D1 and emptying the object.
+ */
+export async function userOnlyInD1(env: TestEnv) {
+  const user = await newUser()
+  const publicToken = await emulator.publicToken(env)
+  const linked = await exchange(env, user, publicToken)
+  expect(linked.status).toBe(201)
+  await settleFirstSync(env, itemIdOf(linked))
+  const before = await apiView(env, user)
+  expect(before.transactions.length).toBeGreaterThan(0)
+  const rows: Record<string, Record<string, unknown>[]> = {}
+  for (const table of LEGACY_TABLES) {
+    rows[table] = await rowsIn(user.id, `SELECT * FROM ${table}`)
+    for (const row of rows[table] ?? []) {
+      const values = { ...row, user_id: user.id }
+      const columns = Object.keys(values)
+      await db()
+        .prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
+        .bind(...Object.values(values))
+        .run()
+    }
+  }
+  await runInDurableObject(userStoreOf(user.id), (_instance, state) => state.storage.deleteAll())
+  await evict(user.id)
+  return { user, publicToken, itemId: itemIdOf(linked), before, rows }
+}
