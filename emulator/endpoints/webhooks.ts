@@ -151,13 +151,19 @@ export function itemWebhook(
     case 'PENDING_EXPIRATION':
       expectType('ITEM')
       return pendingExpiration(item, tenant.now() + WEEK_MS)
-    case 'USER_PERMISSION_REVOKED':
+    case 'USER_PERMISSION_REVOKED': {
       expectType('ITEM')
-      return userPermissionRevoked(item, itemError('USER_PERMISSION_REVOKED', PERMISSION_REVOKED_MESSAGE))
+      const body = userPermissionRevoked(item, itemError('USER_PERMISSION_REVOKED', PERMISSION_REVOKED_MESSAGE))
+      // Plaid deletes the Item on revocation: every later call answers ITEM_NOT_FOUND.
+      tenant.remove(item)
+      return body
+    }
     case 'USER_ACCOUNT_REVOKED': {
       expectType('ITEM')
       const account = item.accounts[0]
       if (!account) throw invalidField('the Item has no accounts')
+      // The account is no longer shared: Plaid stops reporting it for the Item.
+      item.accounts = item.accounts.filter((a) => a !== account)
       return userAccountRevoked(item, account.id)
     }
     case 'WEBHOOK_UPDATE_ACKNOWLEDGED':

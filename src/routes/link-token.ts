@@ -2,11 +2,13 @@ import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
 import { requireUser } from '../auth/bearer'
 import { serviceContext, withDeadline } from '../context'
-import type { PlaidConfig } from '../env'
+import type { Config, PlaidConfig } from '../env'
+import { ApiError } from '../errors'
 import { plaidClientUserId } from '../plaid/client-user-id'
 import type { LinkTokenCreateRequest } from '../plaid/types'
 import { openAccessToken } from '../services/access-token'
-import { requireItem } from '../services/linking'
+import { recordItemError, requireItem } from '../services/linking'
+import { DEAD_STATUSES, type StoredItem } from '../store/items'
 import type { AppEnv } from '../types'
 import { jsonObject, plaidId, readJson } from './input'
 import { operation } from './operation'
@@ -62,6 +64,23 @@ const LinkTokenBody = v.pipe(
   v.check((body) => !body.account_selection || body.item_id !== undefined, 'account_selection needs item_id'),
 )
 
+/**
+ * The user's Item for update mode. A dead one (access revoked, or gone at Plaid) is refused before
+ * Plaid is asked: update mode cannot bring it back, and Plaid says it may fail there.
+ */
+async function repairableItem(config: Config, userId: string, itemId: string): Promise<StoredItem> {
+  const item = await requireItem(config, userId, itemId)
+  if (DEAD_STATUSES.includes(item.status)) {
+    throw new ApiError(
+      409,
+      'this Item can no longer be repaired in Link: remove it and link the bank again',
+      {},
+      { item_id: item.item_id, status: item.status },
+    )
+  }
+  return item
+}
+
 export const linkTokenRoutes = new Hono<AppEnv>().post(
   '/link-token',
   operation('create link token'),
@@ -73,14 +92,18 @@ export const linkTokenRoutes = new Hono<AppEnv>().post(
     const userId = c.get('userId')
     const body = await readJson(c, LinkTokenBody, { optional: true })
     await limitPlaidCalls(c)
-    const update = body.item_id
-      ? {
-          accessToken: await openAccessToken(config, await requireItem(config, userId, body.item_id)),
-          accountSelection: body.account_selection === true,
-        }
+    const item = body.item_id ? await repairableItem(config, userId, body.item_id) : undefined
+    const update = item
+      ? { accessToken: await openAccessToken(config, item), accountSelection: body.account_selection === true }
       : undefined
     const clientUserId = await plaidClientUserId(config.clientUserIdKey, userId)
-    const created = await plaid.createLinkToken(linkTokenRequest(config.plaid, clientUserId, update))
-    return c.json({ link_token: created.link_token, expiration: created.expiration })
+    try {
+      const created = await plaid.createLinkToken(linkTokenRequest(config.plaid, clientUserId, update))
+      return c.json({ link_token: created.link_token, expiration: created.expiration })
+    } catch (error) {
+      // Plaid no longer knowing the Item is news about it: the Item is stored as disconnected.
+      if (item) await recordItemError(config, item, error)
+      throw error
+    }
   },
 )

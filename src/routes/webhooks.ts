@@ -15,6 +15,8 @@ const WebhookBody = v.looseObject({
   webhook_type: v.pipe(v.string(), v.maxLength(64)),
   webhook_code: v.pipe(v.string(), v.maxLength(64)),
   item_id: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(128)))),
+  /** USER_ACCOUNT_REVOKED: the account the user stopped sharing. */
+  account_id: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(128)))),
   error: v.optional(v.nullable(v.looseObject({ error_code: v.optional(v.nullable(v.string())) }))),
 })
 
@@ -45,6 +47,7 @@ export const webhookRoutes = new Hono<AppEnv>().post('/webhooks', operation('rec
     webhook_type: body.webhook_type,
     webhook_code: body.webhook_code,
     item_id: body.item_id ?? null,
+    ...(body.account_id && { account_id: body.account_id }),
     error_code: body.error?.error_code ?? null,
     received_at: new Date().toISOString(),
     signed_at: signedAt,

@@ -24,12 +24,22 @@ import { queueItemSync } from './item-sync-queue'
 
 export type LinkedItem = { item: Item; accounts: Account[] }
 
-/** Item errors that the user can fix through Link's update mode, as stored statuses. */
+/**
+ * Item errors that need the user, as stored statuses: those update mode fixes (the login; access
+ * or accounts the user must grant again at the bank, then in Link), and those that end the Item
+ * (access revoked, or an Item Plaid no longer knows), which only removing it and linking the bank
+ * again fixes.
+ */
 const STATUS_FOR_ERROR: Record<string, ItemStatus> = {
   ITEM_LOGIN_REQUIRED: 'login_required',
+  ACCESS_NOT_GRANTED: 'update_required',
+  NO_ACCOUNTS: 'update_required',
+  ITEM_LOCKED: 'update_required',
+  USER_SETUP_REQUIRED: 'update_required',
   PENDING_EXPIRATION: 'pending_expiration',
   PENDING_DISCONNECT: 'pending_disconnect',
   USER_PERMISSION_REVOKED: 'permission_revoked',
+  ITEM_NOT_FOUND: 'disconnected',
 }
 
 export function statusForError(errorCode: string | null | undefined): ItemStatus {
@@ -191,8 +201,14 @@ async function removeAtPlaid({ plaid, log }: ServiceContext, accessToken: string
 export async function refreshItem(ctx: ServiceContext, item: StoredItem): Promise<LinkedItem> {
   const { config, plaid } = ctx
   const accessToken = await openAccessToken(config, item)
-  const { item: plaidItem } = await plaid.getItem(accessToken)
-  const errorCode = plaidItem.error?.error_code ?? null
+  let errorCode: string | null
+  try {
+    errorCode = (await plaid.getItem(accessToken)).item.error?.error_code ?? null
+  } catch (error) {
+    // An Item Plaid no longer knows is stored as such, not failed: the user can then be told.
+    if (!needsUser(error)) throw error
+    errorCode = error.errorCode
+  }
   let accounts: AccountsGetResponse | undefined
   let status = statusForError(errorCode)
   let storedError = errorCode

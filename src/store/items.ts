@@ -6,7 +6,21 @@
 import type { AccountBase } from '../plaid/types'
 import { fromExcluded } from './columns'
 
-export type ItemStatus = 'good' | 'login_required' | 'pending_expiration' | 'pending_disconnect' | 'permission_revoked'
+export type ItemStatus =
+  | 'good'
+  | 'login_required'
+  | 'update_required'
+  | 'pending_expiration'
+  | 'pending_disconnect'
+  | 'permission_revoked'
+  | 'disconnected'
+
+/**
+ * Items Plaid will never serve again: the user revoked access (USER_PERMISSION_REVOKED), or Plaid
+ * no longer knows the Item (ITEM_NOT_FOUND). Update mode cannot bring them back; the user removes
+ * them and links the bank again, and they are no longer duplicates of the new Item.
+ */
+export const DEAD_STATUSES: readonly ItemStatus[] = ['permission_revoked', 'disconnected']
 
 type ItemFields = {
   item_id: string
@@ -91,6 +105,7 @@ export type AccountIdentity = { name: string; mask: string | null }
  */
 const DUPLICATE_ITEMS = `SELECT i.item_id FROM items i
   WHERE i.institution_id = ?1
+    AND i.status NOT IN (${DEAD_STATUSES.map((s) => `'${s}'`).join(', ')})
     AND EXISTS (SELECT 1 FROM accounts a, json_each(?2) j
       WHERE a.item_id = i.item_id AND a.name = j.value ->> 'name' AND a.mask IS j.value ->> 'mask')`
 
@@ -268,6 +283,12 @@ export function setItemStatusFromWebhook(sql: SqlStorage, itemId: string, change
       itemId,
     ).rowsWritten > 0
   )
+}
+
+/** Deletes one of the Item's accounts and its transactions (inside one transactionSync). */
+export function deleteAccount(sql: SqlStorage, itemId: string, accountId: string): void {
+  sql.exec('DELETE FROM transactions WHERE item_id = ? AND account_id = ?', itemId, accountId)
+  sql.exec('DELETE FROM accounts WHERE item_id = ? AND account_id = ?', itemId, accountId)
 }
 
 /** Deletes the Item and everything stored under it (inside one transactionSync). */

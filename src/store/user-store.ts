@@ -9,6 +9,7 @@ import type { Bindings } from '../env'
 import type { AccountBase } from '../plaid/types'
 import {
   type AccountIdentity,
+  deleteAccount,
   deleteItem,
   findDuplicateItem,
   findItem,
@@ -116,6 +117,10 @@ export class UserStore extends DurableObject<Bindings> {
 
   async setNewAccountsAvailable(userId: string, itemId: string, available: boolean, now: string): Promise<void> {
     setNewAccountsAvailable(await this.storageOf(userId), itemId, available, now)
+  }
+
+  async deleteAccount(userId: string, itemId: string, accountId: string): Promise<void> {
+    await this.write(userId, (sql) => deleteAccount(sql, itemId, accountId))
   }
 
   async deleteItem(userId: string, itemId: string): Promise<void> {

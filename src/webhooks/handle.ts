@@ -49,7 +49,8 @@ export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Pr
       return log('info', 'webhook sync done', { ...fields, ...result })
     } catch (error) {
       if (!isItemGone(error)) throw error
-      // Its status stays (update mode cannot help); the error code tells the app and the operator.
+      // ITEM_NOT_FOUND has made the Item disconnected (recordItemError); the error code is kept
+      // for INVALID_ACCESS_TOKEN too, for the app and the operator. No retry can help.
       await store?.setItemStatusFromWebhook(
         item.user_id,
         item.item_id,
@@ -77,6 +78,12 @@ export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Pr
       )
       if (!applied) return logStale(log, fields, signedAt)
       return log('info', 'item error recorded', { ...fields, error_code: job.error_code })
+    }
+    if (job.webhook_code === 'USER_ACCOUNT_REVOKED') {
+      // Plaid: delete the Plaid-derived data of the revoked account. Update mode can share it again.
+      if (!job.account_id) return log('warn', 'account revocation without an account_id ignored', fields)
+      await store?.deleteAccount(item.user_id, item.item_id, job.account_id)
+      return log('info', 'revoked account deleted with its transactions', fields)
     }
     if (job.webhook_code === 'NEW_ACCOUNTS_AVAILABLE') {
       await store?.setNewAccountsAvailable(item.user_id, item.item_id, true, now)

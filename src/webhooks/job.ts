@@ -6,6 +6,8 @@ export type WebhookJob = {
   webhook_type: string
   webhook_code: string
   item_id: string | null
+  /** For ITEM/USER_ACCOUNT_REVOKED: the account the user stopped sharing. */
+  account_id?: string
   /** For ITEM/ERROR: Plaid's error_code. */
   error_code: string | null
   received_at: string

@@ -143,3 +143,50 @@ describe("/sandbox/item/fire_webhook (Plaid's Sandbox endpoint)", () => {
     expect(await outbox(clientId)).toEqual([])
   })
 })
+
+describe('revocations fired through the control API, as Plaid runs them', () => {
+  const fire = (clientId: string, itemId: string, code: string) =>
+    fetch(`${EMULATOR_URL}/emulator/items/${itemId}/fire-webhook`, {
+      method: 'POST',
+      headers: { 'PLAID-CLIENT-ID': clientId },
+      body: JSON.stringify({ webhook_code: code }),
+    })
+
+  it('USER_PERMISSION_REVOKED: the signed webhook goes out, then Plaid answers ITEM_NOT_FOUND for the Item', async () => {
+    const clientId = newClientId()
+    const { accessToken, itemId } = await linkedItem(clientId)
+    expect((await fire(clientId, itemId, 'USER_PERMISSION_REVOKED')).status).toBe(200)
+    const [delivery] = await outbox(clientId)
+    expect(JSON.parse(delivery?.body ?? '{}')).toMatchObject({
+      webhook_type: 'ITEM',
+      webhook_code: 'USER_PERMISSION_REVOKED',
+      item_id: itemId,
+      error: { error_code: 'USER_PERMISSION_REVOKED' },
+    })
+    await verify(clientId, delivery as Delivery)
+    for (const path of ['/accounts/get', '/item/get', '/transactions/sync']) {
+      expect(await plaid(clientId, path, { access_token: accessToken }), path).toMatchObject({
+        status: 400,
+        body: { error_type: 'ITEM_ERROR', error_code: 'ITEM_NOT_FOUND' },
+      })
+    }
+  })
+
+  it('USER_ACCOUNT_REVOKED: the webhook names the account, which the Item no longer reports', async () => {
+    const clientId = newClientId()
+    const { accessToken, itemId } = await linkedItem(clientId)
+    const before = (await plaid(clientId, '/accounts/get', { access_token: accessToken })).body.accounts as {
+      account_id: string
+    }[]
+    expect((await fire(clientId, itemId, 'USER_ACCOUNT_REVOKED')).status).toBe(200)
+    const [delivery] = await outbox(clientId)
+    const body = JSON.parse(delivery?.body ?? '{}') as { account_id: string }
+    expect(body).toMatchObject({ webhook_type: 'ITEM', webhook_code: 'USER_ACCOUNT_REVOKED', item_id: itemId })
+    expect(body.account_id).toBe(before[0]?.account_id)
+    await verify(clientId, delivery as Delivery)
+    const after = (await plaid(clientId, '/accounts/get', { access_token: accessToken })).body.accounts as {
+      account_id: string
+    }[]
+    expect(after.map((a) => a.account_id)).toEqual(before.slice(1).map((a) => a.account_id))
+  })
+})

@@ -305,6 +305,8 @@ export type EmulatedItem = {
   /** Whether /transactions/sync has been called on it (Plaid's condition for SYNC_UPDATES_AVAILABLE). */
   sync_called: boolean
   login_required: boolean
+  /** The accounts Plaid reports for the Item now. */
+  account_ids: string[]
 }
 
 async function emulatorPost(env: TestEnv, path: string, body: unknown): Promise<Record<string, unknown>> {

@@ -254,7 +254,11 @@ describe('Plaid errors no retry can fix', () => {
       const { result, logs } = await consume(env, 'plaid-webhooks', [{ id, attempts: 1, body: syncJob(itemId) }])
       expect(result.explicitAcks).toEqual([id])
       expect(result.retryMessages).toEqual([])
-      expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'good', error_code: code })
+      // An Item Plaid does not know is dead (remove it, link again); a token Plaid refuses only records its code.
+      expect(await itemOf(env, user, itemId)).toMatchObject({
+        status: code === 'ITEM_NOT_FOUND' ? 'disconnected' : 'good',
+        error_code: code,
+      })
       expect(logs).toContainEqual(
         expect.objectContaining({ level: 'error', item_id: itemId, error_code: code, message_id: id }),
       )
