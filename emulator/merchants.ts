@@ -7,7 +7,7 @@ export type PaymentChannel = 'online' | 'in store' | 'other'
 
 export type Counterparty = {
   name: string
-  type: 'merchant' | 'financial_institution' | 'income_source'
+  type: 'merchant' | 'financial_institution' | 'payment_app' | 'marketplace' | 'payment_terminal' | 'income_source'
   logo_url: string | null
   website: string | null
   entity_id: string | null
@@ -34,6 +34,11 @@ export type Template = {
   merchant: string | null
   website?: string
   counterpartyType?: Counterparty['type']
+  /**
+   * Who the payment went through, when the description names them (a card terminal, a
+   * marketplace): Plaid lists them as a counterparty of their own, before the merchant.
+   */
+  via?: { name: string; type: Counterparty['type']; website: string }
   pfc: [primary: string, detailed: string]
   channel: PaymentChannel
   amount: [min: number, max: number]
@@ -73,6 +78,7 @@ export const TEMPLATES: Template[] = [
     name: 'Thai Basil Restaurant',
     original: 'SQ *THAI BASIL RESTAURANT',
     merchant: 'Thai Basil',
+    via: { name: 'Square', type: 'payment_terminal', website: 'squareup.com' },
     pfc: ['FOOD_AND_DRINK', 'FOOD_AND_DRINK_RESTAURANT'],
     channel: 'in store',
     amount: [18, 64],

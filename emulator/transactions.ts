@@ -24,9 +24,9 @@ export type TransactionJson = {
   check_number: null
   counterparties: Counterparty[]
   date: string
-  datetime: null
+  datetime: string | null
   authorized_date: string
-  authorized_datetime: null
+  authorized_datetime: string | null
   location: Location
   name: string
   merchant_name: string | null
@@ -37,7 +37,7 @@ export type TransactionJson = {
   payment_channel: PaymentChannel
   pending: boolean
   pending_transaction_id: string | null
-  personal_finance_category: { primary: string; detailed: string; confidence_level: string }
+  personal_finance_category: { primary: string; detailed: string; confidence_level: string; version: 'v1' }
   personal_finance_category_icon_url: string
   transaction_id: string
   transaction_code: null
@@ -62,7 +62,8 @@ export type ChangeEvent = { kind: ChangeKind; transaction: TransactionJson }
 /** The account fields a log's transactions depend on. */
 export type LogAccount = Pick<Account, 'id' | 'type' | 'subtype'>
 export type LogOrigin = { itemId: string; accounts: LogAccount[]; createdAt: number; historyDays: number }
-export type LogChange = { add: number; modify: number; remove: number; now: number }
+/** One call of `change`; `post` is absent from changes saved before postings existed. */
+export type LogChange = { add: number; modify: number; remove: number; post?: number; now: number }
 
 /** A page of the log, reduced: each transaction appears once, in the list of its net change. */
 export type Page = {
@@ -142,7 +143,8 @@ const NO_PAYMENT_META: Readonly<Record<PaymentMetaField, null>> = Object.freeze(
 })
 
 // Stable per merchant (as Plaid's are), so the same merchant has one entity_id across Items.
-const ENTITY_IDS = new Map(TEMPLATES.map((t) => [t.merchant, t.merchant && randomId(seededRandom(t.merchant))]))
+const entityId = (name: string) => randomId(seededRandom(name))
+const ENTITY_IDS = new Map(TEMPLATES.map((t) => [t.merchant, t.merchant && entityId(t.merchant)]))
 
 const TRANSACTION_TYPE = { online: 'digital', 'in store': 'place', other: 'special' } as const
 const DAY_MS = 86_400_000
@@ -218,18 +220,27 @@ export class TransactionLog {
 
   /**
    * Appends `add` new transactions, then `modify` modifications and `remove` removals of
-   * transactions chosen with the seeded PRNG. Both pick among the transactions that existed before
-   * this call, and removals avoid the ones just modified, so a client that syncs afterwards sees
+   * transactions chosen with the seeded PRNG, then posts `post` pending transactions. Modifications
+   * and removals pick among the transactions that existed before this call, other than those being
+   * posted, and removals avoid the ones just modified, so a client that syncs afterwards sees
    * exactly `add` added, `modify` modified and `remove` removed (as far as the live set allows:
    * more modifications than transactions repeat some; removals then fall back to the modified and
-   * the new ones). Throws a RangeError when asked to remove more transactions than there are.
+   * the new ones), plus one removal and one addition per posting. Throws a RangeError when asked to
+   * remove more transactions, or post more pending ones, than there are.
    */
-  change({ add = 0, modify = 0, remove = 0 }: { add?: number; modify?: number; remove?: number }, now: number): void {
+  change(
+    { add = 0, modify = 0, remove = 0, post = 0 }: { add?: number; modify?: number; remove?: number; post?: number },
+    now: number,
+  ): void {
     const canAdd = this.templates.length > 0
-    if (remove > this.live.size + (canAdd ? add : 0))
-      throw new RangeError(`only ${this.live.size} transactions to remove`)
-    this.changes.push({ add, modify, remove, now })
-    const existing = [...this.live.keys()]
+    const pending = [...this.live.values()].filter((t) => t.pending).map((t) => t.transaction_id)
+    if (post > pending.length) throw new RangeError(`only ${pending.length} pending transactions to post`)
+    if (remove > this.live.size - post + (canAdd ? add : 0))
+      throw new RangeError(`only ${this.live.size - post} transactions to remove`)
+    this.changes.push({ add, modify, remove, post, now })
+    const toPost = post > 0 ? this.pick(pending, post) : []
+    const posting = new Set(toPost)
+    const existing = [...this.live.keys()].filter((id) => !posting.has(id))
     const added: string[] = []
     for (let i = 0; canAdd && i < add; i++) {
       // New activity is dated within the last few days.
@@ -258,6 +269,11 @@ export class TransactionLog {
       if (toRemove.length < remove) toRemove.push(...this.pick(rest, remove - toRemove.length))
     }
     for (const id of toRemove) this.append('removed', this.live.get(id) as TransactionJson)
+    for (const id of toPost) {
+      const authorization = this.live.get(id) as TransactionJson
+      this.append('removed', authorization)
+      this.append('added', this.posted(authorization, now))
+    }
   }
 
   /**
@@ -320,6 +336,22 @@ export class TransactionLog {
     return { ...t, amount: cents(t.amount + delta) }
   }
 
+  /**
+   * The transaction that settles a pending one, as Plaid reports a settlement: a new transaction
+   * (new id, dated the day it posted) whose pending_transaction_id names the pending one, which
+   * Plaid removes in the same update.
+   */
+  private posted(authorization: TransactionJson, now: number): TransactionJson {
+    return withTimes({
+      ...authorization,
+      transaction_id: this.newId(),
+      pending: false,
+      pending_transaction_id: authorization.transaction_id,
+      date: day(now),
+      datetime: null,
+    })
+  }
+
   private newId(): string {
     let id = randomId(this.random)
     while (this.ids.has(id)) id = randomId(this.random)
@@ -349,7 +381,7 @@ export class TransactionLog {
     const entityId = ENTITY_IDS.get(template.merchant) ?? null
     const logo = template.merchant && `https://plaid-merchant-logos.plaid.com/${slug(template.merchant)}.png`
     const [primary, detailed] = template.pfc
-    return {
+    return withTimes({
       account_id: accountId,
       account_owner: null,
       amount,
@@ -358,6 +390,7 @@ export class TransactionLog {
       check_number: null,
       counterparties: template.merchant
         ? [
+            ...(template.via ? [intermediary(template.via)] : []),
             {
               name: template.merchant,
               type: template.counterpartyType ?? 'merchant',
@@ -383,13 +416,18 @@ export class TransactionLog {
       pending,
       // A posted card purchase replaced the pending one Plaid saw first; that one is long gone.
       pending_transaction_id: card && !pending && this.random() < 0.5 ? this.newId() : null,
-      personal_finance_category: { primary, detailed, confidence_level: this.random() < 0.8 ? 'VERY_HIGH' : 'HIGH' },
+      personal_finance_category: {
+        primary,
+        detailed,
+        confidence_level: this.random() < 0.8 ? 'VERY_HIGH' : 'HIGH',
+        version: 'v1',
+      },
       personal_finance_category_icon_url: `https://plaid-category-icons.plaid.com/PFC_${primary}.png`,
       transaction_id: this.newId(),
       transaction_code: null,
       transaction_type: TRANSACTION_TYPE[template.channel],
       original_description: template.original,
-    }
+    })
   }
 
   private accountFor(template: Template): string {
@@ -397,6 +435,41 @@ export class TransactionLog {
     const ids = this.candidates.get(template) ?? []
     return ids[Math.floor(this.random() * ids.length)] as string
   }
+}
+
+/** A counterparty the payment went through: a terminal or marketplace Plaid recognizes with less certainty. */
+const intermediary = (via: NonNullable<Template['via']>): Counterparty => ({
+  name: via.name,
+  type: via.type,
+  logo_url: `https://plaid-counterparty-logos.plaid.com/${slug(via.name)}.png`,
+  website: via.website,
+  entity_id: entityId(via.name),
+  confidence_level: 'HIGH',
+})
+
+/**
+ * Plaid's `authorized_datetime` and `datetime` for card and online activity (the bank's own
+ * entries, fees and transfers, carry no time, as at most banks). The times of day come from a hash
+ * of the transaction id rather than the PRNG, so a saved log replays to the same transactions:
+ * authorized in the morning, posted in the afternoon, so the posting never precedes the
+ * authorization. A time already set (a posted transaction keeps its pending one's) is kept.
+ */
+function withTimes(t: TransactionJson): TransactionJson {
+  if (t.payment_channel === 'other') return t
+  const hash = fnv1a(t.transaction_id)
+  return {
+    ...t,
+    authorized_datetime: t.authorized_datetime ?? `${t.authorized_date}T${clock(hash % 43_200)}Z`,
+    datetime: `${t.date}T${clock(43_200 + ((hash >>> 16) % 43_200))}Z`,
+  }
+}
+
+const clock = (seconds: number) => new Date(seconds * 1000).toISOString().slice(11, 19)
+
+function fnv1a(text: string): number {
+  let hash = 2166136261
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619)
+  return hash >>> 0
 }
 
 const slug = (name: string) =>
