@@ -477,7 +477,26 @@ export const openApiDocument = {
       },
       Transaction: {
         type: 'object',
-        required: ['transaction_id', 'item_id', 'account_id', 'amount', 'date', 'pending'],
+        description:
+          "Plaid's `Transaction` as last synced, with its Item. Fields Plaid's enrichment fills in are null (or no " +
+          'counterparties) when Plaid did not give them, and for transactions last synced before this API kept them.',
+        required: [
+          'transaction_id',
+          'item_id',
+          'account_id',
+          'amount',
+          'date',
+          'pending',
+          'datetime',
+          'authorized_datetime',
+          'merchant_entity_id',
+          'logo_url',
+          'website',
+          'counterparties',
+          'location',
+          'personal_finance_category',
+          'personal_finance_category_icon_url',
+        ],
         properties: {
           transaction_id: { type: 'string' },
           item_id: { type: 'string' },
@@ -485,17 +504,89 @@ export const openApiDocument = {
           amount: { type: 'number', description: "Plaid's sign: positive is money out of the account" },
           iso_currency_code: nullableString,
           unofficial_currency_code: nullableString,
-          date: { type: 'string', format: 'date' },
-          authorized_date: nullableString,
+          date: { type: 'string', format: 'date', description: 'Posted date (pending: the day it occurred)' },
+          datetime: { ...nullableString, format: 'date-time', description: 'When it posted, at banks that say' },
+          authorized_date: {
+            ...nullableString,
+            format: 'date',
+            description: 'When the user made it: Plaid recommends it over `date` for display',
+          },
+          authorized_datetime: { ...nullableString, format: 'date-time', description: 'When it was authorized' },
           name: nullableString,
           merchant_name: nullableString,
+          merchant_entity_id: { ...nullableString, description: "Plaid's stable id of the merchant" },
+          logo_url: { ...nullableString, description: "The merchant's logo, a 100×100 PNG" },
+          website: nullableString,
+          counterparties: {
+            type: 'array',
+            description: 'Who took part, as Plaid reads the description: the merchant, a marketplace or terminal...',
+            items: { $ref: '#/components/schemas/Counterparty' },
+          },
+          location: {
+            type: ['object', 'null'],
+            description: 'Where it took place; every field null for online transactions',
+            properties: {
+              address: nullableString,
+              city: nullableString,
+              region: nullableString,
+              postal_code: nullableString,
+              country: nullableString,
+              lat: nullableNumber,
+              lon: nullableNumber,
+              store_number: nullableString,
+            },
+          },
           pending: { type: 'boolean' },
-          pending_transaction_id: nullableString,
-          payment_channel: nullableString,
+          pending_transaction_id: {
+            ...nullableString,
+            description:
+              'On a posted transaction: the pending one it replaced, which Plaid removed (and the API with it)',
+          },
+          payment_channel: { ...nullableString, description: '`online`, `in store` or `other`' },
+          personal_finance_category: {
+            type: ['object', 'null'],
+            required: ['primary', 'detailed', 'confidence_level', 'version'],
+            properties: {
+              primary: { type: 'string' },
+              detailed: { type: 'string' },
+              confidence_level: {
+                ...nullableString,
+                description: '`VERY_HIGH`, `HIGH`, `MEDIUM`, `LOW` or `UNKNOWN`',
+              },
+              version: {
+                ...nullableString,
+                description: 'The taxonomy, `v1` or `v2`: compare categories only within one version',
+              },
+            },
+          },
+          personal_finance_category_icon_url: {
+            ...nullableString,
+            description: "The primary category's icon, a 100×100 PNG",
+          },
           category: {
             type: ['object', 'null'],
+            deprecated: true,
+            description:
+              "`personal_finance_category`'s `primary` and `detailed`, under the name earlier releases used; not " +
+              "Plaid's deprecated `category` array. Read `personal_finance_category` instead.",
             properties: { primary: { type: 'string' }, detailed: { type: 'string' } },
           },
+        },
+      },
+      Counterparty: {
+        type: 'object',
+        required: ['name', 'type', 'logo_url', 'website', 'entity_id', 'confidence_level'],
+        properties: {
+          name: { type: 'string' },
+          type: {
+            type: 'string',
+            description:
+              '`merchant`, `financial_institution`, `payment_app`, `marketplace`, `payment_terminal`, `income_source`',
+          },
+          logo_url: nullableString,
+          website: nullableString,
+          entity_id: nullableString,
+          confidence_level: nullableString,
         },
       },
       TransactionPage: {
