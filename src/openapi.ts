@@ -21,12 +21,17 @@ const plaidId = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za
 const itemIdParam = { name: 'item_id', in: 'path', required: true, schema: plaidId }
 const common = {
   '401': error('Missing, malformed, expired or wrongly signed bearer token'),
-  '500': error('Server misconfigured, Plaid unreachable or an unexpected answer'),
+  '500': error(
+    'Server misconfigured, Plaid unreachable or too slow (`retryable`: true), or an unexpected answer from Plaid',
+  ),
 }
-const plaidError = { '400': error('Plaid reported an error (`error_code`, `error_type` and `request_id` included)') }
+/** What a 400 from Plaid carries, and what the frontend does with it. */
+const plaidErrorFields =
+  '`error_code`, `error_type`, `request_id` and `retryable`; with `Retry-After` (seconds) when Plaid limited the rate'
+const plaidError = { '400': error(`Plaid reported an error: ${plaidErrorFields}`) }
 /** Routes with a JSON body answer 400 for a body that is not JSON as well as for Plaid's errors. */
 const plaidOrBodyError = {
-  '400': error('Body is not valid JSON, or Plaid reported an error (`error_code`, `error_type`, `request_id`)'),
+  '400': error(`Body is not valid JSON, or Plaid reported an error: ${plaidErrorFields}`),
 }
 const badInput = {
   '413': error('Body larger than 16 KB'),
@@ -78,7 +83,9 @@ export const openApiDocument = {
     version: '1.0.0',
     description:
       'Bank linking through Plaid for signed-in users. Errors always have the shape `{"detail": "..."}`; errors ' +
-      'Plaid reports answer 400 with `error_code`, `error_type` and `request_id` beside `detail`. Any path not ' +
+      'Plaid reports answer 400 with `error_code`, `error_type`, `request_id` and `retryable` beside `detail`, ' +
+      'and answers caused by Plaid (400 and 500) say in `retryable` whether the same request may succeed later ' +
+      "(`Retry-After` says when, for Plaid's rate limits). Any path not " +
       'listed here answers 404 (`#/components/responses/NotFound`); a listed path with a method it does not ' +
       'list answers 405 with an `Allow` header (`#/components/responses/MethodNotAllowed`).',
   },
@@ -303,12 +310,23 @@ export const openApiDocument = {
         type: 'object',
         required: ['detail'],
         properties: {
-          detail: { type: 'string' },
-          error_code: { type: 'string' },
-          error_type: { type: 'string' },
-          display_message: { type: 'string' },
-          request_id: { type: 'string' },
-          item_id: { type: 'string' },
+          detail: { type: 'string', description: 'For developers: log it, and show the user words of your own' },
+          error_code: { type: 'string', description: "Plaid's error code (400 from Plaid)" },
+          error_type: { type: 'string', description: "Plaid's error type (400 from Plaid)" },
+          display_message: { type: 'string', description: 'Words Plaid suggests showing the user, when it has some' },
+          request_id: { type: 'string', description: "Plaid's request id, for Plaid support" },
+          item_id: { type: 'string', description: '409: the Item already linked' },
+          retryable: {
+            type: 'boolean',
+            description:
+              'On every answer caused by Plaid (400 and 500). `true`: the same request may succeed later: Plaid ' +
+              'rate limited it (`RATE_LIMIT_EXCEEDED`, with `Retry-After`), the bank is down, not responding or not ' +
+              'available (`INSTITUTION_DOWN`, `INSTITUTION_NOT_RESPONDING`, `INSTITUTION_NOT_AVAILABLE`), Plaid failed ' +
+              'or is in maintenance (`INTERNAL_SERVER_ERROR`, `PLANNED_MAINTENANCE`, any 5xx), Plaid was unreachable ' +
+              'or too slow, or a sync met changing data (`TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION`): try again ' +
+              'after `Retry-After` seconds, else with backoff. `false`: it will fail the same way; act on ' +
+              '`error_code` (`ITEM_LOGIN_REQUIRED`: update mode). Absent: not about Plaid (a setting, a bug).',
+          },
         },
       },
       LinkTokenRequest: {

@@ -4,7 +4,7 @@
  * each method maps to one endpoint of Plaid's OpenAPI spec (version 2020-09-14).
  */
 import type { PlaidConfig } from '../env'
-import { PlaidApiError, PlaidConnectionError, PlaidResponseError, PlaidTimeoutError } from './errors'
+import { isTransient, PlaidApiError, PlaidConnectionError, PlaidResponseError, PlaidTimeoutError } from './errors'
 import { isObject, nullableNumber, nullableString, str } from './json'
 import { parseTransaction } from './transaction'
 import type {
@@ -34,24 +34,6 @@ const BACKOFF_BASE_MS = 100
 const BACKOFF_CAP_MS = 1_000
 /** No retry is started unless at least this much of the budget is left for it. */
 const MIN_ATTEMPT_MS = 250
-
-/** Plaid's error codes that say "try again later" rather than "this request is wrong". */
-const TRANSIENT_CODES = new Set([
-  'INSTITUTION_DOWN',
-  'INSTITUTION_NOT_RESPONDING',
-  'INTERNAL_SERVER_ERROR',
-  'RATE_LIMIT_EXCEEDED',
-  'PLANNED_MAINTENANCE',
-])
-
-/** Worth another attempt: rate limited, a server error, an institution hiccup, a dropped connection. */
-function isTransient(error: unknown): boolean {
-  if (error instanceof PlaidConnectionError) return true
-  if (error instanceof PlaidApiError)
-    return error.status === 429 || error.status >= 500 || TRANSIENT_CODES.has(error.errorCode)
-  if (error instanceof PlaidResponseError) return error.status === 429 || error.status >= 500
-  return false
-}
 
 type Fetch = (input: Request | string | URL, init?: RequestInit) => Promise<Response>
 
