@@ -61,7 +61,14 @@ function describeError(error) {
       if (error.status === 400 && error.body.error_code === 'ITEM_LOGIN_REQUIRED')
         return 'Your bank needs you to log in again: use Fix login beside it.'
       if (error.status === 400 && error.body.display_message) return error.body.display_message
-      if (error.status === 400 && error.body.error_code) return 'Your bank could not do this just now. Try again later.'
+      if (error.status === 400 && error.body.retryable) {
+        const wait = error.retryAfter ? ` in ${error.retryAfter} seconds` : ' later'
+        return `Your bank could not do this just now. Try again${wait}.`
+      }
+      if (error.status === 400 && error.body.error_code)
+        return 'Your bank could not do this. Contact us if it keeps happening.'
+      if (error.status >= 500 && error.body.retryable)
+        return 'The connection to your bank failed just now. Try again in a moment.'
       if (error.status >= 500) return 'Something went wrong on our side. Try again in a moment.'
       return 'Something went wrong. Try again, or reload the page.'
     })()

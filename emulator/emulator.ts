@@ -274,12 +274,13 @@ export function createEmulator(options: EmulatorOptions = {}) {
     item.institutionKnown = false
   })
 
-  // An Item's transactions: append changes (optionally announcing them with SYNC_UPDATES_AVAILABLE),
+  // An Item's transactions: append changes (additions, modifications, removals, and postings that
+  // settle pending ones; optionally announced with SYNC_UPDATES_AVAILABLE),
   // read the live set a correct client should hold, and switch "data not ready" on and off.
   control.post('/items/:item_id/transactions', (c) =>
     withItem(c, async (t, item, input) => {
-      const counts = { add: 0, modify: 0, remove: 0 }
-      for (const key of ['add', 'modify', 'remove'] as const) {
+      const counts = { add: 0, modify: 0, remove: 0, post: 0 }
+      for (const key of ['add', 'modify', 'remove', 'post'] as const) {
         const value = input[key] ?? 0
         if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_CHANGES) {
           return c.json({ error: `${key} must be an integer from 0 to ${MAX_CHANGES}` }, 400)
@@ -290,8 +291,13 @@ export function createEmulator(options: EmulatorOptions = {}) {
       if (typeof fireWebhook !== 'boolean') return c.json({ error: 'fire_webhook must be a boolean' }, 400)
       if (fireWebhook && item.webhook === null) return c.json({ error: 'the Item has no webhook URL' }, 409)
       const log = transactionLog(item)
-      if (counts.remove > log.live.size + counts.add) {
-        return c.json({ error: `the Item has only ${log.live.size + counts.add} transactions to remove` }, 409)
+      const pending = [...log.live.values()].filter((tx) => tx.pending).length
+      if (counts.post > pending) {
+        return c.json({ error: `the Item has only ${pending} pending transactions to post` }, 409)
+      }
+      if (counts.remove > log.live.size - counts.post + counts.add) {
+        const removable = log.live.size - counts.post + counts.add
+        return c.json({ error: `the Item has only ${removable} transactions to remove` }, 409)
       }
       log.change(counts, t.now())
       const fired = fireWebhook && (await webhooks.send(t, item, syncUpdatesAvailable(item)))

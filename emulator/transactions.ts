@@ -4,6 +4,14 @@
  * reduce a run of events to their net effect per transaction. Everything is generated from a PRNG
  * seeded with the item_id, so an Item's history looks the same in every run.
  */
+import {
+  type AccountKind,
+  type Counterparty,
+  type Location,
+  type PaymentChannel,
+  TEMPLATES,
+  type Template,
+} from './merchants'
 import type { Account, Item } from './state'
 
 /** The spec's Transaction as the emulator renders it (`original_description` only on request). */
@@ -16,9 +24,9 @@ export type TransactionJson = {
   check_number: null
   counterparties: Counterparty[]
   date: string
-  datetime: null
+  datetime: string | null
   authorized_date: string
-  authorized_datetime: null
+  authorized_datetime: string | null
   location: Location
   name: string
   merchant_name: string | null
@@ -26,35 +34,15 @@ export type TransactionJson = {
   logo_url: string | null
   website: string | null
   payment_meta: Record<PaymentMetaField, null>
-  payment_channel: 'online' | 'in store' | 'other'
+  payment_channel: PaymentChannel
   pending: boolean
   pending_transaction_id: string | null
-  personal_finance_category: { primary: string; detailed: string; confidence_level: string }
+  personal_finance_category: { primary: string; detailed: string; confidence_level: string; version: 'v1' }
   personal_finance_category_icon_url: string
   transaction_id: string
   transaction_code: null
   transaction_type: 'digital' | 'place' | 'special'
   original_description: string
-}
-
-type Counterparty = {
-  name: string
-  type: 'merchant' | 'financial_institution' | 'income_source'
-  logo_url: string | null
-  website: string | null
-  entity_id: string | null
-  confidence_level: string
-}
-
-type Location = {
-  address: string | null
-  city: string | null
-  region: string | null
-  postal_code: string | null
-  country: string | null
-  lat: number | null
-  lon: number | null
-  store_number: string | null
 }
 
 type PaymentMetaField =
@@ -74,7 +62,8 @@ export type ChangeEvent = { kind: ChangeKind; transaction: TransactionJson }
 /** The account fields a log's transactions depend on. */
 export type LogAccount = Pick<Account, 'id' | 'type' | 'subtype'>
 export type LogOrigin = { itemId: string; accounts: LogAccount[]; createdAt: number; historyDays: number }
-export type LogChange = { add: number; modify: number; remove: number; now: number }
+/** One call of `change`; `post` is absent from changes saved before postings existed. */
+export type LogChange = { add: number; modify: number; remove: number; post?: number; now: number }
 
 /** A page of the log, reduced: each transaction appears once, in the list of its net change. */
 export type Page = {
@@ -130,257 +119,6 @@ const randomId = (random: () => number) => {
 
 // ---- What transactions look like ------------------------------------------------------------
 
-type AccountKind = 'card' | 'checking' | 'savings'
-
-/** A kind of transaction: who, how much, which category, and from which kind of account. */
-type Template = {
-  name: string
-  original: string
-  merchant: string | null
-  website?: string
-  counterpartyType?: Counterparty['type']
-  pfc: [primary: string, detailed: string]
-  channel: TransactionJson['payment_channel']
-  amount: [min: number, max: number]
-  accounts: AccountKind[]
-  location?: Partial<Location>
-  /** How often it occurs relative to the others. */
-  weight: number
-}
-
-// Modelled on the descriptions Plaid's Sandbox Items show; categories from Plaid's PFC (v1) taxonomy.
-const TEMPLATES: Template[] = [
-  {
-    name: 'Starbucks',
-    original: 'STARBUCKS STORE 10432 SAN FRANCISCO CA',
-    merchant: 'Starbucks',
-    website: 'starbucks.com',
-    pfc: ['FOOD_AND_DRINK', 'FOOD_AND_DRINK_COFFEE'],
-    channel: 'in store',
-    amount: [3.25, 9.75],
-    accounts: ['card', 'checking'],
-    location: { city: 'San Francisco', region: 'CA', country: 'US', store_number: '10432' },
-    weight: 8,
-  },
-  {
-    name: "McDonald's",
-    original: "MCDONALD'S F2941 OAKLAND CA",
-    merchant: "McDonald's",
-    website: 'mcdonalds.com',
-    pfc: ['FOOD_AND_DRINK', 'FOOD_AND_DRINK_FAST_FOOD'],
-    channel: 'in store',
-    amount: [6, 18],
-    accounts: ['card', 'checking'],
-    location: { city: 'Oakland', region: 'CA', country: 'US', store_number: '2941' },
-    weight: 5,
-  },
-  {
-    name: 'Thai Basil Restaurant',
-    original: 'SQ *THAI BASIL RESTAURANT',
-    merchant: 'Thai Basil',
-    pfc: ['FOOD_AND_DRINK', 'FOOD_AND_DRINK_RESTAURANT'],
-    channel: 'in store',
-    amount: [18, 64],
-    accounts: ['card'],
-    weight: 4,
-  },
-  {
-    name: 'Whole Foods Market',
-    original: 'WHOLEFDS MKT 10155 BERKELEY CA',
-    merchant: 'Whole Foods',
-    website: 'wholefoodsmarket.com',
-    pfc: ['FOOD_AND_DRINK', 'FOOD_AND_DRINK_GROCERIES'],
-    channel: 'in store',
-    amount: [22, 180],
-    accounts: ['card', 'checking'],
-    location: {
-      address: '3000 Telegraph Ave',
-      city: 'Berkeley',
-      region: 'CA',
-      postal_code: '94705',
-      country: 'US',
-      lat: 37.855,
-      lon: -122.26,
-      store_number: '10155',
-    },
-    weight: 6,
-  },
-  {
-    name: 'PURCHASE WM SUPERCENTER #1700',
-    original: 'PURCHASE WM SUPERCENTER #1700 POWAY CA',
-    merchant: 'Walmart',
-    website: 'walmart.com',
-    pfc: ['GENERAL_MERCHANDISE', 'GENERAL_MERCHANDISE_SUPERSTORES'],
-    channel: 'in store',
-    amount: [12, 140],
-    accounts: ['card', 'checking'],
-    location: { city: 'Poway', region: 'CA', country: 'US', store_number: '1700' },
-    weight: 4,
-  },
-  {
-    name: 'AMZN Mktp US',
-    original: 'AMZN MKTP US*2K4L81TT3 AMZN.COM/BILL WA',
-    merchant: 'Amazon',
-    website: 'amazon.com',
-    pfc: ['GENERAL_MERCHANDISE', 'GENERAL_MERCHANDISE_ONLINE_MARKETPLACES'],
-    channel: 'online',
-    amount: [8, 220],
-    accounts: ['card'],
-    weight: 6,
-  },
-  {
-    name: 'Uber 063015 SF**POOL**',
-    original: 'UBER 063015 SF**POOL** HELP.UBER.COM CA',
-    merchant: 'Uber',
-    website: 'uber.com',
-    pfc: ['TRANSPORTATION', 'TRANSPORTATION_TAXIS_AND_RIDE_SHARES'],
-    channel: 'online',
-    amount: [6.33, 42],
-    accounts: ['card'],
-    weight: 4,
-  },
-  {
-    name: 'Shell',
-    original: 'SHELL OIL 57444139 DALY CITY CA',
-    merchant: 'Shell',
-    website: 'shell.com',
-    pfc: ['TRANSPORTATION', 'TRANSPORTATION_GAS'],
-    channel: 'in store',
-    amount: [28, 75],
-    accounts: ['card', 'checking'],
-    location: { city: 'Daly City', region: 'CA', country: 'US', store_number: '57444139' },
-    weight: 3,
-  },
-  {
-    name: 'United Airlines',
-    original: 'UNITED 0162335542771 UNITED.COM TX',
-    merchant: 'United Airlines',
-    website: 'united.com',
-    pfc: ['TRAVEL', 'TRAVEL_FLIGHTS'],
-    channel: 'online',
-    amount: [180, 640],
-    accounts: ['card'],
-    weight: 1,
-  },
-  {
-    name: 'Netflix',
-    original: 'NETFLIX.COM LOS GATOS CA',
-    merchant: 'Netflix',
-    website: 'netflix.com',
-    pfc: ['ENTERTAINMENT', 'ENTERTAINMENT_TV_AND_MOVIES'],
-    channel: 'online',
-    amount: [15.49, 15.49],
-    accounts: ['card'],
-    weight: 1,
-  },
-  {
-    name: 'Spotify',
-    original: 'SPOTIFY USA 877-7781161 NY',
-    merchant: 'Spotify',
-    website: 'spotify.com',
-    pfc: ['ENTERTAINMENT', 'ENTERTAINMENT_MUSIC_AND_AUDIO'],
-    channel: 'online',
-    amount: [10.99, 10.99],
-    accounts: ['card'],
-    weight: 1,
-  },
-  {
-    name: 'Touchstone Climbing',
-    original: 'TOUCHSTONE CLIMBING INC BERKELEY CA',
-    merchant: 'Touchstone Climbing',
-    website: 'touchstoneclimbing.com',
-    pfc: ['PERSONAL_CARE', 'PERSONAL_CARE_GYMS_AND_FITNESS_CENTERS'],
-    channel: 'in store',
-    amount: [78.5, 78.5],
-    accounts: ['card', 'checking'],
-    weight: 1,
-  },
-  {
-    name: 'Verizon Wireless',
-    original: 'VZWRLSS*APOCC VISB 800-922-0204 FL',
-    merchant: 'Verizon',
-    website: 'verizon.com',
-    pfc: ['RENT_AND_UTILITIES', 'RENT_AND_UTILITIES_TELEPHONE'],
-    channel: 'online',
-    amount: [65, 95],
-    accounts: ['checking', 'card'],
-    weight: 1,
-  },
-  {
-    name: 'PG&E',
-    original: 'PGANDE WEB ONLINE PAYMENT',
-    merchant: 'PG&E',
-    website: 'pge.com',
-    pfc: ['RENT_AND_UTILITIES', 'RENT_AND_UTILITIES_GAS_AND_ELECTRICITY'],
-    channel: 'online',
-    amount: [60, 190],
-    accounts: ['checking'],
-    weight: 1,
-  },
-  {
-    name: 'ACH Electronic CreditGUSTO PAY 123456',
-    original: 'ACH ELECTRONIC CREDIT GUSTO PAY 123456 PPD ID: 1453489876',
-    merchant: 'Gusto',
-    website: 'gusto.com',
-    counterpartyType: 'income_source',
-    pfc: ['INCOME', 'INCOME_WAGES'],
-    channel: 'other',
-    amount: [-2400, -1850],
-    accounts: ['checking'],
-    weight: 2,
-  },
-  {
-    name: 'CREDIT CARD 3333 PAYMENT *//',
-    original: 'CREDIT CARD 3333 PAYMENT *//',
-    merchant: null,
-    pfc: ['LOAN_PAYMENTS', 'LOAN_PAYMENTS_CREDIT_CARD_PAYMENT'],
-    channel: 'other',
-    amount: [120, 600],
-    accounts: ['checking'],
-    weight: 1,
-  },
-  {
-    name: 'Transfer to Plaid Saving',
-    original: 'ONLINE TRANSFER TO SAV XXXXXX1111',
-    merchant: null,
-    pfc: ['TRANSFER_OUT', 'TRANSFER_OUT_ACCOUNT_TRANSFER'],
-    channel: 'other',
-    amount: [50, 500],
-    accounts: ['checking'],
-    weight: 1,
-  },
-  {
-    name: 'Transfer from Plaid Checking',
-    original: 'ONLINE TRANSFER FROM CHK XXXXXX0000',
-    merchant: null,
-    pfc: ['TRANSFER_IN', 'TRANSFER_IN_ACCOUNT_TRANSFER'],
-    channel: 'other',
-    amount: [-500, -50],
-    accounts: ['savings'],
-    weight: 1,
-  },
-  {
-    name: 'INTRST PYMNT',
-    original: 'INTEREST PAYMENT',
-    merchant: null,
-    pfc: ['INCOME', 'INCOME_INTEREST_EARNED'],
-    channel: 'other',
-    amount: [-4.5, -0.12],
-    accounts: ['savings'],
-    weight: 1,
-  },
-  {
-    name: 'ATM FEE',
-    original: 'NON-CHASE ATM FEE-WITH 0412',
-    merchant: null,
-    pfc: ['BANK_FEES', 'BANK_FEES_ATM_FEES'],
-    channel: 'other',
-    amount: [2.5, 3.5],
-    accounts: ['checking'],
-    weight: 1,
-  },
-]
-
 const NO_LOCATION: Location = {
   address: null,
   city: null,
@@ -405,7 +143,8 @@ const NO_PAYMENT_META: Readonly<Record<PaymentMetaField, null>> = Object.freeze(
 })
 
 // Stable per merchant (as Plaid's are), so the same merchant has one entity_id across Items.
-const ENTITY_IDS = new Map(TEMPLATES.map((t) => [t.merchant, t.merchant && randomId(seededRandom(t.merchant))]))
+const entityId = (name: string) => randomId(seededRandom(name))
+const ENTITY_IDS = new Map(TEMPLATES.map((t) => [t.merchant, t.merchant && entityId(t.merchant)]))
 
 const TRANSACTION_TYPE = { online: 'digital', 'in store': 'place', other: 'special' } as const
 const DAY_MS = 86_400_000
@@ -481,18 +220,27 @@ export class TransactionLog {
 
   /**
    * Appends `add` new transactions, then `modify` modifications and `remove` removals of
-   * transactions chosen with the seeded PRNG. Both pick among the transactions that existed before
-   * this call, and removals avoid the ones just modified, so a client that syncs afterwards sees
+   * transactions chosen with the seeded PRNG, then posts `post` pending transactions. Modifications
+   * and removals pick among the transactions that existed before this call, other than those being
+   * posted, and removals avoid the ones just modified, so a client that syncs afterwards sees
    * exactly `add` added, `modify` modified and `remove` removed (as far as the live set allows:
    * more modifications than transactions repeat some; removals then fall back to the modified and
-   * the new ones). Throws a RangeError when asked to remove more transactions than there are.
+   * the new ones), plus one removal and one addition per posting. Throws a RangeError when asked to
+   * remove more transactions, or post more pending ones, than there are.
    */
-  change({ add = 0, modify = 0, remove = 0 }: { add?: number; modify?: number; remove?: number }, now: number): void {
+  change(
+    { add = 0, modify = 0, remove = 0, post = 0 }: { add?: number; modify?: number; remove?: number; post?: number },
+    now: number,
+  ): void {
     const canAdd = this.templates.length > 0
-    if (remove > this.live.size + (canAdd ? add : 0))
-      throw new RangeError(`only ${this.live.size} transactions to remove`)
-    this.changes.push({ add, modify, remove, now })
-    const existing = [...this.live.keys()]
+    const pending = [...this.live.values()].filter((t) => t.pending).map((t) => t.transaction_id)
+    if (post > pending.length) throw new RangeError(`only ${pending.length} pending transactions to post`)
+    if (remove > this.live.size - post + (canAdd ? add : 0))
+      throw new RangeError(`only ${this.live.size - post} transactions to remove`)
+    this.changes.push({ add, modify, remove, post, now })
+    const toPost = post > 0 ? this.pick(pending, post) : []
+    const posting = new Set(toPost)
+    const existing = [...this.live.keys()].filter((id) => !posting.has(id))
     const added: string[] = []
     for (let i = 0; canAdd && i < add; i++) {
       // New activity is dated within the last few days.
@@ -521,6 +269,11 @@ export class TransactionLog {
       if (toRemove.length < remove) toRemove.push(...this.pick(rest, remove - toRemove.length))
     }
     for (const id of toRemove) this.append('removed', this.live.get(id) as TransactionJson)
+    for (const id of toPost) {
+      const authorization = this.live.get(id) as TransactionJson
+      this.append('removed', authorization)
+      this.append('added', this.posted(authorization, now))
+    }
   }
 
   /**
@@ -583,6 +336,22 @@ export class TransactionLog {
     return { ...t, amount: cents(t.amount + delta) }
   }
 
+  /**
+   * The transaction that settles a pending one, as Plaid reports a settlement: a new transaction
+   * (new id, dated the day it posted) whose pending_transaction_id names the pending one, which
+   * Plaid removes in the same update.
+   */
+  private posted(authorization: TransactionJson, now: number): TransactionJson {
+    return withTimes({
+      ...authorization,
+      transaction_id: this.newId(),
+      pending: false,
+      pending_transaction_id: authorization.transaction_id,
+      date: day(now),
+      datetime: null,
+    })
+  }
+
   private newId(): string {
     let id = randomId(this.random)
     while (this.ids.has(id)) id = randomId(this.random)
@@ -612,7 +381,7 @@ export class TransactionLog {
     const entityId = ENTITY_IDS.get(template.merchant) ?? null
     const logo = template.merchant && `https://plaid-merchant-logos.plaid.com/${slug(template.merchant)}.png`
     const [primary, detailed] = template.pfc
-    return {
+    return withTimes({
       account_id: accountId,
       account_owner: null,
       amount,
@@ -621,6 +390,7 @@ export class TransactionLog {
       check_number: null,
       counterparties: template.merchant
         ? [
+            ...(template.via ? [intermediary(template.via)] : []),
             {
               name: template.merchant,
               type: template.counterpartyType ?? 'merchant',
@@ -646,13 +416,18 @@ export class TransactionLog {
       pending,
       // A posted card purchase replaced the pending one Plaid saw first; that one is long gone.
       pending_transaction_id: card && !pending && this.random() < 0.5 ? this.newId() : null,
-      personal_finance_category: { primary, detailed, confidence_level: this.random() < 0.8 ? 'VERY_HIGH' : 'HIGH' },
+      personal_finance_category: {
+        primary,
+        detailed,
+        confidence_level: this.random() < 0.8 ? 'VERY_HIGH' : 'HIGH',
+        version: 'v1',
+      },
       personal_finance_category_icon_url: `https://plaid-category-icons.plaid.com/PFC_${primary}.png`,
       transaction_id: this.newId(),
       transaction_code: null,
       transaction_type: TRANSACTION_TYPE[template.channel],
       original_description: template.original,
-    }
+    })
   }
 
   private accountFor(template: Template): string {
@@ -660,6 +435,41 @@ export class TransactionLog {
     const ids = this.candidates.get(template) ?? []
     return ids[Math.floor(this.random() * ids.length)] as string
   }
+}
+
+/** A counterparty the payment went through: a terminal or marketplace Plaid recognizes with less certainty. */
+const intermediary = (via: NonNullable<Template['via']>): Counterparty => ({
+  name: via.name,
+  type: via.type,
+  logo_url: `https://plaid-counterparty-logos.plaid.com/${slug(via.name)}.png`,
+  website: via.website,
+  entity_id: entityId(via.name),
+  confidence_level: 'HIGH',
+})
+
+/**
+ * Plaid's `authorized_datetime` and `datetime` for card and online activity (the bank's own
+ * entries, fees and transfers, carry no time, as at most banks). The times of day come from a hash
+ * of the transaction id rather than the PRNG, so a saved log replays to the same transactions:
+ * authorized in the morning, posted in the afternoon, so the posting never precedes the
+ * authorization. A time already set (a posted transaction keeps its pending one's) is kept.
+ */
+function withTimes(t: TransactionJson): TransactionJson {
+  if (t.payment_channel === 'other') return t
+  const hash = fnv1a(t.transaction_id)
+  return {
+    ...t,
+    authorized_datetime: t.authorized_datetime ?? `${t.authorized_date}T${clock(hash % 43_200)}Z`,
+    datetime: `${t.date}T${clock(43_200 + ((hash >>> 16) % 43_200))}Z`,
+  }
+}
+
+const clock = (seconds: number) => new Date(seconds * 1000).toISOString().slice(11, 19)
+
+function fnv1a(text: string): number {
+  let hash = 2166136261
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619)
+  return hash >>> 0
 }
 
 const slug = (name: string) =>

@@ -5,14 +5,21 @@ import { JwksUnavailableError } from './auth/jwks'
 import { TokenCipherError } from './crypto/token-cipher'
 import { ApiError, ConfigError } from './errors'
 import { createLogger, type LogFields } from './log'
-import { PlaidApiError, PlaidError, PlaidResponseError } from './plaid/errors'
+import { isRateLimited, isRetryable, PlaidApiError, PlaidError, PlaidResponseError } from './plaid/errors'
 import { WebhookVerificationError } from './plaid/webhook-verification'
 import { SyncRaceError } from './services/transactions-sync'
 import type { AppEnv } from './types'
 
+/**
+ * Retry-After for Plaid's rate limits. Plaid answers 429 without the header, and counts its limits
+ * per minute (per Item and per client: plaid.com/docs/errors/rate-limit-exceeded), so a full
+ * minute is the wait after which the window that refused the call has surely passed.
+ */
+const PLAID_RATE_LIMIT_WINDOW_SECONDS = 60
+
 type Failure = {
   status: ContentfulStatusCode
-  body: Record<string, string>
+  body: Record<string, string | boolean>
   headers?: Record<string, string>
   log: LogFields
 }
@@ -60,17 +67,21 @@ function describe(error: Error, operation: string | undefined): Failure {
   if (error instanceof SyncRaceError) {
     return { status: 409, body: { detail: failed(error.message) }, log: { error: error.name } }
   }
+  // Plaid's own errors stay 400 (the seed's contract) and the rest 500; `retryable` tells the
+  // frontend whether the same request may succeed later, which the status alone cannot say.
   if (error instanceof PlaidApiError) {
-    const body: Record<string, string> = {
+    const body: Record<string, string | boolean> = {
       detail: failed(error.errorMessage),
       error_type: error.errorType,
       error_code: error.errorCode,
+      retryable: isRetryable(error),
     }
     if (error.displayMessage) body.display_message = error.displayMessage
     if (error.requestId) body.request_id = error.requestId
     return {
       status: 400,
       body,
+      headers: isRateLimited(error) ? { 'Retry-After': String(PLAID_RATE_LIMIT_WINDOW_SECONDS) } : undefined,
       log: {
         error: error.name,
         plaid_status: error.status,
@@ -83,7 +94,11 @@ function describe(error: Error, operation: string | undefined): Failure {
     const requestId = error instanceof PlaidResponseError ? error.requestId : undefined
     return {
       status: 500,
-      body: { detail: failed(error.message), ...(requestId && { request_id: requestId }) },
+      body: {
+        detail: failed(error.message),
+        retryable: isRetryable(error),
+        ...(requestId && { request_id: requestId }),
+      },
       log: { error: error.name, plaid_request_id: requestId },
     }
   }

@@ -23,12 +23,17 @@ const common = {
   '401': error(
     'Missing, malformed or wrongly signed bearer token, or one expired or not yet valid by more than the allowed clock skew',
   ),
-  '500': error('Server misconfigured, Plaid unreachable or an unexpected answer'),
+  '500': error(
+    'Server misconfigured, Plaid unreachable or too slow (`retryable`: true), or an unexpected answer from Plaid',
+  ),
 }
-const plaidError = { '400': error('Plaid reported an error (`error_code`, `error_type` and `request_id` included)') }
+/** What a 400 from Plaid carries, and what the frontend does with it. */
+const plaidErrorFields =
+  '`error_code`, `error_type`, `request_id` and `retryable`; with `Retry-After` (seconds) when Plaid limited the rate'
+const plaidError = { '400': error(`Plaid reported an error: ${plaidErrorFields}`) }
 /** Routes with a JSON body answer 400 for a body that is not JSON as well as for Plaid's errors. */
 const plaidOrBodyError = {
-  '400': error('Body is not valid JSON, or Plaid reported an error (`error_code`, `error_type`, `request_id`)'),
+  '400': error(`Body is not valid JSON, or Plaid reported an error: ${plaidErrorFields}`),
 }
 const badInput = {
   '413': error('Body larger than 16 KB'),
@@ -80,7 +85,9 @@ export const openApiDocument = {
     version: '1.0.0',
     description:
       'Bank linking through Plaid for signed-in users. Errors always have the shape `{"detail": "..."}`; errors ' +
-      'Plaid reports answer 400 with `error_code`, `error_type` and `request_id` beside `detail`. Any path not ' +
+      'Plaid reports answer 400 with `error_code`, `error_type`, `request_id` and `retryable` beside `detail`, ' +
+      'and answers caused by Plaid (400 and 500) say in `retryable` whether the same request may succeed later ' +
+      "(`Retry-After` says when, for Plaid's rate limits). Any path not " +
       'listed here answers 404 (`#/components/responses/NotFound`); a listed path with a method it does not ' +
       'list answers 405 with an `Allow` header (`#/components/responses/MethodNotAllowed`). Query parameters ' +
       'an operation does not list (such as a `_=<time>` cache-buster) are ignored; fields a request body ' +
@@ -350,12 +357,23 @@ export const openApiDocument = {
         type: 'object',
         required: ['detail'],
         properties: {
-          detail: { type: 'string' },
-          error_code: { type: 'string' },
-          error_type: { type: 'string' },
-          display_message: { type: 'string' },
-          request_id: { type: 'string' },
-          item_id: { type: 'string' },
+          detail: { type: 'string', description: 'For developers: log it, and show the user words of your own' },
+          error_code: { type: 'string', description: "Plaid's error code (400 from Plaid)" },
+          error_type: { type: 'string', description: "Plaid's error type (400 from Plaid)" },
+          display_message: { type: 'string', description: 'Words Plaid suggests showing the user, when it has some' },
+          request_id: { type: 'string', description: "Plaid's request id, for Plaid support" },
+          item_id: { type: 'string', description: '409: the Item already linked' },
+          retryable: {
+            type: 'boolean',
+            description:
+              'On every answer caused by Plaid (400 and 500). `true`: the same request may succeed later: Plaid ' +
+              'rate limited it (`RATE_LIMIT_EXCEEDED`, with `Retry-After`), the bank is down, not responding or not ' +
+              'available (`INSTITUTION_DOWN`, `INSTITUTION_NOT_RESPONDING`, `INSTITUTION_NOT_AVAILABLE`), Plaid failed ' +
+              'or is in maintenance (`INTERNAL_SERVER_ERROR`, `PLANNED_MAINTENANCE`, any 5xx), Plaid was unreachable ' +
+              'or too slow, or a sync met changing data (`TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION`): try again ' +
+              'after `Retry-After` seconds, else with backoff. `false`: it will fail the same way; act on ' +
+              '`error_code` (`ITEM_LOGIN_REQUIRED`: update mode). Absent: not about Plaid (a setting, a bug).',
+          },
         },
       },
       LinkTokenRequest: {
@@ -524,7 +542,26 @@ export const openApiDocument = {
       },
       Transaction: {
         type: 'object',
-        required: ['transaction_id', 'item_id', 'account_id', 'amount', 'date', 'pending'],
+        description:
+          "Plaid's `Transaction` as last synced, with its Item. Fields Plaid's enrichment fills in are null (or no " +
+          'counterparties) when Plaid did not give them, and for transactions last synced before this API kept them.',
+        required: [
+          'transaction_id',
+          'item_id',
+          'account_id',
+          'amount',
+          'date',
+          'pending',
+          'datetime',
+          'authorized_datetime',
+          'merchant_entity_id',
+          'logo_url',
+          'website',
+          'counterparties',
+          'location',
+          'personal_finance_category',
+          'personal_finance_category_icon_url',
+        ],
         properties: {
           transaction_id: { type: 'string' },
           item_id: { type: 'string' },
@@ -532,17 +569,89 @@ export const openApiDocument = {
           amount: { type: 'number', description: "Plaid's sign: positive is money out of the account" },
           iso_currency_code: nullableString,
           unofficial_currency_code: nullableString,
-          date: { type: 'string', format: 'date' },
-          authorized_date: nullableString,
+          date: { type: 'string', format: 'date', description: 'Posted date (pending: the day it occurred)' },
+          datetime: { ...nullableString, format: 'date-time', description: 'When it posted, at banks that say' },
+          authorized_date: {
+            ...nullableString,
+            format: 'date',
+            description: 'When the user made it: Plaid recommends it over `date` for display',
+          },
+          authorized_datetime: { ...nullableString, format: 'date-time', description: 'When it was authorized' },
           name: nullableString,
           merchant_name: nullableString,
+          merchant_entity_id: { ...nullableString, description: "Plaid's stable id of the merchant" },
+          logo_url: { ...nullableString, description: "The merchant's logo, a 100×100 PNG" },
+          website: nullableString,
+          counterparties: {
+            type: 'array',
+            description: 'Who took part, as Plaid reads the description: the merchant, a marketplace or terminal...',
+            items: { $ref: '#/components/schemas/Counterparty' },
+          },
+          location: {
+            type: ['object', 'null'],
+            description: 'Where it took place; every field null for online transactions',
+            properties: {
+              address: nullableString,
+              city: nullableString,
+              region: nullableString,
+              postal_code: nullableString,
+              country: nullableString,
+              lat: nullableNumber,
+              lon: nullableNumber,
+              store_number: nullableString,
+            },
+          },
           pending: { type: 'boolean' },
-          pending_transaction_id: nullableString,
-          payment_channel: nullableString,
+          pending_transaction_id: {
+            ...nullableString,
+            description:
+              'On a posted transaction: the pending one it replaced, which Plaid removed (and the API with it)',
+          },
+          payment_channel: { ...nullableString, description: '`online`, `in store` or `other`' },
+          personal_finance_category: {
+            type: ['object', 'null'],
+            required: ['primary', 'detailed', 'confidence_level', 'version'],
+            properties: {
+              primary: { type: 'string' },
+              detailed: { type: 'string' },
+              confidence_level: {
+                ...nullableString,
+                description: '`VERY_HIGH`, `HIGH`, `MEDIUM`, `LOW` or `UNKNOWN`',
+              },
+              version: {
+                ...nullableString,
+                description: 'The taxonomy, `v1` or `v2`: compare categories only within one version',
+              },
+            },
+          },
+          personal_finance_category_icon_url: {
+            ...nullableString,
+            description: "The primary category's icon, a 100×100 PNG",
+          },
           category: {
             type: ['object', 'null'],
+            deprecated: true,
+            description:
+              "`personal_finance_category`'s `primary` and `detailed`, under the name earlier releases used; not " +
+              "Plaid's deprecated `category` array. Read `personal_finance_category` instead.",
             properties: { primary: { type: 'string' }, detailed: { type: 'string' } },
           },
+        },
+      },
+      Counterparty: {
+        type: 'object',
+        required: ['name', 'type', 'logo_url', 'website', 'entity_id', 'confidence_level'],
+        properties: {
+          name: { type: 'string' },
+          type: {
+            type: 'string',
+            description:
+              '`merchant`, `financial_institution`, `payment_app`, `marketplace`, `payment_terminal`, `income_source`',
+          },
+          logo_url: nullableString,
+          website: nullableString,
+          entity_id: nullableString,
+          confidence_level: nullableString,
         },
       },
       TransactionPage: {

@@ -10,7 +10,7 @@ import { call, emulator, queuedJobs, runQueue, testEnv } from './helpers/worker'
 
 describe('schema versions of a user’s object', () => {
   it('upgrades an object created at version 1 on its first use by the current code, keeping its data', async () => {
-    expect(USER_SCHEMA_VERSION).toBe(2)
+    expect(USER_SCHEMA_VERSION).toBe(3)
     const env = testEnv()
     const user = await newUser()
     const itemId = await linkItemBeforeFirstSync(env, user)
@@ -42,11 +42,71 @@ describe('schema versions of a user’s object', () => {
     const synced = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
     expect(synced.status).toBe(200)
     expect(synced.body).toMatchObject({ status: 'synced' })
-    expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '2' })
+    expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '3' })
     const listed = await listAll(env, user)
     expect(listed.length).toBe((await emulator.liveTransactions(env, itemId)).length)
     const items = await call(env, 'GET', '/api/v1/banking/items', { token: user.token })
     expect(items.body.items).toEqual([expect.objectContaining({ item_id: itemId })])
+  })
+
+  it('upgrades an object at version 2 on its first use: its transactions list as before, and syncs enrich them', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    // The object as the release with schema version 2 left it: the same rows, transactions
+    // without the enrichment column.
+    await runInDurableObject(userStoreOf(user.id), async (_instance, state) => {
+      const sql = state.storage.sql
+      const tables = ['items', 'accounts', 'transactions'].map((table) => {
+        const rows = sql.exec(`SELECT * FROM ${table}`).toArray()
+        return [table, rows.map(({ enrichment: _, ...row }) => row)] as const
+      })
+      await state.storage.deleteAll()
+      migrateUserSchema(state.storage, 2)
+      for (const [table, rows] of tables) {
+        for (const row of rows) {
+          const columns = Object.keys(row)
+          sql.exec(
+            `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+            ...Object.values(row),
+          )
+        }
+      }
+    })
+    expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '2' })
+    expect(await rowIn(user.id, "SELECT sql FROM sqlite_master WHERE name = 'transactions'")).toEqual({
+      sql: expect.not.stringContaining('enrichment'),
+    })
+    await evict(user.id)
+
+    const listed = await listAll(env, user)
+    expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '3' })
+    const live = await emulator.liveTransactions(env, itemId)
+    expect(listed.map((t) => t.transaction_id).sort()).toEqual(live.map((t) => t.transaction_id).sort())
+    // What version 2 kept is listed as before; what it did not keep reads as not known.
+    for (const t of listed) {
+      const category = t.category as { primary: string; detailed: string }
+      expect(category).toEqual({ primary: expect.any(String), detailed: expect.any(String) })
+      expect(t).toMatchObject({
+        personal_finance_category: { ...category, confidence_level: null, version: null },
+        personal_finance_category_icon_url: null,
+        datetime: null,
+        authorized_datetime: null,
+        merchant_entity_id: null,
+        logo_url: null,
+        website: null,
+        counterparties: [],
+        location: null,
+      })
+    }
+
+    // Plaid sends a transaction again when it changes: from then on it is listed enriched.
+    await emulator.changeTransactions(env, itemId, { modify: 3 })
+    const synced = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    expect(synced.body).toEqual({ status: 'synced', added: 0, modified: 3, removed: 0 })
+    const enriched = (await listAll(env, user)).filter((t) => t.personal_finance_category_icon_url !== null)
+    expect(enriched.length).toBe(3)
+    for (const t of enriched) expect((t.personal_finance_category as { version: string }).version).toBe('v1')
   })
 })
 

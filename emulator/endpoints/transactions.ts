@@ -62,7 +62,8 @@ export function transactionEndpoints(api: EndpointRegistry): void {
       }
       const from = cursorIndex(body.cursor as string | undefined, item, log, accountId)
       const page = log.page(from, (body.count as number | undefined) ?? DEFAULT_COUNT, accountId)
-      // personal_finance_category_version is accepted, but every page uses the v1 taxonomy.
+      // personal_finance_category_version is accepted, but every page uses the v1 taxonomy, and says
+      // so in each category's `version`.
       const render = (t: TransactionJson) => renderTransaction(t, options.include_original_description === true)
       return {
         accounts: item.accounts

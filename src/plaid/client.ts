@@ -4,7 +4,9 @@
  * each method maps to one endpoint of Plaid's OpenAPI spec (version 2020-09-14).
  */
 import type { PlaidConfig } from '../env'
-import { PlaidApiError, PlaidConnectionError, PlaidResponseError, PlaidTimeoutError } from './errors'
+import { isTransient, PlaidApiError, PlaidConnectionError, PlaidResponseError, PlaidTimeoutError } from './errors'
+import { isObject, nullableNumber, nullableString, str } from './json'
+import { parseTransaction } from './transaction'
 import type {
   AccountBase,
   AccountsGetResponse,
@@ -32,24 +34,6 @@ const BACKOFF_BASE_MS = 100
 const BACKOFF_CAP_MS = 1_000
 /** No retry is started unless at least this much of the budget is left for it. */
 const MIN_ATTEMPT_MS = 250
-
-/** Plaid's error codes that say "try again later" rather than "this request is wrong". */
-const TRANSIENT_CODES = new Set([
-  'INSTITUTION_DOWN',
-  'INSTITUTION_NOT_RESPONDING',
-  'INTERNAL_SERVER_ERROR',
-  'RATE_LIMIT_EXCEEDED',
-  'PLANNED_MAINTENANCE',
-])
-
-/** Worth another attempt: rate limited, a server error, an institution hiccup, a dropped connection. */
-function isTransient(error: unknown): boolean {
-  if (error instanceof PlaidConnectionError) return true
-  if (error instanceof PlaidApiError)
-    return error.status === 429 || error.status >= 500 || TRANSIENT_CODES.has(error.errorCode)
-  if (error instanceof PlaidResponseError) return error.status === 429 || error.status >= 500
-  return false
-}
 
 type Fetch = (input: Request | string | URL, init?: RequestInit) => Promise<Response>
 
@@ -259,15 +243,6 @@ export class PlaidClient {
   }
 }
 
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined
-}
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
-const nullableNumber = (value: unknown) => (typeof value === 'number' ? value : null)
-const nullableString = (value: unknown) => (typeof value === 'string' ? value : null)
-
 function parseItem(value: unknown): PlaidItem | undefined {
   if (!isObject(value) || typeof value.item_id !== 'string') return undefined
   const error = isObject(value.error) && typeof value.error.error_code === 'string' ? value.error : null
@@ -299,34 +274,6 @@ function parseAccount(value: unknown): AccountBase | undefined {
       unofficial_currency_code: nullableString(b.unofficial_currency_code),
       last_updated_datetime: nullableString(b.last_updated_datetime),
     },
-  }
-}
-
-function parseTransaction(value: unknown): PlaidTransaction | undefined {
-  if (!isObject(value) || typeof value.transaction_id !== 'string' || typeof value.account_id !== 'string') {
-    return undefined
-  }
-  if (typeof value.amount !== 'number' || typeof value.date !== 'string' || typeof value.pending !== 'boolean') {
-    return undefined
-  }
-  const category = value.personal_finance_category
-  return {
-    transaction_id: value.transaction_id,
-    account_id: value.account_id,
-    amount: value.amount,
-    iso_currency_code: nullableString(value.iso_currency_code),
-    unofficial_currency_code: nullableString(value.unofficial_currency_code),
-    date: value.date,
-    authorized_date: nullableString(value.authorized_date),
-    name: nullableString(value.name),
-    merchant_name: nullableString(value.merchant_name),
-    pending: value.pending,
-    pending_transaction_id: nullableString(value.pending_transaction_id),
-    payment_channel: nullableString(value.payment_channel),
-    personal_finance_category:
-      isObject(category) && typeof category.primary === 'string' && typeof category.detailed === 'string'
-        ? { primary: category.primary, detailed: category.detailed }
-        : null,
   }
 }
 

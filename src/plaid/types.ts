@@ -59,7 +59,41 @@ export type AccountsGetResponse = { accounts: AccountBase[]; item: PlaidItem; re
 
 export type ItemGetResponse = { item: PlaidItem; request_id?: string }
 
-/** The Transaction fields this API stores (Plaid's schema has many more). */
+/** Plaid's `TransactionCounterparty`, without `account_numbers` (never kept: see parseTransaction). */
+export type TransactionCounterparty = {
+  name: string
+  type: string
+  logo_url: string | null
+  website: string | null
+  entity_id: string | null
+  confidence_level: string | null
+}
+
+/** Plaid's `Location`: where a transaction took place (all null for online ones). */
+export type TransactionLocation = {
+  address: string | null
+  city: string | null
+  region: string | null
+  postal_code: string | null
+  country: string | null
+  lat: number | null
+  lon: number | null
+  store_number: string | null
+}
+
+/** Plaid's `PersonalFinanceCategory`; `version` names the taxonomy (v1 or v2) it comes from. */
+export type PersonalFinanceCategory = {
+  primary: string
+  detailed: string
+  confidence_level: string | null
+  version: string | null
+}
+
+/**
+ * The Transaction fields this API stores: the identity, amount, dates and status, and the
+ * enrichment a UI shows (merchant logo, website and entity, counterparties, location, times, the
+ * category with its confidence and icon). Plaid's schema has more (payment_meta, check_number...).
+ */
 export type PlaidTransaction = {
   transaction_id: string
   account_id: string
@@ -67,13 +101,21 @@ export type PlaidTransaction = {
   iso_currency_code: string | null
   unofficial_currency_code: string | null
   date: string
+  datetime: string | null
   authorized_date: string | null
+  authorized_datetime: string | null
   name: string | null
   merchant_name: string | null
+  merchant_entity_id: string | null
+  logo_url: string | null
+  website: string | null
+  counterparties: TransactionCounterparty[]
+  location: TransactionLocation | null
   pending: boolean
   pending_transaction_id: string | null
   payment_channel: string | null
-  personal_finance_category: { primary: string; detailed: string } | null
+  personal_finance_category: PersonalFinanceCategory | null
+  personal_finance_category_icon_url: string | null
 }
 
 export type TransactionsSyncResponse = {

@@ -10,7 +10,7 @@
  */
 import type { ServiceContext } from '../context'
 import type { PlaidClient } from '../plaid/client'
-import { PlaidApiError } from '../plaid/errors'
+import { PlaidApiError, SYNC_MUTATION } from '../plaid/errors'
 import type { StoredItem } from '../store/items'
 import type { SyncRun } from '../store/sync-staging'
 import { type UserStoreStub, userStore } from '../store/users'
@@ -88,8 +88,7 @@ async function pullChanges(
       }
     } catch (error) {
       // Plaid's data changed under us: the pages so far are inconsistent; start over (Plaid's advice).
-      const mutated =
-        error instanceof PlaidApiError && error.errorCode === 'TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION'
+      const mutated = error instanceof PlaidApiError && error.errorCode === SYNC_MUTATION
       if (!mutated || restart >= MAX_PAGINATION_RESTARTS) throw error
       await store.resetSync(userId, run.syncId)
     }

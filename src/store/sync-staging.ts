@@ -6,7 +6,7 @@
  * its staging: nothing half-applied ever reaches the transactions table.
  */
 import type { PlaidTransaction } from '../plaid/types'
-import { fromExcluded, TRANSACTION_FIELDS } from './columns'
+import { ENRICHED_FIELDS, fromExcluded, TRANSACTION_FIELDS } from './columns'
 
 /** A run nobody finished within this time died with its isolate; the next run of the Item drops it. */
 const ABANDONED_AFTER_MS = 15 * 60_000
@@ -48,10 +48,16 @@ export function beginSync(sql: SqlStorage, itemId: string, now: Date): SyncRun |
 }
 
 const FIELDS = TRANSACTION_FIELDS.join(', ')
-/** Each column's value in a staged transaction, as Plaid sent it (the category pair is nested). */
-const STAGED_VALUES = TRANSACTION_FIELDS.map((f) =>
-  f.startsWith('category_') ? `data ->> '$.personal_finance_category.${f.slice(9)}'` : `data ->> '${f}'`,
-).join(', ')
+/**
+ * Each column's value in a staged transaction, as Plaid sent it: the category pair is nested, and
+ * the enrichment is a JSON object of its fields (`->` keeps arrays and objects as JSON in it).
+ */
+const stagedValue = (column: string) => {
+  if (column === 'enrichment') return `json_object(${ENRICHED_FIELDS.map((f) => `'${f}', data -> '$.${f}'`)})`
+  if (column.startsWith('category_')) return `data ->> '$.personal_finance_category.${column.slice(9)}'`
+  return `data ->> '${column}'`
+}
+const STAGED_VALUES = TRANSACTION_FIELDS.map(stagedValue).join(', ')
 
 /**
  * Adds a page to the run's staging (inside one transactionSync). Pages arrive in order, so a later

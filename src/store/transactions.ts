@@ -1,16 +1,39 @@
 /** Transactions in the user's object, as the API lists them. Syncs write them (sync-staging.ts). */
 import type { PlaidTransaction } from '../plaid/types'
+import type { ENRICHED_FIELDS } from './columns'
 
-/** A stored transaction as the API lists it: Plaid's fields, its Item, and the category pair. */
-export type Transaction = Omit<PlaidTransaction, 'personal_finance_category'> & {
+/** A stored transaction as the API lists it: Plaid's fields, its Item, and `category` (below). */
+export type Transaction = PlaidTransaction & {
   item_id: string
+  /**
+   * personal_finance_category's primary and detailed, under the name the API first gave them
+   * (kept for the frontends that read it; not Plaid's deprecated `category` array).
+   */
   category: { primary: string; detailed: string } | null
 }
 
-type Row = Omit<Transaction, 'pending' | 'category'> & {
+type Enrichment = Pick<PlaidTransaction, (typeof ENRICHED_FIELDS)[number]>
+
+type Row = Pick<
+  PlaidTransaction,
+  | 'transaction_id'
+  | 'account_id'
+  | 'amount'
+  | 'iso_currency_code'
+  | 'unofficial_currency_code'
+  | 'date'
+  | 'authorized_date'
+  | 'name'
+  | 'merchant_name'
+  | 'pending_transaction_id'
+  | 'payment_channel'
+> & {
+  item_id: string
   pending: number
   category_primary: string | null
   category_detailed: string | null
+  /** JSON of Enrichment; NULL for rows synced before schema version 3. */
+  enrichment: string | null
 }
 
 export type TransactionFilter = {
@@ -54,6 +77,12 @@ export function listTransactions(
 }
 
 function toTransaction(row: Row): Transaction {
+  const category =
+    row.category_primary && row.category_detailed
+      ? { primary: row.category_primary, detailed: row.category_detailed }
+      : null
+  // Fields an older sync did not keep read as Plaid's "not known": null, or no counterparties.
+  const enriched: Partial<Enrichment> = row.enrichment ? JSON.parse(row.enrichment) : {}
   return {
     transaction_id: row.transaction_id,
     item_id: row.item_id,
@@ -68,9 +97,16 @@ function toTransaction(row: Row): Transaction {
     pending: row.pending === 1,
     pending_transaction_id: row.pending_transaction_id,
     payment_channel: row.payment_channel,
-    category:
-      row.category_primary && row.category_detailed
-        ? { primary: row.category_primary, detailed: row.category_detailed }
-        : null,
+    category,
+    personal_finance_category:
+      enriched.personal_finance_category ?? (category && { ...category, confidence_level: null, version: null }),
+    personal_finance_category_icon_url: enriched.personal_finance_category_icon_url ?? null,
+    datetime: enriched.datetime ?? null,
+    authorized_datetime: enriched.authorized_datetime ?? null,
+    merchant_entity_id: enriched.merchant_entity_id ?? null,
+    logo_url: enriched.logo_url ?? null,
+    website: enriched.website ?? null,
+    counterparties: enriched.counterparties ?? [],
+    location: enriched.location ?? null,
   }
 }

@@ -35,6 +35,9 @@ CREATE INDEX transactions_by_item ON transactions (item_id);`,
 started_at TEXT NOT NULL, added INTEGER NOT NULL DEFAULT 0, modified INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 CREATE TABLE sync_staging (sync_id TEXT NOT NULL, transaction_id TEXT NOT NULL, removed INTEGER NOT NULL,
 data TEXT, PRIMARY KEY (sync_id, transaction_id)) WITHOUT ROWID;`,
+  // Version 3: Plaid's enrichment of each transaction (columns.ts, ENRICHED_FIELDS) as one JSON
+  // object. Rows synced before stay NULL: Plaid sends a transaction again only when it changes.
+  'ALTER TABLE transactions ADD COLUMN enrichment TEXT;',
 ]
 
 export const USER_SCHEMA_VERSION = USER_SCHEMA_STEPS.length

@@ -47,7 +47,7 @@ async function control(via: Fetch, clientId: string, path: string, body?: unknow
 
 /**
  * A tenant with what the README's walk-through leaves behind and more: two Items, one removed and
- * one in ITEM_LOGIN_REQUIRED, transactions added, modified and removed after a first sync, a
+ * one in ITEM_LOGIN_REQUIRED, transactions added, modified, removed and posted after a first sync, a
  * rotated webhook key, an unused public token and a link token.
  */
 async function populate(via: Fetch, clientId: string) {
@@ -69,6 +69,12 @@ async function populate(via: Fetch, clientId: string) {
   const first = await call('/transactions/sync', { access_token: kept.accessToken, count: 10 })
   expect(first.status).toBe(200)
   await control(via, clientId, `/items/${kept.itemId}/transactions`, { add: 30, modify: 4, remove: 3 })
+  // Postings of pending transactions are changes too (the new activity has some pending, mostly).
+  const held = (await control(via, clientId, `/items/${kept.itemId}/transactions`)) as {
+    transactions: { pending: boolean }[]
+  }
+  const pending = held.transactions.filter((t) => t.pending).length
+  await control(via, clientId, `/items/${kept.itemId}/transactions`, { post: Math.min(pending, 2) })
   await control(via, clientId, `/items/${kept.itemId}/login-required`, {})
   await control(via, clientId, '/webhook-keys/rotate', { expire_previous: true })
   const unused = await call('/sandbox/public_token/create', {

@@ -8,6 +8,8 @@ export type ListedTransaction = {
   account_id: string
   amount: number
   date: string
+  /** The other fields of the API's Transaction (src/openapi.ts). */
+  [field: string]: unknown
 }
 
 /** Every transaction the API lists for the user, following next_cursor to the end. */

@@ -180,11 +180,14 @@ export const emulator = {
   async repair(env: TestEnv, itemId: string): Promise<void> {
     await emulatorControl(env, `/emulator/items/${itemId}/repair`)
   },
-  /** Appends transaction events to the Item's history at Plaid, optionally announcing them by webhook. */
+  /**
+   * Appends transaction events to the Item's history at Plaid, optionally announcing them by
+   * webhook; `post` settles that many pending transactions as Plaid does (see emulator/transactions.ts).
+   */
   async changeTransactions(
     env: TestEnv,
     itemId: string,
-    change: { add?: number; modify?: number; remove?: number; fire_webhook?: boolean },
+    change: { add?: number; modify?: number; remove?: number; post?: number; fire_webhook?: boolean },
   ): Promise<void> {
     await emulatorControl(env, `/emulator/items/${itemId}/transactions`, change)
   },
@@ -276,7 +279,14 @@ export type EmulatedLinkToken = {
 export type SandboxAccount = { name: string; mask: string; type?: string; subtype?: string }
 
 export type WebhookDelivery = { url: string; headers: Record<string, string>; body: string }
-export type PlaidTransaction = { transaction_id: string; account_id: string; amount: number; date: string }
+export type PlaidTransaction = {
+  transaction_id: string
+  account_id: string
+  amount: number
+  date: string
+  pending: boolean
+  pending_transaction_id: string | null
+}
 
 /** Delivers a webhook the emulator sent, through the Worker's front door, exactly as sent. */
 export function deliver(env: Bindings, delivery: WebhookDelivery): Promise<CallResult> {

@@ -93,7 +93,7 @@ describe('GET /api/v1/banking/accounts', () => {
     await emulator.fault(env, { endpoint: '/accounts/balance/get', kind: 'slow', delay_ms: 5000 })
     const res = await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
     expect(res.status).toBe(500)
-    expect(res.body).toEqual({ detail: 'Failed to list accounts: Plaid did not answer within 300 ms' })
+    expect(res.body).toEqual({ detail: 'Failed to list accounts: Plaid did not answer within 300 ms', retryable: true })
   })
 
   it.each([

@@ -173,7 +173,7 @@ describe('POST /api/v1/banking/exchange-token', () => {
     const user = await newUser()
     const res = await exchange(env, user, 'public-sandbox-11111111-1111-1111-1111-111111111111')
     expect(res.status).toBe(500)
-    expect(res.body).toEqual({ detail: 'Failed to exchange public token: could not reach Plaid' })
+    expect(res.body).toEqual({ detail: 'Failed to exchange public token: could not reach Plaid', retryable: true })
     expect((await rowsFor(user.id)).items).toHaveLength(0)
   })
 

@@ -160,7 +160,7 @@ describe('items', () => {
         },
       )
       expect(res.status).toBe(500)
-      expect(res.body).toEqual({ detail: 'Failed to remove item: could not reach Plaid' })
+      expect(res.body).toEqual({ detail: 'Failed to remove item: could not reach Plaid', retryable: true })
       expect(
         ((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body.items as unknown[]).length,
       ).toBe(1)

@@ -281,7 +281,7 @@ describe('POST /api/v1/banking/link-token', () => {
       const env = testEnv({ PLAID_BASE_URL: 'http://unreachable.test' })
       const res = await call(env, 'POST', PATH, { token: await mintToken() })
       expect(res.status).toBe(500)
-      expect(res.body).toEqual({ detail: 'Failed to create link token: could not reach Plaid' })
+      expect(res.body).toEqual({ detail: 'Failed to create link token: could not reach Plaid', retryable: true })
     })
 
     it('answers 500 when the connection drops mid-request', async () => {
@@ -289,7 +289,7 @@ describe('POST /api/v1/banking/link-token', () => {
       await emulator.fault(env, { endpoint: '/link/token/create', kind: 'disconnect', times: 0 })
       const res = await call(env, 'POST', PATH, { token: await mintToken() })
       expect(res.status).toBe(500)
-      expect(res.body).toEqual({ detail: 'Failed to create link token: could not reach Plaid' })
+      expect(res.body).toEqual({ detail: 'Failed to create link token: could not reach Plaid', retryable: true })
     })
 
     it('answers 500 within the configured timeout when Plaid is slow', async () => {
@@ -298,7 +298,10 @@ describe('POST /api/v1/banking/link-token', () => {
       const started = Date.now()
       const res = await call(env, 'POST', PATH, { token: await mintToken() })
       expect(res.status).toBe(500)
-      expect(res.body).toEqual({ detail: 'Failed to create link token: Plaid did not answer within 300 ms' })
+      expect(res.body).toEqual({
+        detail: 'Failed to create link token: Plaid did not answer within 300 ms',
+        retryable: true,
+      })
       expect(Date.now() - started).toBeLessThan(4000)
     })
 
@@ -309,6 +312,8 @@ describe('POST /api/v1/banking/link-token', () => {
       expect(res.status).toBe(500)
       expect(res.body).toEqual({
         detail: 'Failed to create link token: unexpected answer from Plaid (HTTP 200): not JSON',
+        // Plaid answered, in a shape this API does not read: the same request would fail the same way.
+        retryable: false,
       })
     })
 
@@ -319,6 +324,7 @@ describe('POST /api/v1/banking/link-token', () => {
       expect(res.status).toBe(500)
       expect(res.body).toEqual({
         detail: 'Failed to create link token: unexpected answer from Plaid (HTTP 502): not JSON',
+        retryable: true,
       })
     })
 

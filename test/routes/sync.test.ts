@@ -3,7 +3,7 @@ import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from '../helpers
 import { watchSyncCalls } from '../helpers/sync-calls'
 import { expectInStep, listAll } from '../helpers/transactions'
 import { rowIn } from '../helpers/user-store'
-import { call, deliverAndConsume, emulator, testEnv } from '../helpers/worker'
+import { call, deliverAndConsume, emulator, type PlaidTransaction, testEnv } from '../helpers/worker'
 
 const sync = (env: ReturnType<typeof testEnv>, token: string, itemId: string) =>
   call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token })
@@ -34,6 +34,37 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
     const res = await sync(env, user.token, itemId)
     expect(res.body).toMatchObject({ status: 'synced', added: 30, modified: 5, removed: 4 })
     await expectInStep(env, user, itemId)
+  })
+
+  it('replaces a pending transaction with the posted one that names it, never listing both', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    // New card purchases are mostly still pending for a day or two.
+    let pending: PlaidTransaction[] = []
+    for (let round = 0; pending.length === 0 && round < 10; round++) {
+      await emulator.changeTransactions(env, itemId, { add: 10 })
+      pending = (await emulator.liveTransactions(env, itemId)).filter((t) => t.pending)
+    }
+    expect(pending.length).toBeGreaterThan(0)
+    await sync(env, user.token, itemId)
+    const before = await expectInStep(env, user, itemId)
+    expect(before.filter((t) => t.pending).length).toBe(pending.length)
+
+    // Plaid removes each pending transaction and adds the posted one in the same update.
+    await emulator.changeTransactions(env, itemId, { post: pending.length })
+    const res = await sync(env, user.token, itemId)
+    expect(res.body).toEqual({ status: 'synced', added: pending.length, modified: 0, removed: pending.length })
+    const listed = await expectInStep(env, user, itemId)
+    const ids = new Set(listed.map((t) => t.transaction_id))
+    for (const p of pending) {
+      expect(ids.has(p.transaction_id)).toBe(false)
+      expect(listed.filter((t) => t.pending_transaction_id === p.transaction_id)).toEqual([
+        expect.objectContaining({ pending: false, account_id: p.account_id, amount: p.amount }),
+      ])
+    }
+    // No listed transaction is the pending one another replaced.
+    expect(listed.filter((t) => listed.some((other) => other.pending_transaction_id === t.transaction_id))).toEqual([])
   })
 
   it('changes nothing when run again with nothing new', async () => {

@@ -3,6 +3,32 @@ import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
 import { type ListedTransaction, listAll } from '../helpers/transactions'
 import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
+/** The fields the API lists for a transaction: its Item and Plaid's, by Plaid's names. */
+const KEPT = [
+  'transaction_id',
+  'item_id',
+  'account_id',
+  'amount',
+  'iso_currency_code',
+  'unofficial_currency_code',
+  'date',
+  'datetime',
+  'authorized_date',
+  'authorized_datetime',
+  'name',
+  'merchant_name',
+  'merchant_entity_id',
+  'logo_url',
+  'website',
+  'counterparties',
+  'location',
+  'pending',
+  'pending_transaction_id',
+  'payment_channel',
+  'personal_finance_category',
+  'personal_finance_category_icon_url',
+]
+
 describe('GET /api/v1/banking/transactions', () => {
   let env: TestEnv
   let user: User
@@ -48,6 +74,32 @@ describe('GET /api/v1/banking/transactions', () => {
       expect(typeof res.body.next_cursor).toBe('string')
     },
   )
+
+  it('returns each transaction with everything Plaid enriched it with, as Plaid sent it', async () => {
+    const plaid = new Map<string, Record<string, unknown>>()
+    for (const itemId of items) {
+      for (const t of await emulator.liveTransactions(env, itemId))
+        plaid.set(t.transaction_id, { ...t, item_id: itemId })
+    }
+    const listed = await listAll(env, user)
+    expect(listed.length).toBe(plaid.size)
+    for (const t of listed) {
+      const sent = plaid.get(t.transaction_id) as Record<string, unknown>
+      const category = sent.personal_finance_category as { primary: string; detailed: string }
+      expect(t).toEqual({
+        ...Object.fromEntries(KEPT.map((field) => [field, sent[field]])),
+        // The pair under the name the API has always given it, beside Plaid's object.
+        category: { primary: category.primary, detailed: category.detailed },
+      })
+    }
+    // The comparison covered the fields' interesting values, not only nulls.
+    const some = (test: (t: Record<string, unknown>) => boolean) => expect(listed.some(test)).toBe(true)
+    some((t) => (t.counterparties as unknown[]).length === 2)
+    some((t) => typeof (t.location as { address: unknown }).address === 'string')
+    some((t) => typeof t.datetime === 'string' && typeof t.authorized_datetime === 'string')
+    some((t) => typeof t.logo_url === 'string' && typeof t.merchant_entity_id === 'string')
+    some((t) => (t.personal_finance_category as { confidence_level: string }).confidence_level === 'HIGH')
+  })
 
   it('pages without gaps or repeats, ending with next_cursor null', async () => {
     const pages: ListedTransaction[] = []

@@ -92,7 +92,7 @@ describe('update mode', () => {
       await emulator.fault(env, { endpoint: '/item/get', kind: 'disconnect', times: 0 })
       const res = await refresh(env, user.token, itemId)
       expect(res.status).toBe(500)
-      expect(res.body).toEqual({ detail: 'Failed to refresh item: could not reach Plaid' })
+      expect(res.body).toEqual({ detail: 'Failed to refresh item: could not reach Plaid', retryable: true })
     })
 
     it('stores login_required when /item/get reports no error but /accounts/get asks for the login', async () => {
