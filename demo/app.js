@@ -221,6 +221,7 @@ async function sync(item) {
   await refresh()
 }
 
+const DEAD_STATUSES = ['permission_revoked', 'disconnected']
 const el = (tag, text, attrs = {}) => Object.assign(document.createElement(tag), { textContent: text ?? '' }, attrs)
 const button = (text, onclick) => el('button', text, { type: 'button', onclick: action(onclick) })
 const money = (n, currency) => (n === null || n === undefined ? '–' : `${n.toFixed(2)} ${currency ?? ''}`.trim())
@@ -240,7 +241,9 @@ function renderItems(items) {
         status,
         el('span', synced, { className: 'synced' }),
       )
-      if (item.status !== 'good') li.append(button('Fix login', () => update(item, false)))
+      // Plaid will not serve these again: update mode cannot help, a new link can.
+      if (DEAD_STATUSES.includes(item.status)) li.append(el('span', 'Remove it, then connect the bank again.'))
+      else if (item.status !== 'good') li.append(button('Fix login', () => update(item, false)))
       if (item.new_accounts_available) li.append(button('Add accounts', () => update(item, true)))
       li.append(
         button('Sync', () => sync(item)),

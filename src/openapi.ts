@@ -117,6 +117,9 @@ export const openApiDocument = {
           '200': json('Link token', 'LinkToken'),
           ...plaidOrBodyError,
           ...notFound,
+          '409': error(
+            'Update mode for an Item Plaid will not serve again (`status` permission_revoked or disconnected, with its `item_id`): remove it and link the bank again',
+          ),
           ...badInput,
           ...rateLimited,
           ...common,
@@ -362,7 +365,14 @@ export const openApiDocument = {
           error_type: { type: 'string', description: "Plaid's error type (400 from Plaid)" },
           display_message: { type: 'string', description: 'Words Plaid suggests showing the user, when it has some' },
           request_id: { type: 'string', description: "Plaid's request id, for Plaid support" },
-          item_id: { type: 'string', description: '409: the Item already linked' },
+          item_id: {
+            type: 'string',
+            description: '409: the Item already linked, or the Item update mode cannot repair',
+          },
+          status: {
+            type: 'string',
+            description: '409 from update mode: the Item status that rules it out (permission_revoked, disconnected)',
+          },
           retryable: {
             type: 'boolean',
             description:
@@ -477,8 +487,17 @@ export const openApiDocument = {
           institution_name: nullableString,
           status: {
             type: 'string',
-            enum: ['good', 'login_required', 'pending_expiration', 'pending_disconnect', 'permission_revoked'],
-            description: 'Anything but `good` means: offer update mode (POST link-token with item_id)',
+            enum: [
+              'good',
+              'login_required',
+              'update_required',
+              'pending_expiration',
+              'pending_disconnect',
+              'permission_revoked',
+              'disconnected',
+            ],
+            description:
+              '`login_required`, `update_required`, `pending_expiration` and `pending_disconnect`: offer update mode (POST link-token with item_id). `permission_revoked` and `disconnected`: Plaid will not serve the Item again; offer to remove it and link the bank again (update mode answers 409)',
           },
           error_code: nullableString,
           new_accounts_available: {
