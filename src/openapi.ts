@@ -478,6 +478,8 @@ export const openApiDocument = {
           'error_code',
           'new_accounts_available',
           'transactions_synced_at',
+          'consent_expiration_time',
+          'disconnect_time',
           'created_at',
           'updated_at',
         ],
@@ -503,6 +505,18 @@ export const openApiDocument = {
           new_accounts_available: {
             type: 'boolean',
             description: 'Offer update mode with account_selection: the user has accounts they have not shared',
+          },
+          consent_expiration_time: {
+            type: ['string', 'null'],
+            format: 'date-time',
+            description:
+              "With `pending_expiration` (EU, UK): when the user's consent expires and the Item stops working; ask them to reconnect (update mode) before",
+          },
+          disconnect_time: {
+            type: ['string', 'null'],
+            format: 'date-time',
+            description:
+              'With `pending_disconnect` (US, CA): when the Item stops working unless the user reconnects (update mode) before',
           },
           transactions_synced_at: {
             ...nullableString,

@@ -17,6 +17,9 @@ const WebhookBody = v.looseObject({
   item_id: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(128)))),
   /** USER_ACCOUNT_REVOKED: the account the user stopped sharing. */
   account_id: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(128)))),
+  /** PENDING_EXPIRATION and PENDING_DISCONNECT: by when the user must reconnect (ISO 8601). */
+  consent_expiration_time: v.optional(v.nullable(v.pipe(v.string(), v.isoTimestamp()))),
+  disconnect_time: v.optional(v.nullable(v.pipe(v.string(), v.isoTimestamp()))),
   error: v.optional(v.nullable(v.looseObject({ error_code: v.optional(v.nullable(v.string())) }))),
 })
 
@@ -48,6 +51,8 @@ export const webhookRoutes = new Hono<AppEnv>().post('/webhooks', operation('rec
     webhook_code: body.webhook_code,
     item_id: body.item_id ?? null,
     ...(body.account_id && { account_id: body.account_id }),
+    ...(body.consent_expiration_time && { consent_expiration_time: body.consent_expiration_time }),
+    ...(body.disconnect_time && { disconnect_time: body.disconnect_time }),
     error_code: body.error?.error_code ?? null,
     received_at: new Date().toISOString(),
     signed_at: signedAt,

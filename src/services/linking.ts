@@ -146,6 +146,8 @@ export async function exchangePublicToken(
       error_code: accounts.item.error?.error_code ?? null,
       new_accounts_available: 0,
       transactions_synced_at: null,
+      consent_expiration_time: null,
+      disconnect_time: null,
       access_token_sealed: sealed,
       access_token_key_id: keyId,
       created_at: savedAt,

@@ -30,6 +30,10 @@ type ItemFields = {
   error_code: string | null
   /** When its transactions were last brought up to date; null until its first sync has run. */
   transactions_synced_at: string | null
+  /** PENDING_EXPIRATION: when the user's consent expires (EU and UK); null otherwise. */
+  consent_expiration_time: string | null
+  /** PENDING_DISCONNECT: when the Item stops working unless the user reconnects (US and CA); null otherwise. */
+  disconnect_time: string | null
   created_at: string
   updated_at: string
 }
@@ -78,7 +82,7 @@ type AccountRow = Omit<Account, 'balances'> & {
 }
 
 const ITEM_COLUMNS = `item_id, institution_id, institution_name, status, error_code, new_accounts_available,
-  transactions_synced_at, created_at, updated_at`
+  transactions_synced_at, consent_expiration_time, disconnect_time, created_at, updated_at`
 
 export function listItems(sql: SqlStorage): Item[] {
   return sql.exec<ItemRow>(`SELECT ${ITEM_COLUMNS} FROM items ORDER BY created_at, item_id`).toArray().map(publicItem)
@@ -139,6 +143,8 @@ export function publicItem(item: ItemRow): Item {
     error_code,
     new_accounts_available: item.new_accounts_available === 1,
     transactions_synced_at: item.transactions_synced_at ?? null,
+    consent_expiration_time: item.consent_expiration_time ?? null,
+    disconnect_time: item.disconnect_time ?? null,
     created_at,
     updated_at,
   }
@@ -241,14 +247,16 @@ export type ItemRefresh = {
 /** Replaces the Item's accounts with Plaid's current list and records its status (inside one transactionSync). */
 export function saveItemRefresh(sql: SqlStorage, itemId: string, refresh: ItemRefresh, now: string): void {
   sql.exec(
-    `UPDATE items SET status = ?, error_code = ?, updated_at = ?,
-       new_accounts_available = CASE WHEN ? THEN 0 ELSE new_accounts_available END
-     WHERE item_id = ?`,
+    `UPDATE items SET status = ?1, error_code = ?2, updated_at = ?3,
+       new_accounts_available = CASE WHEN ?4 THEN 0 ELSE new_accounts_available END, ${DEADLINES}
+     WHERE item_id = ?5`,
     refresh.status,
     refresh.errorCode,
     now,
     refresh.accountsShared ? 1 : 0,
     itemId,
+    null,
+    null,
   )
   if (!refresh.accounts) return
   for (const account of refresh.accounts) upsertAccount(sql, itemId, account, now)
@@ -260,7 +268,22 @@ export function saveItemRefresh(sql: SqlStorage, itemId: string, refresh: ItemRe
   )
 }
 
-export type StatusChange = { status: ItemStatus | null; errorCode: string | null; signedAt: number | null }
+export type StatusChange = {
+  status: ItemStatus | null
+  errorCode: string | null
+  signedAt: number | null
+  /** The deadline a PENDING_EXPIRATION or PENDING_DISCONNECT webhook gives. */
+  deadline?: { consentExpirationTime?: string; disconnectTime?: string }
+}
+
+/**
+ * The deadline columns after the status `?1` is set: a status that no longer warns of a deadline
+ * clears them; otherwise a new deadline (`?6`, `?7`) replaces the kept one.
+ */
+const DEADLINES = `consent_expiration_time = CASE WHEN ?1 NOT IN ('pending_expiration', 'pending_disconnect') THEN NULL
+    ELSE COALESCE(?6, consent_expiration_time) END,
+  disconnect_time = CASE WHEN ?1 NOT IN ('pending_expiration', 'pending_disconnect') THEN NULL
+    ELSE COALESCE(?7, disconnect_time) END`
 
 /**
  * Sets the status a webhook reports (`status` null keeps the current one and records only the
@@ -270,17 +293,19 @@ export type StatusChange = { status: ItemStatus | null; errorCode: string | null
  * Answers whether the status was applied.
  */
 export function setItemStatusFromWebhook(sql: SqlStorage, itemId: string, change: StatusChange, now: string): boolean {
-  const { status, errorCode, signedAt } = change
+  const { status, errorCode, signedAt, deadline } = change
   return (
     sql.exec(
       `UPDATE items SET status = COALESCE(?1, status), error_code = ?2, updated_at = ?3,
-         status_webhook_signed_at = COALESCE(?4, status_webhook_signed_at)
+         status_webhook_signed_at = COALESCE(?4, status_webhook_signed_at), ${DEADLINES}
        WHERE item_id = ?5 AND (?4 IS NULL OR status_webhook_signed_at IS NULL OR status_webhook_signed_at <= ?4)`,
       status,
       errorCode,
       now,
       signedAt,
       itemId,
+      deadline?.consentExpirationTime ?? null,
+      deadline?.disconnectTime ?? null,
     ).rowsWritten > 0
   )
 }

@@ -38,6 +38,10 @@ data TEXT, PRIMARY KEY (sync_id, transaction_id)) WITHOUT ROWID;`,
   // Version 3: Plaid's enrichment of each transaction (columns.ts, ENRICHED_FIELDS) as one JSON
   // object. Rows synced before stay NULL: Plaid sends a transaction again only when it changes.
   'ALTER TABLE transactions ADD COLUMN enrichment TEXT;',
+  // Version 4: when an Item stops working unless the user reconnects (PENDING_EXPIRATION's
+  // consent_expiration_time, PENDING_DISCONNECT's disconnect_time), so the app can say "by when".
+  `ALTER TABLE items ADD COLUMN consent_expiration_time TEXT;
+ALTER TABLE items ADD COLUMN disconnect_time TEXT;`,
 ]
 
 export const USER_SCHEMA_VERSION = USER_SCHEMA_STEPS.length

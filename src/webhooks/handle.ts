@@ -94,7 +94,12 @@ export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Pr
       const applied = await store?.setItemStatusFromWebhook(
         item.user_id,
         item.item_id,
-        { status, errorCode: status === 'good' ? null : job.webhook_code, signedAt },
+        {
+          status,
+          errorCode: status === 'good' ? null : job.webhook_code,
+          signedAt,
+          deadline: { consentExpirationTime: job.consent_expiration_time, disconnectTime: job.disconnect_time },
+        },
         now,
       )
       if (!applied) return logStale(log, fields, signedAt)

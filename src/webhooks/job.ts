@@ -8,6 +8,10 @@ export type WebhookJob = {
   item_id: string | null
   /** For ITEM/USER_ACCOUNT_REVOKED: the account the user stopped sharing. */
   account_id?: string
+  /** For ITEM/PENDING_EXPIRATION: when the user's consent expires. */
+  consent_expiration_time?: string
+  /** For ITEM/PENDING_DISCONNECT: when the Item stops working. */
+  disconnect_time?: string
   /** For ITEM/ERROR: Plaid's error_code. */
   error_code: string | null
   received_at: string

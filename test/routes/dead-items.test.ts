@@ -141,3 +141,24 @@ describe('what else Plaid revokes or asks of the user', () => {
     },
   )
 })
+
+describe('Items that stop working unless the user reconnects', () => {
+  it.each([
+    ['PENDING_DISCONNECT', 'pending_disconnect', 'disconnect_time'],
+    ['PENDING_EXPIRATION', 'pending_expiration', 'consent_expiration_time'],
+  ])('%s keeps its deadline on the Item (%s, %s) until the login is repaired', async (code, status, field) => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await emulator.fireWebhook(env, itemId, code)
+    const [delivery] = await emulator.webhooks(env)
+    const sent = JSON.parse(delivery?.body ?? '{}') as Record<string, string>
+    expect(sent[field]).toMatch(/^\d{4}-\d{2}-\d{2}T/)
+    await deliverAndConsume(env, delivery as NonNullable<typeof delivery>)
+    const other = field === 'disconnect_time' ? 'consent_expiration_time' : 'disconnect_time'
+    expect(await item(env, user, itemId)).toMatchObject({ status, [field]: sent[field], [other]: null })
+
+    await webhookFromPlaid(env, itemId, 'LOGIN_REPAIRED')
+    expect(await item(env, user, itemId)).toMatchObject({ status: 'good', [field]: null })
+  })
+})

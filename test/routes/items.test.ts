@@ -21,7 +21,9 @@ describe('items', () => {
     const items = res.body.items as Array<Record<string, unknown>>
     expect(items.map((i) => i.item_id).sort()).toEqual([itemIdOf(a), itemIdOf(b)].sort())
     expect(Object.keys(items[0] as object).sort()).toEqual([
+      'consent_expiration_time',
       'created_at',
+      'disconnect_time',
       'error_code',
       'institution_id',
       'institution_name',
