@@ -233,6 +233,7 @@ function renderItems(items) {
       li.dataset.itemId = item.item_id
       const status = el('span', item.status, { className: `status${item.status === 'good' ? '' : ' attention'}` })
       // The sync state: when transactions were last brought up to date (the first sync runs just after linking).
+      const deadline = item.disconnect_time ?? item.consent_expiration_time
       const synced = item.transactions_synced_at
         ? `transactions synced ${new Date(item.transactions_synced_at).toLocaleTimeString()}`
         : 'first sync pending'
@@ -241,6 +242,7 @@ function renderItems(items) {
         status,
         el('span', synced, { className: 'synced' }),
       )
+      if (deadline) li.append(el('span', `reconnect by ${new Date(deadline).toLocaleDateString()}`))
       // Plaid will not serve these again: update mode cannot help, a new link can.
       if (DEAD_STATUSES.includes(item.status)) li.append(el('span', 'Remove it, then connect the bank again.'))
       else if (item.status !== 'good') li.append(button('Fix login', () => update(item, false)))
