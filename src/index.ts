@@ -24,7 +24,7 @@ export default {
     const config = getConfig(env)
     // Only when the operator asks: an object made here is placed near the cron, not near its user.
     // Progress of the move is in D1 (README, "Storage"), not in the logs.
-    if (env.MOVE_IDLE_USERS === 'true') await moveUsersIntoObjects(config)
+    if (env.MOVE_IDLE_USERS === 'true') await moveUsersIntoObjects(config, log)
     await pruneTokenOwners(config.db, new Date())
     const { resealed, failed } = await resealOldAccessTokens(config)
     if (resealed > 0 || failed > 0) {
