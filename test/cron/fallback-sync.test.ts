@@ -9,7 +9,15 @@ import { itemIdOf, linkItem, linkItemBeforeFirstSync, linkManyBeforeFirstSync, n
 import { captureLogs, logRecords } from '../helpers/logs'
 import { listAll } from '../helpers/transactions'
 import { watchedUserStore } from '../helpers/user-store'
-import { emulator, queuedJobs, runQueue, type TestEnv, testEnv } from '../helpers/worker'
+import {
+  deliverAndConsume,
+  emulator,
+  queuedJobs,
+  runQueue,
+  type TestEnv,
+  testEnv,
+  type WebhookDelivery,
+} from '../helpers/worker'
 
 const db = () => baseEnv.DB as D1Database
 
@@ -34,10 +42,13 @@ describe('the hourly cron queues a sync for Items not synced for a day', () => {
     const user = await newUser()
     const quiet = itemIdOf(await linkItem(env, user, 'ins_109508'))
     const recent = itemIdOf(await linkItem(env, user, 'ins_109509'))
-    // The index as a sync finished 25 hours ago leaves it; since then, new transactions whose
-    // webhook never arrived.
-    await recordSynced(db(), quiet, new Date(Date.now() - 25 * HOUR_MS))
+    // Both as a sync that finished 25 hours ago leaves them in the index. Since then, new
+    // transactions at both banks: the webhook of one arrives (and its sync finishes now), the
+    // other's is lost.
+    for (const itemId of [quiet, recent]) await recordSynced(db(), itemId, new Date(Date.now() - 25 * HOUR_MS))
     await emulator.changeTransactions(env, quiet, { add: 3 })
+    await emulator.changeTransactions(env, recent, { add: 2, fire_webhook: true })
+    await deliverAndConsume(env, (await emulator.webhooks(env))[0] as WebhookDelivery)
 
     await runCron(env)
     expect(queuedJobs(env).map((job) => job.item_id)).toEqual([quiet])
