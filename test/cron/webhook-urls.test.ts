@@ -58,7 +58,8 @@ describe('the hourly cron keeps every Item’s webhooks going to PLAID_WEBHOOK_U
   it('leaves Items alone while PLAID_WEBHOOK_URL is unset', async () => {
     const env = testEnv()
     const [itemId] = await itemsAtOldUrl(env, 1)
-    await runCron(env)
+    const { logs } = await captureLogs(() => runCron(env))
+    expect(logRecords(logs).filter((line) => line.level === 'error')).toEqual([])
     expect(await updateCalls(env)).toBe(0)
     expect(await webhooksAtPlaid(env)).toEqual({ [itemId as string]: WEBHOOK_URL })
   })
