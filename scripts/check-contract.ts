@@ -47,6 +47,7 @@ const REQUIRED_ENDPOINTS = [
   '/accounts/get',
   '/accounts/balance/get',
   '/item/get',
+  '/item/webhook/update',
   '/item/remove',
   '/transactions/sync',
   '/webhook_verification_key/get',

@@ -55,7 +55,7 @@ export type Bindings = {
   PLAID_ENV?: string
   /** Var: overrides Plaid's host (the local emulator, a proxy, tests). */
   PLAID_BASE_URL?: string
-  /** Var: URL Plaid calls with webhooks for Items linked through our link tokens. */
+  /** Var: URL Plaid calls with webhooks for Items linked through our link tokens (the hourly cron moves older Items to it). */
   PLAID_WEBHOOK_URL?: string
   /** Var: OAuth redirect URI registered in the Plaid Dashboard. */
   PLAID_REDIRECT_URI?: string

@@ -1,29 +1,18 @@
-import {
-  createExecutionContext,
-  createScheduledController,
-  runInDurableObject,
-  waitOnExecutionContext,
-} from 'cloudflare:test'
+import { runInDurableObject } from 'cloudflare:test'
 import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import worker from '../src/index'
 import { itemSyncJob } from '../src/webhooks/job'
+import { runCron } from './helpers/cron'
 import { apiView, userOnlyInD1 } from './helpers/legacy-user'
 import { exchange, itemIdOf } from './helpers/linking'
 import { captureLogs } from './helpers/logs'
-import { evict, rowIn, rowsIn, userStoreOf, watchedUserStore } from './helpers/user-store'
+import { evict, poisonedUserStore, rowIn, rowsIn, userStoreOf, watchedUserStore } from './helpers/user-store'
 import { call, queuedJobs, runQueue, type TestEnv, testEnv } from './helpers/worker'
 
 const db = () => baseEnv.DB as D1Database
 
 const moveRecorded = (userId: string) =>
   db().prepare('SELECT user_id FROM storage_moves WHERE user_id = ?').bind(userId).first()
-
-async function runCron(env: TestEnv) {
-  const ctx = createExecutionContext()
-  await worker.scheduled(createScheduledController({ cron: '17 * * * *' }), env, ctx)
-  await waitOnExecutionContext(ctx)
-}
 
 describe('moving users from D1 into their objects', () => {
   it('moves a user on their first request: every Item, account, transaction, cursor and claim', async () => {
@@ -81,6 +70,22 @@ describe('moving users from D1 into their objects', () => {
       n: rows.transactions?.length,
     })
     expect(await apiView(env, user)).toEqual(before)
+  })
+
+  it('moves the other users when one user’s move fails, and that user at a later run', async () => {
+    const env = { ...testEnv(), MOVE_IDLE_USERS: 'true' }
+    const users = [(await userOnlyInD1(env)).user.id, (await userOnlyInD1(env)).user.id].sort()
+    // The cron takes users in id order: the first one's move fails.
+    const [poisoned, other] = users as [string, string]
+
+    const { logs } = await captureLogs(() => runCron({ ...env, USER_STORE: poisonedUserStore(poisoned) }))
+    expect(await moveRecorded(other)).toEqual({ user_id: other })
+    expect(await moveRecorded(poisoned)).toBeNull()
+    expect(logs).toContain('a user could not be moved into their object; tried again next run')
+    expect(logs).not.toContain(poisoned)
+
+    await runCron(env)
+    expect(await moveRecorded(poisoned)).toEqual({ user_id: poisoned })
   })
 
   it('leaves a user who has not come back to their return: webhook jobs, the re-seal and the cron create no object', async () => {

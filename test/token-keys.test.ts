@@ -2,9 +2,10 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import worker from '../src/index'
+import { runCron } from './helpers/cron'
 import { itemIdOf, linkItem, newUser } from './helpers/linking'
-import { captureLogs } from './helpers/logs'
-import { rowIn } from './helpers/user-store'
+import { captureLogs, logRecords } from './helpers/logs'
+import { poisonedUserStore, rowIn } from './helpers/user-store'
 import { call, testEnv } from './helpers/worker'
 
 const OLD_KEY = baseEnv.TOKEN_ENCRYPTION_KEY as string
@@ -92,6 +93,35 @@ describe('rotating TOKEN_ENCRYPTION_KEY', () => {
     const withoutOld = { ...env, TOKEN_ENCRYPTION_KEY: current }
     const res = await call(withoutOld, 'POST', `/api/v1/banking/items/${idle}/refresh`, { token: user.token })
     expect(res.status).toBe(200)
+  })
+
+  it('re-seals the other idle Items on the hourly cron when one user’s object fails', async () => {
+    const retiring = btoa('one-more-key-this-test-retires!!')
+    const env = testEnv({ TOKEN_ENCRYPTION_KEY: retiring })
+    const linked = []
+    for (const institution of ['ins_109508', 'ins_109509']) {
+      const user = await newUser()
+      linked.push({ user, itemId: itemIdOf(await linkItem(env, user, institution)) })
+    }
+    // The sweep reads the index in item_id order: the first Item's object fails.
+    const [poisoned, healthy] = linked.sort((a, b) => a.itemId.localeCompare(b.itemId)) as [
+      (typeof linked)[0],
+      (typeof linked)[0],
+    ]
+    const retiringKeyId = await sealedKeyId(healthy.user.id, healthy.itemId)
+
+    const rotated = {
+      ...env,
+      TOKEN_ENCRYPTION_KEY: btoa('the-key-this-test-rotates-to-32b'),
+      TOKEN_ENCRYPTION_KEYS_OLD: retiring,
+      USER_STORE: poisonedUserStore(poisoned.user.id),
+    }
+    const { logs } = await captureLogs(() => runCron(rotated))
+    expect(await sealedKeyId(healthy.user.id, healthy.itemId)).not.toBe(retiringKeyId)
+    expect(await sealedKeyId(poisoned.user.id, poisoned.itemId)).toBe(retiringKeyId)
+    expect(logRecords(logs)).toContainEqual(
+      expect.objectContaining({ message: 'access tokens re-sealed under the current key', resealed: 1, failed: 1 }),
+    )
   })
 
   it('answers 500 saying which setting to fix when the old key is missing', async () => {

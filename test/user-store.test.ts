@@ -6,7 +6,7 @@ import { itemSyncJob } from '../src/webhooks/job'
 import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from './helpers/linking'
 import { listAll } from './helpers/transactions'
 import { evict, rowIn, rowsIn, userStoreOf, watchedUserStore } from './helpers/user-store'
-import { call, emulator, queuedJobs, runQueue, testEnv } from './helpers/worker'
+import { call, emulator, queuedJobs, runQueue, testEnv, WEBHOOK_URL } from './helpers/worker'
 
 describe('schema versions of a user’s object', () => {
   it('upgrades an object created at version 1 on its first use by the current code, keeping its data', async () => {
@@ -155,19 +155,26 @@ describe('one object per user', () => {
     expect(String(refusal)).toContain('called for another user')
   })
 
-  it('indexes each Item in D1 with its user and key id, and removes the entry with the Item', async () => {
+  it('indexes each Item in D1 with its user, key id, webhook URL and last sync, and removes the entry with the Item', async () => {
     const env = testEnv()
     const user = await newUser()
     const itemId = itemIdOf(await linkItem(env, user))
-    const stored = await rowIn<{ access_token_key_id: string }>(
+    const stored = await rowIn<{ access_token_key_id: string; transactions_synced_at: string }>(
       user.id,
-      'SELECT access_token_key_id FROM items WHERE item_id = ?',
+      'SELECT access_token_key_id, transactions_synced_at FROM items WHERE item_id = ?',
       itemId,
     )
+    const syncedAt = Math.floor(Date.parse(stored?.transactions_synced_at as string) / 1000)
     expect(await indexRow(itemId)).toEqual({
       item_id: itemId,
       user_id: user.id,
       access_token_key_id: stored?.access_token_key_id,
+      // What the hourly cron reads (migrations/0008): the webhook URL Plaid reported at the
+      // exchange, never tried since; the first sync, which just finished, puts the fallback off a day.
+      webhook_url: WEBHOOK_URL,
+      webhook_tried_at: null,
+      synced_at: syncedAt,
+      sync_due_at: syncedAt + 24 * 3600,
     })
     expect((await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })).status).toBe(204)
     expect(await indexRow(itemId)).toBeNull()

@@ -1,6 +1,7 @@
 /**
  * Items and their accounts: Sandbox Item creation, the public token exchange, `/accounts/get`,
- * `/accounts/balance/get`, `/item/get`, `/item/remove` and `/sandbox/item/reset_login`. The
+ * `/accounts/balance/get`, `/item/get`, `/item/webhook/update`, `/item/remove` and
+ * `/sandbox/item/reset_login`. The
  * state lives in the tenant (see ../state.ts); this module validates requests and renders
  * Plaid's response shapes (AccountBase, Item, ItemWithConsentFields, ItemStatus).
  */
@@ -24,7 +25,7 @@ import {
   stringUpTo,
   url,
 } from '../validate'
-import { itemErrorWebhook } from '../webhooks'
+import { itemErrorWebhook, webhookUpdateAcknowledged } from '../webhooks'
 import { PRODUCTS } from './link'
 
 // The spec's ItemRemoveReasonCode.
@@ -129,6 +130,17 @@ export function itemEndpoints(api: EndpointRegistry): void {
       item: { ...itemJson(item), error: item.error?.error.itemError() ?? null, created_at: isoSeconds(item.createdAt) },
       status: itemStatus(item),
     }
+  })
+
+  // Like /item/get, answers for an Item in an error state: where its webhooks go is not data from
+  // the bank. Plaid confirms a new URL with WEBHOOK_UPDATE_ACKNOWLEDGED, sent to that new URL; a
+  // null webhook (the spec's way to remove it) leaves nowhere to send it.
+  api.post('/item/webhook/update', async (body, { tenant, webhooks }) => {
+    checkFields(body, { ...accessToken, webhook: { rule: url } })
+    const item = tenant.itemForAccessToken(body.access_token as string)
+    item.webhook = (body.webhook as string | null | undefined) ?? null
+    if (item.webhook !== null) await webhooks.send(tenant, item, webhookUpdateAcknowledged(item, item.webhook))
+    return { item: itemJson(item) }
   })
 
   api.post('/item/remove', (body, { tenant }) => {

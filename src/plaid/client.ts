@@ -105,6 +105,18 @@ export class PlaidClient {
     )
   }
 
+  /**
+   * `/item/webhook/update`: where Plaid sends the Item's webhooks from now on (Plaid confirms with
+   * WEBHOOK_UPDATE_ACKNOWLEDGED, sent to the new URL). Not retried here: the hourly cron, its only
+   * caller, tries a failed Item again later, and keeps each run to one Plaid call per Item.
+   */
+  updateItemWebhook(accessToken: string, webhook: string): Promise<{ item: PlaidItem }> {
+    return this.request('/item/webhook/update', { access_token: accessToken, webhook }, (data) => {
+      const item = parseItem(data.item)
+      return item ? { item } : undefined
+    })
+  }
+
   /** `/item/remove`: ends the Item at Plaid (and its billing). */
   async removeItem(accessToken: string): Promise<void> {
     await this.request('/item/remove', { access_token: accessToken }, () => ({}))

@@ -1,6 +1,6 @@
-import { tokenCipher } from '../crypto/token-cipher'
+import { type TokenCipher, tokenCipher } from '../crypto/token-cipher'
 import type { Config } from '../env'
-import { listItemsSealedWith, setIndexedKey, unindexItem } from '../store/item-index'
+import { type IndexedItem, listItemsSealedWith, setIndexedKey, unindexItem } from '../store/item-index'
 import type { StoredItem } from '../store/items'
 import { awaitsMove } from '../store/legacy-import'
 import { userStore } from '../store/users'
@@ -47,8 +47,9 @@ export async function openAccessToken(config: Config, item: StoredItem): Promise
 /**
  * Re-seals up to `limit` tokens still sealed under a key in TOKEN_ENCRYPTION_KEYS_OLD (Items
  * nobody used since the rotation), found through the D1 index; only objects the index names are
- * touched. Answers how many moved and how many failed their integrity check. Once a run finds
- * none, the old keys can be removed from TOKEN_ENCRYPTION_KEYS_OLD.
+ * touched. Answers how many moved and how many could not be (a token failing its integrity check,
+ * or its object or D1 failing); each Item on its own, so one failing holds up no other. Once a
+ * run finds none, the old keys can be removed from TOKEN_ENCRYPTION_KEYS_OLD.
  */
 export async function resealOldAccessTokens(
   config: Config,
@@ -59,30 +60,33 @@ export async function resealOldAccessTokens(
   let resealed = 0
   let failed = 0
   for (const entry of stale) {
-    // Not yet moved into an object: re-sealed after the user's return moves the row (see awaitsMove).
-    if (await awaitsMove(config.db, entry.user_id)) continue
-    const item = await userStore(config, entry.user_id).getItem(entry.user_id, entry.item_id)
-    // An index row whose Item is gone (an exchange that failed after indexing) goes too.
-    if (!item) {
-      await unindexItem(config.db, entry.user_id, entry.item_id)
-      continue
-    }
-    // The object's key id is the truth; the index lagged behind an earlier re-seal.
-    if (item.access_token_key_id !== entry.access_token_key_id) {
-      await setIndexedKey(config.db, item.item_id, item.access_token_key_id)
-      continue
-    }
-    const context = tokenContext(item.user_id, item.item_id)
-    let accessToken: string
     try {
-      accessToken = await cipher.open(item.access_token_sealed, item.access_token_key_id, context)
+      if (await resealEntry(config, cipher, entry)) resealed++
     } catch {
       // A damaged row is the operator's to look at (counted), not a reason to stop the sweep.
       failed++
-      continue
     }
-    // false: another isolate re-sealed the row first, which is just as good.
-    if (await replaceSealedToken(config, item, await cipher.seal(accessToken, context))) resealed++
   }
   return { resealed, failed }
+}
+
+/** Re-seals one indexed Item's token under the current key; answers whether this call did. */
+async function resealEntry(config: Config, cipher: TokenCipher, entry: IndexedItem): Promise<boolean> {
+  // Not yet moved into an object: re-sealed after the user's return moves the row (see awaitsMove).
+  if (await awaitsMove(config.db, entry.user_id)) return false
+  const item = await userStore(config, entry.user_id).getItem(entry.user_id, entry.item_id)
+  // An index row whose Item is gone (an exchange that failed after indexing) goes too.
+  if (!item) {
+    await unindexItem(config.db, entry.user_id, entry.item_id)
+    return false
+  }
+  // The object's key id is the truth; the index lagged behind an earlier re-seal.
+  if (item.access_token_key_id !== entry.access_token_key_id) {
+    await setIndexedKey(config.db, item.item_id, item.access_token_key_id)
+    return false
+  }
+  const context = tokenContext(item.user_id, item.item_id)
+  const accessToken = await cipher.open(item.access_token_sealed, item.access_token_key_id, context)
+  // false: another isolate re-sealed the row first, which is just as good.
+  return replaceSealedToken(config, item, await cipher.seal(accessToken, context))
 }

@@ -157,7 +157,12 @@ export async function exchangePublicToken(
     try {
       // The index first: an Item stored but not indexed would never hear of its webhooks, while an
       // index row whose Item was not stored only makes a webhook find nothing (and is removed below).
-      await indexItem(config.db, { item_id: itemId, user_id: userId, access_token_key_id: keyId })
+      await indexItem(
+        config.db,
+        { item_id: itemId, user_id: userId, access_token_key_id: keyId },
+        accounts.item.webhook,
+        new Date(savedAt),
+      )
       inserted = await store.insertLinkedItem(userId, stored, accounts.accounts, hash)
     } catch (error) {
       log('error', 'saving a linked item failed', { error: error instanceof Error ? error.message : 'unknown' })

@@ -11,6 +11,7 @@
 import type { ServiceContext } from '../context'
 import type { PlaidClient } from '../plaid/client'
 import { PlaidApiError, SYNC_MUTATION } from '../plaid/errors'
+import { recordSynced } from '../store/item-upkeep'
 import type { StoredItem } from '../store/items'
 import type { SyncRun } from '../store/sync-staging'
 import { type UserStoreStub, userStore } from '../store/users'
@@ -55,8 +56,16 @@ export async function syncItem({ config, plaid, log }: ServiceContext, item: Sto
       await store.dropSync(userId, run.syncId)
       return { ...SYNCED_NOTHING, status: 'not_ready' }
     }
-    const outcome = await store.finishSync(userId, run.syncId, nextCursor, new Date().toISOString())
+    const finishedAt = new Date()
+    const outcome = await store.finishSync(userId, run.syncId, nextCursor, finishedAt.toISOString())
     if (outcome.status === 'applied') {
+      // Puts off the cron's fallback sync by a day; a lost write only brings that sync sooner.
+      await recordSynced(config.db, item.item_id, finishedAt).catch((error: unknown) =>
+        log('warn', 'finished sync not recorded in the index', {
+          item_id: item.item_id,
+          error: error instanceof Error ? error.name : 'unknown',
+        }),
+      )
       const { added, modified, removed } = outcome
       return { added, modified, removed, status: 'synced' }
     }

@@ -3,16 +3,29 @@
  * Item is in its user's object. See migrations/0006_user_objects_index.sql.
  */
 
+import { UPKEEP_INTERVAL_SECONDS, unixSeconds } from './item-upkeep'
+
 export type IndexedItem = { item_id: string; user_id: string; access_token_key_id: string }
 
-/** Written before the Item is stored in the user's object (which exists by then: it holds the claim). */
-export async function indexItem(db: D1Database, entry: IndexedItem): Promise<void> {
+/**
+ * Written before the Item is stored in the user's object (which exists by then: it holds the claim),
+ * with the webhook URL Plaid reported for the Item (so the cron leaves it alone when that is
+ * PLAID_WEBHOOK_URL). Its first sync is being queued, so the cron's fallback sync is due a day later.
+ */
+export async function indexItem(db: D1Database, entry: IndexedItem, webhookUrl: string | null, now: Date) {
   await db
     .prepare(
       // Plaid never gives an item_id twice; a row already there stays as it is.
-      'INSERT INTO item_index (item_id, user_id, access_token_key_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      `INSERT INTO item_index (item_id, user_id, access_token_key_id, webhook_url, sync_due_at)
+       VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     )
-    .bind(entry.item_id, entry.user_id, entry.access_token_key_id)
+    .bind(
+      entry.item_id,
+      entry.user_id,
+      entry.access_token_key_id,
+      webhookUrl,
+      unixSeconds(now) + UPKEEP_INTERVAL_SECONDS,
+    )
     .run()
 }
 
@@ -39,7 +52,7 @@ export async function listItemsSealedWith(db: D1Database, keyIds: string[], limi
   if (keyIds.length === 0) return []
   const { results } = await db
     .prepare(
-      `SELECT * FROM item_index
+      `SELECT item_id, user_id, access_token_key_id FROM item_index
        WHERE access_token_key_id IN (${keyIds.map(() => '?').join(', ')}) LIMIT ?`,
     )
     .bind(...keyIds, limit)

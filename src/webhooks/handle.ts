@@ -5,7 +5,7 @@
  */
 import type { ServiceContext } from '../context'
 import { type Bindings, getConfig } from '../env'
-import { createLogger, type Logger } from '../log'
+import { createLogger, type LogFields, type Logger } from '../log'
 import { PlaidClient } from '../plaid/client'
 import { isItemGone, PlaidApiError } from '../plaid/errors'
 import { needsUser, statusForError } from '../services/linking'
@@ -27,7 +27,13 @@ const ITEM_STATUS: Record<string, ItemStatus> = {
 
 export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Promise<void> {
   const { config, log } = ctx
-  const fields = { webhook_type: job.webhook_type, webhook_code: job.webhook_code, item_id: job.item_id }
+  const fields = {
+    webhook_type: job.webhook_type,
+    webhook_code: job.webhook_code,
+    item_id: job.item_id,
+    // A sync the API queued itself says why (linked, repaired, fallback); absent for Plaid's webhooks.
+    reason: job.reason,
+  }
   // The D1 index says whose the Item is, and only then is that user's object asked: a webhook for
   // an unknown Item creates no object.
   const owner = job.item_id ? await findItemOwner(config.db, job.item_id) : null
@@ -109,7 +115,7 @@ export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Pr
   log('info', 'webhook acknowledged without action', fields)
 }
 
-function logStale(log: Logger, fields: Record<string, string | null>, signedAt: number | null) {
+function logStale(log: Logger, fields: LogFields, signedAt: number | null) {
   log('info', 'status webhook ignored: a webhook signed later already set the status', {
     ...fields,
     signed_at: signedAt,

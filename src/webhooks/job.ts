@@ -25,17 +25,19 @@ export type WebhookJob = {
   request_id?: string | null
   /**
    * Set on the syncs the API queues itself, with no webhook behind them: the Item was just linked,
-   * or repaired through update mode (see itemSyncJob).
+   * repaired through update mode (see itemSyncJob), or not synced for a day (the hourly cron).
    */
-  reason?: 'linked' | 'repaired'
+  reason?: SyncReason
 }
+
+export type SyncReason = 'linked' | 'repaired' | 'fallback'
 
 /**
  * A sync of the Item, as a SYNC_UPDATES_AVAILABLE webhook would start. Plaid sends that webhook only
  * for Items on which /transactions/sync has been called at least once, so without this first sync
  * a new Item would never hear of its transactions.
  */
-export function itemSyncJob(itemId: string, reason: 'linked' | 'repaired', requestId: string | null): WebhookJob {
+export function itemSyncJob(itemId: string, reason: SyncReason, requestId: string | null): WebhookJob {
   return {
     webhook_type: 'TRANSACTIONS',
     webhook_code: 'SYNC_UPDATES_AVAILABLE',

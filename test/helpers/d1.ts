@@ -2,21 +2,36 @@ import { env as baseEnv } from 'cloudflare:workers'
 
 const fail = (what: string) => new Error(`D1_ERROR: simulated ${what} failure`)
 
+type Failures = {
+  batch?: boolean
+  statement?: (sql: string) => boolean
+  /** Fails the statement only when bound to these values (one user's row, say). */
+  bound?: (sql: string, params: unknown[]) => boolean
+}
+
 /**
  * The test database with chosen operations failing, as D1 does in an outage: every batch
- * (`batch: true`), and/or every statement whose SQL `statement` matches. Everything else reaches
- * the real database.
+ * (`batch: true`), every statement whose SQL `statement` matches, and/or every statement bound to
+ * values that `bound` matches. Everything else reaches the real database.
  */
-export function failingD1(fails: { batch?: boolean; statement?: (sql: string) => boolean }): D1Database {
+export function failingD1(fails: Failures): D1Database {
   const db = baseEnv.DB as D1Database
   return new Proxy(db, {
     get(target, property, receiver) {
       if (property === 'batch' && fails.batch) return () => Promise.reject(fail('write'))
-      if (property === 'prepare' && fails.statement) {
-        const matches = fails.statement
+      if (property === 'prepare' && (fails.statement || fails.bound)) {
         return (sql: string) => {
-          if (matches(sql)) throw fail('statement')
-          return target.prepare(sql)
+          if (fails.statement?.(sql)) throw fail('statement')
+          const statement = target.prepare(sql)
+          const matches = fails.bound
+          if (!matches) return statement
+          const failed = () => Promise.reject(fail('statement'))
+          return Object.assign(Object.create(statement), {
+            bind: (...params: unknown[]) =>
+              matches(sql, params)
+                ? { first: failed, all: failed, run: failed, raw: failed }
+                : statement.bind(...params),
+          })
         }
       }
       const value = Reflect.get(target, property, receiver)

@@ -21,6 +21,24 @@ export async function linkItem(env: TestEnv, user: User, institutionId = 'ins_10
 }
 
 /**
+ * Links an institution the way a browser app does: a link token from this API (carrying
+ * PLAID_WEBHOOK_URL when the env sets it, and so giving the Item that webhook URL, or none),
+ * the user finishing Link, then the exchange and its first sync.
+ */
+export async function linkItemThroughLink(env: TestEnv, user: User, institutionId = 'ins_109508'): Promise<string> {
+  const linkToken = await call(env, 'POST', '/api/v1/banking/link-token', { token: user.token })
+  if (linkToken.status !== 200) throw new Error(`link token refused: ${linkToken.status} ${linkToken.text}`)
+  const res = await exchange(
+    env,
+    user,
+    await emulator.finishLink(env, linkToken.body.link_token as string, institutionId),
+  )
+  if (res.status !== 201) throw new Error(`linking failed: ${res.status} ${res.text}`)
+  await settleFirstSync(env, itemIdOf(res))
+  return itemIdOf(res)
+}
+
+/**
  * Links an Item whose queued first sync has not run (and never will in this test): the state a
  * user's manual sync meets when it comes before the queue's.
  */
@@ -29,6 +47,18 @@ export async function linkItemBeforeFirstSync(env: TestEnv, user: User, institut
   if (res.status !== 201) throw new Error(`linking failed: ${res.status} ${res.text}`)
   queuedJobs(env).length = 0
   return itemIdOf(res)
+}
+
+/** `count` Items as linkItemBeforeFirstSync leaves them, each of its own new user, linked a few at a time. */
+export async function linkManyBeforeFirstSync(env: TestEnv, count: number): Promise<string[]> {
+  const items: string[] = []
+  while (items.length < count) {
+    const batch = Math.min(10, count - items.length)
+    items.push(
+      ...(await Promise.all(Array.from({ length: batch }, async () => linkItemBeforeFirstSync(env, await newUser())))),
+    )
+  }
+  return items
 }
 
 /**

@@ -62,6 +62,30 @@ export function failingUserStore(failing: (keyof UserStore)[]): DurableObjectNam
   })
 }
 
+/**
+ * The USER_STORE binding with one user's object failing every call (an object that cannot start,
+ * say), and every other user's object working: what background jobs must step around.
+ */
+export function poisonedUserStore(userId: string): DurableObjectNamespace<UserStore> {
+  const real = namespace()
+  const poisoned = real.idFromName(userId)
+  return new Proxy(real, {
+    get(target, property) {
+      if (property === 'get') {
+        return (id: DurableObjectId) => {
+          const stub = target.get(id)
+          if (!id.equals(poisoned)) return stub
+          // Not thenable: a stub is never awaited itself.
+          const fail = () => Promise.reject(new Error(STORE_FAILURE))
+          return new Proxy(stub, { get: (_stub, name) => (name === 'then' ? undefined : fail) })
+        }
+      }
+      const value = Reflect.get(target, property)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}
+
 /** A user store that is down: every call fails. */
 export const unavailableUserStore = () =>
   failingUserStore([

@@ -311,6 +311,8 @@ export type EmulatedItem = {
   products: string[]
   /** Plaid's own copy, for checking that this API never shows or stores it in clear. */
   access_token: string | null
+  /** Where Plaid sends the Item's webhooks. */
+  webhook: string | null
   removed: boolean
   /** Whether /transactions/sync has been called on it (Plaid's condition for SYNC_UPDATES_AVAILABLE). */
   sync_called: boolean
