@@ -4,6 +4,8 @@
  * exists, and that real answers match it.
  */
 
+import { ENRICHED_FIELDS } from './store/columns'
+
 const error = (description: string) => ({
   description,
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
@@ -585,15 +587,8 @@ export const openApiDocument = {
           'amount',
           'date',
           'pending',
-          'datetime',
-          'authorized_datetime',
-          'merchant_entity_id',
-          'logo_url',
-          'website',
-          'counterparties',
-          'location',
-          'personal_finance_category',
-          'personal_finance_category_icon_url',
+          // Stored as one JSON column, answered always (null when Plaid gave none).
+          ...ENRICHED_FIELDS,
         ],
         properties: {
           transaction_id: { type: 'string' },

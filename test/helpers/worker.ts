@@ -111,6 +111,21 @@ export async function call(
 
 /** The emulator's control API, scoped to the test's Plaid client id. */
 export const emulator = {
+  /**
+   * Plaid answers every call to `endpoint` (retries included) with this error, whose message is
+   * `plaid says <code>`.
+   */
+  failEveryCall(env: TestEnv, endpoint: string, status: number, type: string, code: string): Promise<void> {
+    return emulator.fault(env, {
+      endpoint,
+      kind: 'plaid_error',
+      status,
+      error_type: type,
+      error_code: code,
+      error_message: `plaid says ${code}`,
+      times: 0,
+    })
+  },
   async fault(env: TestEnv, ...faults: FaultSpec[]): Promise<void> {
     const response = await fetch(`${EMULATOR_URL}/emulator/faults`, {
       method: 'POST',

@@ -95,15 +95,8 @@ describe('POST /api/v1/banking/link-token', () => {
     ['INVALID_REQUEST', 'INVALID_FIELD', 400],
   ])('keeps the 400 rule for a %s/%s Plaid error (HTTP %i from Plaid)', async (type, code, status) => {
     const env = testEnv()
-    await emulator.fault(env, {
-      endpoint: '/link/token/create',
-      kind: 'plaid_error',
-      status,
-      error_type: type,
-      error_code: code,
-      error_message: `plaid says ${code}`,
-      times: 0, // every attempt: retryable errors are retried first
-    })
+    // Every attempt: retryable errors are retried first.
+    await emulator.failEveryCall(env, '/link/token/create', status, type, code)
     const res = await call(env, 'POST', PATH, { token: await mintToken() })
     expect(res.status).toBe(400)
     expect(res.body).toMatchObject({

@@ -23,15 +23,7 @@ const lasting: [status: number, type: string, code: string][] = [
 /** POST link-token with Plaid answering this error to every attempt (the call is retried on passing ones). */
 async function linkTokenFailing(status: number, type: string, code: string) {
   const env = testEnv()
-  await emulator.fault(env, {
-    endpoint: '/link/token/create',
-    kind: 'plaid_error',
-    status,
-    error_type: type,
-    error_code: code,
-    error_message: `plaid says ${code}`,
-    times: 0,
-  })
+  await emulator.failEveryCall(env, '/link/token/create', status, type, code)
   const { token } = await newUser()
   return call(env, 'POST', LINK_TOKEN, { token })
 }
@@ -57,30 +49,17 @@ describe('Plaid errors say whether trying again can help', () => {
     expect(res.headers.get('Retry-After')).toBe('60')
   })
 
-  it.each(transient)(
-    'answers %i %s/%s with 400 and retryable: true, without Retry-After',
-    async (status, type, code) => {
-      const res = await linkTokenFailing(status, type, code)
-      expect(res.status).toBe(400)
-      expect(res.body).toEqual({
-        detail: `Failed to create link token: plaid says ${code}`,
-        error_type: type,
-        error_code: code,
-        retryable: true,
-        request_id: REQUEST_ID,
-      })
-      expect(res.headers.get('Retry-After')).toBeNull()
-    },
-  )
-
-  it.each(lasting)('answers %i %s/%s with 400 and retryable: false', async (status, type, code) => {
+  it.each([
+    ...transient.map((error) => [...error, true] as const),
+    ...lasting.map((error) => [...error, false] as const),
+  ])('answers %i %s/%s with 400 and retryable: %s, without Retry-After', async (status, type, code, retryable) => {
     const res = await linkTokenFailing(status, type, code)
     expect(res.status).toBe(400)
     expect(res.body).toEqual({
       detail: `Failed to create link token: plaid says ${code}`,
       error_type: type,
       error_code: code,
-      retryable: false,
+      retryable,
       request_id: REQUEST_ID,
     })
     expect(res.headers.get('Retry-After')).toBeNull()
