@@ -127,15 +127,11 @@ export function linkSessionRoutes(
     '/link/session/oauth',
     answer((body, c) => {
       const { tenant, linkToken, token } = liveToken(body)
-      if (typeof body.link_session_id !== 'string' || body.link_session_id === '')
-        throw invalidField('link_session_id must be the one /link/session/open answered')
-      const item = updateModeItem(tenant, linkToken)
-      const institution = item ? item.institution : INSTITUTIONS.get(String(body.institution_id))
-      if (!institution) throw invalidInput('INVALID_INSTITUTION', 'invalid institution_id provided')
+      const { institution, sessionId } = sessionTarget(tenant, linkToken, body)
       if (!institution.oauth) throw invalidField(`${institution.id} does not log in through OAuth`)
       const state = oauth.start({
         linkToken: token,
-        linkSessionId: body.link_session_id,
+        linkSessionId: sessionId,
         institution,
         redirectUri: linkToken.redirectUri,
         openerOrigin: c.req.header('Origin') ?? null,
@@ -152,12 +148,8 @@ export function linkSessionRoutes(
     '/link/session/complete',
     answer((body) => {
       const { tenant, linkToken, token } = liveToken(body)
-      const { username, password, link_session_id: sessionId } = body
-      if (typeof sessionId !== 'string' || sessionId === '')
-        throw invalidField('link_session_id must be the one /link/session/open answered')
-      const item = updateModeItem(tenant, linkToken)
-      const institution = item ? item.institution : INSTITUTIONS.get(String(body.institution_id))
-      if (!institution) throw invalidInput('INVALID_INSTITUTION', 'invalid institution_id provided')
+      const { username, password } = body
+      const { item, institution, sessionId } = sessionTarget(tenant, linkToken, body)
       // At an OAuth bank the login happened on the bank's page: Link finishes with that trip.
       const trip = institution.oauth ? oauthTrip(oauth, body.oauth_state_id, token, institution) : null
       let linked: Item
@@ -187,6 +179,24 @@ export function linkSessionRoutes(
       }
     }),
   )
+}
+
+/**
+ * What a step of an open Link session acts on: the Item update mode repairs (at its bank), or the
+ * institution the user picked. The session must be one /link/session/open answered.
+ */
+function sessionTarget(
+  tenant: Tenant,
+  linkToken: LinkToken,
+  body: Record<string, unknown>,
+): { item: Item | null; institution: Institution; sessionId: string } {
+  const sessionId = body.link_session_id
+  if (typeof sessionId !== 'string' || sessionId === '')
+    throw invalidField('link_session_id must be the one /link/session/open answered')
+  const item = updateModeItem(tenant, linkToken)
+  const institution = item ? item.institution : INSTITUTIONS.get(String(body.institution_id))
+  if (!institution) throw invalidInput('INVALID_INSTITUTION', 'invalid institution_id provided')
+  return { item, institution, sessionId }
 }
 
 /** The authorized trip to `institution` that Link finishes with `token`. */
