@@ -15,7 +15,7 @@ import { CONTROL_WEBHOOK_CODES, itemWebhook, webhookEndpoints } from './endpoint
 import { type Fault, parseFault, takeFault } from './faults'
 import { linkSessionRoutes } from './link-ui/session'
 import { EmulatedPlaidError, invalidInput, invalidRequest } from './plaid-error'
-import { type Item, isLoginRequired, isoSeconds, Tenant } from './state'
+import { type Item, isLoginRequired, isoSeconds, refreshBalances, Tenant } from './state'
 import { transactionLog } from './transactions'
 import { jwkPublicKey, signWebhook, syncUpdatesAvailable, WebhookSender } from './webhooks'
 
@@ -300,6 +300,9 @@ export function createEmulator(options: EmulatorOptions = {}) {
         return c.json({ error: `the Item has only ${removable} transactions to remove` }, 409)
       }
       log.change(counts, t.now())
+      // Plaid refreshes an Item's cached balances when it pulls new activity from the bank, and
+      // reports them in /accounts/get and in every /transactions/sync page.
+      if (counts.add + counts.modify + counts.post > 0) refreshBalances(item)
       const fired = fireWebhook && (await webhooks.send(t, item, syncUpdatesAvailable(item)))
       return c.json({ transactions: log.live.size, events: log.events.length, webhook_fired: fired })
     }),

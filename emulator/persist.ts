@@ -157,6 +157,9 @@ function restoreItem(saved: ItemState): Item {
   if (!institution) throw new Error(`item ${saved.id} is at an unknown institution ${institutionId}`)
   return {
     ...plain,
+    // Files written before these fields existed.
+    clientUserId: plain.clientUserId ?? null,
+    balanceCalls: plain.balanceCalls ?? [],
     institution,
     error: error && {
       error: new EmulatedPlaidError(

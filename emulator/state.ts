@@ -11,9 +11,19 @@ import { type WebhookDelivery, WebhookKeys } from './webhooks'
 
 /**
  * Plaid's Sandbox institutions the emulator knows (a small part of Plaid's catalog). At an `oauth`
- * institution the user logs in on the bank's own site, not in Link (./link-ui/oauth.ts).
+ * institution the user logs in on the bank's own site, not in Link (./link-ui/oauth.ts). At one
+ * that `invalidatesOlderItems`, a new Item of a login ends that login's older Items unless both
+ * share the same accounts (Plaid support, "How do duplicate Items work with Chase?": the older
+ * Item "will become invalidated when the user completes the institution's OAuth flow", and stays
+ * healthy only when the new Item "has the same permissioned accounts").
  */
-export type Institution = { id: string; name: string; products: readonly string[]; oauth: boolean }
+export type Institution = {
+  id: string
+  name: string
+  products: readonly string[]
+  oauth: boolean
+  invalidatesOlderItems: boolean
+}
 
 // Plaid's Sandbox banks all support the common products; `balance` is listed because Plaid shows
 // it in `available_products` (it is billed per call, so it never becomes a billed product).
@@ -41,7 +51,9 @@ export const INSTITUTIONS: ReadonlyMap<string, Institution> = new Map(
     { id: 'ins_109512', name: 'Houndstooth Bank' },
     // "The OAuth Sandbox institution", as Plaid's spec calls it.
     { id: 'ins_127287', name: 'Platypus OAuth Bank', oauth: true },
-  ].map((i) => [i.id, { oauth: false, ...i, products: SANDBOX_PRODUCTS }]),
+    // Chase has the same id in Sandbox and Production (the spec's persistent_account_id names it).
+    { id: 'ins_56', name: 'Chase', oauth: true, invalidatesOlderItems: true },
+  ].map((i) => [i.id, { oauth: false, invalidatesOlderItems: false, ...i, products: SANDBOX_PRODUCTS }]),
 )
 
 export type Balances = {
@@ -83,13 +95,17 @@ export type Item = {
   /** Where Plaid would send this Item's webhooks. */
   webhook: string | null
   userId: string | null
+  /** The app's user the Item was linked for, through Link (`user.client_user_id`); null otherwise. */
+  clientUserId: string | null
   createdAt: number
   accounts: Account[]
   error: ItemErrorState | null
   /** Removed Items stay here so their access tokens answer ITEM_NOT_FOUND, not INVALID_ACCESS_TOKEN. */
   removed: boolean
-  /** How many times `/accounts/balance/get` refreshed the balances (drives their drift). */
+  /** How many times the balances changed (drives their drift). */
   balanceRefreshes: number
+  /** When `/accounts/balance/get` was called for the Item in the last minute (Plaid's per-Item limit). */
+  balanceCalls: number[]
   transactionsOptions: TransactionsOptions
   /** What `/item/get` reports as `status`. */
   lastSuccessfulUpdate: number | null
@@ -172,6 +188,7 @@ export class Tenant {
     accounts?: Omit<Account, 'id'>[]
     webhook?: string | null
     userId?: string | null
+    clientUserId?: string | null
     transactionsOptions?: TransactionsOptions
   }): Item {
     const now = this.now()
@@ -183,6 +200,7 @@ export class Tenant {
       products: [...new Set(input.products)].filter((p) => p !== 'balance'),
       webhook: input.webhook ?? null,
       userId: input.userId ?? null,
+      clientUserId: input.clientUserId ?? null,
       createdAt: now,
       accounts: input.accounts
         ? input.accounts.map((account) => ({ ...account, id: this.uniqueId((id) => this.hasAccount(id)) }))
@@ -190,6 +208,7 @@ export class Tenant {
       error: null,
       removed: false,
       balanceRefreshes: 0,
+      balanceCalls: [],
       transactionsOptions: input.transactionsOptions ?? {},
       lastSuccessfulUpdate: now,
       lastFailedUpdate: null,
@@ -198,8 +217,27 @@ export class Tenant {
       syncCalled: false,
       transactions: null,
     }
+    if (item.institution.invalidatesOlderItems) this.invalidateOlderItems(item)
     this.items.set(item.id, item)
     return item
+  }
+
+  /**
+   * The new Item's login ends its older Items at an institution that allows one Item per login,
+   * unless they share exactly the same accounts. A login is recognized by the app user it was
+   * linked for and an account in common (same name and mask).
+   */
+  private invalidateOlderItems(item: Item): void {
+    const ids = (i: Item) => new Set(i.accounts.map((a) => `${a.name}\u0000${a.mask}`))
+    const mine = ids(item)
+    for (const older of this.items.values()) {
+      if (older.removed || older.institution.id !== item.institution.id || older.clientUserId !== item.clientUserId)
+        continue
+      const theirs = ids(older)
+      const shared = [...theirs].some((a) => mine.has(a))
+      const same = shared && theirs.size === mine.size && [...theirs].every((a) => mine.has(a))
+      if (shared && !same) this.requireLogin(older)
+    }
   }
 
   issuePublicToken(item: Item): string {

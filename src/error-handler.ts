@@ -17,7 +17,7 @@ import type { AppEnv } from './types'
  */
 const PLAID_RATE_LIMIT_WINDOW_SECONDS = 60
 
-type Failure = {
+export type Failure = {
   status: ContentfulStatusCode
   body: Record<string, string | boolean>
   headers?: Record<string, string>
@@ -30,7 +30,7 @@ type Failure = {
  * in the app.
  */
 export function handleError(error: Error, c: Context<AppEnv>): Response {
-  const failure = describe(error, c.get('operation'))
+  const failure = describeFailure(error, c.get('operation'))
   // The logger is missing only if the request failed before the first middleware ran.
   const log = c.get('log') ?? createLogger()
   log(failure.status >= 500 ? 'error' : 'warn', 'request failed', {
@@ -43,7 +43,8 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
   return c.json(failure.body, failure.status, failure.headers)
 }
 
-function describe(error: Error, operation: string | undefined): Failure {
+/** The status, body and log fields `error` maps to (also used for one Item's failure within an answer). */
+export function describeFailure(error: Error, operation: string | undefined): Failure {
   // "Failed to create link token: <reason>" is the seed's contract for upstream and server errors.
   const failed = (reason: string) => (operation ? `Failed to ${operation}: ${reason}` : reason)
 

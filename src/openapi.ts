@@ -266,7 +266,9 @@ export const openApiDocument = {
     '/api/v1/banking/accounts': {
       get: {
         operationId: 'listAccounts',
-        summary: 'Accounts with balances as last fetched; refresh=true fetches live balances first',
+        summary:
+          'Accounts with balances as last seen (at linking, in every transactions sync, or by a live check); ' +
+          'refresh=true checks live balances first, at most once per Item every 12 s',
         parameters: [
           { name: 'item_id', in: 'query', required: false, schema: plaidId },
           { name: 'refresh', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] } },
@@ -563,7 +565,38 @@ export const openApiDocument = {
       AccountList: {
         type: 'object',
         required: ['accounts'],
-        properties: { accounts: { type: 'array', items: { $ref: '#/components/schemas/Account' } } },
+        properties: {
+          accounts: { type: 'array', items: { $ref: '#/components/schemas/Account' } },
+          balances_refresh: {
+            type: 'array',
+            description:
+              'With refresh=true: how each Item fared. An Item whose check failed keeps its stored balances ' +
+              '(see `balances_updated_at`) and its error is here; when every Item failed, the answer is that ' +
+              'error instead (400 or 500, as any request)',
+            items: { $ref: '#/components/schemas/BalanceRefresh' },
+          },
+        },
+      },
+      BalanceRefresh: {
+        type: 'object',
+        required: ['item_id', 'outcome'],
+        properties: {
+          item_id: plaidId,
+          outcome: {
+            type: 'string',
+            enum: ['refreshed', 'cooling_down', 'failed'],
+            description:
+              '`refreshed`: live balances from the bank. `cooling_down`: the Item was checked less than 12 s ago ' +
+              "(Plaid allows 5 checks per Item per minute), so its stored balances are that check's. `failed`: see `error`",
+          },
+          retry_after_seconds: {
+            type: 'integer',
+            minimum: 1,
+            description: 'cooling_down: when the next live check of this Item is allowed',
+          },
+          http_status: { type: 'integer', description: 'failed: the status this error has on its own' },
+          error: { $ref: '#/components/schemas/Error' },
+        },
       },
       SyncResult: {
         type: 'object',
@@ -701,6 +734,13 @@ export const openApiDocument = {
         properties: {
           item: { $ref: '#/components/schemas/Item' },
           accounts: { type: 'array', items: { $ref: '#/components/schemas/Account' } },
+          replaced_item_ids: {
+            type: 'array',
+            items: plaidId,
+            description:
+              "201 at a bank where a new Item ends the login's older ones (Chase): the user's older Items with the " +
+              'same accounts, now removed at Plaid and here. Absent when none',
+          },
         },
       },
     },

@@ -8,7 +8,7 @@
 
 import { CUSTOM_USERNAME, customAccounts } from '../custom-user'
 import type { EndpointRegistry } from '../emulator'
-import { invalidInput } from '../plaid-error'
+import { EmulatedPlaidError, invalidInput } from '../plaid-error'
 import { type Account, INSTITUTIONS, type Item, isoSeconds, refreshBalances, type Tenant } from '../state'
 import {
   anything,
@@ -115,6 +115,7 @@ export function itemEndpoints(api: EndpointRegistry): void {
       options: { rule: object({ account_ids: accountIds, min_last_updated_datetime: { rule: dateTime } }) },
     })
     const item = healthyItem(tenant, body)
+    limitBalanceCalls(tenant, item)
     const accounts = selectAccounts(item, body)
     refreshBalances(item)
     const updatedAt = isoSeconds(tenant.now())
@@ -235,4 +236,26 @@ function itemStatus(item: Item) {
       code_sent: item.lastWebhook.code,
     },
   }
+}
+
+/** Plaid's Production limit on `/accounts/balance/get`: 5 calls per Item per minute. */
+const BALANCE_CALLS_PER_MINUTE = 5
+
+/**
+ * Counts the call against the Item's per-minute limit, or refuses it as Plaid does (429
+ * RATE_LIMIT_EXCEEDED, plaid.com/docs/errors/rate-limit-exceeded). Plaid's Sandbox allows more
+ * per Item; the emulator holds the API to the Production figure it must live with.
+ */
+function limitBalanceCalls(tenant: Tenant, item: Item): void {
+  const now = tenant.now()
+  item.balanceCalls = item.balanceCalls.filter((at) => at > now - 60_000)
+  if (item.balanceCalls.length >= BALANCE_CALLS_PER_MINUTE) {
+    throw new EmulatedPlaidError(
+      429,
+      'RATE_LIMIT_EXCEEDED',
+      'BALANCE_LIMIT',
+      'rate limit exceeded for attempts to access this item. please try again later',
+    )
+  }
+  item.balanceCalls.push(now)
 }

@@ -278,6 +278,7 @@ export function linkedItem(
     ],
     accounts,
     webhook: token.webhook,
+    clientUserId: token.clientUserId,
     // Link tokens saved by an earlier emulator have no daysRequested: the Item gets the default.
     transactionsOptions: { daysRequested: token.daysRequested ?? undefined },
   })

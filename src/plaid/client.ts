@@ -138,7 +138,11 @@ export class PlaidClient {
           isObject(r) && typeof r.transaction_id === 'string' ? { transaction_id: r.transaction_id } : undefined,
         )
         if ([...added, ...modified, ...removed].some((t) => t === undefined)) return undefined
+        // Each page carries the Item's accounts with their balances as Plaid last saw them.
+        const accounts = Array.isArray(data.accounts) ? data.accounts.map(parseAccount) : undefined
+        if (!accounts || accounts.some((a) => a === undefined)) return undefined
         return {
+          accounts: accounts as AccountBase[],
           added: added as PlaidTransaction[],
           modified: modified as PlaidTransaction[],
           removed: removed as { transaction_id: string }[],

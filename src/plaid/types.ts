@@ -119,6 +119,8 @@ export type PlaidTransaction = {
 }
 
 export type TransactionsSyncResponse = {
+  /** The accounts the page's transactions belong to, with their balances. */
+  accounts: AccountBase[]
   added: PlaidTransaction[]
   modified: PlaidTransaction[]
   removed: { transaction_id: string; account_id?: string }[]

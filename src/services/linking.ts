@@ -6,6 +6,7 @@ import type { ServiceContext } from '../context'
 import type { Config } from '../env'
 import { ApiError } from '../errors'
 import { PlaidApiError } from '../plaid/errors'
+import { newItemReplacesOlder } from '../plaid/institutions'
 import type { AccountsGetResponse } from '../plaid/types'
 import { indexItem, unindexItem } from '../store/item-index'
 import {
@@ -20,9 +21,13 @@ import { hashPublicToken } from '../store/public-token-claims'
 import { claimTokenOwner } from '../store/token-owners'
 import { userStore } from '../store/users'
 import { openAccessToken, sealAccessToken } from './access-token'
+import { removeItem } from './item-removal'
 import { queueItemSync } from './item-sync-queue'
 
 export type LinkedItem = { item: Item; accounts: Account[] }
+
+/** A new link's answer: at an institution where it replaces the login's older Items, those removed. */
+export type NewLink = LinkedItem & { replaced_item_ids?: string[] }
 
 /**
  * Item errors that need the user, as stored statuses: those update mode fixes (the login; access
@@ -84,6 +89,10 @@ const notSaved = () =>
  * removal fails too (Plaid unreachable), the access token exists only in this request's memory and
  * is dropped with it: the Item is orphaned at Plaid, which the error log reports by item_id so an
  * operator can remove it in the Plaid Dashboard. A new Item's first sync is queued (item-sync-queue.ts).
+ *
+ * At an institution where a new Item invalidates the login's older ones (plaid/institutions.ts),
+ * the metadata check is skipped (the older Item may already be dead), the new Item is kept, and
+ * the older duplicates are removed at Plaid and here: what Plaid advises there.
  */
 export async function exchangePublicToken(
   ctx: ServiceContext,
@@ -92,7 +101,7 @@ export async function exchangePublicToken(
   metadata: LinkMetadata,
   /** Spends the user's budget of Plaid calls: only when Plaid will be called, not for a replay. */
   beforePlaid: () => Promise<void> = async () => {},
-): Promise<{ created: boolean } & LinkedItem> {
+): Promise<{ created: boolean } & NewLink> {
   const { config, plaid, log } = ctx
   const store = userStore(config, userId)
   const hash = await hashPublicToken(publicToken)
@@ -114,7 +123,7 @@ export async function exchangePublicToken(
   let exchanged: { access_token: string; item_id: string }
   try {
     const knownInstitution = metadata.institution?.institution_id
-    if (knownInstitution && metadata.accounts?.length) {
+    if (knownInstitution && metadata.accounts?.length && !newItemReplacesOlder(knownInstitution)) {
       const duplicate = await store.findDuplicateItem(userId, knownInstitution, metadata.accounts)
       if (duplicate) {
         log('info', 'duplicate item refused before the exchange', { item_id: duplicate.item_id })
@@ -129,11 +138,13 @@ export async function exchangePublicToken(
   }
   const { access_token: accessToken, item_id: itemId } = exchanged
   let stored: StoredItem
+  let replacing = false
   // From here on, any failure (Plaid, D1, sealing) undoes the link at Plaid before it is thrown.
   let reason = 'accounts could not be fetched after the exchange'
   try {
     const accounts = await plaid.getAccounts(accessToken)
     const institutionId = accounts.item.institution_id ?? metadata.institution?.institution_id ?? null
+    replacing = newItemReplacesOlder(institutionId)
     reason = 'the Item could not be saved'
     const savedAt = new Date().toISOString()
     const { sealed, keyId } = await sealAccessToken(config, userId, itemId, accessToken)
@@ -163,7 +174,7 @@ export async function exchangePublicToken(
         accounts.item.webhook,
         new Date(savedAt),
       )
-      inserted = await store.insertLinkedItem(userId, stored, accounts.accounts, hash)
+      inserted = await store.insertLinkedItem(userId, stored, accounts.accounts, hash, replacing)
     } catch (error) {
       log('error', 'saving a linked item failed', { error: error instanceof Error ? error.message : 'unknown' })
       await unindexItem(config.db, userId, itemId).catch(() => {})
@@ -184,7 +195,36 @@ export async function exchangePublicToken(
   }
   // Stored: from here a failure must not undo the link (the Item is the user's now).
   await queueItemSync(ctx, itemId, 'linked')
-  return { created: true, item: publicItem(stored), accounts: await store.listAccounts(userId, itemId) }
+  const linked = { created: true, item: publicItem(stored), accounts: await store.listAccounts(userId, itemId) }
+  if (!replacing || stored.institution_id === null) return linked
+  const replaced = await removeOlderDuplicates(ctx, stored, linked.accounts)
+  return replaced.length ? { ...linked, replaced_item_ids: replaced } : linked
+}
+
+/**
+ * Removes the user's older Items that the new one duplicates; answers those removed. One that
+ * cannot be removed now stays listed (its status tells whether it still works) for the user to
+ * remove later, which is logged.
+ */
+async function removeOlderDuplicates(ctx: ServiceContext, item: StoredItem, accounts: Account[]): Promise<string[]> {
+  const { config, log } = ctx
+  const store = userStore(config, item.user_id)
+  const duplicates = await store.findDuplicateItems(item.user_id, item.institution_id as string, accounts, item.item_id)
+  const removed: string[] = []
+  for (const itemId of duplicates) {
+    try {
+      const older = await store.getItem(item.user_id, itemId)
+      if (older) await removeItem(ctx, older)
+      removed.push(itemId)
+      log('info', 'older duplicate item removed: the new item replaces it', { item_id: itemId, by: item.item_id })
+    } catch (error) {
+      log('error', 'older duplicate item not removed; it stays listed', {
+        item_id: itemId,
+        error: error instanceof Error ? error.name : 'unknown',
+      })
+    }
+  }
+  return removed
 }
 
 async function removeAtPlaid({ plaid, log }: ServiceContext, accessToken: string, itemId: string, reason: string) {

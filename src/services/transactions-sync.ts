@@ -91,6 +91,8 @@ async function pullChanges(
           added: page.added,
           modified: page.modified,
           removedIds: page.removed.map((r) => r.transaction_id),
+          accounts: page.accounts,
+          seenAt: new Date().toISOString(),
         })
         cursor = page.next_cursor
         if (!page.has_more) return cursor

@@ -132,6 +132,24 @@ export function findDuplicateItem(
   )
 }
 
+/** Every other Item of the user that a new Item with these accounts at this institution duplicates, oldest first. */
+export function findDuplicateItems(
+  sql: SqlStorage,
+  institutionId: string,
+  accounts: AccountIdentity[],
+  newItemId: string,
+): string[] {
+  return sql
+    .exec<{ item_id: string }>(
+      `${DUPLICATE_ITEMS} AND i.item_id <> ?3 ORDER BY i.created_at, i.item_id`,
+      institutionId,
+      identities(accounts),
+      newItemId,
+    )
+    .toArray()
+    .map((row) => row.item_id)
+}
+
 /** Publicly visible fields of an Item row (drops the sealed token and the user id). */
 export function publicItem(item: ItemRow): Item {
   const { item_id, institution_id, institution_name, status, error_code, created_at, updated_at } = item
@@ -204,22 +222,44 @@ function upsertAccount(sql: SqlStorage, itemId: string, account: AccountBase, no
 }
 
 /**
+ * Stores the balances a /transactions/sync page carried for the Item's accounts, as seen at
+ * `seenAt`, unless a later reading (a live refresh that finished meanwhile) is stored already.
+ * Accounts are added and dropped by linking and refreshes, never by a sync page.
+ */
+export function saveSeenBalances(sql: SqlStorage, itemId: string, accounts: AccountBase[], seenAt: string): void {
+  if (accounts.length === 0) return
+  sql.exec(
+    `UPDATE accounts SET balance_available = j.value ->> '$.balances.available',
+       balance_current = j.value ->> '$.balances.current', balance_limit = j.value ->> '$.balances.limit',
+       iso_currency_code = j.value ->> '$.balances.iso_currency_code',
+       unofficial_currency_code = j.value ->> '$.balances.unofficial_currency_code', balances_updated_at = ?3
+     FROM json_each(?2) j
+     WHERE accounts.account_id = j.value ->> 'account_id' AND accounts.item_id = ?1 AND accounts.balances_updated_at <= ?3`,
+    itemId,
+    JSON.stringify(accounts),
+    seenAt,
+  )
+}
+
+/**
  * Stores a newly linked Item, its accounts, and marks its public token as exchanged (call inside
  * one transactionSync: either the whole link is saved or nothing is). Answers false, writing
  * nothing, when the user already has an Item it duplicates; deciding that inside the transaction
- * settles two concurrent links of the same login.
+ * settles two concurrent links of the same login. With `evenIfDuplicate` (the new Item replaces
+ * the older ones, linking.ts), it is stored whatever the user holds.
  */
 export function insertLinkedItem(
   sql: SqlStorage,
   item: StoredItem,
   accounts: AccountBase[],
   publicTokenHash: string,
+  evenIfDuplicate = false,
 ): boolean {
   const inserted = sql.exec(
     `INSERT INTO items (item_id, institution_id, institution_name, status, error_code,
        access_token_sealed, access_token_key_id, created_at, updated_at)
      SELECT ?3, ?1, ?4, ?5, ?6, ?7, ?8, ?9, ?10
-     WHERE NOT EXISTS (${DUPLICATE_ITEMS})`,
+     WHERE ?11 OR NOT EXISTS (${DUPLICATE_ITEMS})`,
     item.institution_id,
     identities(accounts),
     item.item_id,
@@ -230,6 +270,7 @@ export function insertLinkedItem(
     item.access_token_key_id,
     item.created_at,
     item.updated_at,
+    evenIfDuplicate ? 1 : 0,
   ).rowsWritten
   if (!inserted) return false
   for (const account of accounts) upsertAccount(sql, item.item_id, account, item.created_at)

@@ -5,8 +5,9 @@
  * one the run started from. A run that lost that race, failed, or restarts its pagination drops
  * its staging: nothing half-applied ever reaches the transactions table.
  */
-import type { PlaidTransaction } from '../plaid/types'
+import type { AccountBase, PlaidTransaction } from '../plaid/types'
 import { ENRICHED_FIELDS, fromExcluded, TRANSACTION_FIELDS } from './columns'
+import { saveSeenBalances } from './items'
 
 /** A run nobody finished within this time died with its isolate; the next run of the Item drops it. */
 const ABANDONED_AFTER_MS = 15 * 60_000
@@ -15,7 +16,14 @@ const NOT_STAGED = 'sync run dropped'
 
 export type SyncRun = { syncId: string; startCursor: string | null }
 
-export type StagedPage = { added: PlaidTransaction[]; modified: PlaidTransaction[]; removedIds: string[] }
+export type StagedPage = {
+  added: PlaidTransaction[]
+  modified: PlaidTransaction[]
+  removedIds: string[]
+  /** The page's accounts with their balances, and when the page arrived. */
+  accounts: AccountBase[]
+  seenAt: string
+}
 
 export type SyncOutcome =
   | { status: 'applied'; added: number; modified: number; removed: number }
@@ -64,14 +72,18 @@ const STAGED_VALUES = TRANSACTION_FIELDS.map(stagedValue).join(', ')
  * page's version of a transaction replaces an earlier one, and a removal replaces both.
  */
 export function stagePage(sql: SqlStorage, syncId: string, page: StagedPage): void {
-  const known = sql.exec(
-    'UPDATE sync_runs SET added = added + ?, modified = modified + ? WHERE sync_id = ?',
-    page.added.length,
-    page.modified.length,
-    syncId,
-  ).rowsWritten
+  const run = sql
+    .exec<{ item_id: string }>(
+      'UPDATE sync_runs SET added = added + ?, modified = modified + ? WHERE sync_id = ? RETURNING item_id',
+      page.added.length,
+      page.modified.length,
+      syncId,
+    )
+    .toArray()[0]
   // Dropped meanwhile (abandoned after too long): finishing it would apply a partial history.
-  if (!known) throw new Error(NOT_STAGED)
+  if (!run) throw new Error(NOT_STAGED)
+  // Balances are a reading of their own, not part of the history the cursor applies: stored now.
+  saveSeenBalances(sql, run.item_id, page.accounts, page.seenAt)
   // One statement per page; within it rows go in order, so modified follows added.
   sql.exec(
     `INSERT INTO sync_staging (sync_id, transaction_id, removed, data)

@@ -42,6 +42,9 @@ data TEXT, PRIMARY KEY (sync_id, transaction_id)) WITHOUT ROWID;`,
   // consent_expiration_time, PENDING_DISCONNECT's disconnect_time), so the app can say "by when".
   `ALTER TABLE items ADD COLUMN consent_expiration_time TEXT;
 ALTER TABLE items ADD COLUMN disconnect_time TEXT;`,
+  // Version 5: when a live balance check of the Item last went to Plaid, for its cooldown
+  // (balance-refresh-claims.ts).
+  'ALTER TABLE items ADD COLUMN balances_refresh_claimed_at TEXT;',
 ]
 
 export const USER_SCHEMA_VERSION = USER_SCHEMA_STEPS.length

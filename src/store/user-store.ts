@@ -7,11 +7,13 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { Bindings } from '../env'
 import type { AccountBase } from '../plaid/types'
+import { claimBalanceRefresh } from './balance-refresh-claims'
 import {
   type AccountIdentity,
   deleteAccount,
   deleteItem,
   findDuplicateItem,
+  findDuplicateItems,
   findItem,
   type ItemRefresh,
   insertLinkedItem,
@@ -99,8 +101,13 @@ export class UserStore extends DurableObject<Bindings> {
     item: StoredItem,
     accounts: AccountBase[],
     publicTokenHash: string,
+    evenIfDuplicate = false,
   ): Promise<boolean> {
-    return this.write(userId, (sql) => insertLinkedItem(sql, item, accounts, publicTokenHash))
+    return this.write(userId, (sql) => insertLinkedItem(sql, item, accounts, publicTokenHash, evenIfDuplicate))
+  }
+
+  async findDuplicateItems(userId: string, institutionId: string, accounts: AccountIdentity[], newItemId: string) {
+    return findDuplicateItems(await this.storageOf(userId), institutionId, accounts, newItemId)
   }
 
   /** Saves what a refresh read from Plaid; answers the Item as now stored. */
@@ -109,6 +116,11 @@ export class UserStore extends DurableObject<Bindings> {
       saveItemRefresh(sql, itemId, refresh, now)
       return findItem(sql, userId, itemId)
     })
+  }
+
+  /** Takes the Item's next live balance check (the per-Item cooldown), or says when one is allowed. */
+  async claimBalanceRefresh(userId: string, itemId: string, now: Date) {
+    return claimBalanceRefresh(await this.storageOf(userId), itemId, now)
   }
 
   async setItemStatusFromWebhook(userId: string, itemId: string, change: StatusChange, now: string): Promise<boolean> {

@@ -1,13 +1,27 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { call, emulator, testEnv } from '../helpers/worker'
 
 type Account = {
   account_id: string
   item_id: string
-  balances: { current: number | null }
+  balances: { current: number | null; available: number | null }
   balances_updated_at: string
 }
+
+/**
+ * The accounts an exchange answered, as listed once the Item's first sync ran: the same balances,
+ * seen again by that sync (a time of its own).
+ */
+const seenAgain = (accounts: unknown) =>
+  (accounts as Account[]).map((account) => ({ ...account, balances_updated_at: expect.any(String) }))
+
+const listAccounts = async (env: ReturnType<typeof testEnv>, token: string, query = '') =>
+  (await call(env, 'GET', `/api/v1/banking/accounts${query}`, { token })).body.accounts as Account[]
+
+afterEach(() => {
+  vi.useRealTimers()
+})
 
 describe('GET /api/v1/banking/accounts', () => {
   it("lists the user's accounts with balances as last fetched, without calling Plaid", async () => {
@@ -17,7 +31,7 @@ describe('GET /api/v1/banking/accounts', () => {
     const before = await emulator.calls(env)
     const res = await call(env, 'GET', '/api/v1/banking/accounts', { token: user.token })
     expect(res.status).toBe(200)
-    expect(res.body.accounts).toEqual(linked.body.accounts)
+    expect(res.body.accounts).toEqual(seenAgain(linked.body.accounts))
     expect(await emulator.calls(env)).toEqual(before)
   })
 
@@ -29,7 +43,7 @@ describe('GET /api/v1/banking/accounts', () => {
       const linked = await linkItem(env, user)
       const res = await call(env, 'GET', `/api/v1/banking/accounts?${query}`, { token: user.token })
       expect(res.status).toBe(200)
-      expect(res.body).toEqual({ accounts: linked.body.accounts })
+      expect(res.body).toEqual({ accounts: seenAgain(linked.body.accounts) })
     },
   )
 
@@ -109,21 +123,105 @@ describe('GET /api/v1/banking/accounts', () => {
 })
 
 describe('GET /api/v1/banking/accounts?refresh=true with several Items', () => {
-  it('stores the balances that did arrive when another Item fails, then reports the failure', async () => {
+  it("answers the balances that did arrive when another Item fails, with that Item's error beside them", async () => {
     const env = testEnv()
     const user = await newUser()
     const first = itemIdOf(await linkItem(env, user, 'ins_109508'))
     const second = itemIdOf(await linkItem(env, user, 'ins_109509'))
     await emulator.requireLogin(env, second)
-    await emulator.fault(env, { endpoint: '/accounts/balance/get', kind: 'slow', delay_ms: 500 })
-    const before = (await call(env, 'GET', `/api/v1/banking/accounts?item_id=${first}`, { token: user.token })).body
-      .accounts as Account[]
+    const before = await listAccounts(env, user.token, `?item_id=${first}`)
 
     const res = await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
-    expect(res.status).toBe(400)
-    expect(res.body.error_code).toBe('ITEM_LOGIN_REQUIRED')
-    const after = (await call(env, 'GET', `/api/v1/banking/accounts?item_id=${first}`, { token: user.token })).body
-      .accounts as Account[]
-    expect(after.map((a) => a.balances.current)).not.toEqual(before.map((a) => a.balances.current))
+    expect(res.status).toBe(200)
+    expect(res.body.balances_refresh).toEqual([
+      { item_id: first, outcome: 'refreshed' },
+      {
+        item_id: second,
+        outcome: 'failed',
+        http_status: 400,
+        error: expect.objectContaining({
+          detail: expect.stringMatching(/^Failed to list accounts: /),
+          error_code: 'ITEM_LOGIN_REQUIRED',
+          retryable: false,
+        }),
+      },
+    ])
+    const answered = res.body.accounts as Account[]
+    const firstNow = answered.filter((a) => a.item_id === first)
+    expect(firstNow.map((a) => a.balances.current)).not.toEqual(before.map((a) => a.balances.current))
+    // The failed Item's accounts are listed too, with the balances last seen.
+    expect(answered.some((a) => a.item_id === second)).toBe(true)
+    expect(await listAccounts(env, user.token)).toEqual(answered)
+  })
+})
+
+describe('balances that follow the syncs', () => {
+  it('keeps the balances each /transactions/sync page carries, with when they were seen, at no extra Plaid call', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    const before = await listAccounts(env, user.token)
+    // Plaid pulls new activity from the bank, and with it new balances.
+    await emulator.changeTransactions(env, itemId, { add: 2 })
+    expect((await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })).status).toBe(200)
+
+    const after = await listAccounts(env, user.token)
+    const checking = (accounts: Account[]) => accounts.find((a) => a.balances.available !== null) as Account
+    expect(checking(after).balances.current).not.toBe(checking(before).balances.current)
+    expect(Date.parse(checking(after).balances_updated_at)).toBeGreaterThan(
+      Date.parse(checking(before).balances_updated_at),
+    )
+    expect((await emulator.calls(env))['/accounts/balance/get']).toBeUndefined()
+  })
+})
+
+describe('GET /api/v1/banking/accounts?refresh=true, per Item at most once every 12 s (Plaid allows 5 per minute)', () => {
+  it('answers the balances of a check made moments ago instead of calling Plaid again, and says when to retry', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const start = Date.now()
+    vi.setSystemTime(start)
+    const first = await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
+    expect(first.body.balances_refresh).toEqual([{ item_id: itemId, outcome: 'refreshed' }])
+
+    vi.setSystemTime(start + 11_500)
+    const again = await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
+    expect(again.status).toBe(200)
+    expect(again.body.balances_refresh).toEqual([{ item_id: itemId, outcome: 'cooling_down', retry_after_seconds: 1 }])
+    expect(again.body.accounts).toEqual(first.body.accounts)
+    expect((await emulator.calls(env))['/accounts/balance/get']).toBe(1)
+
+    vi.setSystemTime(start + 12_000)
+    const later = await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
+    expect(later.body.balances_refresh).toEqual([{ item_id: itemId, outcome: 'refreshed' }])
+    expect((await emulator.calls(env))['/accounts/balance/get']).toBe(2)
+  })
+
+  it('lets concurrent refreshes of one Item reach Plaid once', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    await linkItem(env, user)
+    const answers = await Promise.all(
+      [1, 2, 3].map(() => call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })),
+    )
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200])
+    const outcomes = answers.map((a) => (a.body.balances_refresh as { outcome: string }[])[0]?.outcome).sort()
+    expect(outcomes).toEqual(['cooling_down', 'cooling_down', 'refreshed'])
+    expect((await emulator.calls(env))['/accounts/balance/get']).toBe(1)
+  })
+
+  it('cools each Item down on its own', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const a = itemIdOf(await linkItem(env, user, 'ins_109508'))
+    const b = itemIdOf(await linkItem(env, user, 'ins_109509'))
+    await call(env, 'GET', `/api/v1/banking/accounts?refresh=true&item_id=${a}`, { token: user.token })
+    const res = await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
+    expect(res.body.balances_refresh).toEqual([
+      { item_id: a, outcome: 'cooling_down', retry_after_seconds: expect.any(Number) },
+      { item_id: b, outcome: 'refreshed' },
+    ])
   })
 })

@@ -111,3 +111,59 @@ describe('duplicate Items, as Plaid defines them (same institution and an accoun
     expect(res.status).toBe(201)
   })
 })
+
+describe('duplicate Items at Chase, where a new Item of a login ends the older one (Plaid: remove the old Item)', () => {
+  const CHASE = { institution_id: 'ins_56', name: 'Chase' }
+  const PERSONAL = [
+    { name: 'Plaid Checking', mask: '0000' },
+    { name: 'Plaid Saving', mask: '1111' },
+  ]
+  const CHECKING_ONLY = [{ name: 'Plaid Checking', mask: '0000' }]
+
+  it('keeps the new Item and removes the older one at Plaid and here, even when the metadata shows the duplicate', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const older = await exchange(env, user, await emulator.publicToken(env, 'ins_56', { accounts: PERSONAL }))
+    expect(older.status).toBe(201)
+    // Sharing fewer accounts this time: Chase has already invalidated the older Item when Link finishes.
+    const publicToken = await emulator.publicToken(env, 'ins_56', { accounts: CHECKING_ONLY })
+    const res = await exchange(env, user, publicToken, { metadata: onSuccessMetadata(CHASE, CHECKING_ONLY) })
+    expect(res.status).toBe(201)
+    expect(res.body.replaced_item_ids).toEqual([itemIdOf(older)])
+    expect(await itemsOf(env, user.token)).toEqual([itemIdOf(res)])
+    const atPlaid = await emulator.items(env)
+    expect(atPlaid.find((i) => i.item_id === itemIdOf(older))?.removed).toBe(true)
+    expect(atPlaid.find((i) => i.item_id === itemIdOf(res))?.removed).toBe(false)
+  })
+
+  it('replaces the older Item when the new one shares the same accounts too', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const older = await exchange(env, user, await emulator.publicToken(env, 'ins_56', { accounts: PERSONAL }))
+    const res = await exchange(env, user, await emulator.publicToken(env, 'ins_56', { accounts: PERSONAL }))
+    expect(res.status).toBe(201)
+    expect(res.body.replaced_item_ids).toEqual([itemIdOf(older)])
+    expect(await itemsOf(env, user.token)).toEqual([itemIdOf(res)])
+  })
+
+  it('keeps a second Chase login with other accounts, and says nothing was replaced', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const personal = await exchange(env, user, await emulator.publicToken(env, 'ins_56', { accounts: PERSONAL }))
+    const business = await exchange(env, user, await emulator.publicToken(env, 'ins_56', { accounts: BUSINESS }))
+    expect(business.status).toBe(201)
+    expect(business.body).not.toHaveProperty('replaced_item_ids')
+    expect((await itemsOf(env, user.token)).sort()).toEqual([itemIdOf(personal), itemIdOf(business)].sort())
+  })
+
+  it('keeps the new Item when the older one cannot be removed now; the older stays listed for the user to remove', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const older = await exchange(env, user, await emulator.publicToken(env, 'ins_56', { accounts: PERSONAL }))
+    await emulator.fault(env, { endpoint: '/item/remove', kind: 'plaid_error' })
+    const res = await exchange(env, user, await emulator.publicToken(env, 'ins_56', { accounts: CHECKING_ONLY }))
+    expect(res.status).toBe(201)
+    expect(res.body).not.toHaveProperty('replaced_item_ids')
+    expect((await itemsOf(env, user.token)).sort()).toEqual([itemIdOf(older), itemIdOf(res)].sort())
+  })
+})
