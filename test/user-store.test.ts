@@ -10,18 +10,19 @@ import { call, emulator, queuedJobs, runQueue, testEnv, WEBHOOK_URL } from './he
 
 describe('schema versions of a user’s object', () => {
   it('upgrades an object created at version 1 on its first use by the current code, keeping its data', async () => {
-    expect(USER_SCHEMA_VERSION).toBe(4)
+    expect(USER_SCHEMA_VERSION).toBe(5)
     const env = testEnv()
     const user = await newUser()
     const itemId = await linkItemBeforeFirstSync(env, user)
     // The object as the release with schema version 1 left it: its storage rebuilt at version 1
     // with the same Item (the sealed token is bound to the user and Item ids, not to the object).
     await runInDurableObject(userStoreOf(user.id), async (_instance, state) => {
-      // Without the columns later versions added (version 4: the reconnect deadlines).
+      // Without the columns later versions added (version 4: the reconnect deadlines; version 5:
+      // the balance check cooldown).
       const items = state.storage.sql
         .exec('SELECT * FROM items')
         .toArray()
-        .map(({ consent_expiration_time: _c, disconnect_time: _d, ...row }) => row)
+        .map(({ consent_expiration_time: _c, disconnect_time: _d, balances_refresh_claimed_at: _b, ...row }) => row)
       const accounts = state.storage.sql.exec('SELECT * FROM accounts').toArray()
       await state.storage.deleteAll()
       expect(schemaVersion(state.storage.sql)).toBe(0)
@@ -46,7 +47,7 @@ describe('schema versions of a user’s object', () => {
     const synced = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
     expect(synced.status).toBe(200)
     expect(synced.body).toMatchObject({ status: 'synced' })
-    expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '4' })
+    expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '5' })
     const listed = await listAll(env, user)
     expect(listed.length).toBe((await emulator.liveTransactions(env, itemId)).length)
     const items = await call(env, 'GET', '/api/v1/banking/items', { token: user.token })
@@ -58,14 +59,23 @@ describe('schema versions of a user’s object', () => {
     const user = await newUser()
     const itemId = itemIdOf(await linkItem(env, user))
     // The object as the release with schema version 2 left it: the same rows, transactions
-    // without the enrichment column, Items without the reconnect deadlines (version 4).
+    // without the enrichment column, Items without the reconnect deadlines (version 4) and the
+    // balance check cooldown (version 5).
     await runInDurableObject(userStoreOf(user.id), async (_instance, state) => {
       const sql = state.storage.sql
       const tables = ['items', 'accounts', 'transactions'].map((table) => {
         const rows = sql.exec(`SELECT * FROM ${table}`).toArray()
         return [
           table,
-          rows.map(({ enrichment: _e, consent_expiration_time: _c, disconnect_time: _d, ...row }) => row),
+          rows.map(
+            ({
+              enrichment: _e,
+              consent_expiration_time: _c,
+              disconnect_time: _d,
+              balances_refresh_claimed_at: _b,
+              ...row
+            }) => row,
+          ),
         ] as const
       })
       await state.storage.deleteAll()
@@ -87,7 +97,7 @@ describe('schema versions of a user’s object', () => {
     await evict(user.id)
 
     const listed = await listAll(env, user)
-    expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '4' })
+    expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '5' })
     const live = await emulator.liveTransactions(env, itemId)
     expect(listed.map((t) => t.transaction_id).sort()).toEqual(live.map((t) => t.transaction_id).sort())
     // What version 2 kept is listed as before; what it did not keep reads as not known.

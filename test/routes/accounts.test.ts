@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
+import { userStoreOf } from '../helpers/user-store'
 import { call, emulator, testEnv } from '../helpers/worker'
 
 type Account = {
@@ -172,6 +173,40 @@ describe('balances that follow the syncs', () => {
       Date.parse(checking(before).balances_updated_at),
     )
     expect((await emulator.calls(env))['/accounts/balance/get']).toBeUndefined()
+  })
+})
+
+describe('balances from a sync page and from a live check', () => {
+  it('keeps the later reading: a page seen before a live check does not overwrite it, one seen after does', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
+    const live = await listAccounts(env, user.token)
+    const checkedAt = Date.parse((live[0] as Account).balances_updated_at)
+    const page = (current: number, seenAt: number) => ({
+      added: [],
+      modified: [],
+      removedIds: [],
+      accounts: live.map((a) => ({
+        account_id: a.account_id,
+        name: 'n',
+        mask: null,
+        official_name: null,
+        type: 'depository',
+        subtype: null,
+        balances: { available: current, current, limit: null, iso_currency_code: 'USD', unofficial_currency_code: null },
+      })),
+      seenAt: new Date(seenAt).toISOString(),
+    })
+    const store = userStoreOf(user.id)
+    const run = await store.beginSync(user.id, itemId)
+    if (!run) throw new Error('the Item is stored')
+    await store.stageSyncPage(user.id, run.syncId, page(1, checkedAt - 1_000))
+    expect(await listAccounts(env, user.token)).toEqual(live)
+    await store.stageSyncPage(user.id, run.syncId, page(2, checkedAt + 1_000))
+    expect((await listAccounts(env, user.token)).map((a) => a.balances.current)).toEqual(live.map(() => 2))
+    await store.dropSync(user.id, run.syncId)
   })
 })
 
