@@ -329,10 +329,18 @@ async function loadMore() {
   }
 }
 
-// Live balances: asks the banks, then shows what came back.
+// Live balances: asks the banks, then shows what came back. A bank checked moments ago keeps
+// that check's balances; a bank that failed keeps its last ones, and says so.
 async function refreshBalances() {
   const refreshed = await api('GET', '/accounts?refresh=true')
-  notice(`Balances refreshed for ${refreshed.accounts.length} accounts.`)
+  const outcomes = refreshed.balances_refresh ?? []
+  const failed = outcomes.filter((o) => o.outcome === 'failed')
+  const live = outcomes.length - failed.length
+  notice(
+    failed.length === 0
+      ? `Balances are live for ${live} ${live === 1 ? 'bank' : 'banks'}.`
+      : `Balances are live for ${live} of ${outcomes.length} banks; the others show their last known balances.`,
+  )
   await refresh()
 }
 

@@ -189,7 +189,7 @@ export async function demoTests(
 
   await test('refreshes balances live from the bank', async () => {
     await page.getByRole('button', { name: 'Refresh balances' }).click()
-    await text(page, '#notice', 'Balances refreshed for 4 accounts.')
+    await text(page, '#notice', 'Balances are live for 1 bank.')
     // The emulator moves money by 1.25 on the first real-time balance call.
     await page
       .locator('#accounts tr', { hasText: 'Plaid Checking ••0000' })
@@ -238,7 +238,7 @@ export async function demoTests(
 
   await test('linking the same login again says so, refused before any exchange; the stale success notice goes', async () => {
     const exchanges = await exchangeCalls(stack)
-    await text(page, '#notice', 'Balances refreshed for 4 accounts.')
+    await text(page, '#notice', 'Balances are live for 1 bank.')
     await page.getByRole('button', { name: 'Connect a bank' }).click()
     await linkDialog(page).getByRole('button', { name: 'First Platypus Bank' }).click()
     await logIn(linkDialog(page), 'pass_good')

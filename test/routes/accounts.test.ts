@@ -195,7 +195,13 @@ describe('balances from a sync page and from a live check', () => {
         official_name: null,
         type: 'depository',
         subtype: null,
-        balances: { available: current, current, limit: null, iso_currency_code: 'USD', unofficial_currency_code: null },
+        balances: {
+          available: current,
+          current,
+          limit: null,
+          iso_currency_code: 'USD',
+          unofficial_currency_code: null,
+        },
       })),
       seenAt: new Date(seenAt).toISOString(),
     })
