@@ -23,13 +23,14 @@ describe('emulated Link: a new Item', () => {
         institutions: expect.arrayContaining([
           { name: 'First Platypus Bank', institution_id: 'ins_109508', oauth: false },
           { name: 'Platypus OAuth Bank', institution_id: 'ins_127287', oauth: true },
+          { name: 'Chase', institution_id: 'ins_56', oauth: true },
         ]),
         update: null,
         resumed: null,
         request_id: expect.stringMatching(REQUEST_ID),
       },
     })
-    expect(opened.body.institutions).toHaveLength(6)
+    expect(opened.body.institutions).toHaveLength(7)
   })
 
   it("answers onSuccess's public token and metadata, and the Item gets the link token's products and webhook", async () => {
