@@ -152,7 +152,10 @@ describe('a pagination restart', () => {
     const before = await storedState(user, itemId)
     const [known] = await emulator.liveTransactions(env, itemId)
     // A transaction only the abandoned pass fetched: Plaid no longer reports it from the start cursor.
-    const fetchedBeforeRestart = { ...known, transaction_id: 'fetched-before-the-restart' } as StagedPage['added'][number]
+    const fetchedBeforeRestart = {
+      ...known,
+      transaction_id: 'fetched-before-the-restart',
+    } as StagedPage['added'][number]
     const store = userStoreOf(user.id)
     const run = await store.beginSync(user.id, itemId)
     if (!run) throw new Error('the Item is not stored')
