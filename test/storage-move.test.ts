@@ -1,13 +1,16 @@
 import { runInDurableObject } from 'cloudflare:test'
 import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import { awaitsMove, IMPORTED, importLegacyRows, usersLeftToMove } from '../src/store/legacy-import'
 import { itemSyncJob } from '../src/webhooks/job'
 import { runCron } from './helpers/cron'
-import { apiView, userOnlyInD1 } from './helpers/legacy-user'
-import { exchange, itemIdOf } from './helpers/linking'
+import { recordingD1, withoutTables } from './helpers/d1'
+import { apiView, LEGACY_TABLES, userOnlyInD1 } from './helpers/legacy-user'
+import { exchange, itemIdOf, newUser } from './helpers/linking'
 import { captureLogs } from './helpers/logs'
+import { expectInStep } from './helpers/transactions'
 import { evict, poisonedUserStore, rowIn, rowsIn, userStoreOf, watchedUserStore } from './helpers/user-store'
-import { call, queuedJobs, runQueue, type TestEnv, testEnv } from './helpers/worker'
+import { call, deliverAndConsume, emulator, queuedJobs, runQueue, type TestEnv, testEnv } from './helpers/worker'
 
 const db = () => baseEnv.DB as D1Database
 
@@ -113,5 +116,57 @@ describe('moving users from D1 into their objects', () => {
     // Their first request moves them in, with everything as it was.
     expect(await apiView(env, user)).toEqual(before)
     expect(store.named).toContain(user.id)
+  })
+
+  it('keeps syncing a moved user’s Items from webhooks, although their rows stay in the old tables', async () => {
+    const env = testEnv()
+    const { user, itemId, before } = await userOnlyInD1(env)
+    expect(await apiView(env, user)).toEqual(before)
+    await emulator.webhooks(env) // forget what linking sent
+
+    await emulator.changeTransactions(env, itemId, { add: 5, fire_webhook: true })
+    const announced = (await emulator.webhooks(env)).filter(
+      (d) => JSON.parse(d.body).webhook_code === 'SYNC_UPDATES_AVAILABLE',
+    )
+    expect(announced).toHaveLength(1)
+    await deliverAndConsume(env, announced[0] as (typeof announced)[number])
+    expect((await expectInStep(env, user, itemId)).length).toBe(before.transactions.length + 5)
+  })
+
+  it('the hourly cron leaves users already moved alone', async () => {
+    const store = watchedUserStore()
+    const env = { ...testEnv({ USER_STORE: store.namespace }), MOVE_IDLE_USERS: 'true' }
+    const { user, before } = await userOnlyInD1(env)
+    expect(await apiView(env, user)).toEqual(before)
+    expect(await moveRecorded(user.id)).toEqual({ user_id: user.id })
+    store.named.length = 0
+
+    await runCron(env)
+    expect(store.named).not.toContain(user.id)
+  })
+
+  it('reads each old table in pages, not once per row', async () => {
+    const env = testEnv()
+    const { user, before } = await userOnlyInD1(env)
+    const { db: recording, prepared } = recordingD1()
+    await runInDurableObject(userStoreOf(user.id), (_instance, state) =>
+      importLegacyRows(recording, state.storage, user.id),
+    )
+    // Each table fits in one page (under 1000 rows): that read, and the empty one that ends it.
+    const reads = prepared.filter((sql) => sql.startsWith('SELECT'))
+    expect(reads).toHaveLength(2 * LEGACY_TABLES.length)
+    expect(await apiView(env, user)).toEqual(before)
+  })
+
+  it('once the old tables are dropped, opens a new user’s object with nothing to move, and the jobs and the cron find nobody left', async () => {
+    const user = await newUser()
+    const dropped = withoutTables(LEGACY_TABLES)
+    await runInDurableObject(userStoreOf(user.id), async (_instance, state) => {
+      await importLegacyRows(dropped, state.storage, user.id)
+      expect(state.storage.sql.exec(IMPORTED).toArray()).toHaveLength(1)
+    })
+    expect(await moveRecorded(user.id)).toBeNull()
+    expect(await awaitsMove(dropped, user.id)).toBe(false)
+    expect(await usersLeftToMove(dropped, 100)).toEqual([])
   })
 })

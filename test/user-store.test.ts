@@ -9,6 +9,17 @@ import { evict, rowIn, rowsIn, userStoreOf, watchedUserStore } from './helpers/u
 import { call, emulator, queuedJobs, runQueue, testEnv, WEBHOOK_URL } from './helpers/worker'
 
 describe('schema versions of a user’s object', () => {
+  it('counts only the steps that ran when a later step fails', async () => {
+    const user = await newUser()
+    await runInDurableObject(userStoreOf(user.id), async (_instance, state) => {
+      await state.storage.deleteAll()
+      // A table in the way of step 2 (version 2 creates sync_runs) makes that step fail.
+      state.storage.sql.exec('CREATE TABLE sync_runs (sync_id TEXT PRIMARY KEY)')
+      expect(() => migrateUserSchema(state.storage)).toThrow(/sync_runs/)
+      expect(schemaVersion(state.storage.sql)).toBe(1)
+    })
+  })
+
   it('upgrades an object created at version 1 on its first use by the current code, keeping its data', async () => {
     expect(USER_SCHEMA_VERSION).toBe(5)
     const env = testEnv()
@@ -163,6 +174,21 @@ describe('one object per user', () => {
       refusal = error
     }
     expect(String(refusal)).toContain('called for another user')
+  })
+
+  it('an object still refuses another user after it was evicted: its owner is kept in its storage', async () => {
+    const alice = await newUser()
+    const mallory = await newUser()
+    expect(await userStoreOf(alice.id).listItems(alice.id)).toEqual([])
+    await evict(alice.id)
+    let refusal: unknown
+    try {
+      await userStoreOf(alice.id).listItems(mallory.id)
+    } catch (error) {
+      refusal = error
+    }
+    expect(String(refusal)).toContain('called for another user')
+    expect(await userStoreOf(alice.id).listItems(alice.id)).toEqual([])
   })
 
   it('indexes each Item in D1 with its user, key id, webhook URL and last sync, and removes the entry with the Item', async () => {

@@ -42,3 +42,46 @@ export function failingD1(fails: Failures): D1Database {
 
 /** A database that is down: every statement and batch fails. */
 export const unavailableD1 = () => failingD1({ batch: true, statement: () => true })
+
+/**
+ * The test database once `tables` are dropped: every statement that names one of them fails as
+ * D1 fails it ("no such table"), when it runs; every other statement reaches the real database.
+ */
+export function withoutTables(tables: readonly string[]): D1Database {
+  const db = baseEnv.DB as D1Database
+  const naming = new RegExp(`\\b(?:FROM|INTO|UPDATE)\\s+(${tables.join('|')})\\b`)
+  return new Proxy(db, {
+    get(target, property, receiver) {
+      if (property === 'prepare') {
+        return (sql: string) => {
+          const table = naming.exec(sql)?.[1]
+          if (!table) return target.prepare(sql)
+          const missing = () => Promise.reject(new Error(`D1_ERROR: no such table: ${table}: SQLITE_ERROR`))
+          const statement = { first: missing, all: missing, run: missing, raw: missing, bind: () => statement }
+          return statement
+        }
+      }
+      const value = Reflect.get(target, property, receiver)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}
+
+/** The test database, recording the SQL of every statement prepared on it, in order. */
+export function recordingD1(): { db: D1Database; prepared: string[] } {
+  const db = baseEnv.DB as D1Database
+  const prepared: string[] = []
+  const recording = new Proxy(db, {
+    get(target, property, receiver) {
+      if (property === 'prepare') {
+        return (sql: string) => {
+          prepared.push(sql)
+          return target.prepare(sql)
+        }
+      }
+      const value = Reflect.get(target, property, receiver)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  return { db: recording, prepared }
+}

@@ -101,6 +101,19 @@ describe('GET /api/v1/banking/accounts', () => {
     ])
   })
 
+  it('clears login_required once a balance refresh succeeds after the user repaired the login', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await emulator.requireLogin(env, itemId)
+    const refresh = () => call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
+    expect((await refresh()).status).toBe(400)
+    await emulator.repair(env, itemId)
+    expect((await refresh()).status).toBe(200)
+    const item = await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })
+    expect(item.body.item).toMatchObject({ status: 'good', error_code: null })
+  })
+
   it('gives the balance call its own timeout', async () => {
     const env = testEnv({ PLAID_BALANCE_TIMEOUT_MS: '300' })
     const user = await newUser()

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { runCron } from '../helpers/cron'
 import { exchange, itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
 import { failingUserStore, rowsIn } from '../helpers/user-store'
@@ -88,6 +89,24 @@ describe('POST /api/v1/banking/exchange-token', () => {
     expect((await rowsFor(user.id)).items).toHaveLength(1)
   })
 
+  it('answers a replay of the public token minutes after the exchange with the same Item, without a second exchange', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const publicToken = await emulator.publicToken(env)
+    const first = await exchange(env, user, publicToken)
+    expect(first.status).toBe(201)
+    // A client retrying long after its own timeout: the claim is older than a dead request's.
+    await rowsIn(
+      user.id,
+      'UPDATE public_token_exchanges SET claimed_at = ?',
+      new Date(Date.now() - 5 * 60_000).toISOString(),
+    )
+    const replay = await exchange(env, user, publicToken)
+    expect(replay.status).toBe(200)
+    expect(itemIdOf(replay)).toBe(itemIdOf(first))
+    expect((await emulator.calls(env))['/item/public_token/exchange']).toBe(1)
+  })
+
   it('creates one Item when two requests race with the same public token', async () => {
     const env = testEnv()
     const user = await newUser()
@@ -145,6 +164,16 @@ describe('POST /api/v1/banking/exchange-token', () => {
     const env = testEnv()
     const publicToken = await emulator.publicToken(env)
     expect((await exchange(env, await newUser(), publicToken)).status).toBe(201)
+    const other = await exchange(env, await newUser(), publicToken)
+    expect(other.status).toBe(409)
+    expect(other.body).toEqual({ detail: 'this public token has already been used' })
+  })
+
+  it('still answers 409 to another user after the hourly cron has run', async () => {
+    const env = testEnv()
+    const publicToken = await emulator.publicToken(env)
+    expect((await exchange(env, await newUser(), publicToken)).status).toBe(201)
+    await runCron(env)
     const other = await exchange(env, await newUser(), publicToken)
     expect(other.status).toBe(409)
     expect(other.body).toEqual({ detail: 'this public token has already been used' })
@@ -259,6 +288,17 @@ describe('POST /api/v1/banking/exchange-token', () => {
     })
     expect(res.status).toBe(201)
     expect(res.body.item).toMatchObject({ institution_id: 'ins_109511', institution_name: 'Tartan Bank' })
+  })
+
+  it('keeps the institution Plaid names when Link metadata names another', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const res = await exchange(env, user, await emulator.publicToken(env, 'ins_109508'), {
+      institution: { institution_id: 'ins_109509', name: 'First Gingham Credit Union' },
+    })
+    expect(res.status).toBe(201)
+    expect(res.body.item).toMatchObject({ institution_id: 'ins_109508', institution_name: 'First Platypus Bank' })
+    expect(await rowsIn(user.id, 'SELECT institution_id FROM items')).toEqual([{ institution_id: 'ins_109508' }])
   })
 
   describe('bad input', () => {

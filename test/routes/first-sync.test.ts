@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { exchange, itemIdOf, linkItem, newUser } from '../helpers/linking'
+import { exchange, itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
-import { byId, core, listAll } from '../helpers/transactions'
+import { byId, core, expectInStep, listAll } from '../helpers/transactions'
 import { call, deliverAndConsume, emulator, queuedJobs, runQueue, testEnv } from '../helpers/worker'
 
 const syncWebhooks = async (env: ReturnType<typeof testEnv>) =>
@@ -67,6 +67,17 @@ describe("a new Item's first sync (Plaid sends SYNC_UPDATES_AVAILABLE only once 
     expect(((await refresh()).body.item as { status: string }).status).toBe('good')
     expect(queuedJobs(env)).toEqual([expect.objectContaining({ item_id: itemId, reason: 'repaired' })])
     expect((await runQueue(env)).retried).toEqual([])
+  })
+
+  it('is queued by a refresh of an Item whose queued first sync never ran', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = await linkItemBeforeFirstSync(env, user)
+    const refreshed = await call(env, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })
+    expect(refreshed.status).toBe(200)
+    expect(queuedJobs(env)).toEqual([expect.objectContaining({ item_id: itemId, reason: 'linked' })])
+    await runQueue(env)
+    expect((await expectInStep(env, user, itemId)).length).toBeGreaterThan(0)
   })
 
   it('is not queued again for a replay of the same public token', async () => {

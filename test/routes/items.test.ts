@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { itemIdOf, linkItem, newUser } from '../helpers/linking'
+import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
 import { failingUserStore } from '../helpers/user-store'
 import { call, emulator, testEnv } from '../helpers/worker'
@@ -34,6 +34,17 @@ describe('items', () => {
       'updated_at',
     ])
     expect(res.text).not.toMatch(/access-sandbox-|sealed/)
+  })
+
+  it("lists the user's Items in the order they were linked", async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const linked: string[] = []
+    for (const institution of ['ins_109508', 'ins_109509', 'ins_109510', 'ins_109511', 'ins_109512']) {
+      linked.push(await linkItemBeforeFirstSync(env, user, institution))
+    }
+    const res = await call(env, 'GET', '/api/v1/banking/items', { token: user.token })
+    expect((res.body.items as Array<{ item_id: string }>).map((i) => i.item_id)).toEqual(linked)
   })
 
   it('ignores a cache-buster in the query when listing Items or getting one', async () => {

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { StagedPage } from '../../src/store/sync-staging'
 import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
 import { watchSyncCalls } from '../helpers/sync-calls'
 import { expectInStep } from '../helpers/transactions'
-import { rowIn, rowsIn } from '../helpers/user-store'
+import { rowIn, rowsIn, userStoreOf } from '../helpers/user-store'
 import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 const sync = (env: TestEnv, user: User, itemId: string) =>
@@ -89,5 +90,82 @@ describe('a sync stages its pages in the user’s object', () => {
     await rowsIn(user.id, 'DROP TRIGGER refuse_clearing')
     expect((await sync(env, user, itemId)).status).toBe(200)
     await expectInStep(env, user, itemId)
+  })
+
+  it('stores nothing of a transaction added on one page and removed on a later page', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    // 600 additions span two pages of 500; the removals of everything follow on later pages.
+    await emulator.changeTransactions(env, itemId, { add: 600 })
+    const live = await emulator.liveTransactions(env, itemId)
+    await emulator.changeTransactions(env, itemId, { remove: live.length })
+    expect(await emulator.liveTransactions(env, itemId)).toEqual([])
+
+    expect((await sync(env, user, itemId)).status).toBe(200)
+    expect(await expectInStep(env, user, itemId)).toEqual([])
+    expect(await storedState(user, itemId)).toMatchObject({ transactions: 0, staged: 0, runs: 0 })
+  })
+
+  it('drops the staging of a run abandoned long ago when the Item next syncs', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    // What a run leaves when its isolate dies between two pages.
+    await rowsIn(
+      user.id,
+      `INSERT INTO sync_runs (sync_id, item_id, start_cursor, started_at) VALUES ('died', ?, NULL, '2000-01-01T00:00:00.000Z')`,
+      itemId,
+    )
+    await rowsIn(user.id, "INSERT INTO sync_staging (sync_id, transaction_id, removed) VALUES ('died', 'tx-died', 1)")
+
+    expect((await sync(env, user, itemId)).status).toBe(200)
+    expect(await storedState(user, itemId)).toMatchObject({ staged: 0, runs: 0 })
+  })
+
+  it('a run dropped as abandoned while it paged stages nothing more and applies nothing', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await emulator.changeTransactions(env, itemId, { add: 1100 })
+    const watch = watchSyncCalls(env)
+    // A has staged its first page and holds its second, for longer than a run may take.
+    const second = watch.holdNext(1)
+    const a = sync(env, user, itemId)
+    await second.arrived
+    await rowsIn(user.id, "UPDATE sync_runs SET started_at = '2000-01-01T00:00:00.000Z'")
+    // B drops A's run as abandoned and syncs everything.
+    expect((await sync(env, user, itemId)).body).toMatchObject({ status: 'synced', added: 1100 })
+
+    second.release()
+    expect((await a).status).toBe(500)
+    expect(await storedState(user, itemId)).toMatchObject({ staged: 0, runs: 0 })
+    await expectInStep(env, user, itemId)
+  })
+})
+
+describe('a pagination restart', () => {
+  it('forgets what the abandoned pass staged, and its counts', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    const before = await storedState(user, itemId)
+    const [known] = await emulator.liveTransactions(env, itemId)
+    // A transaction only the abandoned pass fetched: Plaid no longer reports it from the start cursor.
+    const fetchedBeforeRestart = {
+      ...known,
+      transaction_id: 'fetched-before-the-restart',
+    } as StagedPage['added'][number]
+    const store = userStoreOf(user.id)
+    const run = await store.beginSync(user.id, itemId)
+    if (!run) throw new Error('the Item is not stored')
+
+    await store.stageSyncPage(user.id, run.syncId, { added: [fetchedBeforeRestart], modified: [], removedIds: [] })
+    await store.resetSync(user.id, run.syncId)
+    await store.stageSyncPage(user.id, run.syncId, { added: [], modified: [], removedIds: [] })
+    const outcome = await store.finishSync(user.id, run.syncId, before.cursor as string, new Date().toISOString())
+
+    expect(outcome).toEqual({ status: 'applied', added: 0, modified: 0, removed: 0 })
+    expect(await storedState(user, itemId)).toEqual(before)
   })
 })

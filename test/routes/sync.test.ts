@@ -191,6 +191,8 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
     })
     const res = await sync(env, user.token, itemId)
     expect(res.status).toBe(200)
+    // What the restarted pass found, counted once: nothing of the abandoned first page twice.
+    expect(res.body).toMatchObject({ status: 'synced', added: 1100 })
     // First page, the failed second page, then a full pass again from the start.
     expect((await emulator.calls(env))['/transactions/sync']).toBeGreaterThanOrEqual(2 + 3)
     const [first, failed, restarted] = watch.calls

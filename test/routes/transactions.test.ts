@@ -117,6 +117,21 @@ describe('GET /api/v1/banking/transactions', () => {
     expect(pages).toEqual(all)
   })
 
+  it('answers next_cursor null when a page ends exactly at the last transaction', async () => {
+    const accountId = all[0]?.account_id as string
+    const ofAccount = all.filter((t) => t.account_id === accountId)
+    expect(ofAccount.length).toBeLessThanOrEqual(500)
+    const res = await call(
+      env,
+      'GET',
+      `/api/v1/banking/transactions?account_id=${accountId}&limit=${ofAccount.length}`,
+      {
+        token: user.token,
+      },
+    )
+    expect(res.body).toEqual({ transactions: ofAccount, next_cursor: null })
+  })
+
   it('filters by item_id, account_id and dates', async () => {
     const [itemA] = items as [string]
     const byItem = await listAll(env, user, `item_id=${itemA}`)
@@ -163,6 +178,8 @@ describe('GET /api/v1/banking/transactions', () => {
     ],
     ['start_date=2024-02-01&end_date=2024-01-01', /start_date is after end_date/],
     ['cursor=not-a-cursor', /cursor is not one this API gave out/],
+    // base64url of [1,2]: a JSON array, but not the (date, transaction_id) of a cursor.
+    ['cursor=WzEsMl0', /cursor is not one this API gave out/],
     // A cache-buster beside them changes nothing: known parameters are still checked.
     ['_=1&limit=0', /^invalid query: limit: limit must be a whole number from 1 to 500$/],
     ['_=1700000000&start_date=2024-02-31', /^invalid query: start_date: start_date is not a day of the calendar$/],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { expectedClientUserId } from '../helpers/client-user-id'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
+import { rowsIn } from '../helpers/user-store'
 import { call, deliverAndConsume, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 const LINK_TOKEN = '/api/v1/banking/link-token'
@@ -58,6 +59,33 @@ describe('update mode', () => {
     expect(issued).toMatchObject({ item_id: itemId, products: [], account_selection_enabled: true })
     expect((await call(env, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })).status).toBe(200)
     expect(await item()).toMatchObject({ new_accounts_available: false })
+  })
+
+  it('a refresh drops the accounts Plaid no longer reports (closed, or deselected in Link)', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    const listed = async () =>
+      (
+        (await call(env, 'GET', '/api/v1/banking/accounts', { token: user.token })).body.accounts as Array<{
+          account_id: string
+        }>
+      )
+        .map((a) => a.account_id)
+        .sort()
+    const reported = (await emulator.items(env))[0]?.account_ids ?? []
+    expect(await listed()).toEqual([...reported].sort())
+    // An account stored at an earlier read, which Plaid has stopped reporting since.
+    await rowsIn(
+      user.id,
+      `INSERT INTO accounts (account_id, item_id, name, type, balances_updated_at)
+       VALUES ('closed-account', ?, 'Old Savings', 'depository', '2024-01-01T00:00:00.000Z')`,
+      itemId,
+    )
+    expect(await listed()).toContain('closed-account')
+
+    expect((await call(env, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })).status).toBe(200)
+    expect(await listed()).toEqual([...reported].sort())
   })
 
   describe('when Plaid fails the refresh', () => {

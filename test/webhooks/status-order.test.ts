@@ -4,6 +4,25 @@ import { captureLogs, logRecords } from '../helpers/logs'
 import { now } from '../helpers/tokens'
 import { call, deliverAndConsume, emulator, type TestEnv, testEnv, WEBHOOK_URL } from '../helpers/worker'
 
+type PlaidError = { error_type: string; error_code: string; error_message: string; display_message: null }
+
+/** The ERROR webhook's error when the bank login changed: the user must repair it in update mode. */
+const LOGIN_REQUIRED: PlaidError = {
+  error_type: 'ITEM_ERROR',
+  error_code: 'ITEM_LOGIN_REQUIRED',
+  error_message:
+    'the login details of this item have changed (credentials, MFA, or required user action) and a user login is required to update this information',
+  display_message: null,
+}
+
+/** An error the user cannot fix: the bank is down for a while. */
+const INSTITUTION_DOWN: PlaidError = {
+  error_type: 'INSTITUTION_ERROR',
+  error_code: 'INSTITUTION_DOWN',
+  error_message: 'this institution is not currently responding to this request. please try again soon',
+  display_message: null,
+}
+
 /**
  * An ITEM webhook as Plaid sends it, signed by the emulator at `iat`, delivered through the
  * front door and worked off by the queue() handler.
@@ -13,21 +32,13 @@ async function sendItemWebhook(
   itemId: string,
   code: string,
   iat: number,
-  headers: Record<string, string> = {},
+  { headers = {}, error = LOGIN_REQUIRED }: { headers?: Record<string, string>; error?: PlaidError } = {},
 ) {
   const body = JSON.stringify({
     webhook_type: 'ITEM',
     webhook_code: code,
     item_id: itemId,
-    ...(code === 'ERROR' && {
-      error: {
-        error_type: 'ITEM_ERROR',
-        error_code: 'ITEM_LOGIN_REQUIRED',
-        error_message:
-          'the login details of this item have changed (credentials, MFA, or required user action) and a user login is required to update this information',
-        display_message: null,
-      },
-    }),
+    ...(code === 'ERROR' && { error }),
     environment: 'sandbox',
   })
   const verification = await emulator.sign(env, body, { iat })
@@ -72,6 +83,37 @@ describe('ITEM status webhooks arriving out of order', () => {
     await sendItemWebhook(env, itemId, 'PENDING_EXPIRATION', now() - 30)
     expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'pending_expiration' })
   })
+
+  it('an ERROR the user cannot fix records its code and keeps the status an earlier webhook set', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await sendItemWebhook(env, itemId, 'PENDING_EXPIRATION', now() - 60)
+    await sendItemWebhook(env, itemId, 'ERROR', now() - 30, { error: INSTITUTION_DOWN })
+    expect(await itemOf(env, user, itemId)).toMatchObject({
+      status: 'pending_expiration',
+      error_code: 'INSTITUTION_DOWN',
+    })
+  })
+})
+
+describe('ITEM status webhooks and errors the API observes itself', () => {
+  it('a login error a sync meets after a status webhook is recorded, so the frontend offers update mode', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await sendItemWebhook(env, itemId, 'PENDING_EXPIRATION', now() - 30)
+    expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'pending_expiration' })
+
+    await emulator.requireLogin(env, itemId)
+    const synced = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    expect(synced.status).toBe(400)
+    expect(synced.body).toMatchObject({ error_code: 'ITEM_LOGIN_REQUIRED' })
+    expect(await itemOf(env, user, itemId)).toMatchObject({
+      status: 'login_required',
+      error_code: 'ITEM_LOGIN_REQUIRED',
+    })
+  })
 })
 
 describe('queue consumer log lines', () => {
@@ -81,7 +123,7 @@ describe('queue consumer log lines', () => {
     const itemId = itemIdOf(await linkItem(env, user))
     const requestId = `plaid-${crypto.randomUUID()}`
     const { logs } = await captureLogs(() =>
-      sendItemWebhook(env, itemId, 'PENDING_EXPIRATION', now(), { 'X-Request-Id': requestId }),
+      sendItemWebhook(env, itemId, 'PENDING_EXPIRATION', now(), { headers: { 'X-Request-Id': requestId } }),
     )
     const consumerLines = logRecords(logs).filter((line) => line.queue === 'plaid-webhooks')
     expect(consumerLines).toContainEqual(
