@@ -6,6 +6,9 @@ import { expectInStep } from '../helpers/transactions'
 import { rowIn, rowsIn, userStoreOf } from '../helpers/user-store'
 import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
+/** A staged page that carries no accounts, so no balances. */
+const NO_BALANCES = { accounts: [], seenAt: new Date(0).toISOString() }
+
 const sync = (env: TestEnv, user: User, itemId: string) =>
   call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
 
@@ -160,9 +163,14 @@ describe('a pagination restart', () => {
     const run = await store.beginSync(user.id, itemId)
     if (!run) throw new Error('the Item is not stored')
 
-    await store.stageSyncPage(user.id, run.syncId, { added: [fetchedBeforeRestart], modified: [], removedIds: [] })
+    await store.stageSyncPage(user.id, run.syncId, {
+      ...NO_BALANCES,
+      added: [fetchedBeforeRestart],
+      modified: [],
+      removedIds: [],
+    })
     await store.resetSync(user.id, run.syncId)
-    await store.stageSyncPage(user.id, run.syncId, { added: [], modified: [], removedIds: [] })
+    await store.stageSyncPage(user.id, run.syncId, { ...NO_BALANCES, added: [], modified: [], removedIds: [] })
     const outcome = await store.finishSync(user.id, run.syncId, before.cursor as string, new Date().toISOString())
 
     expect(outcome).toEqual({ status: 'applied', added: 0, modified: 0, removed: 0 })
