@@ -13,7 +13,7 @@ import {
 } from './dev-defaults'
 import { ConfigError } from './errors'
 import type { UserStore } from './store/user-store'
-import type { WebhookJob } from './webhooks/job'
+import type { QueueJob } from './webhooks/job'
 
 export type Bindings = {
   /** D1 database: the global index (which user holds an Item, its key id) and dead webhook jobs. */
@@ -23,7 +23,7 @@ export type Bindings = {
   /** Rate limiting binding: per-user budget of requests that reach Plaid. */
   PLAID_RATE_LIMITER?: RateLimit
   /** Queue: verified Plaid webhooks, worked off by this Worker's queue() handler. */
-  WEBHOOK_QUEUE?: Queue<WebhookJob>
+  WEBHOOK_QUEUE?: Queue<QueueJob>
   /** Secret: base64 of 32 random bytes that seals access tokens (openssl rand -base64 32). */
   TOKEN_ENCRYPTION_KEY?: string
   /** Secret: comma list of previous TOKEN_ENCRYPTION_KEY values, still accepted for reading. */
@@ -220,7 +220,7 @@ export type Config = {
   plaid: PlaidConfig
   db: D1Database
   users: DurableObjectNamespace<UserStore>
-  webhookQueue: Queue<WebhookJob>
+  webhookQueue: Queue<QueueJob>
   tokenKeys: TokenKeys
   /** Keys the hash of the user id that Plaid gets as `client_user_id` (src/plaid/client-user-id.ts). */
   clientUserIdKey: Uint8Array

@@ -3,7 +3,7 @@ import { runHourlyCron } from './cron'
 import type { Bindings } from './env'
 import { consumeDeadLetterBatch } from './webhooks/dead-letter'
 import { consumeWebhookBatch } from './webhooks/handle'
-import { isDeadLetterQueue, type WebhookJob } from './webhooks/job'
+import { isDeadLetterQueue, type QueueJob } from './webhooks/job'
 
 // The runtime finds the Durable Object class among the main module's exports (wrangler.toml).
 export { UserStore } from './store/user-store'
@@ -15,4 +15,4 @@ export default {
     isDeadLetterQueue(batch.queue) ? consumeDeadLetterBatch(batch, env) : consumeWebhookBatch(batch, env),
   // The hourly cron trigger in wrangler.toml (src/cron.ts).
   scheduled: (controller, env, _ctx) => runHourlyCron(controller, env),
-} satisfies ExportedHandler<Bindings, WebhookJob>
+} satisfies ExportedHandler<Bindings, QueueJob>

@@ -28,6 +28,17 @@ async function replaceSealedToken(config: Config, item: StoredItem, sealed: { se
   return swapped
 }
 
+/** Opens a token sealed for the user's Item, as it is (a pending link's: no stored row to re-seal). */
+export async function openSealedToken(
+  config: Config,
+  userId: string,
+  itemId: string,
+  sealed: { sealed: string; keyId: string },
+): Promise<string> {
+  const cipher = await tokenCipher(config.tokenKeys)
+  return cipher.open(sealed.sealed, sealed.keyId, tokenContext(userId, itemId))
+}
+
 /**
  * Opens the Item's access token. A token still sealed under an old key is re-sealed under the
  * current one on the way, so that after a rotation every Item in use moves to the new key and

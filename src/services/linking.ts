@@ -5,51 +5,25 @@
 import type { ServiceContext } from '../context'
 import type { Config } from '../env'
 import { ApiError } from '../errors'
-import { PlaidApiError } from '../plaid/errors'
 import { newItemReplacesOlder } from '../plaid/institutions'
 import type { AccountsGetResponse } from '../plaid/types'
-import { indexItem, unindexItem } from '../store/item-index'
-import {
-  type Account,
-  type AccountIdentity,
-  type Item,
-  type ItemStatus,
-  publicItem,
-  type StoredItem,
-} from '../store/items'
+import { publicItem, type StoredItem } from '../store/items'
 import { hashPublicToken } from '../store/public-token-claims'
 import { claimTokenOwner } from '../store/token-owners'
 import { userStore } from '../store/users'
 import { openAccessToken, sealAccessToken } from './access-token'
-import { removeItem } from './item-removal'
+import { type LinkedItem, needsUser, statusForError } from './item-status'
 import { queueItemSync } from './item-sync-queue'
-
-export type LinkedItem = { item: Item; accounts: Account[] }
-
-/** A new link's answer: at an institution where it replaces the login's older Items, those removed. */
-export type NewLink = LinkedItem & { replaced_item_ids?: string[] }
-
-/**
- * Item errors that need the user, as stored statuses: those update mode fixes (the login; access
- * or accounts the user must grant again at the bank, then in Link), and those that end the Item
- * (access revoked, or an Item Plaid no longer knows), which only removing it and linking the bank
- * again fixes.
- */
-const STATUS_FOR_ERROR: Record<string, ItemStatus> = {
-  ITEM_LOGIN_REQUIRED: 'login_required',
-  ACCESS_NOT_GRANTED: 'update_required',
-  NO_ACCOUNTS: 'update_required',
-  ITEM_LOCKED: 'update_required',
-  USER_SETUP_REQUIRED: 'update_required',
-  PENDING_EXPIRATION: 'pending_expiration',
-  PENDING_DISCONNECT: 'pending_disconnect',
-  USER_PERMISSION_REVOKED: 'permission_revoked',
-  ITEM_NOT_FOUND: 'disconnected',
-}
-
-export function statusForError(errorCode: string | null | undefined): ItemStatus {
-  return (errorCode && STATUS_FOR_ERROR[errorCode]) || 'good'
-}
+import {
+  duplicateError,
+  type ExchangedLink,
+  type LinkMetadata,
+  type NewLink,
+  notSaved,
+  PendingLinkKept,
+  removeAtPlaid,
+  storeLinkedItem,
+} from './link-storage'
 
 /** The user's Item, or 404: another user's Item is indistinguishable from a missing one. */
 export async function requireItem(config: Config, userId: string, itemId: string): Promise<StoredItem> {
@@ -57,24 +31,6 @@ export async function requireItem(config: Config, userId: string, itemId: string
   if (!item) throw new ApiError(404, 'item not found')
   return item
 }
-
-/** What the frontend knows from Link's onSuccess metadata (or the older `institution` field). */
-export type LinkMetadata = {
-  institution?: { institution_id?: string; name?: string }
-  /** The accounts the user shared in Link, as Plaid's duplicate check compares them. */
-  accounts?: AccountIdentity[]
-}
-
-const duplicateError = (itemId: string) =>
-  new ApiError(
-    409,
-    'this login is already linked: an Item at this institution has the same accounts',
-    {},
-    { item_id: itemId },
-  )
-
-const notSaved = () =>
-  new ApiError(500, 'Failed to exchange public token: the linked account could not be saved; link it again')
 
 /**
  * Exchanges Link's public token and stores the new Item with its accounts.
@@ -84,11 +40,12 @@ const notSaved = () =>
  * with an account of the same name and mask (a second login at the same bank with other accounts
  * is linked). Link's metadata, when the frontend sends it, is checked before the exchange, so a
  * detected duplicate is never exchanged (Plaid's advice); the accounts Plaid returns are checked
- * again inside the write, which also settles concurrent links. A failure after Plaid issued an
- * access token removes that Item at Plaid again, so nothing is left half-linked or billed. If that
- * removal fails too (Plaid unreachable), the access token exists only in this request's memory and
- * is dropped with it: the Item is orphaned at Plaid, which the error log reports by item_id so an
- * operator can remove it in the Plaid Dashboard. A new Item's first sync is queued (item-sync-queue.ts).
+ * again inside the write, which also settles concurrent links. Right after Plaid's exchange the
+ * sealed token is recorded as a pending link (store/pending-links.ts): if this request dies (its
+ * client went away), the link is finished or removed at Plaid from the background. A failure
+ * after the exchange removes that Item at Plaid again, so nothing is left half-linked or billed;
+ * if that removal fails too, the pending link stays for the background to settle. A new Item's
+ * first sync is queued (item-sync-queue.ts).
  *
  * At an institution where a new Item invalidates the login's older ones (plaid/institutions.ts),
  * the metadata check is skipped (the older Item may already be dead), the new Item is kept, and
@@ -110,15 +67,7 @@ export async function exchangePublicToken(
     throw new ApiError(409, 'this public token has already been used')
   }
   const claim = await store.claimPublicToken(userId, hash, now)
-  if (!claim.claimed) {
-    const { existing } = claim
-    if (existing.item_id === null) {
-      throw new ApiError(409, 'this public token is being exchanged by another request; list items to see the result')
-    }
-    const item = await store.getItem(userId, existing.item_id)
-    if (!item) throw new ApiError(409, 'this public token was already exchanged and its Item has since been removed')
-    return { created: false, item: publicItem(item), accounts: await store.listAccounts(userId, item.item_id) }
-  }
+  if (!claim.claimed) return replayOf(ctx, userId, claim.existing.item_id)
 
   let exchanged: { access_token: string; item_id: string }
   try {
@@ -133,111 +82,68 @@ export async function exchangePublicToken(
     await beforePlaid()
     exchanged = await plaid.exchangePublicToken(publicToken)
   } catch (error) {
-    await store.releasePublicToken(userId, hash)
+    await userStore(config, userId)
+      .releasePublicToken(userId, hash)
+      .catch(() => {})
     throw error
   }
   const { access_token: accessToken, item_id: itemId } = exchanged
-  let stored: StoredItem
-  let replacing = false
-  // From here on, any failure (Plaid, D1, sealing) undoes the link at Plaid before it is thrown.
-  let reason = 'accounts could not be fetched after the exchange'
+  let link: ExchangedLink
   try {
-    const accounts = await plaid.getAccounts(accessToken)
-    const institutionId = accounts.item.institution_id ?? metadata.institution?.institution_id ?? null
-    replacing = newItemReplacesOlder(institutionId)
-    reason = 'the Item could not be saved'
-    const savedAt = new Date().toISOString()
-    const { sealed, keyId } = await sealAccessToken(config, userId, itemId, accessToken)
-    stored = {
+    const sealed = await sealAccessToken(config, userId, itemId, accessToken)
+    link = { itemId, accessToken, sealed, publicTokenHash: hash }
+    await store.recordPendingLink(userId, {
       item_id: itemId,
-      user_id: userId,
-      institution_id: institutionId,
-      institution_name: accounts.item.institution_name ?? metadata.institution?.name ?? null,
-      status: statusForError(accounts.item.error?.error_code),
-      error_code: accounts.item.error?.error_code ?? null,
-      new_accounts_available: 0,
-      transactions_synced_at: null,
-      consent_expiration_time: null,
-      disconnect_time: null,
-      access_token_sealed: sealed,
-      access_token_key_id: keyId,
-      created_at: savedAt,
-      updated_at: savedAt,
-    }
-    let inserted: boolean
-    try {
-      // The index first: an Item stored but not indexed would never hear of its webhooks, while an
-      // index row whose Item was not stored only makes a webhook find nothing (and is removed below).
-      await indexItem(
-        config.db,
-        { item_id: itemId, user_id: userId, access_token_key_id: keyId },
-        accounts.item.webhook,
-        new Date(savedAt),
-      )
-      inserted = await store.insertLinkedItem(userId, stored, accounts.accounts, hash, replacing)
-    } catch (error) {
-      log('error', 'saving a linked item failed', { error: error instanceof Error ? error.message : 'unknown' })
-      await unindexItem(config.db, userId, itemId).catch(() => {})
-      throw notSaved()
-    }
-    if (!inserted) {
-      await unindexItem(config.db, userId, itemId)
-      // Refused as a duplicate (by the condition inside the write): name the Item it duplicates.
-      const duplicate = institutionId ? await store.findDuplicateItem(userId, institutionId, accounts.accounts) : null
-      if (!duplicate) throw notSaved()
-      reason = 'the login was already linked'
-      throw duplicateError(duplicate.item_id)
-    }
+      public_token_hash: hash,
+      access_token_sealed: sealed.sealed,
+      access_token_key_id: sealed.keyId,
+      institution_id: metadata.institution?.institution_id ?? null,
+      institution_name: metadata.institution?.name ?? null,
+      created_at: new Date().toISOString(),
+    })
   } catch (error) {
-    await store.releasePublicToken(userId, hash).catch(() => {})
-    await removeAtPlaid(ctx, accessToken, itemId, reason)
+    // Not recorded: only this request knows the Item, so it is removed now or never.
+    if (!(await removeAtPlaid(ctx, accessToken, itemId, 'the link could not be recorded'))) {
+      log('error', 'orphaned Plaid item: remove it in the Plaid Dashboard', { item_id: itemId })
+    }
+    await userStore(config, userId)
+      .releasePublicToken(userId, hash)
+      .catch(() => {})
+    log('error', 'recording a pending link failed', { error: error instanceof Error ? error.name : 'unknown' })
+    throw notSaved()
+  }
+  try {
+    return { created: true, ...(await storeLinkedItem(ctx, userId, link, metadata)) }
+  } catch (error) {
+    // Whether it may still be stored is not known: the pending link's finisher settles it.
+    if (error instanceof PendingLinkKept) throw error.answer
+    const reason = isDuplicate(error) ? 'the login was already linked' : 'the Item could not be stored'
+    if (await removeAtPlaid(ctx, accessToken, itemId, reason)) {
+      await userStore(config, userId)
+        .dropPendingLink(userId, itemId, true)
+        .catch(() => {})
+    }
     throw error
   }
-  // Stored: from here a failure must not undo the link (the Item is the user's now).
-  await queueItemSync(ctx, itemId, 'linked')
-  const linked = { created: true, item: publicItem(stored), accounts: await store.listAccounts(userId, itemId) }
-  if (!replacing || stored.institution_id === null) return linked
-  const replaced = await removeOlderDuplicates(ctx, stored, linked.accounts)
-  return replaced.length ? { ...linked, replaced_item_ids: replaced } : linked
 }
 
-/**
- * Removes the user's older Items that the new one duplicates; answers those removed. One that
- * cannot be removed now stays listed (its status tells whether it still works) for the user to
- * remove later, which is logged.
- */
-async function removeOlderDuplicates(ctx: ServiceContext, item: StoredItem, accounts: Account[]): Promise<string[]> {
-  const { config, log } = ctx
-  const store = userStore(config, item.user_id)
-  const duplicates = await store.findDuplicateItems(item.user_id, item.institution_id as string, accounts, item.item_id)
-  const removed: string[] = []
-  for (const itemId of duplicates) {
-    try {
-      const older = await store.getItem(item.user_id, itemId)
-      if (older) await removeItem(ctx, older)
-      removed.push(itemId)
-      log('info', 'older duplicate item removed: the new item replaces it', { item_id: itemId, by: item.item_id })
-    } catch (error) {
-      log('error', 'older duplicate item not removed; it stays listed', {
-        item_id: itemId,
-        error: error instanceof Error ? error.name : 'unknown',
-      })
+const isDuplicate = (error: unknown) => error instanceof ApiError && error.extra?.item_id !== undefined
+
+/** The answer to a public token presented again: the Item it made, or why there is none. */
+async function replayOf(
+  ctx: ServiceContext,
+  userId: string,
+  itemId: string | null,
+): Promise<{ created: false } & NewLink> {
+  const store = userStore(ctx.config, userId)
+  const item = itemId ? await store.getItem(userId, itemId) : null
+  if (!item) {
+    if (itemId === null || (await store.findPendingLink(userId, itemId))) {
+      throw new ApiError(409, 'this public token is being exchanged by another request; list items to see the result')
     }
+    throw new ApiError(409, 'this public token was already exchanged and its Item has since been removed')
   }
-  return removed
-}
-
-async function removeAtPlaid({ plaid, log }: ServiceContext, accessToken: string, itemId: string, reason: string) {
-  try {
-    await plaid.removeItem(accessToken)
-    log('warn', 'removed a newly linked item at Plaid', { item_id: itemId, reason })
-  } catch (error) {
-    log('error', 'orphaned Plaid item: remove it in the Plaid Dashboard', {
-      item_id: itemId,
-      reason,
-      error: error instanceof Error ? error.name : 'unknown',
-    })
-  }
+  return { created: false, item: publicItem(item), accounts: await store.listAccounts(userId, item.item_id) }
 }
 
 /**
@@ -304,11 +210,6 @@ export async function refreshBalances({ config, plaid }: ServiceContext, item: S
     await recordItemError(config, item, error)
     throw error
   }
-}
-
-/** Whether the error is one only the user can fix (through update mode). */
-export function needsUser(error: unknown): error is PlaidApiError {
-  return error instanceof PlaidApiError && statusForError(error.errorCode) !== 'good'
 }
 
 /** Puts an error that needs the user (ITEM_LOGIN_REQUIRED and the like) on the Item. */

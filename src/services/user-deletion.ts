@@ -3,6 +3,7 @@ import { deleteLegacyRows } from '../store/legacy-import'
 import { forgetUser } from '../store/user-records'
 import { userStore } from '../store/users'
 import { removeItem } from './item-removal'
+import { removePendingLink } from './pending-links'
 
 /**
  * Deletes everything kept about a user: each Item removed at Plaid and here, the rows about them
@@ -15,6 +16,8 @@ export async function deleteUserData(ctx: ServiceContext, userId: string): Promi
   const store = userStore(ctx.config, userId)
   const items = await store.listStoredItems(userId)
   for (const item of items) await removeItem(ctx, item)
+  // A link Plaid exchanged but not stored yet (its request died) is billed too.
+  for (const link of await store.listPendingLinks(userId)) await removePendingLink(ctx, userId, link)
   await deleteLegacyRows(ctx.config.db, userId)
   await forgetUser(ctx.config.db, userId)
   await store.deleteAll(userId)

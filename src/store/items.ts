@@ -255,6 +255,12 @@ export function insertLinkedItem(
   publicTokenHash: string,
   evenIfDuplicate = false,
 ): boolean {
+  // Stored already, by this link's own earlier attempt (a call that committed, then failed on
+  // the way back, or a pending link finished meanwhile): nothing more to write.
+  if (sql.exec('SELECT 1 FROM items WHERE item_id = ?', item.item_id).toArray().length > 0) {
+    sql.exec('DELETE FROM pending_links WHERE item_id = ?', item.item_id)
+    return true
+  }
   const inserted = sql.exec(
     `INSERT INTO items (item_id, institution_id, institution_name, status, error_code,
        access_token_sealed, access_token_key_id, created_at, updated_at)
@@ -275,6 +281,7 @@ export function insertLinkedItem(
   if (!inserted) return false
   for (const account of accounts) upsertAccount(sql, item.item_id, account, item.created_at)
   sql.exec('UPDATE public_token_exchanges SET item_id = ? WHERE public_token_hash = ?', item.item_id, publicTokenHash)
+  sql.exec('DELETE FROM pending_links WHERE item_id = ?', item.item_id)
   return true
 }
 

@@ -45,6 +45,10 @@ ALTER TABLE items ADD COLUMN disconnect_time TEXT;`,
   // Version 5: when a live balance check of the Item last went to Plaid, for its cooldown
   // (balance-refresh-claims.ts).
   'ALTER TABLE items ADD COLUMN balances_refresh_claimed_at TEXT;',
+  // Version 6: links Plaid exchanged that are not stored yet (pending-links.ts).
+  `CREATE TABLE pending_links (item_id TEXT PRIMARY KEY, public_token_hash TEXT NOT NULL,
+access_token_sealed TEXT NOT NULL, access_token_key_id TEXT NOT NULL, institution_id TEXT,
+institution_name TEXT, created_at TEXT NOT NULL) WITHOUT ROWID;`,
 ]
 
 export const USER_SCHEMA_VERSION = USER_SCHEMA_STEPS.length

@@ -7,6 +7,7 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { Bindings } from '../env'
 import type { AccountBase } from '../plaid/types'
+import type { FinishPendingLinksJob, QueueJob } from '../webhooks/job'
 import { claimBalanceRefresh } from './balance-refresh-claims'
 import {
   type AccountIdentity,
@@ -28,6 +29,15 @@ import {
   setNewAccountsAvailable,
 } from './items'
 import { IMPORTED, importLegacyRows, recordMove } from './legacy-import'
+import {
+  dropPendingLink,
+  findPendingLink,
+  hasPendingLinks,
+  PENDING_LINK_GRACE_MS,
+  type PendingLink,
+  pendingLinksBefore,
+  recordPendingLink,
+} from './pending-links'
 import { claimPublicToken, releasePublicToken } from './public-token-claims'
 import { beginSync, dropSync, finishSync, resetSync, type StagedPage, stagePage } from './sync-staging'
 import { listTransactions, type TransactionFilter } from './transactions'
@@ -108,6 +118,51 @@ export class UserStore extends DurableObject<Bindings> {
 
   async findDuplicateItems(userId: string, institutionId: string, accounts: AccountIdentity[], newItemId: string) {
     return findDuplicateItems(await this.storageOf(userId), institutionId, accounts, newItemId)
+  }
+
+  /**
+   * Records a link Plaid has just exchanged (pending-links.ts), and makes sure the object wakes up
+   * once its grace period is over, to have it finished if the request that made it died.
+   */
+  async recordPendingLink(userId: string, link: PendingLink): Promise<void> {
+    await this.write(userId, (sql) => recordPendingLink(sql, link))
+    if ((await this.ctx.storage.getAlarm()) === null) {
+      await this.ctx.storage.setAlarm(Date.parse(link.created_at) + PENDING_LINK_GRACE_MS)
+    }
+  }
+
+  async dropPendingLink(userId: string, itemId: string, releaseClaim = false): Promise<void> {
+    await this.write(userId, (sql) => dropPendingLink(sql, itemId, releaseClaim))
+  }
+
+  async listPendingLinks(userId: string): Promise<PendingLink[]> {
+    return pendingLinksBefore(await this.storageOf(userId), '9999')
+  }
+
+  async findPendingLink(userId: string, itemId: string): Promise<PendingLink | null> {
+    return findPendingLink(await this.storageOf(userId), itemId)
+  }
+
+  /**
+   * For the background job that finishes them: the pending links recorded before `cutoff`, and
+   * whose they are. The job knows the object only by its id (it carries no user id).
+   */
+  async stalePendingLinks(cutoff: string): Promise<{ userId: string | null; links: PendingLink[] }> {
+    const sql = this.ctx.storage.sql
+    const owner = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'user_id'").toArray()[0]?.value
+    if (!owner) return { userId: null, links: [] }
+    return { userId: owner, links: pendingLinksBefore(await this.storageOf(owner), cutoff) }
+  }
+
+  /**
+   * Wakes while pending links remain: queues the job that finishes those past their grace period
+   * (the object itself never calls Plaid), and wakes again later in case that job fails too.
+   */
+  override async alarm(): Promise<void> {
+    if (!hasPendingLinks(this.ctx.storage.sql)) return
+    const job: FinishPendingLinksJob = { job: 'finish_pending_links', object_id: this.ctx.id.toString() }
+    await (this.env.WEBHOOK_QUEUE as Queue<QueueJob>).send(job)
+    await this.ctx.storage.setAlarm(Date.now() + PENDING_LINK_GRACE_MS)
   }
 
   /** Saves what a refresh read from Plaid; answers the Item as now stored. */

@@ -9,7 +9,7 @@
 import type { Bindings } from '../env'
 import { createLogger, type LogFields } from '../log'
 import { PlaidApiError, PlaidResponseError } from '../plaid/errors'
-import { retryDelaySeconds, type WebhookJob } from './job'
+import { isFinishPendingLinksJob, type QueueJob, retryDelaySeconds, type WebhookJob } from './job'
 
 export type DeadJob = {
   messageId: string
@@ -74,10 +74,15 @@ export function jobFields(job: WebhookJob): LogFields {
 const REACHED_DEAD_LETTER_QUEUE = 'retries exhausted; each failure is logged with its request_id and message id'
 
 /** The queue() handler for plaid-webhooks-dlq. Needs only the database, not the Worker's other settings. */
-export async function consumeDeadLetterBatch(batch: MessageBatch<WebhookJob>, env: Bindings): Promise<void> {
+export async function consumeDeadLetterBatch(batch: MessageBatch<QueueJob>, env: Bindings): Promise<void> {
   const queueLog = createLogger({ queue: batch.queue })
   for (const message of batch.messages) {
     const job = message.body
+    if (isFinishPendingLinksJob(job)) {
+      // Nothing to record: the object that queued it queues it again while its links are pending.
+      message.ack()
+      continue
+    }
     const log = queueLog.with({ message_id: message.id, request_id: job.request_id ?? undefined })
     try {
       if (!env.DB) throw new Error('DB (the D1 binding) is missing')

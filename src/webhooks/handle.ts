@@ -8,14 +8,15 @@ import { type Bindings, getConfig } from '../env'
 import { createLogger, type LogFields, type Logger } from '../log'
 import { PlaidClient } from '../plaid/client'
 import { isItemGone, PlaidApiError } from '../plaid/errors'
-import { needsUser, statusForError } from '../services/linking'
+import { needsUser, statusForError } from '../services/item-status'
+import { finishStalePendingLinks } from '../services/pending-links'
 import { syncItem } from '../services/transactions-sync'
 import { findItemOwner } from '../store/item-index'
 import type { ItemStatus } from '../store/items'
 import { awaitsMove } from '../store/legacy-import'
 import { userStore } from '../store/users'
 import { describeError, jobFields, recordDeadJob } from './dead-letter'
-import { MAX_RETRIES, retryDelaySeconds, type WebhookJob } from './job'
+import { isFinishPendingLinksJob, MAX_RETRIES, type QueueJob, retryDelaySeconds, type WebhookJob } from './job'
 
 /** ITEM webhooks that change what the frontend should offer (update mode, or nothing). */
 const ITEM_STATUS: Record<string, ItemStatus> = {
@@ -128,7 +129,7 @@ function logStale(log: Logger, fields: LogFields, signedAt: number | null) {
  * user (the Item's login expired: its status already says so) is acknowledged, since retrying
  * cannot fix it. A job whose last retry fails is recorded in dead_webhook_jobs with its error.
  */
-export async function consumeWebhookBatch(batch: MessageBatch<WebhookJob>, env: Bindings): Promise<void> {
+export async function consumeWebhookBatch(batch: MessageBatch<QueueJob>, env: Bindings): Promise<void> {
   const queueLog = createLogger({ queue: batch.queue })
   let ctx: ServiceContext | undefined
   let setupError: unknown
@@ -140,13 +141,25 @@ export async function consumeWebhookBatch(batch: MessageBatch<WebhookJob>, env: 
     queueLog('error', 'webhook queue cannot run: settings are invalid', { detail: (error as Error).message })
   }
   for (const message of batch.messages) {
-    const log = queueLog.with({ message_id: message.id, request_id: message.body.request_id ?? undefined })
+    const job = message.body
+    const log = queueLog.with({ message_id: message.id, request_id: job.request_id ?? undefined })
+    if (isFinishPendingLinksJob(job)) {
+      // Never retried from here: the object that queued it queues it again while links are pending.
+      await (ctx ? finishStalePendingLinks({ ...ctx, log }, job.object_id) : Promise.reject(setupError)).catch(
+        (error: unknown) =>
+          log('error', 'pending links not finished; their object queues them again', {
+            error: error instanceof Error ? error.name : 'unknown',
+          }),
+      )
+      message.ack()
+      continue
+    }
     try {
       if (!ctx) throw setupError
-      await handleWebhookJob({ ...ctx, log }, message.body)
+      await handleWebhookJob({ ...ctx, log }, job)
       message.ack()
     } catch (error) {
-      await settleFailure(message, error, env, log)
+      await settleFailure(message as Message<WebhookJob>, error, env, log)
     }
   }
 }

@@ -33,6 +33,18 @@ export type WebhookJob = {
 export type SyncReason = 'linked' | 'repaired' | 'fallback'
 
 /**
+ * Queued by a user's object (its alarm) while it holds links Plaid exchanged whose request died
+ * before storing them (store/pending-links.ts). It names the object, not the user.
+ */
+export type FinishPendingLinksJob = { job: 'finish_pending_links'; object_id: string; request_id?: null }
+
+/** Everything the webhook queue carries. */
+export type QueueJob = WebhookJob | FinishPendingLinksJob
+
+export const isFinishPendingLinksJob = (job: QueueJob): job is FinishPendingLinksJob =>
+  'job' in job && job.job === 'finish_pending_links'
+
+/**
  * A sync of the Item, as a SYNC_UPDATES_AVAILABLE webhook would start. Plaid sends that webhook only
  * for Items on which /transactions/sync has been called at least once, so without this first sync
  * a new Item would never hear of its transactions.

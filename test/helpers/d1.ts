@@ -85,3 +85,45 @@ export function recordingD1(): { db: D1Database; prepared: string[] } {
   })
   return { db: recording, prepared }
 }
+
+/**
+ * The test database where the first statement whose SQL matches `statement` runs, and then its
+ * caller never hears back: the request's work stops there, as Cloudflare stops it when the
+ * client goes away. `reached` settles once that statement has run.
+ */
+export function stoppingAfterD1(statement: (sql: string) => boolean): { db: D1Database; reached: Promise<void> } {
+  const db = baseEnv.DB as D1Database
+  let arrived: () => void = () => {}
+  const reached = new Promise<void>((resolve) => {
+    arrived = resolve
+  })
+  let stopped = false
+  const stopAfter =
+    <T>(run: () => Promise<T>) =>
+    async (): Promise<T> => {
+      const result = await run()
+      if (stopped) return result
+      stopped = true
+      arrived()
+      return new Promise<T>(() => {})
+    }
+  const proxy = new Proxy(db, {
+    get(target, property, receiver) {
+      if (property === 'prepare') {
+        return (sql: string) => {
+          const prepared = target.prepare(sql)
+          if (!statement(sql)) return prepared
+          return Object.assign(Object.create(prepared), {
+            bind: (...params: unknown[]) => {
+              const bound = prepared.bind(...params)
+              return Object.assign(Object.create(bound), { run: stopAfter(() => bound.run()) })
+            },
+          })
+        }
+      }
+      const value = Reflect.get(target, property, receiver)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  return { db: proxy, reached }
+}

@@ -117,3 +117,78 @@ export function watchedUserStore(): { namespace: DurableObjectNamespace<UserStor
   })
   return { namespace: watched, named }
 }
+
+/**
+ * The USER_STORE binding where the first call of `method` reaches the real object, and then its
+ * caller never hears back: the request's work stops there, as Cloudflare stops it when the
+ * client goes away. `reached` settles once the object has answered that call.
+ */
+export function stoppingAfterUserStore(method: keyof UserStore): {
+  namespace: DurableObjectNamespace<UserStore>
+  reached: Promise<void>
+} {
+  let arrived: () => void = () => {}
+  const reached = new Promise<void>((resolve) => {
+    arrived = resolve
+  })
+  let stopped = false
+  const namespace = afterCall(method, async (result) => {
+    if (stopped) return result
+    stopped = true
+    arrived()
+    return new Promise(() => {})
+  })
+  return { namespace, reached }
+}
+
+/**
+ * The USER_STORE binding where `method` reaches the real object, which does its work, and then
+ * the call fails on the way back with an error Cloudflare marks retryable: an error that does not
+ * mean nothing was written.
+ */
+export const failingAfterUserStore = (method: keyof UserStore) =>
+  afterCall(method, () => Promise.reject(Object.assign(new Error('Network connection lost.'), { retryable: true })))
+
+function afterCall(
+  method: keyof UserStore,
+  then: (result: unknown) => Promise<unknown>,
+): DurableObjectNamespace<UserStore> {
+  const real = namespace()
+  return new Proxy(real, {
+    get(target, property) {
+      if (property === 'get') {
+        return (id: DurableObjectId) => {
+          const stub = target.get(id)
+          return new Proxy(stub, {
+            get(stubTarget, name) {
+              const value = Reflect.get(stubTarget, name)
+              if (name !== method || typeof value !== 'function') return value
+              return async (...args: unknown[]) => then(await Reflect.apply(value, stubTarget, args))
+            },
+          })
+        }
+      }
+      const value = Reflect.get(target, property)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}
+
+/**
+ * Wakes the user's object as its alarm would, with the test's queue in place of the Worker's own
+ * (the jobs it queues are then the test's to run with its env), and answers when it is set to
+ * wake next (null: not set).
+ */
+export async function runUserStoreAlarm(userId: string, queue: unknown): Promise<number | null> {
+  return runInDurableObject(userStoreOf(userId), async (instance, state) => {
+    const target = instance as unknown as { env: Record<string, unknown> }
+    const own = target.env
+    target.env = { ...own, WEBHOOK_QUEUE: queue }
+    try {
+      await instance.alarm?.()
+    } finally {
+      target.env = own
+    }
+    return state.storage.getAlarm()
+  })
+}
