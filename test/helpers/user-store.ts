@@ -120,26 +120,36 @@ export function watchedUserStore(): { namespace: DurableObjectNamespace<UserStor
 
 /**
  * The USER_STORE binding where the first call of `method` reaches the real object, and then its
- * caller never hears back: the request's work stops there, as Cloudflare stops it when the
- * client goes away. `reached` settles once the object has answered that call.
+ * caller does not hear back until the test calls `resume` (never, for a request whose work
+ * Cloudflare stopped because its client went away). `reached` settles once the object has
+ * answered that call.
  */
-export function stoppingAfterUserStore(method: keyof UserStore): {
+export function pausingAfterUserStore(method: keyof UserStore): {
   namespace: DurableObjectNamespace<UserStore>
   reached: Promise<void>
+  resume: () => void
 } {
   let arrived: () => void = () => {}
   const reached = new Promise<void>((resolve) => {
     arrived = resolve
   })
-  let stopped = false
-  const namespace = afterCall(method, async (result) => {
-    if (stopped) return result
-    stopped = true
-    arrived()
-    return new Promise(() => {})
+  let resume: () => void = () => {}
+  const resumed = new Promise<void>((resolve) => {
+    resume = resolve
   })
-  return { namespace, reached }
+  let paused = false
+  const namespace = afterCall(method, async (result) => {
+    if (paused) return result
+    paused = true
+    arrived()
+    await resumed
+    return result
+  })
+  return { namespace, reached, resume }
 }
+
+/** As pausingAfterUserStore, never resumed: the request's work stops after that call. */
+export const stoppingAfterUserStore = (method: keyof UserStore) => pausingAfterUserStore(method)
 
 /**
  * The USER_STORE binding where `method` reaches the real object, which does its work, and then

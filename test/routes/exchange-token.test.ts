@@ -220,7 +220,7 @@ describe('POST /api/v1/banking/exchange-token', () => {
     expect(atPlaid[0]?.removed).toBe(true)
   })
 
-  it('logs the orphaned item_id (never the token) when even the clean-up removal fails', async () => {
+  it('keeps the pending link, logged by item_id (never the token), when even the clean-up removal fails', async () => {
     const env = testEnv()
     const user = await newUser()
     const publicToken = await emulator.publicToken(env)
@@ -231,11 +231,13 @@ describe('POST /api/v1/banking/exchange-token', () => {
     )
     const { result: res, logs } = await captureLogs(() => exchange(env, user, publicToken))
     expect(res.status).toBe(500)
-    const [orphan] = await emulator.items(env)
-    expect(logs).toContain('orphaned Plaid item')
-    expect(logs).toContain(orphan?.item_id)
+    const [kept] = await emulator.items(env)
+    expect(logs).toContain('newly linked item not removed at Plaid; its pending link is kept for a later try')
+    expect(logs).toContain(kept?.item_id)
     expect(logs).not.toMatch(/access-sandbox-/)
     expect(logs).not.toContain(publicToken)
+    // The background settles it later (pending-links.test.ts): stored, or removed at Plaid.
+    expect(await rowsIn(user.id, 'SELECT item_id FROM pending_links')).toEqual([{ item_id: kept?.item_id }])
   })
 
   it('undoes the link at Plaid and reports 500 when the database write fails', async () => {

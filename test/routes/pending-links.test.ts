@@ -5,6 +5,7 @@ import { stoppingAfterD1 } from '../helpers/d1'
 import { exchange, itemIdOf, linkItem, newUser } from '../helpers/linking'
 import {
   failingAfterUserStore,
+  pausingAfterUserStore,
   rowsIn,
   runUserStoreAlarm,
   stoppingAfterUserStore,
@@ -27,6 +28,8 @@ async function wakeAfterGrace(env: TestEnv, userId: string) {
   vi.setSystemTime(Date.now() + PENDING_LINK_GRACE_MS + 1_000)
   const nextWake = await runUserStoreAlarm(userId, env.WEBHOOK_QUEUE)
   const { ran } = await runQueue(env)
+  // Back to now, for the user's token.
+  vi.useRealTimers()
   return { nextWake, ran }
 }
 
@@ -135,6 +138,27 @@ describe('a browser that goes away mid-exchange (Cloudflare stops the request’
     await wakeAfterGrace(env, user.id)
     expect(await listed(env, user.token)).toHaveLength(1)
     expect(await rowsIn(user.id, 'SELECT item_id FROM pending_links')).toEqual([])
+  })
+})
+
+describe('a request slower than the grace period, whose link the background finished meanwhile', () => {
+  it('answers 201 with that Item when it goes on, and neither stores it twice nor removes it at Plaid', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const paused = pausingAfterUserStore('recordPendingLink')
+    const publicToken = await emulator.publicToken(env)
+    const answer = exchange({ ...env, USER_STORE: paused.namespace } as TestEnv, user, publicToken)
+    await paused.reached
+    await wakeAfterGrace(env, user.id)
+    const [finished] = await listed(env, user.token)
+    expect(finished).toBeDefined()
+
+    paused.resume()
+    const res = await answer
+    expect(res.status).toBe(201)
+    expect(itemIdOf(res)).toBe(finished)
+    expect(await listed(env, user.token)).toEqual([finished])
+    expect((await emulator.items(env)).map((i) => i.removed)).toEqual([false])
   })
 })
 
