@@ -1,8 +1,8 @@
 import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { LEGACY_TABLES, userOnlyInD1 } from '../helpers/legacy-user'
-import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
-import { rowsIn } from '../helpers/user-store'
+import { exchange, itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
+import { rowsIn, stoppingAfterUserStore } from '../helpers/user-store'
 import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 const ME = '/api/v1/banking/users/me'
@@ -85,6 +85,17 @@ describe('DELETE /api/v1/banking/users/me', () => {
     expect((await call(env, 'DELETE', ME, { token: user.token })).status).toBe(204)
     expect(await removedAtPlaid(env, itemIds)).toEqual([true, true])
     expect(await listed(env, user)).toEqual({ items: 0, accounts: 0, transactions: 0 })
+  })
+
+  it('removes at Plaid a link whose exchange request stopped before storing it (a pending link)', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const stopped = stoppingAfterUserStore('recordPendingLink')
+    void exchange({ ...env, USER_STORE: stopped.namespace } as TestEnv, user, await emulator.publicToken(env))
+    await stopped.reached
+    const res = await call(env, 'DELETE', '/api/v1/banking/users/me', { token: user.token })
+    expect(res.status).toBe(204)
+    expect((await emulator.items(env)).map((i) => i.removed)).toEqual([true])
   })
 
   it('is idempotent: called again, or for a user with nothing, it answers 204', async () => {
