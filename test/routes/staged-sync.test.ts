@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { PlaidTransaction } from '../../src/plaid/types'
 import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
 import { watchSyncCalls } from '../helpers/sync-calls'
 import { expectInStep } from '../helpers/transactions'
@@ -75,7 +76,8 @@ describe('a sync stages its pages in the user’s object', () => {
     const store = userStoreOf(user.id)
     const run = await store.beginSync(user.id, itemId)
     await store.stageSyncPage(user.id, run?.syncId as string, {
-      added: (await emulator.liveTransactions(env, itemId)).slice(0, 3),
+      // The emulator's transactions as /transactions/sync would send them.
+      added: (await emulator.liveTransactions(env, itemId)).slice(0, 3) as unknown as PlaidTransaction[],
       modified: [],
       removedIds: [],
       accounts: [],
