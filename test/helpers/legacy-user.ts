@@ -44,7 +44,8 @@ export async function userOnlyInD1(env: TestEnv) {
   for (const table of LEGACY_TABLES) {
     // The old tables have none of the columns later object versions added.
     rows[table] = (await rowsIn(user.id, `SELECT * FROM ${table}`)).map(
-      ({ enrichment: _e, consent_expiration_time: _c, disconnect_time: _d, ...row }) => row,
+      ({ enrichment: _e, consent_expiration_time: _c, disconnect_time: _d, balances_refresh_claimed_at: _b, ...row }) =>
+        row,
     )
     for (const row of rows[table] ?? []) {
       const values = { ...row, user_id: user.id }
