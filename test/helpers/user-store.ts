@@ -63,18 +63,18 @@ export function failingUserStore(failing: (keyof UserStore)[]): DurableObjectNam
 }
 
 /**
- * The USER_STORE binding with one user's object failing every call (an object that cannot start,
- * say), and every other user's object working: what background jobs must step around.
+ * The USER_STORE binding with these users' objects failing every call (an object that cannot
+ * start, say), and every other user's object working: what background jobs must step around.
  */
-export function poisonedUserStore(userId: string): DurableObjectNamespace<UserStore> {
+export function poisonedUserStore(...userIds: string[]): DurableObjectNamespace<UserStore> {
   const real = namespace()
-  const poisoned = real.idFromName(userId)
+  const poisoned = userIds.map((userId) => real.idFromName(userId))
   return new Proxy(real, {
     get(target, property) {
       if (property === 'get') {
         return (id: DurableObjectId) => {
           const stub = target.get(id)
-          if (!id.equals(poisoned)) return stub
+          if (!poisoned.some((each) => id.equals(each))) return stub
           // Not thenable: a stub is never awaited itself.
           const fail = () => Promise.reject(new Error(STORE_FAILURE))
           return new Proxy(stub, { get: (_stub, name) => (name === 'then' ? undefined : fail) })
