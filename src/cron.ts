@@ -20,17 +20,24 @@ export async function runHourlyCron(controller: ScheduledController, env: Bindin
   const now = new Date(controller.scheduledTime)
   const steps: Array<[name: string, run: () => Promise<void>]> = [
     // Only when the operator asks: an object made here is placed near the cron, not near its user.
-    // Progress of the move is in D1 (README, "Storage"), not in the logs.
-    ['move idle users', async () => (env.MOVE_IDLE_USERS === 'true' ? moveUsersIntoObjects(config, log) : undefined)],
+    // Progress of the move is in D1 (README, "Storage"); each run logs what it did.
+    [
+      'move idle users',
+      async () => (env.MOVE_IDLE_USERS === 'true' ? moveUsersIntoObjects(config, log, now) : undefined),
+    ],
     // Which user exchanged public tokens Plaid no longer accepts.
     ['prune public-token owners', () => pruneTokenOwners(config.db, new Date())],
-    // Finishes a key rotation for Items nobody has used since.
+    // Finishes a key rotation for Items nobody has used since. Logged at every run while an old key
+    // is configured, with what each old key still seals: 0 is when it can be retired.
     [
       're-seal access tokens',
       async () => {
-        const { resealed, failed } = await resealOldAccessTokens(config)
-        if (resealed > 0 || failed > 0) {
-          log(failed > 0 ? 'error' : 'info', 'access tokens re-sealed under the current key', { resealed, failed })
+        const report = await resealOldAccessTokens(ctx, now)
+        if (!report) return
+        const { left, ...counts } = report
+        log(counts.failed > 0 ? 'error' : 'info', 'access tokens re-sealed under the current key', counts)
+        for (const [keyId, items] of Object.entries(left)) {
+          log('info', 'items still sealed under an old key', { key_id: keyId, items_left: items })
         }
       },
     ],

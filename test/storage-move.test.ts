@@ -84,7 +84,7 @@ describe('moving users from D1 into their objects', () => {
     const { logs } = await captureLogs(() => runCron({ ...env, USER_STORE: poisonedUserStore(poisoned) }))
     expect(await moveRecorded(other)).toEqual({ user_id: other })
     expect(await moveRecorded(poisoned)).toBeNull()
-    expect(logs).toContain('a user could not be moved into their object; tried again next run')
+    expect(logs).toContain('a user could not be moved into their object; tried again on a later run')
     expect(logs).not.toContain(poisoned)
 
     await runCron(env)
@@ -167,6 +167,6 @@ describe('moving users from D1 into their objects', () => {
     })
     expect(await moveRecorded(user.id)).toBeNull()
     expect(await awaitsMove(dropped, user.id)).toBe(false)
-    expect(await usersLeftToMove(dropped, 100)).toEqual([])
+    expect(await usersLeftToMove(dropped, '', 100)).toEqual([])
   })
 })

@@ -47,15 +47,35 @@ export async function setIndexedKey(db: D1Database, itemId: string, keyId: strin
   await db.prepare('UPDATE item_index SET access_token_key_id = ? WHERE item_id = ?').bind(keyId, itemId).run()
 }
 
-/** Items whose token is sealed under one of `keyIds`. */
-export async function listItemsSealedWith(db: D1Database, keyIds: string[], limit: number): Promise<IndexedItem[]> {
+/** Items whose token is sealed under one of `keyIds`, in item_id order after `after`. */
+export async function listItemsSealedWith(
+  db: D1Database,
+  keyIds: string[],
+  after: string,
+  limit: number,
+): Promise<IndexedItem[]> {
   if (keyIds.length === 0) return []
   const { results } = await db
     .prepare(
       `SELECT item_id, user_id, access_token_key_id FROM item_index
-       WHERE access_token_key_id IN (${keyIds.map(() => '?').join(', ')}) LIMIT ?`,
+       WHERE access_token_key_id IN (SELECT value FROM json_each(?1)) AND item_id > ?2 ORDER BY item_id LIMIT ?3`,
     )
-    .bind(...keyIds, limit)
+    .bind(JSON.stringify(keyIds), after, limit)
     .all<IndexedItem>()
   return results
+}
+
+/** How many indexed Items each of `keyIds` still seals (0 for a key that seals none). */
+export async function countItemsSealedWith(db: D1Database, keyIds: string[]): Promise<Record<string, number>> {
+  const counts: Record<string, number> = Object.fromEntries(keyIds.map((keyId) => [keyId, 0]))
+  if (keyIds.length === 0) return counts
+  const { results } = await db
+    .prepare(
+      `SELECT access_token_key_id AS key_id, COUNT(*) AS items FROM item_index
+       WHERE access_token_key_id IN (SELECT value FROM json_each(?)) GROUP BY access_token_key_id`,
+    )
+    .bind(JSON.stringify(keyIds))
+    .all<{ key_id: string; items: number }>()
+  for (const { key_id, items } of results) counts[key_id] = items
+  return counts
 }

@@ -369,6 +369,9 @@ export function deleteItem(sql: SqlStorage, itemId: string): void {
   sql.exec('DELETE FROM transactions WHERE item_id = ?', itemId)
   sql.exec('DELETE FROM accounts WHERE item_id = ?', itemId)
   sql.exec('DELETE FROM items WHERE item_id = ?', itemId)
+  // A sync cut off mid-way leaves its staging for the Item's next sync to drop; there is none now.
+  sql.exec('DELETE FROM sync_staging WHERE sync_id IN (SELECT sync_id FROM sync_runs WHERE item_id = ?)', itemId)
+  sql.exec('DELETE FROM sync_runs WHERE item_id = ?', itemId)
 }
 
 /**

@@ -115,15 +115,16 @@ export async function awaitsMove(db: D1Database, userId: string): Promise<boolea
  * Users with rows in the old tables whose move is not recorded yet, for the cron to move (each by
  * one call to their object). Empty once the move is over or the old tables are gone.
  */
-export async function usersLeftToMove(db: D1Database, limit: number): Promise<string[]> {
+export async function usersLeftToMove(db: D1Database, after: string, limit: number): Promise<string[]> {
   try {
     const { results } = await db
-      // Compound selects run left to right: (items UNION claims) EXCEPT moved.
+      // Compound selects run left to right: (items UNION claims) EXCEPT moved; in user_id order
+      // from `after`, where the cron's last run stopped.
       .prepare(
-        `SELECT user_id FROM items UNION SELECT user_id FROM public_token_exchanges
-         EXCEPT SELECT user_id FROM storage_moves LIMIT ?`,
+        `SELECT user_id FROM (SELECT user_id FROM items UNION SELECT user_id FROM public_token_exchanges
+         EXCEPT SELECT user_id FROM storage_moves) WHERE user_id > ? ORDER BY user_id LIMIT ?`,
       )
-      .bind(limit)
+      .bind(after, limit)
       .all<{ user_id: string }>()
     return results.map((r) => r.user_id)
   } catch (error) {

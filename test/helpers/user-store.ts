@@ -63,18 +63,18 @@ export function failingUserStore(failing: (keyof UserStore)[]): DurableObjectNam
 }
 
 /**
- * The USER_STORE binding with one user's object failing every call (an object that cannot start,
- * say), and every other user's object working: what background jobs must step around.
+ * The USER_STORE binding with these users' objects failing every call (an object that cannot
+ * start, say), and every other user's object working: what background jobs must step around.
  */
-export function poisonedUserStore(userId: string): DurableObjectNamespace<UserStore> {
+export function poisonedUserStore(...userIds: string[]): DurableObjectNamespace<UserStore> {
   const real = namespace()
-  const poisoned = real.idFromName(userId)
+  const poisoned = userIds.map((userId) => real.idFromName(userId))
   return new Proxy(real, {
     get(target, property) {
       if (property === 'get') {
         return (id: DurableObjectId) => {
           const stub = target.get(id)
-          if (!id.equals(poisoned)) return stub
+          if (!poisoned.some((each) => id.equals(each))) return stub
           // Not thenable: a stub is never awaited itself.
           const fail = () => Promise.reject(new Error(STORE_FAILURE))
           return new Proxy(stub, { get: (_stub, name) => (name === 'then' ? undefined : fail) })
@@ -84,6 +84,55 @@ export function poisonedUserStore(userId: string): DurableObjectNamespace<UserSt
       return typeof value === 'function' ? value.bind(target) : value
     },
   })
+}
+
+/** What the runtime throws when it lost the object mid-call and says a retry may work. */
+export const retryableError = () => Object.assign(new Error('Network connection lost.'), { retryable: true })
+
+export const BROKEN_STUB = 'simulated broken stub: it threw before'
+
+/**
+ * The USER_STORE binding whose objects fail calls of `method` (every object's calls counted
+ * together) from the one after `after` for `times` calls, with `error`. As Cloudflare warns, a stub
+ * that threw is often broken: every later call on it fails too, while a fresh stub works.
+ */
+export function flakyUserStore(
+  method: keyof UserStore,
+  { after = 0, times = 1, error = retryableError }: { after?: number; times?: number; error?: () => Error } = {},
+) {
+  const real = namespace()
+  const counted = { calls: 0 }
+  const flaky = new Proxy(real, {
+    get(target, property) {
+      if (property === 'get') {
+        return (id: DurableObjectId) => {
+          const stub = target.get(id)
+          let broken = false
+          return new Proxy(stub, {
+            get(stubTarget, name) {
+              if (name === 'then') return undefined
+              const value = Reflect.get(stubTarget, name)
+              if (typeof value !== 'function') return value
+              return async (...args: unknown[]) => {
+                if (broken) throw new Error(BROKEN_STUB)
+                if (name === method) {
+                  counted.calls++
+                  if (counted.calls > after && counted.calls <= after + times) {
+                    broken = true
+                    throw error()
+                  }
+                }
+                return Reflect.apply(value, stubTarget, args)
+              }
+            },
+          })
+        }
+      }
+      const value = Reflect.get(target, property)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  return { namespace: flaky as DurableObjectNamespace<UserStore>, counted }
 }
 
 /** A user store that is down: every call fails. */

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { PlaidTransaction } from '../../src/plaid/types'
 import type { StagedPage } from '../../src/store/sync-staging'
 import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
 import { watchSyncCalls } from '../helpers/sync-calls'
@@ -69,6 +70,27 @@ describe('a sync stages its pages in the user’s object', () => {
     await emulator.clearFaults(env)
     expect((await sync(env, user, itemId)).body).toMatchObject({ status: 'synced', added: 1100 })
     await expectInStep(env, user, itemId)
+  })
+
+  it('drops the staging a cut-off sync left when its Item is removed', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    // A sync whose isolate died after staging a page: no later sync of this Item will drop it.
+    const store = userStoreOf(user.id)
+    const run = await store.beginSync(user.id, itemId)
+    await store.stageSyncPage(user.id, run?.syncId as string, {
+      // The emulator's transactions as /transactions/sync would send them.
+      added: (await emulator.liveTransactions(env, itemId)).slice(0, 3) as unknown as PlaidTransaction[],
+      modified: [],
+      removedIds: [],
+      accounts: [],
+      seenAt: new Date().toISOString(),
+    })
+    expect(await storedState(user, itemId)).toMatchObject({ staged: 3, runs: 1 })
+
+    expect((await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })).status).toBe(204)
+    expect(await storedState(user, itemId)).toMatchObject({ staged: 0, runs: 0 })
   })
 
   it('rolls back every applied change when the final write fails part-way', async () => {
