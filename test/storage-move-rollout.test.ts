@@ -7,6 +7,7 @@ import { runInDurableObject } from 'cloudflare:test'
 import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { MOVE_IN_PROGRESS } from '../src/store/legacy-import'
+import type { UserStore } from '../src/store/user-store'
 import { itemSyncJob } from '../src/webhooks/job'
 import { runCron } from './helpers/cron'
 import { apiView, insertLegacyRow, userOnlyInD1 } from './helpers/legacy-user'
@@ -80,8 +81,9 @@ describe('the move into objects during a rollout', () => {
     const { user, before, rows } = await userOnlyInD1(env)
     const all = (rows.transactions ?? []).map((t) => t.transaction_id as string).sort()
     expect(all.length).toBeGreaterThan(10)
+    // A slice of at most 5 rows (pages of 3), instead of 50,000 or 5 s.
     await runInDurableObject(userStoreOf(user.id), (instance) => {
-      instance.moveSlice = { pageRows: 3, maxRows: 5, maxMs: 60_000 }
+      ;(instance as UserStore).moveSlice = { pageRows: 3, maxRows: 5, maxMs: 60_000 }
     })
 
     const dropped: string[] = []
