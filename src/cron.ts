@@ -8,7 +8,7 @@ import { createLogger } from './log'
 import { PlaidClient } from './plaid/client'
 import { resealOldAccessTokens } from './services/access-token'
 import { queueFallbackSyncs } from './services/fallback-sync'
-import { moveUsersIntoObjects } from './services/storage-move'
+import { moveUsersIntoObjects, reconcileLegacyItems } from './services/storage-move'
 import { moveWebhooksToConfiguredUrl } from './services/webhook-url-sweep'
 import { pruneTokenOwners } from './store/token-owners'
 
@@ -25,6 +25,8 @@ export async function runHourlyCron(controller: ScheduledController, env: Bindin
       'move idle users',
       async () => (env.MOVE_IDLE_USERS === 'true' ? moveUsersIntoObjects(config, log, now) : undefined),
     ],
+    // Items the earlier release linked during its rollout, missed by the index or by the move.
+    ['reconcile items of the earlier release', () => reconcileLegacyItems(config, log)],
     // Which user exchanged public tokens Plaid no longer accepts.
     ['prune public-token owners', () => pruneTokenOwners(config.db, new Date())],
     // Finishes a key rotation for Items nobody has used since. Logged at every run while an old key

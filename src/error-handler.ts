@@ -8,6 +8,7 @@ import { createLogger, type LogFields } from './log'
 import { isRateLimited, isRetryable, PlaidApiError, PlaidError, PlaidResponseError } from './plaid/errors'
 import { WebhookVerificationError } from './plaid/webhook-verification'
 import { SyncRaceError } from './services/transactions-sync'
+import { isMoveInProgress, MOVE_IN_PROGRESS } from './store/legacy-import'
 import type { AppEnv } from './types'
 
 /**
@@ -16,6 +17,12 @@ import type { AppEnv } from './types'
  * minute is the wait after which the window that refused the call has surely passed.
  */
 const PLAID_RATE_LIMIT_WINDOW_SECONDS = 60
+
+/**
+ * Retry-After while the user's rows are being moved into their object: each request copies one
+ * slice of a few seconds (legacy-import.ts), so a client that comes back soon moves it on.
+ */
+const MOVE_RETRY_AFTER_SECONDS = 2
 
 export type Failure = {
   status: ContentfulStatusCode
@@ -54,6 +61,15 @@ export function describeFailure(error: Error, operation: string | undefined): Fa
       body: { detail: error.message, ...error.extra },
       headers: error.headers,
       log: { error: error.name },
+    }
+  }
+  if (isMoveInProgress(error)) {
+    // Thrown by the user's object, whose errors reach the Worker as plain Errors with their message.
+    return {
+      status: 503,
+      body: { detail: MOVE_IN_PROGRESS },
+      headers: { 'Retry-After': String(MOVE_RETRY_AFTER_SECONDS) },
+      log: { error: 'MoveInProgressError' },
     }
   }
   if (error instanceof WebhookVerificationError) {

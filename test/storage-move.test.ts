@@ -1,7 +1,7 @@
 import { runInDurableObject } from 'cloudflare:test'
 import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { awaitsMove, IMPORTED, importLegacyRows, usersLeftToMove } from '../src/store/legacy-import'
+import { awaitsMove, IMPORTED, moveSlice, usersLeftToMove } from '../src/store/legacy-import'
 import { itemSyncJob } from '../src/webhooks/job'
 import { runCron } from './helpers/cron'
 import { recordingD1, withoutTables } from './helpers/d1'
@@ -139,6 +139,9 @@ describe('moving users from D1 into their objects', () => {
     const { user, before } = await userOnlyInD1(env)
     expect(await apiView(env, user)).toEqual(before)
     expect(await moveRecorded(user.id)).toEqual({ user_id: user.id })
+    // The first run may hand the user's object their Items linked around the move, once
+    // (reconcile items of the earlier release); from then on the user is left alone.
+    await runCron(env)
     store.named.length = 0
 
     await runCron(env)
@@ -149,9 +152,7 @@ describe('moving users from D1 into their objects', () => {
     const env = testEnv()
     const { user, before } = await userOnlyInD1(env)
     const { db: recording, prepared } = recordingD1()
-    await runInDurableObject(userStoreOf(user.id), (_instance, state) =>
-      importLegacyRows(recording, state.storage, user.id),
-    )
+    await runInDurableObject(userStoreOf(user.id), (_instance, state) => moveSlice(recording, state.storage, user.id))
     // Each table fits in one page (under 1000 rows): that read, and the empty one that ends it.
     const reads = prepared.filter((sql) => sql.startsWith('SELECT'))
     expect(reads).toHaveLength(2 * LEGACY_TABLES.length)
@@ -162,7 +163,7 @@ describe('moving users from D1 into their objects', () => {
     const user = await newUser()
     const dropped = withoutTables(LEGACY_TABLES)
     await runInDurableObject(userStoreOf(user.id), async (_instance, state) => {
-      await importLegacyRows(dropped, state.storage, user.id)
+      await moveSlice(dropped, state.storage, user.id)
       expect(state.storage.sql.exec(IMPORTED).toArray()).toHaveLength(1)
     })
     expect(await moveRecorded(user.id)).toBeNull()

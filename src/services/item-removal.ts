@@ -2,6 +2,7 @@ import type { ServiceContext } from '../context'
 import { isItemGone } from '../plaid/errors'
 import { unindexItem } from '../store/item-index'
 import type { StoredItem } from '../store/items'
+import { deleteLegacyItem } from '../store/legacy-import'
 import { userStore } from '../store/users'
 import { openAccessToken } from './access-token'
 
@@ -20,7 +21,10 @@ export async function removeItem({ config, plaid, log }: ServiceContext, item: S
       error_code: error.errorCode,
     })
   }
-  // The object first: an index row left behind (the D1 write failed) only makes a webhook find nothing.
+  // Its rows in the old D1 tables before the object's: the cron's reconciliation of the move
+  // copies into the object an Item it lacks that is still there, and would bring this one back.
+  await deleteLegacyItem(config.db, item.user_id, item.item_id)
+  // The object next: an index row left behind (the D1 write failed) only makes a webhook find nothing.
   await userStore(config, item.user_id).deleteItem(item.user_id, item.item_id)
   await unindexItem(config.db, item.user_id, item.item_id)
 }

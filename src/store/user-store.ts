@@ -28,7 +28,16 @@ import {
   setItemStatusFromWebhook,
   setNewAccountsAvailable,
 } from './items'
-import { IMPORTED, importLegacyRows, recordMove } from './legacy-import'
+import {
+  DEFAULT_MOVE_SLICE,
+  IMPORTED,
+  type LegacyItemOutcome,
+  MoveInProgressError,
+  type MoveSlice,
+  moveSlice,
+  reconcileLegacyItem,
+  recordMove,
+} from './legacy-import'
 import {
   dropPendingLink,
   findPendingLink,
@@ -46,6 +55,8 @@ import { migrateUserSchema } from './user-schema'
 export class UserStore extends DurableObject<Bindings> {
   /** The user this object belongs to, once known (kept in its storage). */
   private owner: string | undefined
+  /** How much of the move into the object one call does (tests make it small). */
+  moveSlice: MoveSlice = DEFAULT_MOVE_SLICE
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
@@ -58,11 +69,18 @@ export class UserStore extends DurableObject<Bindings> {
   /**
    * The object's storage, for calls made on behalf of `userId`. Every call names its user and the
    * object answers only the one it was created for: a caller that computed the wrong address fails
-   * loudly instead of reading another user's rows. On the object's first use, its user's rows are
-   * first moved in from the D1 tables of earlier releases (legacy-import.ts), with every other call
-   * held until that is done.
+   * loudly instead of reading another user's rows. Until its user's rows are moved in from the D1
+   * tables of earlier releases (legacy-import.ts), each call first copies the next slice of them,
+   * with every other call held meanwhile, and fails with MoveInProgressError (503, Retry-After)
+   * if rows are left after it.
    */
   private async storageOf(userId: string): Promise<SqlStorage> {
+    const sql = this.ownStorage(userId)
+    if (!sql.exec(IMPORTED).toArray()[0] && !(await this.moveNextSlice(userId))) throw new MoveInProgressError()
+    return sql
+  }
+
+  private ownStorage(userId: string): SqlStorage {
     const sql = this.ctx.storage.sql
     if (this.owner === undefined) {
       const row = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'user_id'").toArray()[0]
@@ -70,11 +88,15 @@ export class UserStore extends DurableObject<Bindings> {
       this.owner = row?.value ?? userId
     }
     if (this.owner !== userId) throw new Error('called for another user')
-    if (!sql.exec(IMPORTED).toArray()[0]) {
-      // The Worker checked its bindings before it called (env.ts); the object shares them.
-      await this.ctx.blockConcurrencyWhile(() => importLegacyRows(this.env.DB as D1Database, this.ctx.storage, userId))
-    }
     return sql
+  }
+
+  /** One slice of the move, alone in the object; true once the move is over. */
+  private moveNextSlice(userId: string): Promise<boolean> {
+    // The Worker checked its bindings before it called (env.ts); the object shares them.
+    return this.ctx.blockConcurrencyWhile(() =>
+      moveSlice(this.env.DB as D1Database, this.ctx.storage, userId, this.moveSlice),
+    )
   }
 
   private async write<T>(userId: string, work: (sql: SqlStorage) => T): Promise<T> {
@@ -242,9 +264,23 @@ export class UserStore extends DurableObject<Bindings> {
     migrateUserSchema(this.ctx.storage)
   }
 
-  /** Moves the user's rows in from D1 if not done yet, and records the move (the cron's sweep). */
-  async moveIn(userId: string): Promise<void> {
-    await this.storageOf(userId)
+  /**
+   * The cron's sweep: copies the next slice of the user's rows from D1, and once they are all here
+   * records the move (again: objects marked by an earlier release may lack the record). Answers
+   * whether the move is over.
+   */
+  async moveIn(userId: string): Promise<boolean> {
+    this.ownStorage(userId)
+    if (!(await this.moveNextSlice(userId))) return false
     await recordMove(this.env.DB as D1Database, userId)
+    return true
+  }
+
+  /** The cron's reconciliation of one Item of the old tables with this (moved) object. */
+  async reconcileLegacyItem(userId: string, itemId: string, copyIfMissing: boolean): Promise<LegacyItemOutcome> {
+    await this.storageOf(userId)
+    return this.ctx.blockConcurrencyWhile(() =>
+      reconcileLegacyItem(this.env.DB as D1Database, this.ctx.storage, userId, itemId, copyIfMissing),
+    )
   }
 }

@@ -42,21 +42,24 @@ export async function userOnlyInD1(env: TestEnv) {
   expect(before.transactions.length).toBeGreaterThan(0)
   const rows: Record<string, Record<string, unknown>[]> = {}
   for (const table of LEGACY_TABLES) {
-    // The old tables have none of the columns later object versions added.
-    rows[table] = (await rowsIn(user.id, `SELECT * FROM ${table}`)).map(
-      ({ enrichment: _e, consent_expiration_time: _c, disconnect_time: _d, balances_refresh_claimed_at: _b, ...row }) =>
-        row,
+    // The old tables have none of the columns later object versions added: only theirs are kept.
+    const { results } = await db().prepare(`SELECT name FROM pragma_table_info('${table}')`).all<{ name: string }>()
+    const legacyColumns = new Set(results.map((c) => c.name))
+    rows[table] = (await rowsIn(user.id, `SELECT * FROM ${table}`)).map((row) =>
+      Object.fromEntries(Object.entries(row).filter(([column]) => legacyColumns.has(column))),
     )
-    for (const row of rows[table] ?? []) {
-      const values = { ...row, user_id: user.id }
-      const columns = Object.keys(values)
-      await db()
-        .prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
-        .bind(...Object.values(values))
-        .run()
-    }
+    for (const row of rows[table] ?? []) await insertLegacyRow(table, { ...row, user_id: user.id })
   }
   await runInDurableObject(userStoreOf(user.id), (_instance, state) => state.storage.deleteAll())
   await evict(user.id)
   return { user, publicToken, itemId: itemIdOf(linked), before, rows }
+}
+
+/** One row into an old D1 table, as an earlier release wrote it. */
+export async function insertLegacyRow(table: string, values: Record<string, unknown>): Promise<void> {
+  const columns = Object.keys(values)
+  await db()
+    .prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
+    .bind(...Object.values(values))
+    .run()
 }
