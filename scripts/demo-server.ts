@@ -15,11 +15,11 @@ import { fileURLToPath } from 'node:url'
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import { sign } from 'hono/jwt'
+import { LINK_SCRIPT_PATH } from '../emulator/link-ui/session'
 import { DEV_JWT_SECRET } from '../src/dev-defaults'
-import { readDevVars } from './dev-vars'
+import { type DevUrls, REDIRECT_PATH, usesRealPlaid } from './dev-settings'
 
-/** The demo's redirect page, for PLAID_REDIRECT_URI: the app itself, which resumes Link there. */
-export const REDIRECT_PATH = '/oauth-return'
+export { REDIRECT_PATH }
 
 /** Plaid's real Link, for a developer whose .dev.vars has Sandbox keys. */
 export const PLAID_LINK_SCRIPT = 'https://cdn.plaid.com/link/v2/stable/link-initialize.js'
@@ -95,38 +95,20 @@ export function devTokenMinter(vars: Record<string, string>) {
   }
 }
 
-/** Whether .dev.vars sends the API to Plaid itself (real Sandbox keys, no PLAID_BASE_URL elsewhere). */
-export function usesRealPlaid(vars: Record<string, string>): boolean {
-  const keys = Boolean(vars.PLAID_CLIENT_ID || vars.PLAID_SECRET)
-  if (!keys) return false
-  if (!vars.PLAID_BASE_URL) return true
-  try {
-    return new URL(vars.PLAID_BASE_URL).hostname.endsWith('.plaid.com')
-  } catch {
-    return false
-  }
-}
-
 /**
- * For `npm run dev`: serves the demo on DEMO_PORT (default 8789), prints its URL once the API
- * answers, and returns the `wrangler dev` arguments it needs: its origin added to ALLOWED_ORIGINS
- * (keeping those in .dev.vars) and, against the emulator, the API's own webhook URL on link
- * tokens, so Items linked in the demo get the emulator's webhooks, and the demo's redirect page as
- * PLAID_REDIRECT_URI, so OAuth banks return to it. Each is left alone when .dev.vars sets it.
+ * For `npm run dev`: serves the demo on `urls.demo` (DEMO_PORT, default 8789) for the API at
+ * `urls.api`, signing tokens as `npm run token` does with `vars` (.dev.vars), and prints its URL
+ * once the API answers. Exits with a message when the port is taken.
  */
-export async function serveDemo(ports: { api: string | number; emulator: number }): Promise<string[]> {
-  const vars = readDevVars()
-  const port = Number(process.env.DEMO_PORT ?? 8789)
-  const apiUrl = `http://127.0.0.1:${ports.api}`
+export async function serveDemo(urls: DevUrls, vars: Record<string, string>): Promise<DemoServer> {
+  const port = Number(new URL(urls.demo).port)
   const realPlaid = usesRealPlaid(vars)
   let demo: DemoServer
   try {
     demo = await startDemoServer({
       port,
-      apiUrl,
-      linkScriptUrl: realPlaid
-        ? PLAID_LINK_SCRIPT
-        : `http://127.0.0.1:${ports.emulator}/link/v2/stable/link-initialize.js`,
+      apiUrl: urls.api,
+      linkScriptUrl: realPlaid ? PLAID_LINK_SCRIPT : `${urls.emulator}${LINK_SCRIPT_PATH}`,
       mintToken: devTokenMinter(vars),
     })
   } catch (error) {
@@ -138,13 +120,8 @@ export async function serveDemo(ports: { api: string | number; emulator: number 
     )
     process.exit(1)
   }
-  void announceWhenReady(apiUrl, demo.url, realPlaid)
-  const origins = [...(vars.ALLOWED_ORIGINS?.split(',').map((o) => o.trim()) ?? []), demo.url].filter(Boolean)
-  const args = ['--var', `ALLOWED_ORIGINS:${[...new Set(origins)].join(',')}`]
-  if (!realPlaid && !vars.PLAID_WEBHOOK_URL) args.push('--var', `PLAID_WEBHOOK_URL:${apiUrl}/api/v1/banking/webhooks`)
-  // Plaid's real Sandbox only redirects to URIs registered in its Dashboard: there, .dev.vars decides.
-  if (!realPlaid && !vars.PLAID_REDIRECT_URI) args.push('--var', `PLAID_REDIRECT_URI:${demo.url}${REDIRECT_PATH}`)
-  return args
+  void announceWhenReady(urls.api, demo.url, realPlaid)
+  return demo
 }
 
 /** Prints the demo's URL after wrangler's start-up lines, so it is the last thing on screen. */

@@ -1,7 +1,10 @@
 /**
- * `npm run dev`: the Plaid emulator on :8788, the D1 migrations applied to the local database,
- * and the API under `wrangler dev` on :8787 with LOCAL_DEV=true, so no secrets are needed.
- * Real Sandbox credentials in .dev.vars take over from the emulator (see README).
+ * `npm run dev`: the Plaid emulator on :8788 (EMULATOR_PORT), the D1 migrations applied to the
+ * local database, the API under `wrangler dev` on :8787 (PORT) with LOCAL_DEV=true, so no secrets
+ * are needed, and the demo app on :8789 (DEMO_PORT). The API is told where the emulator and it
+ * itself are (scripts/dev-settings.ts), and .wrangler/dev-session.json tells the commands of other
+ * terminals (scripts/dev-session.ts). Real Sandbox credentials in .dev.vars take over from the
+ * emulator (see README).
  *
  * The emulator keeps its state in .wrangler/state beside wrangler's local D1 and queues, so a
  * restart finds both as they were; `npm run dev -- --reset` wipes them all first. Stopping it
@@ -14,10 +17,19 @@ import { dirname } from 'node:path'
 import { EMULATOR_STATE_FILE } from '../emulator/persist'
 import { startEmulatorServer } from '../emulator/server'
 import { serveDemo } from './demo-server'
+import { removeSession, writeSession } from './dev-session'
+import { devPorts, devUrls, devWorkerVars, wranglerDevEnv } from './dev-settings'
+import { readDevVars } from './dev-vars'
 import { cleanup, collect, onCleanup, spawnGroup, wranglerEnv } from './stack'
 
-const apiPort = process.env.PORT ?? '8787'
-const emulatorPort = Number(process.env.EMULATOR_PORT ?? 8788)
+let ports: ReturnType<typeof devPorts>
+try {
+  ports = devPorts(process.env)
+} catch (error) {
+  console.error((error as Error).message)
+  process.exit(1)
+}
+const urls = devUrls(ports)
 const args = process.argv.slice(2)
 const reset = args.includes('--reset')
 const wranglerArgs = args.filter((arg) => arg !== '--reset')
@@ -36,14 +48,14 @@ if (reset) {
 }
 
 try {
-  const emulator = await startEmulatorServer(emulatorPort, { stateFile: EMULATOR_STATE_FILE })
+  const emulator = await startEmulatorServer(ports.emulator, { stateFile: EMULATOR_STATE_FILE })
   onCleanup(() => emulator.close())
 } catch (error) {
   const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
   console.error(
     inUse
-      ? `Port ${emulatorPort} is in use (another npm run dev?). Stop it, or move the emulator: ` +
-          `EMULATOR_PORT=8790 npm run dev, with PLAID_BASE_URL=http://127.0.0.1:8790 in .dev.vars.`
+      ? `Port ${ports.emulator} is in use (another npm run dev?). Stop it, or move the emulator: ` +
+          `EMULATOR_PORT=8790 npm run dev.`
       : `Could not start the Plaid emulator: ${(error as Error).message}`,
   )
   process.exit(1)
@@ -55,8 +67,21 @@ setInterval(() => {
   if (process.ppid !== parent) void stop(1)
 }, 1000).unref()
 
-// The demo app on its own origin, which the API must allow (and, with the emulator, the webhook URL).
-const devArgs = [...(await serveDemo({ api: apiPort, emulator: emulatorPort })), ...wranglerArgs]
+// The demo app on its own origin, which the API must allow; against the emulator, the API also
+// gets the emulator's URL, its own webhook URL and the demo's redirect page.
+const devVars = readDevVars()
+const demo = await serveDemo(urls, devVars)
+onCleanup(() => demo.close())
+const worker = devWorkerVars(devVars, urls)
+for (const warning of worker.warnings) console.warn(`Warning: ${warning}`)
+const devArgs = [
+  ...Object.entries(worker.vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
+  ...wranglerArgs,
+]
+
+// Where this session is, for `npm run sandbox:public-token` and `npm run dev:env` elsewhere.
+writeSession(urls)
+onCleanup(() => removeSession())
 
 // The local D1 copy gets every migration before the API starts (a no-op when up to date).
 const migrate = await collect(
@@ -71,8 +96,9 @@ if (migrate.code !== 0) {
 
 const wrangler = spawnGroup(
   'npx',
-  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', apiPort, '--var', 'LOCAL_DEV:true', ...devArgs],
-  wranglerEnv(),
+  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(ports.api), '--var', 'LOCAL_DEV:true', ...devArgs],
+  // Without wrangler's DevTools inspector proxy unless asked for (see wranglerDevEnv).
+  wranglerEnv(wranglerDevEnv(wranglerArgs, process.env)),
   { output: 'inherit' },
 )
 wrangler.on('exit', (code) => void stop(code ?? 0))

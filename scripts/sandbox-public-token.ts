@@ -5,15 +5,17 @@
  * the local emulator otherwise. Only the token goes to stdout, so it can be captured:
  *   PUBLIC_TOKEN=$(npx tsx scripts/sandbox-public-token.ts)
  */
-import { EMULATOR_CLIENT_ID, EMULATOR_SECRET, EMULATOR_URL } from '../src/dev-defaults'
+import { EMULATOR_CLIENT_ID, EMULATOR_SECRET } from '../src/dev-defaults'
+import { currentDevUrls } from './dev-session'
 import { readDevVars } from './dev-vars'
 
 const institutionId = process.argv[2] ?? 'ins_109508'
 const vars = readDevVars()
 const real = Boolean(vars.PLAID_CLIENT_ID && vars.PLAID_SECRET)
-// The emulator is where `npm run dev` put it: EMULATOR_PORT moves it, PLAID_BASE_URL names it.
-const emulatorUrl = process.env.EMULATOR_PORT ? `http://127.0.0.1:${process.env.EMULATOR_PORT}` : EMULATOR_URL
-const baseUrl = (vars.PLAID_BASE_URL || (real ? 'https://sandbox.plaid.com' : emulatorUrl)).replace(/\/+$/, '')
+// The emulator and the API are where the running `npm run dev` put them (its session file, or
+// EMULATOR_PORT and PORT when exported here); PLAID_BASE_URL in .dev.vars names Plaid's host.
+const dev = currentDevUrls()
+const baseUrl = (vars.PLAID_BASE_URL || (real ? 'https://sandbox.plaid.com' : dev.emulator)).replace(/\/+$/, '')
 const products = (vars.PLAID_PRODUCTS || 'transactions,auth')
   .split(',')
   .map((p) => p.trim())
@@ -21,7 +23,7 @@ const products = (vars.PLAID_PRODUCTS || 'transactions,auth')
 
 // The Item's webhooks go to the API that `npm run dev` serves (or PLAID_WEBHOOK_URL when set, e.g.
 // a tunnel that Plaid's Sandbox can reach).
-const webhook = vars.PLAID_WEBHOOK_URL || `http://127.0.0.1:${process.env.PORT ?? '8787'}/api/v1/banking/webhooks`
+const webhook = vars.PLAID_WEBHOOK_URL || `${dev.api}/api/v1/banking/webhooks`
 
 let response: Response
 try {

@@ -1,6 +1,7 @@
 import { runInDurableObject } from 'cloudflare:test'
 import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import { listTransactions } from '../src/store/transactions'
 import { migrateUserSchema, schemaVersion, USER_SCHEMA_VERSION } from '../src/store/user-schema'
 import { itemSyncJob } from '../src/webhooks/job'
 import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from './helpers/linking'
@@ -21,7 +22,7 @@ describe('schema versions of a user’s object', () => {
   })
 
   it('upgrades an object created at version 1 on its first use by the current code, keeping its data', async () => {
-    expect(USER_SCHEMA_VERSION).toBe(6)
+    expect(USER_SCHEMA_VERSION).toBe(7)
     const env = testEnv()
     const user = await newUser()
     const itemId = await linkItemBeforeFirstSync(env, user)
@@ -58,7 +59,7 @@ describe('schema versions of a user’s object', () => {
     const synced = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
     expect(synced.status).toBe(200)
     expect(synced.body).toMatchObject({ status: 'synced' })
-    expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '6' })
+    expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '7' })
     const listed = await listAll(env, user)
     expect(listed.length).toBe((await emulator.liveTransactions(env, itemId)).length)
     const items = await call(env, 'GET', '/api/v1/banking/items', { token: user.token })
@@ -108,7 +109,7 @@ describe('schema versions of a user’s object', () => {
     await evict(user.id)
 
     const listed = await listAll(env, user)
-    expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '6' })
+    expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '7' })
     const live = await emulator.liveTransactions(env, itemId)
     expect(listed.map((t) => t.transaction_id).sort()).toEqual(live.map((t) => t.transaction_id).sort())
     // What version 2 kept is listed as before; what it did not keep reads as not known.
@@ -225,5 +226,56 @@ describe('one object per user', () => {
     queuedJobs(env).push(itemSyncJob('item-nobody-holds', 'linked', null), itemSyncJob(itemId, 'linked', null))
     await runQueue(env)
     expect(new Set(store.named)).toEqual(new Set([user.id]))
+  })
+})
+
+describe('listing a large history', () => {
+  /** listTransactions run inside the user's object, with the rows SQLite read for it. */
+  function listCounted(userId: string, filter: Parameters<typeof listTransactions>[1]) {
+    return runInDurableObject(userStoreOf(userId), (_instance, state) => {
+      const cursors: SqlStorageCursor<Record<string, SqlStorageValue>>[] = []
+      const sql = new Proxy(state.storage.sql, {
+        get(target, name) {
+          if (name !== 'exec') return Reflect.get(target, name)
+          return (query: string, ...bindings: unknown[]) => {
+            const cursor = target.exec(query, ...bindings)
+            cursors.push(cursor)
+            return cursor
+          }
+        },
+      })
+      const page = listTransactions(sql, filter)
+      return { page, rowsRead: cursors.reduce((sum, cursor) => sum + cursor.rowsRead, 0) }
+    })
+  }
+
+  it("reads about a page of rows for a page of one Item's transactions, however deep the cursor", async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await linkItem(env, user, 'ins_109511')
+    await emulator.changeTransactions(env, itemId, { add: 1000 })
+    const synced = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    expect(synced.body).toMatchObject({ status: 'synced', added: 1000 })
+    const history = (await emulator.liveTransactions(env, itemId)).length
+    expect(history).toBeGreaterThan(1000)
+
+    const first = await listCounted(user.id, { itemId, limit: 50 })
+    expect(first.page.transactions).toHaveLength(50)
+    expect(first.rowsRead).toBeLessThan(60)
+
+    // Deep in the Item's history: the cursor is sought, not walked to.
+    const all = await listCounted(user.id, { itemId, limit: 500 })
+    expect(all.page.transactions).toHaveLength(500)
+    const position = all.page.transactions[449] as { date: string; transaction_id: string }
+    const last = await listCounted(user.id, {
+      itemId,
+      limit: 50,
+      after: { date: position.date, transactionId: position.transaction_id },
+    })
+    expect(last.page.transactions.map((t) => t.transaction_id)).toEqual(
+      all.page.transactions.slice(450, 500).map((t) => t.transaction_id),
+    )
+    expect(last.rowsRead).toBeLessThan(60)
   })
 })

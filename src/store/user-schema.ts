@@ -49,6 +49,11 @@ ALTER TABLE items ADD COLUMN disconnect_time TEXT;`,
   `CREATE TABLE pending_links (item_id TEXT PRIMARY KEY, public_token_hash TEXT NOT NULL,
 access_token_sealed TEXT NOT NULL, access_token_key_id TEXT NOT NULL, institution_id TEXT,
 institution_name TEXT, created_at TEXT NOT NULL) WITHOUT ROWID;`,
+  // Version 7: one Item's transactions in listing order, so a page of `?item_id=` reads its rows
+  // instead of sorting all of the Item's (about a second a page at 50,000); it also serves every
+  // lookup by item_id, so the index on item_id alone goes.
+  `CREATE INDEX transactions_by_item_date ON transactions (item_id, date DESC, transaction_id DESC);
+DROP INDEX transactions_by_item;`,
 ]
 
 export const USER_SCHEMA_VERSION = USER_SCHEMA_STEPS.length
