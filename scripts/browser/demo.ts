@@ -190,10 +190,11 @@ export async function demoTests(
   await test('refreshes balances live from the bank', async () => {
     await page.getByRole('button', { name: 'Refresh balances' }).click()
     await text(page, '#notice', 'Balances are live for 1 bank.')
-    // The emulator moves money by 1.25 on the first real-time balance call.
+    // The emulator moves money on each change of balances, in a fixed cycle: +1.25 with the activity
+    // the webhook above announced (which its sync showed), then -0.5 with this live check.
     await page
       .locator('#accounts tr', { hasText: 'Plaid Checking ••0000' })
-      .locator('td', { hasText: '101.25 USD' })
+      .locator('td', { hasText: '100.75 USD' })
       .waitFor({ timeout: WAIT_MS })
     await page.screenshot({ path: screenshot })
   })
@@ -251,7 +252,9 @@ export async function demoTests(
 
   await test('update mode: a login expired at the bank shows login_required; Fix login repairs it', async () => {
     await emulatorControlOk(stack, 'POST', `/items/${itemId}/login-required`)
-    await page.getByRole('button', { name: 'Refresh balances' }).click()
+    // A sync meets the expired login at once (a balance refresh moments after the last one would
+    // show that check's balances: one live check per Item every 12 s).
+    await itemRow(page, 'First Platypus Bank').getByRole('button', { name: 'Sync' }).click()
     assert.match(
       await shownError(page, 'Your bank needs you to log in again: use Fix login beside it.'),
       /^400: .*login/i,
