@@ -28,6 +28,9 @@ const common = {
   '500': error(
     'Server misconfigured, Plaid unreachable or too slow (`retryable`: true), or an unexpected answer from Plaid',
   ),
+  '503': error(
+    "The user's data from an earlier release is being moved to its new storage: try again after `Retry-After` seconds",
+  ),
 }
 /** What a 400 from Plaid carries, and what the frontend does with it. */
 const plaidErrorFields =
