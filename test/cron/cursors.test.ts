@@ -71,7 +71,8 @@ describe('the hourly cron’s sweeps go on from where the last run stopped', () 
     // The round is over: the next run starts again from the first, whose moves now work.
     await runCron(env)
     expect(await moveRecorded(stuck[0] as string)).toEqual({ user_id: stuck[0] })
-  })
+    // A run's worth of users, three times: bounded work, but more than the default 5 s on a busy machine.
+  }, 60_000)
 
   it(`re-seals an Item that comes after ${RESEALS_PER_RUN} it cannot re-seal yet, at the next run, and logs what each old key still seals`, async () => {
     const retiring = btoa('a-key-the-sweep-test-retires-32b')
@@ -124,5 +125,5 @@ describe('the hourly cron’s sweeps go on from where the last run stopped', () 
     // Their users gone (their Items removed), nothing is sealed under the old key: it can be retired.
     await db().prepare("DELETE FROM item_index WHERE item_id LIKE '!%'").run()
     expect(await sweep()).toContainEqual(left(0))
-  })
+  }, 60_000)
 })
