@@ -148,7 +148,7 @@ export function createEmulator(options: EmulatorOptions = {}) {
           countCall(t, path)
           const ctx: EndpointContext = { tenant: t, requestId, clientId, webhooks }
 
-          const fault = takeFault(t.faults, path)
+          const fault = takeFault(t.faults, path, body)
           if (fault?.type === 'error') {
             hooks.onFault?.(fault.error, body, ctx)
             throw fault.error

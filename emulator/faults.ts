@@ -23,6 +23,8 @@ export type FaultSpec = {
   error_message?: string
   /** slow: milliseconds to wait before answering normally. */
   delay_ms?: number
+  /** Only requests for this Item's access token (one user's call among many at once). */
+  access_token?: string
 }
 
 /** A fault as stored: `remaining` counts down the requests it affects, `waiting` those it lets pass first. */
@@ -53,6 +55,7 @@ export function parseFault(input: unknown): FaultSpec | string {
     return 'endpoint must be a Plaid path such as "/link/token/create" or "*"'
   }
   if (typeof f.kind !== 'string' || !kinds.includes(f.kind)) return `kind must be one of ${kinds.join(', ')}`
+  if (f.access_token !== undefined && typeof f.access_token !== 'string') return 'access_token must be a string'
   if (f.after !== undefined && (typeof f.after !== 'number' || !Number.isInteger(f.after) || f.after < 0)) {
     return 'after must be a non-negative integer'
   }
@@ -60,13 +63,14 @@ export function parseFault(input: unknown): FaultSpec | string {
 }
 
 /**
- * Takes the first armed fault matching `path`, counting it down; undefined when none applies.
+ * Takes the first armed fault matching `path` (and the body's access token, if it names one), counting it down; undefined when none applies.
  * Every matching fault still waiting (`after`) counts this request as one it let through.
  */
-export function takeFault(faults: Fault[], path: string): FaultAction | undefined {
+export function takeFault(faults: Fault[], path: string, body: Record<string, unknown>): FaultAction | undefined {
   let index = -1
   for (const [i, f] of faults.entries()) {
     if (f.endpoint !== path && f.endpoint !== '*') continue
+    if (f.access_token !== undefined && body.access_token !== f.access_token) continue
     if (f.waiting > 0) f.waiting--
     else if (index === -1) index = i
   }

@@ -19,6 +19,11 @@ export type EmulatorServerOptions = EmulatorOptions & {
 export type EmulatorServer = {
   /** Saves what is not saved yet (with a stateFile) and stops listening. */
   close(): Promise<void>
+  /**
+   * A client id's state, for a script running the emulator in its own process: a fault armed
+   * here from an `onExchange` callback applies before the answer it saw reaches the caller.
+   */
+  tenant(clientId: string): Tenant
 }
 
 /** How long the state waits after a change before it is written, so a burst of requests writes once. */
@@ -60,6 +65,7 @@ export async function startEmulatorServer(port: number, options: EmulatorServerO
     listening.on('error', reject)
   })
   return {
+    tenant: emulator.tenant,
     async close() {
       await saver?.flush()
       await new Promise<void>((resolve) => server.close(() => resolve()))

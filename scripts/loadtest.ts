@@ -26,7 +26,9 @@
  * (b) accounts match the emulator's, field by field; (c) each user's transactions (all pages)
  * equal the live transactions of their Items: none missing, duplicated, stale or resurrected;
  * (d) the raw D1 rows (`wrangler d1 execute`) and the raw files of the local state hold no
- * access or public token, and their row counts match the emulator's.
+ * access or public token, and their row counts match the emulator's; (e) every exchange a browser
+ * abandoned right after Plaid answered it (scripts/loadtest-disconnects.ts) ends with its Item
+ * listed for its user, or removed at Plaid.
  *
  * Exits 1 on any unexplained 5xx (a 5xx is explained only when its detail shows an injected
  * fault of a Plaid path the route calls, and the chaos counters show such faults there), any
@@ -42,7 +44,8 @@
  * LOADTEST_CHAOS (JSON body for POST /emulator/chaos; default 0-150 ms on 30% of calls, 5% 429,
  * 5% 5xx), LOADTEST_RAMP_MS (users start within this window, default 5000),
  * LOADTEST_SETTLE_TIMEOUT_S (default 180), LOADTEST_BURST (webhooks in the cold-isolate burst,
- * default 200), LOADTEST_KEEP_STATE=1 (keep the temp dir, printed),
+ * default 200), LOADTEST_DISCONNECT_SHARE (users who abandon an exchange, default 0.1),
+ * LOADTEST_PENDING_GRACE_S (the Worker's PENDING_LINK_GRACE_SECONDS, default 15), LOADTEST_KEEP_STATE=1 (keep the temp dir, printed),
  * LOADTEST_WRANGLER_LOG=<file> (write wrangler's output there).
  */
 
@@ -52,6 +55,16 @@ import { join, relative } from 'node:path'
 import { CHAOS_MARKER, type ChaosCounts } from '../emulator/chaos'
 import type { WebhookDelivery } from '../emulator/webhooks'
 import type { PlaidTransaction } from '../src/plaid/types'
+import {
+  abandonedExchange,
+  checkDisconnects,
+  disconnectKind,
+  disconnects,
+  GRACE_SECONDS,
+  onPlaidExchange,
+  onWorkerLog,
+  waitForDisconnects,
+} from './loadtest-disconnects'
 import {
   cleanup,
   d1Query,
@@ -270,6 +283,7 @@ function onWranglerLine(line: string): void {
   const message = String(entry.message)
   const key = typeof entry.status === 'number' ? `${message} (${entry.status})` : message
   workerLog.messages.set(key, (workerLog.messages.get(key) ?? 0) + 1)
+  onWorkerLog(message, entry.item_id)
   if (entry.queue !== undefined || entry.message_id !== undefined) workerLog.lastQueueActivity = Date.now()
   if (message.startsWith('orphaned Plaid item') && typeof entry.item_id === 'string')
     workerLog.orphaned.add(entry.item_id)
@@ -616,6 +630,19 @@ async function link(user: User, n: number): Promise<void> {
   problem('step gave up after retries', false, `${user.id}: exchange (${institution}) failed through 3 public tokens`)
 }
 
+/** A bank the user links and whose exchange the browser abandons (scripts/loadtest-disconnects.ts). */
+async function abandonLink(user: User): Promise<void> {
+  // One the user does not link otherwise: the same login twice would be a duplicate (409).
+  const institution = INSTITUTIONS.find((i) => !user.plan.institutions.includes(i)) as string
+  const publicToken = await sandboxPublicToken(institution)
+  const { itemId, answered } = await abandonedExchange(stack, user, disconnectKind(user.index), publicToken)
+  if (itemId === undefined) return
+  // The user never saw it (or saw an error), but it is theirs: verification expects it listed for
+  // them if it is live at Plaid. Only an Item the API answered is one the user's flow goes on with.
+  owners.set(itemId, user.id)
+  if (answered?.status === 201) adopt(user, itemId)
+}
+
 const spent = (r: Answer) => r.status === 400 && r.body.error_code === 'INVALID_PUBLIC_TOKEN'
 
 /** Two exchanges of one public token at once: one Item at most, and both answers must agree. */
@@ -688,6 +715,7 @@ async function hammer(user: User, itemId: string): Promise<void> {
 async function runUser(user: User): Promise<void> {
   const { plan } = user
   await sleep(plan.startDelayMs)
+  if (disconnects(user.index)) await abandonLink(user)
   await link(user, 0)
   if (plan.institutions.length > 1) {
     counters.secondInstitutions++
@@ -1432,7 +1460,9 @@ async function main(): Promise<number> {
   stack = await startStack({
     workdir,
     clientId: CLIENT_ID,
-    emulator: { deliverWebhook },
+    emulator: { deliverWebhook, onExchange: onPlaidExchange },
+    // Abandoned exchanges' pending links are settled this long after them, not 5 minutes.
+    vars: () => ({ PENDING_LINK_GRACE_SECONDS: String(GRACE_SECONDS) }),
     onOutput: onWranglerLine,
     progress,
   })
@@ -1481,6 +1511,12 @@ async function main(): Promise<number> {
   const flowsMs = performance.now() - flowsStarted
   progress(`flows done in ${fmt(flowsMs / 1000, 1)} s; waiting for the webhook-driven syncs to settle`)
 
+  // Before Plaid's truth is read: a pending link settled later could still remove its Item there.
+  const disconnectWaitMs = await waitForDisconnects(
+    stack,
+    async () => (await controlOk<{ items: EmulatorItem[] }>('GET', '/items')).items,
+    progress,
+  )
   let truth = await readTruth()
   const settled = await settle(users, truth)
   if (!settled.settled) {
@@ -1511,9 +1547,16 @@ async function main(): Promise<number> {
   progress('verifying through the API')
   const verifyStarted = performance.now()
   await verifyThroughApi(users, truth)
+  const { problems: disconnectProblems, ...disconnectCheck } = await checkDisconnects(
+    stack,
+    truth.items,
+    disconnectWaitMs,
+  )
+  for (const message of disconnectProblems) problem('disconnect', true, message)
   progress('stopping wrangler dev; reading the raw D1 database')
   await stopGroup(stack.wrangler)
   await verifyDatabase(truth, stack.persistTo)
+  checks.push(disconnectCheck)
   const verifyMs = performance.now() - verifyStarted
   const badLimits = rateLimitChecks.filter(
     (r) =>

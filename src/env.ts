@@ -12,6 +12,7 @@ import {
   EMULATOR_URL,
 } from './dev-defaults'
 import { ConfigError } from './errors'
+import { PENDING_LINK_GRACE_MS } from './store/pending-links'
 import type { UserStore } from './store/user-store'
 import type { QueueJob } from './webhooks/job'
 
@@ -89,6 +90,11 @@ export type Bindings = {
   MOVE_IDLE_USERS?: string
   /** Secret: at least 32 characters; turns on the operator routes (/api/v1/operator/...) for its bearer. */
   OPERATOR_TOKEN?: string
+  /**
+   * Var: seconds a pending link waits before the user's object has it finished or removed at Plaid
+   * (default 300, from 10 to 3600); shorter only for tests such as `npm run loadtest`.
+   */
+  PENDING_LINK_GRACE_SECONDS?: string
 }
 
 const PLAID_HOSTS = {
@@ -228,6 +234,8 @@ export type Config = {
   allowedOrigins: string[]
   /** OPERATOR_TOKEN: the bearer the operator routes require; unset, they answer 404. */
   operatorToken?: string
+  /** PENDING_LINK_GRACE_SECONDS, in ms: how old a pending link is before it is settled (store/pending-links.ts). */
+  pendingLinkGraceMs: number
 }
 
 /** This machine: the only hosts plain http may reach for settings other than PLAID_BASE_URL. */
@@ -604,6 +612,9 @@ function parseConfig(env: Bindings): Config {
       ),
     },
     operatorToken: operatorToken(r),
+    // Longer than any exchange request takes (Plaid's timeouts and retries included), or the
+    // background job would settle a link its request is still storing.
+    pendingLinkGraceMs: r.whole('PENDING_LINK_GRACE_SECONDS', PENDING_LINK_GRACE_MS / 1000, 10, 3600, 'seconds') * 1000,
     allowedOrigins: r.origins(
       'ALLOWED_ORIGINS',
       'set it to a comma list of origins exactly as browsers send them, such as https://app.example.com,http://localhost:5173 (scheme://host[:port] in lower case, no path, no trailing slash, no wildcard)',

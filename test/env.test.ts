@@ -1,7 +1,7 @@
 /// <reference types="vite/client" />
 import { describe, expect, it } from 'vitest'
 import { DEV_CLIENT_USER_ID_KEY, EMULATOR_CLIENT_ID } from '../src/dev-defaults'
-import type { Bindings } from '../src/env'
+import { type Bindings, getConfig } from '../src/env'
 import wranglerToml from '../wrangler.toml?raw'
 import { expectedClientUserId } from './helpers/client-user-id'
 import { mintToken, TEST_JWT_SECRET } from './helpers/tokens'
@@ -206,6 +206,13 @@ describe('settings', () => {
       'PLAID_TRANSACTIONS_DAYS_REQUESTED must be a whole number of days from 1 to 730',
       [],
     ]),
+    // 0 to 9 are refused too (below); here their digit would be found in "10 to 3600".
+    ...['-5', '3601', '7200', '30.5', '5m', '1e2'].map((grace): [string, Partial<Bindings>, string, string[]] => [
+      `PENDING_LINK_GRACE_SECONDS is ${grace}`,
+      { PENDING_LINK_GRACE_SECONDS: grace },
+      'PENDING_LINK_GRACE_SECONDS must be a whole number of seconds from 10 to 3600',
+      [],
+    ]),
     [
       'PLAID_TIMEOUT_MS is over 10 s',
       { PLAID_TIMEOUT_MS: '20000' },
@@ -312,6 +319,11 @@ describe('settings', () => {
       /^PLAID_BALANCE_TIMEOUT_MS is blank; set it to a whole number of milliseconds from 1 to \d+, or delete it to use the default \(\d+\)$/,
     ],
     [
+      'PENDING_LINK_GRACE_SECONDS',
+      {},
+      'PENDING_LINK_GRACE_SECONDS is blank; set it to a whole number of seconds from 10 to 3600, or delete it to use the default (300)',
+    ],
+    [
       'JWT_CLOCK_SKEW_SECONDS',
       {},
       'JWT_CLOCK_SKEW_SECONDS is blank; set it to a whole number of seconds from 0 to 300, or delete it to use the default (60)',
@@ -397,6 +409,18 @@ describe('settings', () => {
       else expect((res.body.detail as string).slice(MISCONFIGURED.length)).toMatch(problem)
     },
   )
+
+  it('gives pending links 5 minutes by default, and PENDING_LINK_GRACE_SECONDS when set', () => {
+    expect(getConfig(testEnv()).pendingLinkGraceMs).toBe(300_000)
+    expect(getConfig(testEnv({ PENDING_LINK_GRACE_SECONDS: '10' })).pendingLinkGraceMs).toBe(10_000)
+    expect(getConfig(testEnv({ PENDING_LINK_GRACE_SECONDS: '3600' })).pendingLinkGraceMs).toBe(3_600_000)
+    // Shorter than an exchange request can take: the job would race the request storing the Item.
+    for (const grace of ['0', '9']) {
+      expect(() => getConfig(testEnv({ PENDING_LINK_GRACE_SECONDS: grace }))).toThrow(
+        /PENDING_LINK_GRACE_SECONDS must be a whole number of seconds from 10 to 3600/,
+      )
+    }
+  })
 
   it('never shows the value of a malformed secret', async () => {
     const { res } = await linkToken({ PLAID_SECRET: ' s3cr3t-value ' })

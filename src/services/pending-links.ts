@@ -8,7 +8,7 @@
 import type { ServiceContext } from '../context'
 import { ApiError } from '../errors'
 import { isItemGone, isTransient, PlaidApiError } from '../plaid/errors'
-import { PENDING_LINK_GRACE_MS, type PendingLink } from '../store/pending-links'
+import type { PendingLink } from '../store/pending-links'
 import { userStore } from '../store/users'
 import { openSealedToken } from './access-token'
 import { removeAtPlaid, storeLinkedItem } from './link-storage'
@@ -17,7 +17,7 @@ import { removeAtPlaid, storeLinkedItem } from './link-storage'
 export async function finishStalePendingLinks(ctx: ServiceContext, objectId: string): Promise<void> {
   const { config, log } = ctx
   const stub = config.users.get(config.users.idFromString(objectId))
-  const cutoff = new Date(Date.now() - PENDING_LINK_GRACE_MS).toISOString()
+  const cutoff = new Date(Date.now() - config.pendingLinkGraceMs).toISOString()
   const { userId, links } = await stub.stalePendingLinks(cutoff)
   if (userId === null) return
   let unsettled = 0

@@ -18,7 +18,10 @@ export type PendingLink = {
   created_at: string
 }
 
-/** Longer than any exchange request can take (Plaid's timeouts and retries included). */
+/**
+ * Longer than any exchange request can take (Plaid's timeouts and retries included). The default
+ * of PENDING_LINK_GRACE_SECONDS (src/env.ts), which tests may shorten.
+ */
 export const PENDING_LINK_GRACE_MS = 5 * 60_000
 
 /** Records the pending link, and gives the public token's claim its Item (a replay then waits for it). */

@@ -5,7 +5,7 @@
  * bank never holds the object (which runs one call at a time) while other requests of the user wait.
  */
 import { DurableObject } from 'cloudflare:workers'
-import type { Bindings } from '../env'
+import { type Bindings, getConfig } from '../env'
 import type { AccountBase } from '../plaid/types'
 import type { FinishPendingLinksJob, QueueJob } from '../webhooks/job'
 import { claimBalanceRefresh } from './balance-refresh-claims'
@@ -149,7 +149,7 @@ export class UserStore extends DurableObject<Bindings> {
   async recordPendingLink(userId: string, link: PendingLink): Promise<void> {
     await this.write(userId, (sql) => recordPendingLink(sql, link))
     if ((await this.ctx.storage.getAlarm()) === null) {
-      await this.ctx.storage.setAlarm(Date.parse(link.created_at) + PENDING_LINK_GRACE_MS)
+      await this.ctx.storage.setAlarm(Date.parse(link.created_at) + this.pendingLinkGraceMs())
     }
   }
 
@@ -177,6 +177,18 @@ export class UserStore extends DurableObject<Bindings> {
   }
 
   /**
+   * PENDING_LINK_GRACE_SECONDS, read from the object's own env. With a bad setting the Worker
+   * answers 500 naming it, while an alarm here must still come: then the default.
+   */
+  private pendingLinkGraceMs(): number {
+    try {
+      return getConfig(this.env).pendingLinkGraceMs
+    } catch {
+      return PENDING_LINK_GRACE_MS
+    }
+  }
+
+  /**
    * Wakes while pending links remain: queues the job that finishes those past their grace period
    * (the object itself never calls Plaid), and wakes again later in case that job fails too.
    */
@@ -184,7 +196,7 @@ export class UserStore extends DurableObject<Bindings> {
     if (!hasPendingLinks(this.ctx.storage.sql)) return
     const job: FinishPendingLinksJob = { job: 'finish_pending_links', object_id: this.ctx.id.toString() }
     await (this.env.WEBHOOK_QUEUE as Queue<QueueJob>).send(job)
-    await this.ctx.storage.setAlarm(Date.now() + PENDING_LINK_GRACE_MS)
+    await this.ctx.storage.setAlarm(Date.now() + this.pendingLinkGraceMs())
   }
 
   /** Saves what a refresh read from Plaid; answers the Item as now stored. */
