@@ -301,8 +301,9 @@ export function createEmulator(options: EmulatorOptions = {}) {
       }
       log.change(counts, t.now())
       // Plaid refreshes an Item's cached balances when it pulls new activity from the bank, and
-      // reports them in /accounts/get and in every /transactions/sync page.
-      if (counts.add + counts.modify + counts.post > 0) refreshBalances(item)
+      // reports them in /accounts/get and in the /transactions/sync pages of the accounts that have
+      // transactions: the money moves in those accounts only.
+      if (counts.add + counts.modify + counts.post > 0) refreshBalances(item, (a) => log.accountIds.has(a.id))
       const fired = fireWebhook && (await webhooks.send(t, item, syncUpdatesAvailable(item)))
       return c.json({ transactions: log.live.size, events: log.events.length, webhook_fired: fired })
     }),

@@ -339,10 +339,12 @@ const BALANCE_DRIFT = [1.25, -0.5, 2.75, -1.5, 0.35]
  * Refreshes the Item's balances as a real-time balance call would: money moves in accounts with
  * an available balance (checking, savings); a CD and a credit card stay put.
  */
-export function refreshBalances(item: Item): void {
+export function refreshBalances(item: Item, moved: (account: Account) => boolean = () => true): void {
   const drift = BALANCE_DRIFT[item.balanceRefreshes % BALANCE_DRIFT.length] ?? 0
   item.balanceRefreshes++
-  for (const { type, balances } of item.accounts) {
+  for (const account of item.accounts) {
+    const { type, balances } = account
+    if (!moved(account)) continue
     if (type !== 'depository' || balances.available === null || balances.current === null) continue
     balances.available = cents(balances.available + drift)
     balances.current = cents(balances.current + drift)

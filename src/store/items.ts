@@ -224,6 +224,7 @@ function upsertAccount(sql: SqlStorage, itemId: string, account: AccountBase, no
 /**
  * Stores the balances a /transactions/sync page carried for the Item's accounts, as seen at
  * `seenAt`, unless a later reading (a live refresh that finished meanwhile) is stored already.
+ * Times are compared as times: Plaid's `last_updated_datetime` has no milliseconds, ours do.
  * Accounts are added and dropped by linking and refreshes, never by a sync page.
  */
 export function saveSeenBalances(sql: SqlStorage, itemId: string, accounts: AccountBase[], seenAt: string): void {
@@ -234,7 +235,8 @@ export function saveSeenBalances(sql: SqlStorage, itemId: string, accounts: Acco
        iso_currency_code = j.value ->> '$.balances.iso_currency_code',
        unofficial_currency_code = j.value ->> '$.balances.unofficial_currency_code', balances_updated_at = ?3
      FROM json_each(?2) j
-     WHERE accounts.account_id = j.value ->> 'account_id' AND accounts.item_id = ?1 AND accounts.balances_updated_at <= ?3`,
+     WHERE accounts.account_id = j.value ->> 'account_id' AND accounts.item_id = ?1
+       AND julianday(accounts.balances_updated_at) <= julianday(?3)`,
     itemId,
     JSON.stringify(accounts),
     seenAt,
