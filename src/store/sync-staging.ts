@@ -225,7 +225,8 @@ export function applyPart(sql: SqlStorage, syncId: string, now: string, maxRows:
     ...part.params,
   )
   sql.exec(`DELETE FROM sync_staging WHERE ${part.where}`, ...part.params)
-  if (last) {
+  const more = last && sql.exec('SELECT 1 FROM sync_staging WHERE sync_id = ? LIMIT 1', syncId).toArray().length > 0
+  if (more) {
     sql.exec('UPDATE sync_runs SET removed = removed + ? WHERE sync_id = ?', removed, syncId)
     return { status: 'applying' }
   }
