@@ -159,7 +159,10 @@ export function beginApply(sql: SqlStorage, syncId: string, nextCursor: string):
   if (!run) throw new Error(NOT_STAGED)
   if (run.next_cursor !== null) return true
   const current = sql
-    .exec<{ transactions_cursor: string | null }>('SELECT transactions_cursor FROM items WHERE item_id = ?', run.item_id)
+    .exec<{ transactions_cursor: string | null }>(
+      'SELECT transactions_cursor FROM items WHERE item_id = ?',
+      run.item_id,
+    )
     .toArray()[0]
   const otherApplying = sql
     .exec('SELECT 1 FROM sync_runs WHERE item_id = ? AND next_cursor IS NOT NULL LIMIT 1', run.item_id)
