@@ -36,9 +36,9 @@ export class SyncRaceError extends Error {
   }
 }
 
-const SYNCED_NOTHING: SyncResult = { added: 0, modified: 0, removed: 0, status: 'synced' }
-
 type Counts = Pick<SyncResult, 'added' | 'modified' | 'removed'>
+const NO_CHANGES: Counts = { added: 0, modified: 0, removed: 0 }
+const SYNCED_NOTHING: SyncResult = { ...NO_CHANGES, status: 'synced' }
 const plus = (a: Counts, b: Counts): Counts => ({
   added: a.added + b.added,
   modified: a.modified + b.modified,
@@ -51,11 +51,11 @@ export async function syncItem({ config, plaid, log }: ServiceContext, item: Sto
   const store = userStore(config, userId)
   const logged = { item_id: item.item_id }
   /** What finishing other syncs' applies changed: this sync's answer includes it. */
-  let resumed: Counts = SYNCED_NOTHING
+  let resumed = NO_CHANGES
   for (let attempt = 0; attempt <= MAX_RACE_RETRIES; attempt++) {
     let run = await store.beginSync(userId, item.item_id)
     while (run?.applying) {
-      log('info', 'sync finishing the apply an earlier sync left part-way', logged)
+      log('info', 'sync finishing the apply of an earlier sync of the item first', logged)
       const { outcome } = await applyRest(store, userId, run.syncId, { status: 'applying' }, new Date().toISOString())
       if (outcome.status === 'applied') resumed = plus(resumed, outcome)
       run = await store.beginSync(userId, item.item_id)
