@@ -107,13 +107,15 @@ const STAGED_VALUES = TRANSACTION_FIELDS.map(stagedValue).join(', ')
 export function stagePage(sql: SqlStorage, syncId: string, page: StagedPage): void {
   const run = sql
     .exec<{ item_id: string }>(
-      'UPDATE sync_runs SET added = added + ?, modified = modified + ? WHERE sync_id = ? RETURNING item_id',
+      `UPDATE sync_runs SET added = added + ?, modified = modified + ?
+       WHERE sync_id = ? AND next_cursor IS NULL RETURNING item_id`,
       page.added.length,
       page.modified.length,
       syncId,
     )
     .toArray()[0]
-  // Dropped meanwhile (abandoned after too long): finishing it would apply a partial history.
+  // Dropped meanwhile (abandoned after too long): finishing it would apply a partial history. Or
+  // applying: its staging is complete, and the apply finishes it as it is.
   if (!run) throw new Error(NOT_STAGED)
   // Balances are a reading of their own, not part of the history the cursor applies: stored now.
   saveSeenBalances(sql, run.item_id, page.accounts, page.seenAt)
@@ -135,9 +137,21 @@ export function stagePage(sql: SqlStorage, syncId: string, page: StagedPage): vo
 
 /** Forgets what the run staged, keeping the run and its starting cursor (a pagination restart). */
 export function resetSync(sql: SqlStorage, syncId: string): void {
+  if (isApplying(sql, syncId)) throw new Error(NOT_STAGED)
   sql.exec('DELETE FROM sync_staging WHERE sync_id = ?', syncId)
   sql.exec('UPDATE sync_runs SET added = 0, modified = 0 WHERE sync_id = ?', syncId)
 }
+
+/**
+ * Drops a run its sync gave up (Plaid failed, no data yet), unless its apply has begun: part of
+ * it may be written, so it is kept for the Item's next sync to finish.
+ */
+export function abandonSync(sql: SqlStorage, syncId: string): void {
+  if (!isApplying(sql, syncId)) dropSync(sql, syncId)
+}
+
+const isApplying = (sql: SqlStorage, syncId: string) =>
+  sql.exec('SELECT 1 FROM sync_runs WHERE sync_id = ? AND next_cursor IS NOT NULL', syncId).toArray().length > 0
 
 export function dropSync(sql: SqlStorage, syncId: string): void {
   sql.exec('DELETE FROM sync_staging WHERE sync_id = ?', syncId)

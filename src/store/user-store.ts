@@ -49,11 +49,11 @@ import {
 } from './pending-links'
 import { claimPublicToken, releasePublicToken } from './public-token-claims'
 import {
+  abandonSync,
   applyPart,
   beginApply,
   beginSync,
   DEFAULT_APPLY_ROWS,
-  dropSync,
   resetSync,
   type StagedPage,
   type SyncOutcome,
@@ -258,7 +258,7 @@ export class UserStore extends DurableObject<Bindings> {
   }
 
   async dropSync(userId: string, syncId: string): Promise<void> {
-    await this.write(userId, (sql) => dropSync(sql, syncId))
+    await this.write(userId, (sql) => abandonSync(sql, syncId))
   }
 
   /**

@@ -332,4 +332,25 @@ describe('the apply of a sync in parts', () => {
     expect(await storedState(user, itemId)).toMatchObject({ cursor: 'cursor-of-a', staged: 0, runs: 0 })
     expect(await store.applySyncPart(user.id, a.syncId, now)).toEqual({ status: 'lost' })
   })
+
+  it('keeps an applying run’s staging as it is: no more pages, no restart, and giving the run up keeps it', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await interruptedApply(env, user, itemId)
+    const stopped = await storedState(user, itemId)
+    const run = await rowIn<{ sync_id: string }>(user.id, 'SELECT sync_id FROM sync_runs')
+    const syncId = run?.sync_id as string
+    const store = userStoreOf(user.id)
+    const more = (await emulator.liveTransactions(env, itemId)).slice(0, 1) as unknown as PlaidTransaction[]
+
+    await expect(
+      store.stageSyncPage(user.id, syncId, { ...NO_BALANCES, added: more, modified: [], removedIds: [] }),
+    ).rejects.toThrow('sync run dropped')
+    await expect(store.resetSync(user.id, syncId)).rejects.toThrow('sync run dropped')
+    await store.dropSync(user.id, syncId)
+    expect(await storedState(user, itemId)).toEqual(stopped)
+    expect((await sync(env, user, itemId)).body).toMatchObject({ status: 'synced', added: 600 })
+    await expectInStep(env, user, itemId)
+  })
 })
