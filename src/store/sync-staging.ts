@@ -9,8 +9,9 @@
  * A run whose apply has begun is never dropped: its staging is Plaid's complete answer from its
  * start cursor and part of it may be in the transactions table, so whoever syncs the Item next
  * finishes it from that staging before anything else. Syncing again from the old cursor instead
- * would not undo the parts applied: Plaid answers with the net changes since a cursor, and a
- * transaction added and then removed after it is in neither list.
+ * might not undo the parts applied: Plaid answers with the net changes since a cursor, and its
+ * docs do not promise that a transaction added and then removed after it is listed at all (the
+ * emulator lists it as removed); if it is not, a row a part wrote would stay.
  */
 import type { AccountBase, PlaidTransaction } from '../plaid/types'
 import { ENRICHED_FIELDS, fromExcluded, TRANSACTION_FIELDS } from './columns'
