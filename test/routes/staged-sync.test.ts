@@ -7,7 +7,7 @@ import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
 import { watchSyncCalls } from '../helpers/sync-calls'
 import { expectInStep } from '../helpers/transactions'
 import { flakyUserStore, rowIn, rowsIn, STORE_FAILURE, userStoreOf } from '../helpers/user-store'
-import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
+import { call, deliver, emulator, queuedJobs, runQueue, type TestEnv, testEnv } from '../helpers/worker'
 
 /** A staged page that carries no accounts, so no balances. */
 const NO_BALANCES = { accounts: [], seenAt: new Date(0).toISOString() }
@@ -268,6 +268,28 @@ describe('the apply of a sync in parts', () => {
     expect(watch.calls[0]?.cursor).toBe(nextCursor)
     expect(await expectInStep(env, user, itemId)).toEqual([])
     expect(await storedState(user, itemId)).toMatchObject({ transactions: 0, staged: 0, runs: 0 })
+  })
+
+  it('stopped in a webhook’s job, is finished by the job’s retry', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    const before = await storedState(user, itemId)
+    await applyInPartsOf(user, 100)
+    await emulator.changeTransactions(env, itemId, { add: 600, fire_webhook: true })
+    const [announced] = (await emulator.webhooks(env)).filter((d) => d.body.includes('SYNC_UPDATES_AVAILABLE'))
+    if (!announced) throw new Error('Plaid announced nothing')
+    expect((await deliver(env, announced)).status).toBe(200)
+    const flaky = flakyUserStore('applySyncPart', { after: 1, error: () => new Error(STORE_FAILURE) })
+
+    const first = await runQueue({ ...env, USER_STORE: flaky.namespace }, { allowRetries: true })
+    expect(first.retried).toHaveLength(1)
+    expect(await storedState(user, itemId)).toMatchObject({ cursor: before.cursor, runs: 1 })
+    // The queue delivers the job again, after its backoff.
+    queuedJobs(env).push(...first.retried)
+    expect((await runQueue(env)).retried).toEqual([])
+    expect(await storedState(user, itemId)).toMatchObject({ staged: 0, runs: 0 })
+    await expectInStep(env, user, itemId)
   })
 
   it('is finished, not dropped as abandoned, however long ago its run started', async () => {
