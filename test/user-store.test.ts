@@ -22,7 +22,7 @@ describe('schema versions of a user’s object', () => {
   })
 
   it('upgrades an object created at version 1 on its first use by the current code, keeping its data', async () => {
-    expect(USER_SCHEMA_VERSION).toBe(7)
+    expect(USER_SCHEMA_VERSION).toBe(8)
     const env = testEnv()
     const user = await newUser()
     const itemId = await linkItemBeforeFirstSync(env, user)
@@ -59,7 +59,7 @@ describe('schema versions of a user’s object', () => {
     const synced = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
     expect(synced.status).toBe(200)
     expect(synced.body).toMatchObject({ status: 'synced' })
-    expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '7' })
+    expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '8' })
     const listed = await listAll(env, user)
     expect(listed.length).toBe((await emulator.liveTransactions(env, itemId)).length)
     const items = await call(env, 'GET', '/api/v1/banking/items', { token: user.token })
@@ -109,7 +109,7 @@ describe('schema versions of a user’s object', () => {
     await evict(user.id)
 
     const listed = await listAll(env, user)
-    expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '7' })
+    expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '8' })
     const live = await emulator.liveTransactions(env, itemId)
     expect(listed.map((t) => t.transaction_id).sort()).toEqual(live.map((t) => t.transaction_id).sort())
     // What version 2 kept is listed as before; what it did not keep reads as not known.

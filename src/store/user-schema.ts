@@ -54,6 +54,11 @@ institution_name TEXT, created_at TEXT NOT NULL) WITHOUT ROWID;`,
   // lookup by item_id, so the index on item_id alone goes.
   `CREATE INDEX transactions_by_item_date ON transactions (item_id, date DESC, transaction_id DESC);
 DROP INDEX transactions_by_item;`,
+  // Version 8: a run's apply in bounded parts (sync-staging.ts). next_cursor is set when its
+  // staging is complete and the apply has begun, which makes the run one to finish, never to drop;
+  // removed counts the removals applied so far, as each part deletes the staging it applied.
+  `ALTER TABLE sync_runs ADD COLUMN next_cursor TEXT;
+ALTER TABLE sync_runs ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;`,
 ]
 
 export const USER_SCHEMA_VERSION = USER_SCHEMA_STEPS.length

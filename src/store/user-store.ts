@@ -48,7 +48,17 @@ import {
   recordPendingLink,
 } from './pending-links'
 import { claimPublicToken, releasePublicToken } from './public-token-claims'
-import { beginSync, dropSync, finishSync, resetSync, type StagedPage, stagePage } from './sync-staging'
+import {
+  abandonSync,
+  applyPart,
+  beginApply,
+  beginSync,
+  DEFAULT_APPLY_ROWS,
+  resetSync,
+  type StagedPage,
+  type SyncOutcome,
+  stagePage,
+} from './sync-staging'
 import { listTransactions, type TransactionFilter } from './transactions'
 import { migrateUserSchema } from './user-schema'
 
@@ -57,6 +67,8 @@ export class UserStore extends DurableObject<Bindings> {
   private owner: string | undefined
   /** How much of the move into the object one call does (tests make it small). */
   moveSlice: MoveSlice = DEFAULT_MOVE_SLICE
+  /** Staged rows one call of a sync's apply writes at most (tests make it small). */
+  applyRows = DEFAULT_APPLY_ROWS
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env)
@@ -258,11 +270,26 @@ export class UserStore extends DurableObject<Bindings> {
   }
 
   async dropSync(userId: string, syncId: string): Promise<void> {
-    await this.write(userId, (sql) => dropSync(sql, syncId))
+    await this.write(userId, (sql) => abandonSync(sql, syncId))
   }
 
-  async finishSync(userId: string, syncId: string, nextCursor: string, now: string) {
-    return this.write(userId, (sql) => finishSync(sql, syncId, nextCursor, now))
+  /**
+   * Begins the apply of a run whose pages are all staged, and applies its first part; the caller
+   * calls applySyncPart while the answer is `applying`.
+   */
+  async finishSync(userId: string, syncId: string, nextCursor: string, now: string): Promise<SyncOutcome> {
+    const sql = await this.storageOf(userId)
+    // Written apart from the part: once begun, the apply is finished later even if this part fails.
+    if (!this.ctx.storage.transactionSync(() => beginApply(sql, syncId, nextCursor))) return { status: 'lost' }
+    return this.ctx.storage.transactionSync(() => applyPart(sql, syncId, now, this.applyRows))
+  }
+
+  /**
+   * The next part of an applying run's apply: a call of its own, so that each part has a request's
+   * CPU time and one write of bounded size, whatever the size of the history.
+   */
+  async applySyncPart(userId: string, syncId: string, now: string): Promise<SyncOutcome> {
+    return this.write(userId, (sql) => applyPart(sql, syncId, now, this.applyRows))
   }
 
   /**

@@ -24,6 +24,9 @@ const REPEATABLE = new Set<keyof UserStore>([
   'deleteItem',
   'resetSync',
   'dropSync',
+  // Each call applies the next part of the staging: a second try applies the one after, or finds
+  // the run finished.
+  'applySyncPart',
   'moveIn',
   // A pending link's record is written once (ON CONFLICT DO NOTHING) and its alarm set once.
   'recordPendingLink',

@@ -1,11 +1,13 @@
+import { runInDurableObject } from 'cloudflare:test'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { PlaidTransaction } from '../../src/plaid/types'
 import type { StagedPage } from '../../src/store/sync-staging'
+import type { UserStore } from '../../src/store/user-store'
 import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
 import { watchSyncCalls } from '../helpers/sync-calls'
 import { expectInStep } from '../helpers/transactions'
-import { rowIn, rowsIn, userStoreOf } from '../helpers/user-store'
-import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
+import { flakyUserStore, rowIn, rowsIn, STORE_FAILURE, userStoreOf } from '../helpers/user-store'
+import { call, deliver, emulator, queuedJobs, runQueue, type TestEnv, testEnv } from '../helpers/worker'
 
 /** A staged page that carries no accounts, so no balances. */
 const NO_BALANCES = { accounts: [], seenAt: new Date(0).toISOString() }
@@ -197,5 +199,180 @@ describe('a pagination restart', () => {
 
     expect(outcome).toEqual({ status: 'applied', added: 0, modified: 0, removed: 0 })
     expect(await storedState(user, itemId)).toEqual(before)
+  })
+})
+
+/** Makes the user's object apply a sync's staging in parts of `rows` rows (until it is evicted). */
+const applyInPartsOf = (user: User, rows: number) =>
+  runInDurableObject(userStoreOf(user.id), (instance) => {
+    ;(instance as UserStore).applyRows = rows
+  })
+
+/**
+ * A sync of 600 new transactions whose apply, in parts of 100, stops after its second part (the
+ * object call for the third fails): the run is left applying, with part of its staging applied.
+ */
+async function interruptedApply(env: TestEnv, user: User, itemId: string) {
+  const before = await storedState(user, itemId)
+  await applyInPartsOf(user, 100)
+  await emulator.changeTransactions(env, itemId, { add: 600 })
+  const flaky = flakyUserStore('applySyncPart', { after: 1, error: () => new Error(STORE_FAILURE) })
+  expect((await sync({ ...env, USER_STORE: flaky.namespace }, user, itemId)).status).toBe(500)
+  const run = await rowIn<{ next_cursor: string | null }>(user.id, 'SELECT next_cursor FROM sync_runs')
+  return { before, nextCursor: run?.next_cursor }
+}
+
+describe('the apply of a sync in parts', () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  it('writes the staging in parts, one object call each, and ends with what Plaid holds and the right counts', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    // In three calls, so that none picks what another changed: 1,110 staged rows in all.
+    await emulator.changeTransactions(env, itemId, { remove: 5 })
+    await emulator.changeTransactions(env, itemId, { modify: 5 })
+    await emulator.changeTransactions(env, itemId, { add: 1100 })
+    await applyInPartsOf(user, 100)
+    // Counts the object calls without failing any.
+    const counting = flakyUserStore('applySyncPart', { after: Number.MAX_SAFE_INTEGER })
+
+    const res = await sync({ ...env, USER_STORE: counting.namespace }, user, itemId)
+    expect(res.body).toEqual({ status: 'synced', added: 1100, modified: 5, removed: 5 })
+    // The first part is written by finishSync, the other 11 by a call each.
+    expect(counting.counted.calls).toBe(11)
+    expect(await storedState(user, itemId)).toMatchObject({ staged: 0, runs: 0 })
+    await expectInStep(env, user, itemId)
+  })
+
+  it('leaves the cursor unmoved when it stops between parts; the next sync finishes it from its staging', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    const { before, nextCursor } = await interruptedApply(env, user, itemId)
+    const stopped = await storedState(user, itemId)
+    // Two parts of 100 applied, the rest still staged, and the cursor where it was.
+    expect(stopped).toEqual({ ...before, transactions: before.transactions + 200, staged: 400, runs: 1 })
+    expect(nextCursor).toEqual(expect.any(String))
+
+    // Plaid then removes everything, among it transactions the stopped apply wrote.
+    const live = await emulator.liveTransactions(env, itemId)
+    await emulator.changeTransactions(env, itemId, { remove: live.length })
+    const watch = watchSyncCalls(env)
+    const res = await sync(env, user, itemId)
+    // The stopped run's 600 are applied, then this sync's own run removes them all.
+    expect(res.body).toEqual({ status: 'synced', added: 600, modified: 0, removed: live.length })
+    // From the stopped run's cursor: its staging is not fetched again from the old one.
+    expect(watch.calls[0]?.cursor).toBe(nextCursor)
+    expect(await expectInStep(env, user, itemId)).toEqual([])
+    expect(await storedState(user, itemId)).toMatchObject({ transactions: 0, staged: 0, runs: 0 })
+  })
+
+  it('stopped in a webhook’s job, is finished by the job’s retry', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    const before = await storedState(user, itemId)
+    await applyInPartsOf(user, 100)
+    await emulator.changeTransactions(env, itemId, { add: 600, fire_webhook: true })
+    const [announced] = (await emulator.webhooks(env)).filter((d) => d.body.includes('SYNC_UPDATES_AVAILABLE'))
+    if (!announced) throw new Error('Plaid announced nothing')
+    expect((await deliver(env, announced)).status).toBe(200)
+    const flaky = flakyUserStore('applySyncPart', { after: 1, error: () => new Error(STORE_FAILURE) })
+
+    const first = await runQueue({ ...env, USER_STORE: flaky.namespace }, { allowRetries: true })
+    expect(first.retried).toHaveLength(1)
+    expect(await storedState(user, itemId)).toMatchObject({ cursor: before.cursor, runs: 1 })
+    // The queue delivers the job again, after its backoff.
+    queuedJobs(env).push(...first.retried)
+    expect((await runQueue(env)).retried).toEqual([])
+    expect(await storedState(user, itemId)).toMatchObject({ staged: 0, runs: 0 })
+    await expectInStep(env, user, itemId)
+  })
+
+  it('is finished, not dropped as abandoned, however long ago its run started', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    const { nextCursor } = await interruptedApply(env, user, itemId)
+    await rowsIn(user.id, "UPDATE sync_runs SET started_at = '2000-01-01T00:00:00.000Z'")
+    const watch = watchSyncCalls(env)
+
+    expect((await sync(env, user, itemId)).body).toMatchObject({ status: 'synced', added: 600 })
+    expect(watch.calls[0]?.cursor).toBe(nextCursor)
+    expect(await storedState(user, itemId)).toMatchObject({ staged: 0, runs: 0 })
+    await expectInStep(env, user, itemId)
+  })
+
+  it('tries a part again in the same sync when its call fails with an error Cloudflare marks retryable', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await applyInPartsOf(user, 100)
+    await emulator.changeTransactions(env, itemId, { add: 600 })
+    const flaky = flakyUserStore('applySyncPart', { after: 1 })
+
+    const res = await sync({ ...env, USER_STORE: flaky.namespace }, user, itemId)
+    expect(res.body).toEqual({ status: 'synced', added: 600, modified: 0, removed: 0 })
+    expect(await storedState(user, itemId)).toMatchObject({ staged: 0, runs: 0 })
+    await expectInStep(env, user, itemId)
+  })
+
+  it('lets no other run of the Item begin its apply or move the cursor while one is applying', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    const before = await storedState(user, itemId)
+    await applyInPartsOf(user, 1)
+    const store = userStoreOf(user.id)
+    const changed = (await emulator.liveTransactions(env, itemId))
+      .slice(0, 3)
+      .map((t) => ({ ...t, amount: t.amount + 1 })) as unknown as PlaidTransaction[]
+    const page = { ...NO_BALANCES, added: [], modified: changed, removedIds: [] }
+    // Two runs from the same cursor, both with all their pages staged.
+    const a = await store.beginSync(user.id, itemId)
+    const b = await store.beginSync(user.id, itemId)
+    if (!a || !b) throw new Error('the Item is not stored')
+    await store.stageSyncPage(user.id, a.syncId, page)
+    await store.stageSyncPage(user.id, b.syncId, page)
+    const now = new Date().toISOString()
+    expect(await store.finishSync(user.id, a.syncId, 'cursor-of-a', now)).toEqual({ status: 'applying' })
+
+    expect(await store.finishSync(user.id, b.syncId, 'cursor-of-b', now)).toEqual({ status: 'lost' })
+    expect(await storedState(user, itemId)).toMatchObject({ cursor: before.cursor, runs: 1 })
+    // A sync beginning now is handed the applying run, to finish it first.
+    expect(await store.beginSync(user.id, itemId)).toEqual({ ...a, applying: true })
+    expect(await store.applySyncPart(user.id, a.syncId, now)).toEqual({ status: 'applying' })
+    expect(await store.applySyncPart(user.id, a.syncId, now)).toEqual({
+      status: 'applied',
+      added: 0,
+      modified: 3,
+      removed: 0,
+    })
+    expect(await storedState(user, itemId)).toMatchObject({ cursor: 'cursor-of-a', staged: 0, runs: 0 })
+    expect(await store.applySyncPart(user.id, a.syncId, now)).toEqual({ status: 'lost' })
+  })
+
+  it('keeps an applying run’s staging as it is: no more pages, no restart, and giving the run up keeps it', async () => {
+    const env = testEnv()
+    const user = await newUser()
+    const itemId = itemIdOf(await linkItem(env, user))
+    await interruptedApply(env, user, itemId)
+    const stopped = await storedState(user, itemId)
+    const run = await rowIn<{ sync_id: string }>(user.id, 'SELECT sync_id FROM sync_runs')
+    const syncId = run?.sync_id as string
+    const store = userStoreOf(user.id)
+    const more = (await emulator.liveTransactions(env, itemId)).slice(0, 1) as unknown as PlaidTransaction[]
+
+    await expect(
+      store.stageSyncPage(user.id, syncId, { ...NO_BALANCES, added: more, modified: [], removedIds: [] }),
+    ).rejects.toThrow('sync run dropped')
+    await expect(store.resetSync(user.id, syncId)).rejects.toThrow('sync run dropped')
+    await store.dropSync(user.id, syncId)
+    expect(await storedState(user, itemId)).toEqual(stopped)
+    expect((await sync(env, user, itemId)).body).toMatchObject({ status: 'synced', added: 600 })
+    await expectInStep(env, user, itemId)
   })
 })
