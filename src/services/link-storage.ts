@@ -40,6 +40,10 @@ export const duplicateError = (itemId: string) =>
     { item_id: itemId },
   )
 
+/** Whether `error` is duplicateError's: the user already has an Item for this login. */
+export const isDuplicateError = (error: unknown): error is ApiError =>
+  error instanceof ApiError && error.status === 409 && error.extra.item_id !== undefined
+
 export const notSaved = () =>
   new ApiError(500, 'Failed to exchange public token: the linked account could not be saved; link it again')
 

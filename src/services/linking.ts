@@ -17,6 +17,7 @@ import { queueItemSync } from './item-sync-queue'
 import {
   duplicateError,
   type ExchangedLink,
+  isDuplicateError,
   type LinkMetadata,
   type NewLink,
   notSaved,
@@ -117,7 +118,7 @@ export async function exchangePublicToken(
   } catch (error) {
     // Whether it may still be stored is not known: the pending link's finisher settles it.
     if (error instanceof PendingLinkKept) throw error.answer
-    const reason = isDuplicate(error) ? 'the login was already linked' : 'the Item could not be stored'
+    const reason = isDuplicateError(error) ? 'the login was already linked' : 'the Item could not be stored'
     if (await removeAtPlaid(ctx, accessToken, itemId, reason)) {
       await userStore(config, userId)
         .dropPendingLink(userId, itemId, true)
@@ -126,8 +127,6 @@ export async function exchangePublicToken(
     throw error
   }
 }
-
-const isDuplicate = (error: unknown) => error instanceof ApiError && error.extra?.item_id !== undefined
 
 /** The answer to a public token presented again: the Item it made, or why there is none. */
 async function replayOf(

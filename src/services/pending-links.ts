@@ -6,12 +6,11 @@
  * A link that cannot be settled now (Plaid or storage unreachable) stays for the next try.
  */
 import type { ServiceContext } from '../context'
-import { ApiError } from '../errors'
 import { isItemGone, isTransient, PlaidApiError } from '../plaid/errors'
 import type { PendingLink } from '../store/pending-links'
 import { userStore } from '../store/users'
 import { openSealedToken } from './access-token'
-import { removeAtPlaid, storeLinkedItem } from './link-storage'
+import { isDuplicateError, removeAtPlaid, storeLinkedItem } from './link-storage'
 
 /** Settles the pending links of the object `objectId` that are past their grace period. */
 export async function finishStalePendingLinks(ctx: ServiceContext, objectId: string): Promise<void> {
@@ -43,7 +42,7 @@ export async function settlePendingLink(
 ): Promise<'stored' | 'removed' | 'gone'> {
   const { config, log } = ctx
   const fields = { item_id: link.item_id }
-  const sealed = { sealed: link.access_token_sealed, keyId: link.access_token_key_id }
+  const sealed = sealedTokenOf(link)
   const accessToken = await openSealedToken(config, userId, link.item_id, sealed)
   try {
     await storeLinkedItem(
@@ -62,7 +61,7 @@ export async function settlePendingLink(
     }
     // A duplicate of an Item the user has, or an Item Plaid will not let be stored as it is: the
     // user never saw it, so it is removed rather than left billed. Anything else may pass.
-    const duplicate = error instanceof ApiError && error.status === 409
+    const duplicate = isDuplicateError(error)
     const refused = error instanceof PlaidApiError && !isTransient(error)
     if (!duplicate && !refused) throw error
     const reason = error instanceof Error ? error.message : 'unknown'
@@ -75,11 +74,12 @@ export async function settlePendingLink(
 
 /** Removes a pending link at Plaid (an Item Plaid no longer knows counts as removed), then here. */
 export async function removePendingLink(ctx: ServiceContext, userId: string, link: PendingLink): Promise<void> {
-  const sealed = { sealed: link.access_token_sealed, keyId: link.access_token_key_id }
   try {
-    await ctx.plaid.removeItem(await openSealedToken(ctx.config, userId, link.item_id, sealed))
+    await ctx.plaid.removeItem(await openSealedToken(ctx.config, userId, link.item_id, sealedTokenOf(link)))
   } catch (error) {
     if (!isItemGone(error)) throw error
   }
   await userStore(ctx.config, userId).dropPendingLink(userId, link.item_id)
 }
+
+const sealedTokenOf = (link: PendingLink) => ({ sealed: link.access_token_sealed, keyId: link.access_token_key_id })

@@ -64,8 +64,11 @@ export function findPendingLink(sql: SqlStorage, itemId: string): PendingLink | 
   return sql.exec<PendingLink>('SELECT * FROM pending_links WHERE item_id = ?', itemId).toArray()[0] ?? null
 }
 
-/** Pending links recorded before `cutoff` (ISO time), oldest first. */
-export function pendingLinksBefore(sql: SqlStorage, cutoff: string): PendingLink[] {
+/** Pending links recorded before `cutoff` (ISO time; all of them without one), oldest first. */
+export function pendingLinksBefore(sql: SqlStorage, cutoff?: string): PendingLink[] {
+  if (cutoff === undefined) {
+    return sql.exec<PendingLink>('SELECT * FROM pending_links ORDER BY created_at, item_id').toArray()
+  }
   return sql
     .exec<PendingLink>('SELECT * FROM pending_links WHERE created_at < ? ORDER BY created_at, item_id', cutoff)
     .toArray()

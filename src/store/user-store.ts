@@ -170,7 +170,7 @@ export class UserStore extends DurableObject<Bindings> {
   }
 
   async listPendingLinks(userId: string): Promise<PendingLink[]> {
-    return pendingLinksBefore(await this.storageOf(userId), '9999')
+    return pendingLinksBefore(await this.storageOf(userId))
   }
 
   async findPendingLink(userId: string, itemId: string): Promise<PendingLink | null> {

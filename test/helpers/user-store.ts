@@ -38,24 +38,16 @@ export async function rowIn<T = Record<string, unknown>>(userId: string, query: 
 export const STORE_FAILURE = 'SQLITE_ERROR: simulated storage failure'
 
 /**
- * The USER_STORE binding with the named methods of every object failing, as the storage does when
- * it cannot write; every other call reaches the real object.
+ * The USER_STORE binding with each stub it hands out passed through `wrap` first; every other
+ * property of the namespace is the real one's.
  */
-export function failingUserStore(failing: (keyof UserStore)[]): DurableObjectNamespace<UserStore> {
+function wrappingStubs(
+  wrap: (stub: DurableObjectStub<UserStore>, id: DurableObjectId) => DurableObjectStub<UserStore>,
+): DurableObjectNamespace<UserStore> {
   const real = namespace()
   return new Proxy(real, {
     get(target, property) {
-      if (property === 'get') {
-        return (id: DurableObjectId) => {
-          const stub = target.get(id)
-          return new Proxy(stub, {
-            get(stubTarget, name) {
-              if (failing.includes(name as keyof UserStore)) return () => Promise.reject(new Error(STORE_FAILURE))
-              return Reflect.get(stubTarget, name)
-            },
-          })
-        }
-      }
+      if (property === 'get') return (id: DurableObjectId) => wrap(target.get(id), id)
       const value = Reflect.get(target, property)
       return typeof value === 'function' ? value.bind(target) : value
     },
@@ -63,26 +55,32 @@ export function failingUserStore(failing: (keyof UserStore)[]): DurableObjectNam
 }
 
 /**
+ * The USER_STORE binding with the named methods of every object failing, as the storage does when
+ * it cannot write; every other call reaches the real object.
+ */
+export function failingUserStore(failing: (keyof UserStore)[]): DurableObjectNamespace<UserStore> {
+  return wrappingStubs(
+    (stub) =>
+      new Proxy(stub, {
+        get(stubTarget, name) {
+          if (failing.includes(name as keyof UserStore)) return () => Promise.reject(new Error(STORE_FAILURE))
+          return Reflect.get(stubTarget, name)
+        },
+      }),
+  )
+}
+
+/**
  * The USER_STORE binding with these users' objects failing every call (an object that cannot
  * start, say), and every other user's object working: what background jobs must step around.
  */
 export function poisonedUserStore(...userIds: string[]): DurableObjectNamespace<UserStore> {
-  const real = namespace()
-  const poisoned = userIds.map((userId) => real.idFromName(userId))
-  return new Proxy(real, {
-    get(target, property) {
-      if (property === 'get') {
-        return (id: DurableObjectId) => {
-          const stub = target.get(id)
-          if (!poisoned.some((each) => id.equals(each))) return stub
-          // Not thenable: a stub is never awaited itself.
-          const fail = () => Promise.reject(new Error(STORE_FAILURE))
-          return new Proxy(stub, { get: (_stub, name) => (name === 'then' ? undefined : fail) })
-        }
-      }
-      const value = Reflect.get(target, property)
-      return typeof value === 'function' ? value.bind(target) : value
-    },
+  const poisoned = userIds.map((userId) => namespace().idFromName(userId))
+  return wrappingStubs((stub, id) => {
+    if (!poisoned.some((each) => id.equals(each))) return stub
+    // Not thenable: a stub is never awaited itself.
+    const fail = () => Promise.reject(new Error(STORE_FAILURE))
+    return new Proxy(stub, { get: (_stub, name) => (name === 'then' ? undefined : fail) })
   })
 }
 
@@ -100,39 +98,29 @@ export function flakyUserStore(
   method: keyof UserStore,
   { after = 0, times = 1, error = retryableError }: { after?: number; times?: number; error?: () => Error } = {},
 ) {
-  const real = namespace()
   const counted = { calls: 0 }
-  const flaky = new Proxy(real, {
-    get(target, property) {
-      if (property === 'get') {
-        return (id: DurableObjectId) => {
-          const stub = target.get(id)
-          let broken = false
-          return new Proxy(stub, {
-            get(stubTarget, name) {
-              if (name === 'then') return undefined
-              const value = Reflect.get(stubTarget, name)
-              if (typeof value !== 'function') return value
-              return async (...args: unknown[]) => {
-                if (broken) throw new Error(BROKEN_STUB)
-                if (name === method) {
-                  counted.calls++
-                  if (counted.calls > after && counted.calls <= after + times) {
-                    broken = true
-                    throw error()
-                  }
-                }
-                return Reflect.apply(value, stubTarget, args)
-              }
-            },
-          })
+  const flaky = wrappingStubs((stub) => {
+    let broken = false
+    return new Proxy(stub, {
+      get(stubTarget, name) {
+        if (name === 'then') return undefined
+        const value = Reflect.get(stubTarget, name)
+        if (typeof value !== 'function') return value
+        return async (...args: unknown[]) => {
+          if (broken) throw new Error(BROKEN_STUB)
+          if (name === method) {
+            counted.calls++
+            if (counted.calls > after && counted.calls <= after + times) {
+              broken = true
+              throw error()
+            }
+          }
+          return Reflect.apply(value, stubTarget, args)
         }
-      }
-      const value = Reflect.get(target, property)
-      return typeof value === 'function' ? value.bind(target) : value
-    },
+      },
+    })
   })
-  return { namespace: flaky as DurableObjectNamespace<UserStore>, counted }
+  return { namespace: flaky, counted }
 }
 
 /** A user store that is down: every call fails. */
@@ -206,31 +194,22 @@ export const stoppingAfterUserStore = (method: keyof UserStore) => pausingAfterU
  * mean nothing was written.
  */
 export const failingAfterUserStore = (method: keyof UserStore) =>
-  afterCall(method, () => Promise.reject(Object.assign(new Error('Network connection lost.'), { retryable: true })))
+  afterCall(method, () => Promise.reject(retryableError()))
 
 function afterCall(
   method: keyof UserStore,
   then: (result: unknown) => Promise<unknown>,
 ): DurableObjectNamespace<UserStore> {
-  const real = namespace()
-  return new Proxy(real, {
-    get(target, property) {
-      if (property === 'get') {
-        return (id: DurableObjectId) => {
-          const stub = target.get(id)
-          return new Proxy(stub, {
-            get(stubTarget, name) {
-              const value = Reflect.get(stubTarget, name)
-              if (name !== method || typeof value !== 'function') return value
-              return async (...args: unknown[]) => then(await Reflect.apply(value, stubTarget, args))
-            },
-          })
-        }
-      }
-      const value = Reflect.get(target, property)
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  })
+  return wrappingStubs(
+    (stub) =>
+      new Proxy(stub, {
+        get(stubTarget, name) {
+          const value = Reflect.get(stubTarget, name)
+          if (name !== method || typeof value !== 'function') return value
+          return async (...args: unknown[]) => then(await Reflect.apply(value, stubTarget, args))
+        },
+      }),
+  )
 }
 
 /**
