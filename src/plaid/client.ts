@@ -20,7 +20,9 @@ import type {
   WebhookVerificationKey,
 } from './types'
 
-export const PLAID_VERSION = '2020-09-14'
+import { PLAID_VERSION } from './version'
+
+export { PLAID_VERSION }
 
 type CallOptions = {
   /** Budget for the whole call, retries included (default: PLAID_TIMEOUT_MS), cut to the request's deadline. */
