@@ -16,7 +16,7 @@ import { jwk } from 'hono/jwk'
 import { decode } from 'hono/jwt'
 import type { HonoJsonWebKey } from 'hono/utils/jwt/jws'
 import type { JWTPayload } from 'hono/utils/jwt/types'
-import type { AuthConfig } from '../env'
+import type { AuthConfig } from '../config'
 import { UnauthorizedError } from '../errors'
 import type { AppEnv } from '../types'
 

@@ -1,8 +1,8 @@
 import type { Context } from 'hono'
 import { Hono } from 'hono/tiny'
 import { requireUser } from '../auth/bearer'
-import { serviceContext } from '../context'
-import { type Config, getConfig } from '../env'
+import type { Config } from '../config'
+import { configOf, serviceContext } from '../context'
 import { removeItem } from '../services/item-removal'
 import { refreshItem, requireItem } from '../services/linking'
 import { syncItem } from '../services/transactions-sync'
@@ -22,10 +22,10 @@ const itemInPath = (c: Context<AppEnv>, config: Config) =>
 export const itemRoutes = new Hono<AppEnv>()
   .get('/items', operation('list items'), requireUser, async (c) => {
     const userId = c.get('userId')
-    return c.json({ items: await userStore(getConfig(c.env), userId).listItems(userId) })
+    return c.json({ items: await userStore(configOf(c), userId).listItems(userId) })
   })
   .get('/items/:item_id', operation('get item'), requireUser, async (c) => {
-    return c.json({ item: publicItem(await itemInPath(c, getConfig(c.env))) })
+    return c.json({ item: publicItem(await itemInPath(c, configOf(c))) })
   })
   .delete('/items/:item_id', operation('remove item'), requireUser, async (c) => {
     const ctx = serviceContext(c)

@@ -1,8 +1,8 @@
 import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
 import { requireUser } from '../auth/bearer'
+import { configOf } from '../context'
 import { fromBase64Url, toBase64Url } from '../crypto/token-cipher'
-import { getConfig } from '../env'
 import { ApiError } from '../errors'
 import { requireItem } from '../services/linking'
 import { userStore } from '../store/users'
@@ -63,7 +63,7 @@ export const transactionRoutes = new Hono<AppEnv>().get(
   operation('list transactions'),
   requireUser,
   async (c) => {
-    const config = getConfig(c.env)
+    const config = configOf(c)
     const query = readQuery(c, TransactionsQuery)
     if (query.start_date && query.end_date && query.start_date > query.end_date) {
       throw new ApiError(422, 'invalid query: start_date is after end_date')
