@@ -1,5 +1,4 @@
 import { requestId } from 'hono/request-id'
-import { secureHeaders } from 'hono/secure-headers'
 import { Hono } from 'hono/tiny'
 import { getConfig } from './config'
 import { corsFromSettings } from './cors'
@@ -14,6 +13,7 @@ import { linkTokenRoutes } from './routes/link-token'
 import { transactionRoutes } from './routes/transactions'
 import { operatorRoutes, userRoutes } from './routes/users'
 import { webhookRoutes } from './routes/webhooks'
+import { securityHeaders } from './security-headers'
 import type { AppEnv } from './types'
 
 export const app = new Hono<AppEnv>()
@@ -25,19 +25,7 @@ app.use('*', requestId({ limitLength: 128 }), function attachLogger(c, next) {
   return next()
 })
 app.use('*', corsFromSettings)
-app.use(
-  '*',
-  secureHeaders({
-    // An API answers JSON only: nothing may be framed, run or embedded from it.
-    contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-    crossOriginResourcePolicy: 'same-site',
-  }),
-  async function noStore(c, next) {
-    await next()
-    // Answers carry account data: no shared or browser cache may keep them.
-    c.header('Cache-Control', 'no-store')
-  },
-)
+app.use('*', securityHeaders)
 
 // Liveness: the isolate answers. Readiness: it can also serve, which needs valid settings; a
 // deploy with a missing secret is alive, yet every other route would answer 500.

@@ -1,4 +1,3 @@
-import type { JWTPayload } from 'hono/utils/jwt/types'
 import type { Bindings, Config } from './config'
 import type { Logger } from './log'
 
@@ -16,8 +15,6 @@ export type AppEnv = {
     requestId: string
     /** Logs with this request's id on every line. */
     log: Logger
-    /** Set by hono/jwk's middleware when a provider-signed token verifies (src/auth/jwks.ts). */
-    jwtPayload?: JWTPayload
     /** When the route has one (withDeadline), the time (epoch ms) by which every wait must be over. */
     deadline?: number
   }

@@ -90,5 +90,5 @@ function verifyToken(c: Context<AppEnv>, token: string, auth: AuthConfig): Promi
     ...TIME_CLAIMS_CHECKED_HERE,
   }
   if (auth.mode === 'hmac') return hmacKeyOf(auth).then((key) => verify(token, key, { alg: auth.alg, ...verification }))
-  return verifyWithProviderKeys(c, token, auth, verification, requestDeadline(c))
+  return verifyWithProviderKeys(token, auth, verification, requestDeadline(c))
 }
