@@ -13,11 +13,14 @@ import { finishLinkSession, linkEndpoints } from './endpoints/link'
 import { renderTransaction, transactionEndpoints } from './endpoints/transactions'
 import { CONTROL_WEBHOOK_CODES, itemWebhook, webhookEndpoints } from './endpoints/webhooks'
 import { type Fault, parseFault, takeFault } from './faults'
+import { newRequestId } from './ids'
 import { linkSessionRoutes } from './link-ui/session'
+import type { Item } from './model'
 import { EmulatedPlaidError, invalidInput, invalidRequest } from './plaid-error'
-import { type Item, isLoginRequired, isoSeconds, refreshBalances, Tenant } from './state'
-import { transactionLog } from './transactions'
-import { jwkPublicKey, signWebhook, syncUpdatesAvailable, WebhookSender } from './webhooks'
+import { driftBalances, isLoginRequired, isoSeconds, Tenant, transactionLog } from './state'
+import { syncUpdatesAvailable } from './webhooks/bodies'
+import { jwkPublicKey, signWebhook } from './webhooks/keys'
+import { WebhookSender } from './webhooks/sender'
 
 export { Tenant } from './state'
 
@@ -303,7 +306,7 @@ export function createEmulator(options: EmulatorOptions = {}) {
       // Plaid refreshes an Item's cached balances when it pulls new activity from the bank, and
       // reports them in /accounts/get and in the /transactions/sync pages of the accounts that have
       // transactions: the money moves in those accounts only.
-      if (counts.add + counts.modify + counts.post > 0) refreshBalances(item, (a) => log.accountIds.has(a.id))
+      if (counts.add + counts.modify + counts.post > 0) driftBalances(item, (a) => log.accountIds.has(a.id))
       const fired = fireWebhook && (await webhooks.send(t, item, syncUpdatesAvailable(item)))
       return c.json({ transactions: log.live.size, events: log.events.length, webhook_fired: fired })
     }),
@@ -470,10 +473,4 @@ function redact(headers: Record<string, string>): Record<string, string> {
   const copy = { ...headers }
   if ('plaid-secret' in copy) copy['plaid-secret'] = '<redacted>'
   return copy
-}
-
-const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
-export function newRequestId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(15))
-  return Array.from(bytes, (b) => ALPHANUMERIC[b % ALPHANUMERIC.length]).join('')
 }

@@ -1,15 +1,8 @@
+import { INSTITUTIONS } from '../data/institutions'
 import type { EndpointRegistry } from '../emulator'
+import type { Account, Institution, Item, LinkToken } from '../model'
 import { invalidField } from '../plaid-error'
-import {
-  type Account,
-  INSTITUTIONS,
-  type Institution,
-  type Item,
-  isoSeconds,
-  LINK_TOKEN_TTL_MS,
-  type LinkToken,
-  type Tenant,
-} from '../state'
+import { isoSeconds, LINK_TOKEN_TTL_MS, type Tenant } from '../state'
 import {
   anything,
   arrayOf,
