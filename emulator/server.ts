@@ -8,8 +8,9 @@
 import { readFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { serve } from '@hono/node-server'
-import { createEmulator, DISCONNECT_HEADER, type EmulatorOptions } from './emulator'
+import { createEmulator, type EmulatorOptions } from './emulator'
 import { EMULATOR_STATE_FILE, loadStateFile, writeStateFile } from './persist'
+import { DISCONNECT_HEADER } from './pipeline'
 import { serializeTenants } from './snapshot'
 import type { Tenant } from './state'
 

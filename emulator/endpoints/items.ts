@@ -8,9 +8,9 @@
 
 import { CUSTOM_USERNAME, customAccounts } from '../custom-user'
 import { INSTITUTIONS } from '../data/institutions'
-import type { EndpointRegistry } from '../emulator'
 import type { Account, Item } from '../model'
 import { EmulatedPlaidError, invalidInput } from '../plaid-error'
+import type { EndpointRegistry } from '../registry'
 import { driftBalances, isoSeconds, type Tenant } from '../state'
 import {
   anything,

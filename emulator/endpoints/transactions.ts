@@ -2,9 +2,9 @@
  * `/transactions/sync`: validates the request as Plaid does, resolves the cursor to a position in
  * the Item's change log (../transactions/log.ts) and renders one page as TransactionsSyncResponse.
  */
-import type { EndpointRegistry } from '../emulator'
 import type { Item } from '../model'
 import { EmulatedPlaidError, invalidField, invalidInput } from '../plaid-error'
+import type { EndpointRegistry } from '../registry'
 import { transactionLog } from '../state'
 import { decodeCursor, encodeCursor } from '../transactions/cursor'
 import type { TransactionLog } from '../transactions/log'

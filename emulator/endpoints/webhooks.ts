@@ -3,9 +3,9 @@
  * what it does to the Item (ERROR puts it in ITEM_LOGIN_REQUIRED, LOGIN_REPAIRED heals it), lives
  * in itemWebhook so the control API can fire the same webhooks. Bodies are built in ../webhooks/bodies.ts.
  */
-import type { EndpointRegistry } from '../emulator'
 import type { Item } from '../model'
 import { EmulatedPlaidError, invalidField, invalidInput, itemError } from '../plaid-error'
+import type { EndpointRegistry } from '../registry'
 import type { Tenant } from '../state'
 import { checkFields, string, stringOf } from '../validate'
 import {
