@@ -3,6 +3,7 @@
  * pin down the emulator's own behaviour: the answers the rest of the suite relies on being Plaid's.
  */
 import { expect } from 'vitest'
+import { createEmulator, type Emulator } from '../../emulator/emulator'
 
 export const EMULATOR_URL = 'http://plaid.test'
 export const PLAID_VERSION = '2020-09-14'
@@ -27,6 +28,14 @@ export type RequestOptions = {
   malformed?: string
   /** Another emulator than the shared one (e.g. one with its own clock); default: fetch. */
   via?: (request: Request) => Response | Promise<Response>
+}
+
+/**
+ * An emulator of its own in this isolate, with a clock the test moves: the shared one keeps real
+ * time, and a public token lives 30 minutes.
+ */
+export function emulatorWithClock(now: () => number): Emulator {
+  return createEmulator({ now })
 }
 
 /** A client id of its own, so the emulator keeps this test's Items apart (Plaid: a team). */
