@@ -4,10 +4,10 @@
  */
 import { expect } from 'vitest'
 import { createEmulator, type Emulator } from '../../emulator/emulator'
+import { EMULATOR_SECRET } from '../../src/dev-defaults'
+import { PLAID_VERSION } from '../../src/plaid/version'
 
 export const EMULATOR_URL = 'http://plaid.test'
-export const PLAID_VERSION = '2020-09-14'
-export const SECRET = 'emulator-secret'
 export const WEBHOOK_URL = 'https://api.example.com/api/v1/banking/webhooks'
 
 /**
@@ -50,7 +50,7 @@ export async function plaid(
   const headers: Record<string, string | null> = {
     'Content-Type': 'application/json',
     'PLAID-CLIENT-ID': clientId,
-    'PLAID-SECRET': SECRET,
+    'PLAID-SECRET': EMULATOR_SECRET,
     'Plaid-Version': PLAID_VERSION,
     ...options.headers,
   }
