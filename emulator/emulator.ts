@@ -80,6 +80,6 @@ export function createEmulator(options: EmulatorOptions = {}) {
   app.notFound((c) =>
     c.json(new EmulatedPlaidError(404, 'INVALID_REQUEST', 'NOT_FOUND', 'not found').body(newRequestId()), 404),
   )
-  // `tenants` is for emulator/persist.ts, which saves and restores them.
+  // `tenants` is for emulator/snapshot.ts, which saves and restores them.
   return { fetch: app.fetch, tenant, tenants, chaos }
 }

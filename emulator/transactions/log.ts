@@ -43,7 +43,7 @@ export class TransactionLog {
 
   /**
    * What the log was made from and every change appended since: the log is a pure function of
-   * these (see emulator/persist.ts, which saves them rather than the generated transactions).
+   * these (see emulator/snapshot.ts, which saves them rather than the generated transactions).
    */
   readonly origin: LogOrigin
   readonly changes: LogChange[] = []

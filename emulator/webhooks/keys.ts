@@ -58,7 +58,7 @@ export class WebhookKeys {
     return this.keys
   }
 
-  /** The keys, private parts included, as JWKs (for the emulator's state file, emulator/persist.ts). */
+  /** The keys, private parts included, as JWKs (for the emulator's saved state, emulator/snapshot.ts). */
   async export(): Promise<ExportedSigningKey[]> {
     return Promise.all(
       this.keys.map(async ({ privateKey, kid, createdAt, expiredAt }) => ({
