@@ -82,6 +82,7 @@ export function controlApp({ tenant, chaos, webhooks }: ControlOptions) {
         // A webhook the Item cannot produce: refused with the reason Plaid would give.
         if (error instanceof EmulatedPlaidError)
           return c.json({ error: error.message, error_code: error.errorCode }, 400)
+        // A bug, not a refusal: Hono's default handler answers it with a bare 500.
         throw error
       })
       .get('/chaos', (c) => c.json<ChaosSnapshot>(chaos.snapshot()))

@@ -78,6 +78,7 @@ export function plaidApi(options: PlaidApiOptions, modules: ((api: EndpointRegis
   for (const register of modules) register(registry)
   app.onError((error, c) => {
     if (error instanceof EmulatedPlaidError) return plaidAnswer(c, error.status, error.body(c.var.requestId))
+    // A bug, not Plaid's behaviour: Hono's default handler answers it with a bare 500.
     throw error
   })
   return app
