@@ -57,6 +57,7 @@ function expectAnswer(documented: Documented | undefined, what: string, res: Cal
 
 describe('GET /api/v1/openapi.json', () => {
   it('is served from the committed file, which is what src/openapi/ builds (npm run openapi)', () => {
+    // When this fails: npm run openapi, and commit public/api/v1/openapi.json.
     expect(committed).toEqual(JSON.parse(JSON.stringify(openApiDocument)))
   })
 
