@@ -131,7 +131,9 @@ export const openObject = <E extends v.ObjectEntries>(entries: E, message = obje
 
 /**
  * valibot's object schemas take an array for an object (`[]` has no field to refuse); JSON tells
- * them apart, the OpenAPI document says `type: object`, and so does the server.
+ * them apart, the OpenAPI document says `type: object`, and so does the server. The wrapper keeps
+ * the schema's type and entries (what validate() and the document builder read), and is built
+ * with valibot's own schema helpers (`_standardSchema`, `_addIssue`), as its schemas are.
  */
 function objectsOnly<S extends v.GenericSchema>(schema: S): S {
   return v._standardSchema<S>({
