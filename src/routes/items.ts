@@ -9,15 +9,14 @@ import { syncItem } from '../services/transactions-sync'
 import { publicItem } from '../store/items'
 import { userStore } from '../store/users'
 import type { AppEnv } from '../types'
-import { plaidId, validate } from './input'
+import { validate } from './input'
 import { operation } from './operation'
 import { limitPlaidCalls } from './rate-limit'
-
-const itemIdParam = plaidId('item_id')
+import { ItemIdParam } from './schemas'
 
 /** The Item named in the path, if it is this user's; 404 otherwise. */
 const itemInPath = (c: Context<AppEnv>, config: Config) =>
-  requireItem(config, c.get('userId'), validate(itemIdParam, c.req.param('item_id'), 'item_id'))
+  requireItem(config, c.get('userId'), validate(ItemIdParam, c.req.param('item_id'), 'item_id'))
 
 export const itemRoutes = new Hono<AppEnv>()
   .get('/items', operation('list items'), requireUser, async (c) => {
