@@ -15,9 +15,11 @@
  * that (at most the grace period and 90 s) before the load test reads Plaid's truth, and
  * `checkDisconnects` verifies it.
  */
-import type { Exchange } from '../emulator/emulator'
-import type { Fault } from '../emulator/faults'
-import { positiveInt, type Stack, sleep } from './stack'
+import type { Exchange } from '../../emulator/emulator'
+import type { Fault } from '../../emulator/faults'
+import { positiveInt } from '../lib/options'
+import { sleep } from '../lib/process'
+import type { Stack } from '../lib/stack'
 
 /** Share of users who abandon one exchange. */
 export const DISCONNECT_SHARE = Number(process.env.LOADTEST_DISCONNECT_SHARE || 0.1)
