@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 import type { Exchange } from '../emulator/emulator'
 import { PLAID_VERSION } from '../src/plaid/version'
-import { judge, MALFORMED_HEADER, SELF_CHECK, type Spec, selfCheck, type Violation } from './contract/judge'
+import { judge, SELF_CHECK, type Spec, selfCheck, type Violation } from './contract/judge'
 import { field, isObject, SpecSchemas } from './contract/spec'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')

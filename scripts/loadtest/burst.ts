@@ -150,19 +150,16 @@ export async function runColdBurst(run: Run, truth: Truth): Promise<BurstFigures
   }
 
   let failures = 0
+  /** Counts a failure of the current check and reports it as a fatal problem. */
+  const fail = (kind: string, message: string) => {
+    failures++
+    problem(run, kind, true, message)
+  }
   for (const a of run.coldBurst.first.filter((x) => !ok(x))) {
-    failures++
-    problem(
-      run,
-      `cold burst: ${a.status === 401 ? '401' : 'not 2xx'} at the first attempt`,
-      true,
-      `${a.status}: ${a.detail}`,
-    )
+    fail(`cold burst: ${a.status === 401 ? '401' : 'not 2xx'} at the first attempt`, `${a.status}: ${a.detail}`)
   }
-  if (figures.keyFetches < 1 || figures.keyFetches > MAX_BURST_KEY_FETCHES) {
-    failures++
-    problem(run, 'cold burst: key fetches', true, `the new key was fetched ${figures.keyFetches} times`)
-  }
+  if (figures.keyFetches < 1 || figures.keyFetches > MAX_BURST_KEY_FETCHES)
+    fail('cold burst: key fetches', `the new key was fetched ${figures.keyFetches} times`)
   run.checks.push({
     name: `Cold-isolate burst: ${BURST_WEBHOOKS} genuine webhooks at once, signed with a key no isolate has cached, each answered 2xx at its first attempt (none 401); the new key fetched from Plaid 1 to ${MAX_BURST_KEY_FETCHES} times`,
     compared: `${run.coldBurst.first.length} first attempts: ${figures.ok} 2xx, ${figures.refused} 401, ${figures.other} other; new key fetched ${figures.keyFetches}×`,

@@ -1,19 +1,7 @@
 /**
- * Disconnects for `npm run loadtest`: a share of users also link a bank whose exchange their
- * browser abandons right after Plaid's exchange answered (README, "A browser that goes away
- * mid-exchange"). The emulator runs in the load test's process, so the moment is observed, not
- * guessed: when the emulator answers `/item/public_token/exchange` for that user's public token,
- * faults are armed at once on the new access token, and the client's fetch is aborted as soon as
- * the API's next Plaid call for it (`/accounts/get`, made once the pending link is recorded) has
- * reached the emulator. Half are `held` (that call is held 1.5 s, and the request may go on), half
- * `stranded` (Plaid fails the request's /accounts/get and /item/remove, as a stand-in for
- * Cloudflare stopping the request, which local workerd does not: the pending link is left behind).
- *
- * Either way the Item must end up stored and listed for its user, or removed at Plaid: by the
- * request itself, or by the user's object's alarm once the pending link's grace period
- * (PENDING_LINK_GRACE_SECONDS, shortened for the run) is over. `waitForDisconnects` waits for
- * that (at most the grace period and 90 s) before the load test reads Plaid's truth, and
- * `checkDisconnects` verifies it.
+ * Disconnects for `npm run loadtest`: a share of users abandon one exchange right after Plaid's
+ * exchange answered; each such Item must end up listed for its user or removed at Plaid
+ * (docs/loadtest.md, "Disconnects").
  */
 import type { Exchange } from '../../emulator/emulator'
 import type { Fault } from '../../emulator/faults'

@@ -150,48 +150,38 @@ export async function verifyThroughApi(run: Run, users: User[], truth: Truth): P
 
   // (a) Items
   let failures = 0
+  /** Counts a failure of the current check and reports it as a fatal problem. */
+  const fail = (kind: string, message: string) => {
+    failures++
+    problem(run, kind, true, message)
+  }
   const listedBy = new Map<string, string[]>()
   await mapLimit(users, VERIFY_CONCURRENCY, async (user) => {
     const res = await call(run, user, 'GET', '/items', 'GET /items', 'verify')
     if (res.status !== 200) {
-      failures++
-      problem(run, 'verification', true, `${user.id}: GET /items answered ${res.status} ${res.text.slice(0, 200)}`)
+      fail('verification', `${user.id}: GET /items answered ${res.status} ${res.text.slice(0, 200)}`)
       return
     }
     const ids = (res.body.items as { item_id: string }[]).map((i) => i.item_id)
     listedBy.set(user.id, ids)
     for (const id of new Set(ids)) {
       const times = ids.filter((x) => x === id).length
-      if (times > 1) {
-        failures++
-        problem(run, 'duplicate row', true, `${user.id}: GET /items lists ${id} ${times} times`)
-      }
+      if (times > 1) fail('duplicate row', `${user.id}: GET /items lists ${id} ${times} times`)
       const owner = run.owners.get(id)
-      if (owner !== user.id) {
-        failures++
-        problem(
-          run,
+      if (owner !== user.id)
+        fail(
           'cross-user leak',
-          true,
           `${user.id}: GET /items lists ${id}, ${owner ? `which ${owner} linked` : 'which no exchange answered to this user'}`,
         )
-      }
       const item = emulatorItem.get(id)
-      if (!item || item.removed) {
-        failures++
-        problem(
-          run,
+      if (!item || item.removed)
+        fail(
           'stale row',
-          true,
           `${user.id}: GET /items lists ${id}, which is ${item ? 'removed at Plaid' : 'unknown to Plaid'}`,
         )
-      }
     }
     for (const id of user.removed) {
-      if (ids.includes(id)) {
-        failures++
-        problem(run, 'resurrected', true, `${user.id}: GET /items still lists ${id}, removed with 204`)
-      }
+      if (ids.includes(id)) fail('resurrected', `${user.id}: GET /items still lists ${id}, removed with 204`)
     }
   })
   let orphans = 0
@@ -212,33 +202,17 @@ export async function verifyThroughApi(run: Run, users: User[], truth: Truth): P
       continue
     }
     const times = (listedBy.get(owner) ?? []).filter((id) => id === item.item_id).length
-    if (times !== 1) {
-      failures++
-      problem(
-        run,
-        'lost row',
-        true,
-        `${owner}: GET /items lists live Item ${item.item_id} ${times} times (expected once)`,
-      )
-    }
+    if (times !== 1)
+      fail('lost row', `${owner}: GET /items lists live Item ${item.item_id} ${times} times (expected once)`)
   }
   for (const user of users) {
     for (const id of user.items) {
-      if (!truth.live.has(id)) {
-        failures++
-        problem(
-          run,
-          'lost row',
-          true,
-          `${user.id}: Item ${id} was linked (and not removed by the user) but Plaid says it is gone`,
-        )
-      }
+      if (!truth.live.has(id))
+        fail('lost row', `${user.id}: Item ${id} was linked (and not removed by the user) but Plaid says it is gone`)
     }
     for (const id of user.removed) {
-      if (!emulatorItem.get(id)?.removed) {
-        failures++
-        problem(run, 'stale row', true, `${user.id}: Item ${id} was removed (204) but is still live at Plaid`)
-      }
+      if (!emulatorItem.get(id)?.removed)
+        fail('stale row', `${user.id}: Item ${id} was removed (204) but is still live at Plaid`)
     }
   }
   const ownedLive = [...truth.live.values()].filter((i) => run.owners.has(i.item_id)).length
@@ -259,8 +233,7 @@ export async function verifyThroughApi(run: Run, users: User[], truth: Truth): P
   await mapLimit(users, VERIFY_CONCURRENCY, async (user) => {
     const res = await call(run, user, 'GET', '/accounts', 'GET /accounts', 'verify')
     if (res.status !== 200) {
-      failures++
-      problem(run, 'verification', true, `${user.id}: GET /accounts answered ${res.status} ${res.text.slice(0, 200)}`)
+      fail('verification', `${user.id}: GET /accounts answered ${res.status} ${res.text.slice(0, 200)}`)
       return
     }
     const listed = res.body.accounts as ApiAccount[]
@@ -268,18 +241,12 @@ export async function verifyThroughApi(run: Run, users: User[], truth: Truth): P
     const seen = new Set<string>()
     for (const a of listed) {
       accountsCompared++
-      if (seen.has(a.account_id)) {
-        failures++
-        problem(run, 'duplicate row', true, `${user.id}: account ${a.account_id} listed twice`)
-      }
+      if (seen.has(a.account_id)) fail('duplicate row', `${user.id}: account ${a.account_id} listed twice`)
       seen.add(a.account_id)
       const p = plaidAccounts.get(a.account_id)
       if (!p || run.owners.get(p.item_id) !== user.id) {
-        failures++
-        problem(
-          run,
+        fail(
           p ? 'cross-user leak' : 'stale row',
-          true,
           `${user.id}: account ${a.account_id} (Item ${a.item_id}) is ${p ? `${run.owners.get(p.item_id)}'s` : 'not a live account at Plaid'}`,
         )
         continue
@@ -296,26 +263,15 @@ export async function verifyThroughApi(run: Run, users: User[], truth: Truth): P
         a.balances.current === b.current &&
         a.balances.limit === b.limit &&
         a.balances.iso_currency_code === b.iso_currency_code
-      if (!same) {
-        failures++
-        problem(
-          run,
+      if (!same)
+        fail(
           'stale row',
-          true,
           `${user.id}: account ${a.account_id} differs: API ${JSON.stringify(a)} vs Plaid ${JSON.stringify(p)}`,
         )
-      }
     }
     for (const p of expected) {
-      if (!seen.has(p.account_id)) {
-        failures++
-        problem(
-          run,
-          'lost row',
-          true,
-          `${user.id}: account ${p.account_id} of Item ${p.item_id} is missing from GET /accounts`,
-        )
-      }
+      if (!seen.has(p.account_id))
+        fail('lost row', `${user.id}: account ${p.account_id} of Item ${p.item_id} is missing from GET /accounts`)
     }
   })
   run.checks.push({
@@ -331,8 +287,7 @@ export async function verifyThroughApi(run: Run, users: User[], truth: Truth): P
   await mapLimit(users, VERIFY_CONCURRENCY, async (user) => {
     const listed = await listAllTransactions(run, user, 'verify')
     if (!listed.ok) {
-      failures++
-      problem(run, 'verification', true, `${user.id}: GET /transactions failed: ${listed.error}`)
+      fail('verification', `${user.id}: GET /transactions failed: ${listed.error}`)
       return
     }
     const expected = expectedTransactions(run, truth, user)
@@ -369,15 +324,11 @@ export async function verifyThroughApi(run: Run, users: User[], truth: Truth): P
     const txs = await call(run, user, 'GET', `/transactions?item_id=${itemId}`, 'GET /transactions?item_id', 'verify')
     const missing = JSON.stringify({ detail: 'item not found' })
     const leaked = [item, accounts, txs].some((res) => res.status !== 404 || JSON.stringify(res.body) !== missing)
-    if (leaked) {
-      failures++
-      problem(
-        run,
+    if (leaked)
+      fail(
         'cross-user leak',
-        true,
         `${user.id} asking for ${other.id}'s Item ${itemId}: GET item ${item.status}, accounts ${accounts.status}, transactions ${txs.status} ${txs.text.slice(0, 120)}`,
       )
-    }
   }
   run.checks.push({
     name: "Another user's Item by id: GET /items/:id, /accounts?item_id= and /transactions?item_id= answer 404, exactly as for a missing Item",

@@ -23,6 +23,11 @@ export async function verifyDatabase(run: RunState, truth: Truth, persistTo: str
 
   // No token in clear, in any column of any row...
   let failures = 0
+  /** Counts a failure of the current check and reports it as a fatal problem. */
+  const fail = (kind: string, message: string) => {
+    failures++
+    problem(run, kind, true, message)
+  }
   const tables = {
     items,
     accounts,
@@ -42,8 +47,7 @@ export async function verifyDatabase(run: RunState, truth: Truth, persistTo: str
           text.includes('public-sandbox-') ||
           tokens.some((t) => text.includes(t))
         ) {
-          failures++
-          problem(run, 'clear-text token', true, `${name}.${column} holds a token in clear: ${text.slice(0, 40)}...`)
+          fail('clear-text token', `${name}.${column} holds a token in clear: ${text.slice(0, 40)}...`)
         }
       }
     }
@@ -60,15 +64,8 @@ export async function verifyDatabase(run: RunState, truth: Truth, persistTo: str
         const content = readFileSync(path)
         files++
         bytes += content.length
-        if (needles.some((n) => content.includes(n)) || tokens.some((t) => content.includes(t))) {
-          failures++
-          problem(
-            run,
-            'clear-text token',
-            true,
-            `state file ${relative(persistTo, path)} contains an access or public token`,
-          )
-        }
+        if (needles.some((n) => content.includes(n)) || tokens.some((t) => content.includes(t)))
+          fail('clear-text token', `state file ${relative(persistTo, path)} contains an access or public token`)
       }
     }
   }
@@ -98,40 +95,26 @@ export async function verifyDatabase(run: RunState, truth: Truth, persistTo: str
   ) => {
     const ids = rows.map((r) => String(r[idColumn]))
     const unique = new Set(ids)
-    if (unique.size !== ids.length) {
-      failures++
-      problem(run, 'duplicate row', true, `${table}: ${ids.length - unique.size} duplicated ${idColumn}`)
-    }
+    if (unique.size !== ids.length)
+      fail('duplicate row', `${table}: ${ids.length - unique.size} duplicated ${idColumn}`)
     const extra = rows.filter((r) => !expected.has(String(r[idColumn])))
     const missing = [...expected.keys()].filter((id) => !unique.has(id))
     const misplaced = rows.filter(
       (r) => expected.has(String(r[idColumn])) && expectedOf(r) !== expected.get(String(r[idColumn])),
     )
     if (extra.length > 0) {
-      failures++
-      problem(
-        run,
+      fail(
         'stale row',
-        true,
         `${table}: ${extra.length} row(s) not live at Plaid, e.g. ${extra
           .slice(0, 3)
           .map((r) => `${r[idColumn]} (item ${r.item_id}, user ${r.user_id})`)
           .join(', ')}`,
       )
     }
-    if (missing.length > 0) {
-      failures++
-      problem(
-        run,
-        'lost row',
-        true,
-        `${table}: ${missing.length} row(s) missing, e.g. ${missing.slice(0, 3).join(', ')}`,
-      )
-    }
-    if (misplaced.length > 0) {
-      failures++
-      problem(run, 'cross-user leak', true, `${table}: ${misplaced.length} row(s) under the wrong Item or user`)
-    }
+    if (missing.length > 0)
+      fail('lost row', `${table}: ${missing.length} row(s) missing, e.g. ${missing.slice(0, 3).join(', ')}`)
+    if (misplaced.length > 0)
+      fail('cross-user leak', `${table}: ${misplaced.length} row(s) under the wrong Item or user`)
   }
   rowCheck('items', items, 'item_id', expectItems, (r) => String(r.user_id))
   rowCheck('accounts', accounts, 'account_id', expectAccounts, (r) => String(r.item_id))
@@ -139,15 +122,11 @@ export async function verifyDatabase(run: RunState, truth: Truth, persistTo: str
   // Every account and transaction row belongs to its Item's user.
   const itemUser = new Map(items.map((r) => [String(r.item_id), String(r.user_id)]))
   const wrongUser = [...accounts, ...transactions].filter((r) => itemUser.get(String(r.item_id)) !== String(r.user_id))
-  if (wrongUser.length > 0) {
-    failures++
-    problem(
-      run,
+  if (wrongUser.length > 0)
+    fail(
       'cross-user leak',
-      true,
       `${wrongUser.length} account/transaction row(s) whose user_id is not their Item's (or whose Item is gone)`,
     )
-  }
   // Every stored Item is in the D1 index under its user with its key id (webhooks and the
   // re-seal find it there); no sync left staged rows behind.
   const indexed = new Map(index.map((r) => [String(r.item_id), r]))
@@ -155,20 +134,10 @@ export async function verifyDatabase(run: RunState, truth: Truth, persistTo: str
     const entry = indexed.get(String(r.item_id))
     return !entry || entry.user_id !== r.user_id || entry.access_token_key_id !== r.access_token_key_id
   })
-  if (unindexed.length > 0) {
-    failures++
-    problem(
-      run,
-      'index',
-      true,
-      `D1 item_index: ${unindexed.length} stored Item(s) missing or with another user or key id`,
-    )
-  }
+  if (unindexed.length > 0)
+    fail('index', `D1 item_index: ${unindexed.length} stored Item(s) missing or with another user or key id`)
   const staged = objects.reduce((n, o) => n + o.staged, 0)
-  if (staged > 0) {
-    failures++
-    problem(run, 'staging', true, `${staged} staged sync row(s) left in the objects after every sync finished`)
-  }
+  if (staged > 0) fail('staging', `${staged} staged sync row(s) left in the objects after every sync finished`)
   const dangling = index.filter((r) => !items.some((i) => i.item_id === r.item_id)).length
   run.checks.push({
     name: "(d) Object rows: items, accounts, transactions in the users' objects equal the live Items, accounts and transactions at Plaid, each in its Item's user's object; every Item in the D1 index with its user and key id; no staging left",
