@@ -1,6 +1,5 @@
 /** `npm run bench`'s Markdown report: bundle, start-up, routes, sync and scale. */
-import { cpus } from 'node:os'
-import { fmt, median, percentile, table } from '../lib/markdown'
+import { fmt, machine, median, percentile, table } from '../lib/markdown'
 import type { BundleResult } from './bundle'
 import {
   CONCURRENCY,
@@ -36,7 +35,6 @@ export type BenchResults = {
 /** The bench's Markdown report. */
 export function benchReport(r: BenchResults): string {
   const { startedAt, bundle, startup, results, webhookResults, sync, scaleSyncs, simulated, objects, index } = r
-  const cpu = cpus()
   const loadTable = (rows: { route: Route; result: LoadResult }[]) =>
     table(
       ['Route', 'Expected', 'Requests', 'Errors', 'p50 ms', 'p99 ms', 'Req/s', 'Worker CPU ms/req'],
@@ -68,7 +66,7 @@ export function benchReport(r: BenchResults): string {
   const lines = [
     '## Benchmark',
     '',
-    `Node ${process.version} · ${cpu[0]?.model.trim() ?? 'unknown CPU'} · ${cpu.length} cores · ${new Date().toISOString()}`,
+    machine(),
     '',
     '### Bundle (`wrangler deploy --dry-run --minify`)',
     '',

@@ -1,4 +1,5 @@
 /** Figures and Markdown tables for the reports. */
+import { cpus } from 'node:os'
 
 /** Nearest-rank percentile of an ascending array. */
 export function percentile(sorted: number[], p: number): number {
@@ -21,3 +22,9 @@ export const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n
 /** A Markdown table. */
 export const table = (header: string[], rows: string[][]) =>
   [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n')
+
+/** Where and when a report was measured: Node, the CPU, its cores and the time. */
+export function machine(): string {
+  const cpu = cpus()
+  return `Node ${process.version} · ${cpu[0]?.model.trim() ?? 'unknown CPU'} · ${cpu.length} cores · ${new Date().toISOString()}`
+}

@@ -1,7 +1,6 @@
 /** The load test's Markdown report: what each answer was, the figures, the checks and the problems. */
-import { cpus } from 'node:os'
 import { CHAOS_MARKER, type ChaosCounts } from '../../emulator/chaos'
-import { cell, fmt, percentile, table } from '../lib/markdown'
+import { cell, fmt, machine, percentile, table } from '../lib/markdown'
 import type { BurstFigures } from './burst'
 import { KEEP_STATE, PLAID_PATHS, SEED, USERS, WRANGLER_PROXY_503 } from './options'
 import { type Problem, problem, type RunState, type Sample } from './run'
@@ -61,7 +60,8 @@ function classify(sample: Sample, chaos: ChaosSnapshot): { label: string; unexpl
   return { label: detail.replace(/[A-Za-z0-9]{37}/g, '<id>').slice(0, 160), unexplained5xx: false }
 }
 
-function latencyRows(list: Sample[]): string[][] {
+/** Answers per route: counts by status class and latency percentiles (ms). */
+function latencyTable(list: Sample[]): string {
   const byRoute = new Map<string, Sample[]>()
   for (const s of list) byRoute.set(s.route, [...(byRoute.get(s.route) ?? []), s])
   const rows = [...byRoute].sort(([a], [b]) => a.localeCompare(b))
@@ -80,7 +80,10 @@ function latencyRows(list: Sample[]): string[][] {
       fmt(ms.at(-1) ?? Number.NaN),
     ]
   }
-  return [...rows.map(([name, ss]) => row(`\`${name}\``, ss)), row('**all**', list)]
+  return table(
+    ['Route', 'Requests', '2xx', '4xx', '5xx', 'No answer', 'p50', 'p99', 'max'],
+    [...rows.map(([name, ss]) => row(`\`${name}\``, ss)), row('**all**', list)],
+  )
 }
 
 /** Classifies every answer (adding the problems it shows) and renders the Markdown report. */
@@ -113,36 +116,24 @@ export function report(run: RunState, input: ReportInput): { text: string; fatal
   const byStatus = new Map<number, number>()
   for (const s of all) byStatus.set(s.status, (byStatus.get(s.status) ?? 0) + 1)
 
-  const cpu = cpus()
   const { problems, checks } = run
   const fatal = problems.filter((p) => p.fatal)
   const kinds = new Map<string, Problem[]>()
   for (const p of problems) kinds.set(p.kind, [...(kinds.get(p.kind) ?? []), p])
   const liveItems = truth.live.size
-  const chaosRows = Object.entries(chaos.endpoints).map(([path, c]) => [
-    `\`${path}\``,
-    String(c.calls),
-    String(c.latency),
+  const chaosRow = (name: string, c: ChaosCounts) => [
+    name,
+    ...[c.calls, c.latency].map(String),
     fmt(c.latency ? c.latency_ms_total / c.latency : Number.NaN),
-    String(c.rate_429),
-    String(c.status_500),
-    String(c.status_503),
-  ])
-  const c = chaos.totals
-  chaosRows.push([
-    '**all**',
-    String(c.calls),
-    String(c.latency),
-    fmt(c.latency ? c.latency_ms_total / c.latency : Number.NaN),
-    String(c.rate_429),
-    String(c.status_500),
-    String(c.status_503),
-  ])
+    ...[c.rate_429, c.status_500, c.status_503].map(String),
+  ]
+  const chaosRows = Object.entries(chaos.endpoints).map(([path, c]) => chaosRow(`\`${path}\``, c))
+  chaosRows.push(chaosRow('**all**', chaos.totals))
 
   const lines = [
     '## Load test: Linked Accounts flow under Plaid chaos',
     '',
-    `Node ${process.version} · ${cpu[0]?.model.trim() ?? 'unknown CPU'} · ${cpu.length} cores · ${new Date().toISOString()} · seed ${SEED}`,
+    `${machine()} · seed ${SEED}`,
     '',
     `**${fatal.length === 0 ? 'PASS' : 'FAIL'}** · ${USERS} users, at most ${run.concurrency.peak} requests in flight at once · ${flow.length} API requests in the flows (${all.length} with settling, verification and webhooks) · run time ${fmt(t.totalMs / 1000, 1)} s (start-up ${fmt(t.startupMs / 1000, 1)} s, flows ${fmt(t.flowsMs / 1000, 1)} s, settling ${fmt(settled.ms / 1000, 1)} s, cold burst and settling again ${fmt(t.burstMs / 1000, 1)} s, verification ${fmt(t.verifyMs / 1000, 1)} s)`,
     '',
@@ -177,18 +168,15 @@ export function report(run: RunState, input: ReportInput): { text: string; fatal
     '',
     '### Latency by route (user flows, every attempt; ms)',
     '',
-    table(['Route', 'Requests', '2xx', '4xx', '5xx', 'No answer', 'p50', 'p99', 'max'], latencyRows(flow)),
+    latencyTable(flow),
     '',
     '### Settling and verification requests (ms)',
     '',
-    table(
-      ['Route', 'Requests', '2xx', '4xx', '5xx', 'No answer', 'p50', 'p99', 'max'],
-      latencyRows(all.filter((s) => s.phase === 'settle' || s.phase === 'verify')),
-    ),
+    latencyTable(all.filter((s) => s.phase === 'settle' || s.phase === 'verify')),
     '',
     '### Webhooks the emulator POSTed to the API',
     '',
-    table(['Route', 'Requests', '2xx', '4xx', '5xx', 'No answer', 'p50', 'p99', 'max'], latencyRows(webhooks)),
+    latencyTable(webhooks),
     '',
     `Deliveries: ${webhookDeliveries.total} (the cold-isolate burst's included), of which ${webhookDeliveries.retried} needed more than one attempt and ${webhookDeliveries.lost} never got a 200 (the table counts attempts).`,
     '',
