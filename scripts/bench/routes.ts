@@ -159,7 +159,7 @@ async function load(
       }
       // callApi reads the whole body: the request is not done until it arrives, and an unread body
       // keeps the connection from being reused.
-      const answer = await callApi(ctx.apiUrl, request)
+      const answer = await callApi(ctx.apiUrl, request, { parse: false })
       let problem: string | undefined
       if (answer.status === 0) problem = answer.text
       else if (answer.status !== route.expectStatus || (route.expectText && !answer.text.includes(route.expectText))) {

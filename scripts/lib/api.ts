@@ -34,20 +34,28 @@ export function requestInit(request: ApiRequest): RequestInit {
   return { method: request.method, headers, body }
 }
 
-/** Sends the request and reads the whole answer, timed. Never throws: a failed request answers status 0. */
-export async function callApi(apiUrl: string, request: ApiRequest, timeoutMs?: number): Promise<ApiAnswer> {
+/**
+ * Sends the request and reads the whole answer, timed (with `parse` false, the body is left as
+ * text: a load generator's timings leave out JSON parsing). Never throws: a failed request answers status 0.
+ */
+export async function callApi(
+  apiUrl: string,
+  request: ApiRequest,
+  { timeoutMs, signal, parse = true }: { timeoutMs?: number; signal?: AbortSignal; parse?: boolean } = {},
+): Promise<ApiAnswer> {
   const t0 = performance.now()
   try {
-    const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs)
+    signal ??= timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs)
     const res = await fetch(`${apiUrl}${request.path}`, { ...requestInit(request), signal })
     const text = await res.text()
+    const ms = performance.now() - t0
     let json: Record<string, unknown> = {}
     try {
-      json = text ? (JSON.parse(text) as Record<string, unknown>) : {}
+      json = parse && text ? (JSON.parse(text) as Record<string, unknown>) : {}
     } catch {
       // not JSON: the text explains
     }
-    return { status: res.status, text, json, headers: res.headers, ms: performance.now() - t0 }
+    return { status: res.status, text, json, headers: res.headers, ms }
   } catch (error) {
     const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
     return { status: 0, text, json: {}, headers: null, ms: performance.now() - t0 }

@@ -5,6 +5,7 @@
  */
 import type { Exchange } from '../../emulator/emulator'
 import type { Fault } from '../../emulator/faults'
+import { API_PREFIX, bearer, callApi } from '../lib/api'
 import { positiveInt } from '../lib/options'
 import { sleep } from '../lib/process'
 import type { Stack } from '../lib/stack'
@@ -122,22 +123,14 @@ export async function abandonedExchange(
     })
   })
   const controller = new AbortController()
-  const request = fetch(`${stack.apiUrl}/api/v1/banking/exchange-token`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ public_token: publicToken }),
-    signal: controller.signal,
-  }).then(
-    async (res) => {
-      const text = await res.text()
-      let body: Record<string, unknown> = {}
-      try {
-        body = text ? JSON.parse(text) : {}
-      } catch {}
-      return { status: res.status, body }
-    },
-    () => null, // aborted
+  const exchange = { method: 'POST', path: `${API_PREFIX}/exchange-token`, headers: bearer(user.token) }
+  const request = callApi(
+    stack.apiUrl,
+    { ...exchange, body: { public_token: publicToken } },
+    { signal: controller.signal },
   )
+    // No answer (status 0): aborted.
+    .then((a) => (a.status === 0 ? null : { status: a.status, body: a.json }))
   let answer: { status: number; body: Record<string, unknown> } | null | undefined
   void request.then((a) => {
     answer = a
@@ -190,16 +183,10 @@ async function watchRequestFinish(stack: Stack, attempt: Attempt): Promise<void>
 }
 
 const listItems = async (stack: Stack, token: string): Promise<string[] | null> => {
-  try {
-    const res = await fetch(`${stack.apiUrl}/api/v1/banking/items`, {
-      headers: { Authorization: `Bearer ${token}` },
-      signal: AbortSignal.timeout(30_000),
-    })
-    if (res.status !== 200) return null
-    return ((await res.json()) as { items: { item_id: string }[] }).items.map((i) => i.item_id)
-  } catch {
-    return null
-  }
+  const request = { method: 'GET', path: `${API_PREFIX}/items`, headers: bearer(token) }
+  const res = await callApi(stack.apiUrl, request, { timeoutMs: 30_000 })
+  const items = res.status === 200 ? res.json.items : undefined
+  return Array.isArray(items) ? items.map((i: { item_id: string }) => i.item_id) : null
 }
 
 type EmulatorItems = () => Promise<{ item_id: string; removed: boolean }[]>

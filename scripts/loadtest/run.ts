@@ -170,7 +170,7 @@ export async function call(
 ): Promise<Answer> {
   const done = inFlight(run)
   const request = { method, path: `${API_PREFIX}${path}`, headers: bearer(user.token), body }
-  const { json, ...rest } = await callApi(run.stack.apiUrl, request, REQUEST_TIMEOUT_MS).finally(done)
+  const { json, ...rest } = await callApi(run.stack.apiUrl, request, { timeoutMs: REQUEST_TIMEOUT_MS }).finally(done)
   const answer: Answer = { ...rest, body: json }
   run.samples.push({
     route,
