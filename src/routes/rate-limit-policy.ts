@@ -1,7 +1,7 @@
 /**
  * The API's budget of Plaid-backed requests, kept free of Worker types so the Node scripts
- * (`npm run loadtest`) import it too. The budget itself is wrangler.toml's [[ratelimits]]
- * (`limit` and `period`); test/rate-limit.test.ts fails when it and these disagree.
+ * (`npm run loadtest`) import it too. wrangler.toml's [[ratelimits]] blocks set the budget; the
+ * binding does not tell its limit or period, so they are restated here.
  */
 
 /** Requests that reach Plaid each user may make per period. */
