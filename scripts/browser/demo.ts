@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict'
 import type { BrowserContext, Page } from 'playwright-core'
 import type { DemoServer } from '../demo-server'
-import { devToken, emulatorControlOk, plaidCall } from '../stack'
+import { emulatorControlOk, plaidCall } from '../lib/plaid'
+import { devToken } from '../lib/tokens'
 import {
   type DemoStack,
   emulatorItems,

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict'
 import type { Locator, Page } from 'playwright-core'
 import type { DemoServer } from '../demo-server'
-import { emulatorControlOk, type Stack } from '../stack'
+import { emulatorControlOk } from '../lib/plaid'
+import type { Stack } from '../lib/stack'
 
 /** The bound on every wait for page state. */
 export const WAIT_MS = 15_000

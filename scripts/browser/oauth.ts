@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict'
 import type { Page } from 'playwright-core'
 import { REDIRECT_PATH } from '../demo-server'
-import { devToken, emulatorControlOk, type Stack } from '../stack'
+import { emulatorControlOk } from '../lib/plaid'
+import type { Stack } from '../lib/stack'
+import { devToken } from '../lib/tokens'
 import {
   type DemoStack,
   emulatorItems,

@@ -1,23 +1,14 @@
 /**
- * Disconnects for `npm run loadtest`: a share of users also link a bank whose exchange their
- * browser abandons right after Plaid's exchange answered (README, "A browser that goes away
- * mid-exchange"). The emulator runs in the load test's process, so the moment is observed, not
- * guessed: when the emulator answers `/item/public_token/exchange` for that user's public token,
- * faults are armed at once on the new access token, and the client's fetch is aborted as soon as
- * the API's next Plaid call for it (`/accounts/get`, made once the pending link is recorded) has
- * reached the emulator. Half are `held` (that call is held 1.5 s, and the request may go on), half
- * `stranded` (Plaid fails the request's /accounts/get and /item/remove, as a stand-in for
- * Cloudflare stopping the request, which local workerd does not: the pending link is left behind).
- *
- * Either way the Item must end up stored and listed for its user, or removed at Plaid: by the
- * request itself, or by the user's object's alarm once the pending link's grace period
- * (PENDING_LINK_GRACE_SECONDS, shortened for the run) is over. `waitForDisconnects` waits for
- * that (at most the grace period and 90 s) before the load test reads Plaid's truth, and
- * `checkDisconnects` verifies it.
+ * Disconnects for `npm run loadtest`: a share of users abandon one exchange right after Plaid's
+ * exchange answered; each such Item must end up listed for its user or removed at Plaid
+ * (docs/loadtest.md, "Disconnects").
  */
-import type { Exchange } from '../emulator/emulator'
-import type { Fault } from '../emulator/faults'
-import { positiveInt, type Stack, sleep } from './stack'
+import type { Exchange } from '../../emulator/emulator'
+import type { Fault } from '../../emulator/faults'
+import { API_PREFIX, bearer, callApi } from '../lib/api'
+import { positiveInt } from '../lib/options'
+import { sleep } from '../lib/process'
+import type { Stack } from '../lib/stack'
 
 /** Share of users who abandon one exchange. */
 export const DISCONNECT_SHARE = Number(process.env.LOADTEST_DISCONNECT_SHARE || 0.1)
@@ -132,22 +123,14 @@ export async function abandonedExchange(
     })
   })
   const controller = new AbortController()
-  const request = fetch(`${stack.apiUrl}/api/v1/banking/exchange-token`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ public_token: publicToken }),
-    signal: controller.signal,
-  }).then(
-    async (res) => {
-      const text = await res.text()
-      let body: Record<string, unknown> = {}
-      try {
-        body = text ? JSON.parse(text) : {}
-      } catch {}
-      return { status: res.status, body }
-    },
-    () => null, // aborted
+  const exchange = { method: 'POST', path: `${API_PREFIX}/exchange-token`, headers: bearer(user.token) }
+  const request = callApi(
+    stack.apiUrl,
+    { ...exchange, body: { public_token: publicToken } },
+    { signal: controller.signal },
   )
+    // No answer (status 0): aborted.
+    .then((a) => (a.status === 0 ? null : { status: a.status, body: a.json }))
   let answer: { status: number; body: Record<string, unknown> } | null | undefined
   void request.then((a) => {
     answer = a
@@ -200,16 +183,10 @@ async function watchRequestFinish(stack: Stack, attempt: Attempt): Promise<void>
 }
 
 const listItems = async (stack: Stack, token: string): Promise<string[] | null> => {
-  try {
-    const res = await fetch(`${stack.apiUrl}/api/v1/banking/items`, {
-      headers: { Authorization: `Bearer ${token}` },
-      signal: AbortSignal.timeout(30_000),
-    })
-    if (res.status !== 200) return null
-    return ((await res.json()) as { items: { item_id: string }[] }).items.map((i) => i.item_id)
-  } catch {
-    return null
-  }
+  const request = { method: 'GET', path: `${API_PREFIX}/items`, headers: bearer(token) }
+  const res = await callApi(stack.apiUrl, request, { timeoutMs: 30_000 })
+  const items = res.status === 200 ? res.json.items : undefined
+  return Array.isArray(items) ? items.map((i: { item_id: string }) => i.item_id) : null
 }
 
 type EmulatorItems = () => Promise<{ item_id: string; removed: boolean }[]>
