@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict'
 import type { Page } from 'playwright-core'
-import { REDIRECT_PATH } from '../demo-server'
-import { emulatorControlOk } from '../lib/plaid'
-import type { Stack } from '../lib/stack'
-import { devToken } from '../lib/tokens'
+import { REDIRECT_PATH } from '../../scripts/demo-server'
+import { emulatorControlOk } from '../../scripts/lib/plaid'
+import type { Stack } from '../../scripts/lib/stack'
+import { devToken } from '../../scripts/lib/tokens'
 import {
   type DemoStack,
   emulatorItems,

@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict'
 import type { BrowserContext, Page } from 'playwright-core'
-import type { DemoServer } from '../demo-server'
-import { emulatorControlOk, plaidCall } from '../lib/plaid'
-import { devToken } from '../lib/tokens'
+import type { DemoServer } from '../../scripts/demo-server'
+import { emulatorControlOk, plaidCall } from '../../scripts/lib/plaid'
+import { devToken } from '../../scripts/lib/tokens'
 import {
   type DemoStack,
   emulatorItems,

@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict'
 import type { Locator, Page } from 'playwright-core'
-import type { DemoServer } from '../demo-server'
-import { emulatorControlOk } from '../lib/plaid'
-import type { Stack } from '../lib/stack'
+import type { DemoServer } from '../../scripts/demo-server'
+import { emulatorControlOk } from '../../scripts/lib/plaid'
+import type { Stack } from '../../scripts/lib/stack'
 
 /** The bound on every wait for page state. */
 export const WAIT_MS = 15_000
