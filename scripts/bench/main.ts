@@ -12,6 +12,7 @@ import { workerdPids } from './proc'
 import { benchReport, type RouteResult } from './report'
 import { measureRoute, ROUTES, WEBHOOK_ROUTES } from './routes'
 import { indexSize, objectSizes, type Simulated, simulateUsersInSessions } from './scale'
+import { CPU_RATIO_BUDGET, compareWithSdk } from './sdk'
 import { measureStartup } from './startup'
 import { measureSync, onWranglerLine, type SyncBench } from './sync'
 import type { BenchContext } from './users'
@@ -34,6 +35,7 @@ async function main(): Promise<number> {
     const workerPids = workerdPids(leader).worker
     const results: RouteResult[] = []
     for (const route of ROUTES) results.push({ route, result: await measureRoute(route, ctx, workerPids) })
+    const sdk = await compareWithSdk(ctx, workerPids)
     process.on('exit', (code) => {
       if (code !== 0) console.error(`wrangler dev's last output:\n${stack.tail()}`)
     })
@@ -53,12 +55,34 @@ async function main(): Promise<number> {
     const objects = SCALE ? objectSizes(stack.persistTo) : []
     const index = SCALE ? indexSize(stack.persistTo) : undefined
     console.log(
-      benchReport({ startedAt, bundle, startup, results, webhookResults, sync, scaleSyncs, simulated, objects, index }),
+      benchReport({
+        startedAt,
+        bundle,
+        startup,
+        results,
+        sdk,
+        webhookResults,
+        sync,
+        scaleSyncs,
+        simulated,
+        objects,
+        index,
+      }),
     )
 
     let failed = false
     if (!bundle.pass) {
       console.error(`FAIL: bundle is ${fmt(bundle.gzipKiB, 2)} KiB gzip, over the ${GZIP_BUDGET_KIB} KiB budget`)
+      failed = true
+    }
+    if (!sdk.pass) {
+      console.error(
+        `FAIL: link-token CPU is ${fmt(sdk.ratio, 2)}x the official SDK's, over the ${CPU_RATIO_BUDGET} budget`,
+      )
+      failed = true
+    }
+    if (sdk.errors > 0) {
+      console.error(`FAIL: link-token CPU comparison: ${sdk.errors} errors; first: ${sdk.firstError}`)
       failed = true
     }
     for (const { route, result } of [...results, ...webhookResults]) {

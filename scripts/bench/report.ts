@@ -15,6 +15,7 @@ import {
 } from './options'
 import type { LoadResult, Route } from './routes'
 import type { indexSize, ObjectSize, Simulated } from './scale'
+import { CPU_RATIO_BUDGET, type SdkComparison } from './sdk'
 import type { StartupResult } from './startup'
 import type { SyncBench, Timed } from './sync'
 
@@ -24,6 +25,7 @@ export type BenchResults = {
   bundle: BundleResult
   startup: StartupResult
   results: RouteResult[]
+  sdk: SdkComparison
   webhookResults: RouteResult[]
   sync: SyncBench
   scaleSyncs: { transactions: number; sync: SyncBench }[]
@@ -34,7 +36,7 @@ export type BenchResults = {
 
 /** The bench's Markdown report. */
 export function benchReport(r: BenchResults): string {
-  const { startedAt, bundle, startup, results, webhookResults, sync, scaleSyncs, simulated, objects, index } = r
+  const { startedAt, bundle, startup, results, sdk, webhookResults, sync, scaleSyncs, simulated, objects, index } = r
   const loadTable = (rows: { route: Route; result: LoadResult }[]) =>
     table(
       ['Route', 'Expected', 'Requests', 'Errors', 'p50 ms', 'p99 ms', 'Req/s', 'Worker CPU ms/req'],
@@ -99,6 +101,19 @@ export function benchReport(r: BenchResults): string {
     loadTable(results),
     '',
     '_Link token and exchange: a new user per request (the API rate-limits each user); exchange: a new Sandbox public token per request, made before the timed window. Accounts: one user with one Item. Worker CPU: user and system time of the workerd that runs the Worker (with its local D1, objects and queue) over the window, per request._',
+    '',
+    '### Link-token CPU against the official SDK (`wrangler dev`, the same emulator, medians of 3 rounds)',
+    '',
+    table(
+      ['Worker', 'workerd CPU µs per link token', 'Own CPU µs (minus the floor)'],
+      [
+        ['this API', fmt(sdk.apiUs, 0), fmt(sdk.apiUs - sdk.floorUs, 0)],
+        ['official `plaid` SDK (scripts/bench/sdk-worker)', fmt(sdk.sdkUs, 0), fmt(sdk.sdkUs - sdk.floorUs, 0)],
+        ['floor: one plain `fetch` to Plaid', fmt(sdk.floorUs, 0), '0'],
+      ],
+    ),
+    '',
+    `**Ratio ${fmt(sdk.ratio, 2)}** (budget ${CPU_RATIO_BUDGET}): ${sdk.ratio <= CPU_RATIO_BUDGET ? 'PASS' : 'FAIL'}. _Each round sends each Worker 600 link-token requests (a new user each); the ratio is the median of the rounds' own-CPU ratios._`,
     '',
     `### Transactions sync (one Item, ${SYNC_TRANSACTIONS} transactions added at the emulator, ${sync.live} in all)`,
     '',

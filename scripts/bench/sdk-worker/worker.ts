@@ -8,7 +8,7 @@
  */
 import { verify } from 'hono/jwt'
 import { Configuration, CountryCode, PlaidApi, Products } from 'plaid'
-import { PLAID_VERSION } from '../../src/plaid/version'
+import { PLAID_VERSION } from '../../../src/plaid/version'
 
 const LINK_TOKEN_BODY = (userId: string) => ({
   client_name: 'Linked Accounts',
