@@ -33,9 +33,10 @@ async function main(): Promise<number> {
     const leader = stack.wrangler.pid
     if (leader === undefined) throw new Error('wrangler dev has no pid')
     const workerPids = workerdPids(leader).worker
+    // First, while the API's workerd has no background work (the exchanges below queue syncs).
+    const sdk = await compareWithSdk(ctx, workerPids)
     const results: RouteResult[] = []
     for (const route of ROUTES) results.push({ route, result: await measureRoute(route, ctx, workerPids) })
-    const sdk = await compareWithSdk(ctx, workerPids)
     process.on('exit', (code) => {
       if (code !== 0) console.error(`wrangler dev's last output:\n${stack.tail()}`)
     })
