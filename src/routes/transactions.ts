@@ -1,7 +1,7 @@
 import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
 import { requireUser } from '../auth/bearer'
-import { fromBase64Url, toBase64Url } from '../crypto/token-cipher'
+import { fromBase64Url, toBase64Url } from '../crypto/base64url'
 import { getConfig } from '../env'
 import { ApiError } from '../errors'
 import { requireItem } from '../services/linking'
