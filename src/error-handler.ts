@@ -37,7 +37,7 @@ export type Failure = {
  * in the app.
  */
 export function handleError(error: Error, c: Context<AppEnv>): Response {
-  const failure = describeFailure(error, c.get('operation'))
+  const failure = toFailure(error, c.get('operation'))
   // The logger is missing only if the request failed before the first middleware ran.
   const log = c.get('log') ?? createLogger()
   log(failure.status >= 500 ? 'error' : 'warn', 'request failed', {
@@ -51,7 +51,7 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
 }
 
 /** The status, body and log fields `error` maps to (also used for one Item's failure within an answer). */
-export function describeFailure(error: Error, operation: string | undefined): Failure {
+export function toFailure(error: Error, operation: string | undefined): Failure {
   // "Failed to create link token: <reason>" is the seed's contract for upstream and server errors.
   const failed = (reason: string) => (operation ? `Failed to ${operation}: ${reason}` : reason)
 

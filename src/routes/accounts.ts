@@ -2,7 +2,7 @@ import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
 import { requireUser } from '../auth/bearer'
 import { serviceContext } from '../context'
-import { describeFailure } from '../error-handler'
+import { toFailure } from '../error-handler'
 import { refreshBalancesOf } from '../services/balance-refresh'
 import { requireItem } from '../services/linking'
 import { userStore } from '../store/users'
@@ -32,7 +32,7 @@ export const accountRoutes = new Hono<AppEnv>().get('/accounts', operation('list
   if (failures[0] && failures.length === outcomes.length) throw failures[0]
   const balancesRefresh = outcomes.map((o) => {
     if (o.outcome !== 'failed') return o
-    const failure = describeFailure(o.error, c.get('operation'))
+    const failure = toFailure(o.error, c.get('operation'))
     c.get('log')('warn', 'balance refresh of an item failed', {
       item_id: o.item_id,
       status: failure.status,
