@@ -215,7 +215,7 @@ export async function refreshBalances({ config, plaid }: ServiceContext, item: S
 export async function recordItemError(config: Config, item: StoredItem, error: unknown): Promise<void> {
   if (!needsUser(error)) return
   // A status the API observed itself, not a webhook: no signing time to order it by.
-  await userStore(config, item.user_id).setItemStatusFromWebhook(
+  await userStore(config, item.user_id).setItemStatus(
     item.user_id,
     item.item_id,
     { status: statusForError(error.errorCode), errorCode: error.errorCode, signedAt: null },

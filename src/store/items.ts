@@ -336,13 +336,13 @@ const DEADLINES = `consent_expiration_time = CASE WHEN ?1 NOT IN ('pending_expir
     ELSE COALESCE(?7, disconnect_time) END`
 
 /**
- * Sets the status a webhook reports (`status` null keeps the current one and records only the
- * error code), unless a webhook Plaid signed later has already set it: queue retries deliver
- * webhooks out of order, and the later signature is the newer news. `signedAt` is the webhook's
- * Plaid-Verification iat; null (a job queued before it was carried) applies without the check.
- * Answers whether the status was applied.
+ * Sets the status a webhook reports, or one the API observed itself in Plaid's answer (`status`
+ * null keeps the current one and records only the error code), unless a webhook Plaid signed later
+ * has already set it: queue retries deliver webhooks out of order, and the later signature is the
+ * newer news. `signedAt` is the webhook's Plaid-Verification iat; null (the API's own observation,
+ * or a job queued before it was carried) applies without the check. Answers whether it was applied.
  */
-export function setItemStatusFromWebhook(sql: SqlStorage, itemId: string, change: StatusChange, now: string): boolean {
+export function setItemStatus(sql: SqlStorage, itemId: string, change: StatusChange, now: string): boolean {
   const { status, errorCode, signedAt, deadline } = change
   return (
     sql.exec(

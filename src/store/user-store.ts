@@ -25,7 +25,7 @@ import {
   type StatusChange,
   type StoredItem,
   saveItemRefresh,
-  setItemStatusFromWebhook,
+  setItemStatus,
   setNewAccountsAvailable,
 } from './items'
 import {
@@ -224,8 +224,8 @@ export class UserStore extends DurableObject<Bindings> {
     return claimBalanceRefresh(await this.storageOf(userId), itemId, now)
   }
 
-  async setItemStatusFromWebhook(userId: string, itemId: string, change: StatusChange, now: string): Promise<boolean> {
-    return setItemStatusFromWebhook(await this.storageOf(userId), itemId, change, now)
+  async setItemStatus(userId: string, itemId: string, change: StatusChange, now: string): Promise<boolean> {
+    return setItemStatus(await this.storageOf(userId), itemId, change, now)
   }
 
   async setNewAccountsAvailable(userId: string, itemId: string, available: boolean, now: string): Promise<void> {

@@ -58,7 +58,7 @@ export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Pr
       if (!isItemGone(error)) throw error
       // ITEM_NOT_FOUND has made the Item disconnected (recordItemError); the error code is kept
       // for INVALID_ACCESS_TOKEN too, for the app and the operator. No retry can help.
-      await store?.setItemStatusFromWebhook(
+      await store?.setItemStatus(
         item.user_id,
         item.item_id,
         { status: null, errorCode: error.errorCode, signedAt: null },
@@ -76,7 +76,7 @@ export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Pr
     if (!item) return log('info', 'webhook for an unknown item ignored', fields)
     if (job.webhook_code === 'ERROR') {
       const status = statusForError(job.error_code)
-      const applied = await store?.setItemStatusFromWebhook(
+      const applied = await store?.setItemStatus(
         item.user_id,
         item.item_id,
         // An error the user cannot fix leaves the status as it is.
@@ -98,7 +98,7 @@ export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Pr
     }
     const status = ITEM_STATUS[job.webhook_code]
     if (status) {
-      const applied = await store?.setItemStatusFromWebhook(
+      const applied = await store?.setItemStatus(
         item.user_id,
         item.item_id,
         {
