@@ -7,7 +7,7 @@
 import type { ServiceContext } from '../context'
 import type { StoredItem } from '../store/items'
 import { userStore } from '../store/users'
-import { refreshBalances } from './linking'
+import { refreshBalances } from './items'
 
 export type BalanceRefreshOutcome =
   | { item_id: string; outcome: 'refreshed' }

@@ -10,9 +10,9 @@ import { newItemReplacesOlder } from '../plaid/institutions'
 import { indexItem, unindexItem } from '../store/item-index'
 import { type Account, type AccountIdentity, publicItem, type StoredItem } from '../store/items'
 import { userStore } from '../store/users'
-import { removeItem } from './item-removal'
 import { type LinkedItem, statusForError } from './item-status'
 import { queueItemSync } from './item-sync-queue'
+import { removeItem } from './items'
 
 /** A new link's answer: at an institution where it replaces the login's older Items, those removed. */
 export type NewLink = LinkedItem & { replaced_item_ids?: string[] }

@@ -18,7 +18,7 @@ import type { StoredItem } from '../store/items'
 import type { SyncOutcome, SyncRun } from '../store/sync-staging'
 import { type UserStoreStub, userStore } from '../store/users'
 import { openAccessToken } from './access-token'
-import { recordItemError } from './linking'
+import { recordItemError } from './items'
 
 /** Plaid's maximum page size: fewer round trips for large histories. */
 const PAGE_SIZE = 500

@@ -2,7 +2,7 @@ import type { ServiceContext } from '../context'
 import { deleteLegacyRows } from '../store/legacy-import'
 import { forgetUser } from '../store/user-records'
 import { userStore } from '../store/users'
-import { removeItem } from './item-removal'
+import { removeItem } from './items'
 import { removePendingLink } from './pending-links'
 
 /**

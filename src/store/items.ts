@@ -248,7 +248,7 @@ export function saveSeenBalances(sql: SqlStorage, itemId: string, accounts: Acco
  * one transactionSync: either the whole link is saved or nothing is). Answers false, writing
  * nothing, when the user already has an Item it duplicates; deciding that inside the transaction
  * settles two concurrent links of the same login. With `evenIfDuplicate` (the new Item replaces
- * the older ones, linking.ts), it is stored whatever the user holds.
+ * the older ones, services/link-storage.ts), it is stored whatever the user holds.
  */
 export function insertLinkedItem(
   sql: SqlStorage,
