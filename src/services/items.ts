@@ -7,14 +7,17 @@ import type { ServiceContext } from '../context'
 import type { Config } from '../env'
 import { ApiError } from '../errors'
 import { isItemGone } from '../plaid/errors'
+import { needsUser, statusForError } from '../plaid/item-status'
 import type { AccountsGetResponse } from '../plaid/types'
 import { unindexItem } from '../store/item-index'
-import { publicItem, type StoredItem } from '../store/items'
+import { type Account, type Item, publicItem, type StoredItem } from '../store/items'
 import { deleteLegacyItem } from '../store/legacy-import'
 import { userStore } from '../store/users'
 import { openAccessToken } from './access-token'
-import { type LinkedItem, needsUser, statusForError } from './item-status'
 import { queueItemSync } from './item-sync-queue'
+
+/** An Item with its accounts, as the API answers them. */
+export type LinkedItem = { item: Item; accounts: Account[] }
 
 /** The user's Item, or 404: another user's Item is indistinguishable from a missing one. */
 export async function requireItem(config: Config, userId: string, itemId: string): Promise<StoredItem> {

@@ -3,24 +3,9 @@
  * object is the user, so no query names one: another user's rows are in another object.
  * Multi-statement writes run inside the caller's transactionSync.
  */
+import { DEAD_STATUSES, type ItemStatus } from '../plaid/item-status'
 import type { AccountBase } from '../plaid/types'
 import { fromExcluded } from './columns'
-
-export type ItemStatus =
-  | 'good'
-  | 'login_required'
-  | 'update_required'
-  | 'pending_expiration'
-  | 'pending_disconnect'
-  | 'permission_revoked'
-  | 'disconnected'
-
-/**
- * Items Plaid will never serve again: the user revoked access (USER_PERMISSION_REVOKED), or Plaid
- * no longer knows the Item (ITEM_NOT_FOUND). Update mode cannot bring them back; the user removes
- * them and links the bank again, and they are no longer duplicates of the new Item.
- */
-export const DEAD_STATUSES: readonly ItemStatus[] = ['permission_revoked', 'disconnected']
 
 type ItemFields = {
   item_id: string

@@ -8,23 +8,14 @@ import { type Bindings, getConfig } from '../env'
 import { createLogger, type LogFields, type Logger } from '../log'
 import { PlaidClient } from '../plaid/client'
 import { isItemGone, PlaidApiError } from '../plaid/errors'
-import { needsUser, statusForError } from '../services/item-status'
+import { needsUser, statusForError, statusForWebhook } from '../plaid/item-status'
 import { finishStalePendingLinks } from '../services/pending-links'
 import { syncItem } from '../services/transactions-sync'
 import { findItemOwner } from '../store/item-index'
-import type { ItemStatus } from '../store/items'
 import { awaitsMove } from '../store/legacy-import'
 import { userStore } from '../store/users'
 import { describeError, jobFields, recordDeadJob } from './dead-letter'
 import { isFinishPendingLinksJob, MAX_RETRIES, type QueueJob, retryDelaySeconds, type WebhookJob } from './job'
-
-/** ITEM webhooks that change what the frontend should offer (update mode, or nothing). */
-const ITEM_STATUS: Record<string, ItemStatus> = {
-  PENDING_EXPIRATION: 'pending_expiration',
-  PENDING_DISCONNECT: 'pending_disconnect',
-  USER_PERMISSION_REVOKED: 'permission_revoked',
-  LOGIN_REPAIRED: 'good',
-}
 
 export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Promise<void> {
   const { config, log } = ctx
@@ -96,7 +87,7 @@ export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Pr
       await store?.setNewAccountsAvailable(item.user_id, item.item_id, true, now)
       return log('info', 'new accounts available recorded', fields)
     }
-    const status = ITEM_STATUS[job.webhook_code]
+    const status = statusForWebhook(job.webhook_code)
     if (status) {
       const applied = await store?.setItemStatus(
         item.user_id,
