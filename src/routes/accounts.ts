@@ -4,8 +4,7 @@ import { requireUser } from '../auth/bearer'
 import { serviceContext } from '../context'
 import { toFailure } from '../error-handler'
 import { refreshBalancesOf } from '../services/balance-refresh'
-import { requireItem } from '../services/items'
-import { userStore } from '../store/users'
+import { listAccounts, requireItem } from '../services/items'
 import type { AppEnv } from '../types'
 import { plaidId, queryObject, readQuery } from './input'
 import { operation } from './operation'
@@ -21,12 +20,11 @@ export const accountRoutes = new Hono<AppEnv>().get('/accounts', operation('list
   const { config } = ctx
   const userId = c.get('userId')
   const query = readQuery(c, AccountsQuery)
-  const store = userStore(config, userId)
   const only = query.item_id ? await requireItem(config, userId, query.item_id) : undefined
-  if (query.refresh !== 'true') return c.json({ accounts: await store.listAccounts(userId, query.item_id) })
+  if (query.refresh !== 'true') return c.json({ accounts: await listAccounts(config, userId, query.item_id) })
 
   await limitPlaidCalls(c)
-  const outcomes = await refreshBalancesOf(ctx, only ? [only] : await store.listStoredItems(userId))
+  const outcomes = await refreshBalancesOf(ctx, userId, only)
   const failures = outcomes.flatMap((o) => (o.outcome === 'failed' ? [o.error] : []))
   // Nothing live to show (every Item failed): the answer is that failure, as any request's.
   if (failures[0] && failures.length === outcomes.length) throw failures[0]
@@ -40,5 +38,5 @@ export const accountRoutes = new Hono<AppEnv>().get('/accounts', operation('list
     })
     return { item_id: o.item_id, outcome: o.outcome, http_status: failure.status, error: failure.body }
   })
-  return c.json({ accounts: await store.listAccounts(userId, query.item_id), balances_refresh: balancesRefresh })
+  return c.json({ accounts: await listAccounts(config, userId, query.item_id), balances_refresh: balancesRefresh })
 })

@@ -3,10 +3,8 @@ import { Hono } from 'hono/tiny'
 import { requireUser } from '../auth/bearer'
 import { serviceContext } from '../context'
 import { type Config, getConfig } from '../env'
-import { refreshItem, removeItem, requireItem } from '../services/items'
+import { getItem, listItems, refreshItem, removeItem, requireItem } from '../services/items'
 import { syncItem } from '../services/transactions-sync'
-import { publicItem } from '../store/items'
-import { userStore } from '../store/users'
 import type { AppEnv } from '../types'
 import { plaidId, validate } from './input'
 import { operation } from './operation'
@@ -14,17 +12,17 @@ import { limitPlaidCalls } from './rate-limit'
 
 const itemIdParam = plaidId('item_id')
 
+const itemIdInPath = (c: Context<AppEnv>) => validate(itemIdParam, c.req.param('item_id'), 'item_id')
+
 /** The Item named in the path, if it is this user's; 404 otherwise. */
-const itemInPath = (c: Context<AppEnv>, config: Config) =>
-  requireItem(config, c.get('userId'), validate(itemIdParam, c.req.param('item_id'), 'item_id'))
+const itemInPath = (c: Context<AppEnv>, config: Config) => requireItem(config, c.get('userId'), itemIdInPath(c))
 
 export const itemRoutes = new Hono<AppEnv>()
   .get('/items', operation('list items'), requireUser, async (c) => {
-    const userId = c.get('userId')
-    return c.json({ items: await userStore(getConfig(c.env), userId).listItems(userId) })
+    return c.json({ items: await listItems(getConfig(c.env), c.get('userId')) })
   })
   .get('/items/:item_id', operation('get item'), requireUser, async (c) => {
-    return c.json({ item: publicItem(await itemInPath(c, getConfig(c.env))) })
+    return c.json({ item: await getItem(getConfig(c.env), c.get('userId'), itemIdInPath(c)) })
   })
   .delete('/items/:item_id', operation('remove item'), requireUser, async (c) => {
     const ctx = serviceContext(c)

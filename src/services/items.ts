@@ -26,6 +26,21 @@ export async function requireItem(config: Config, userId: string, itemId: string
   return item
 }
 
+/** The user's Item as the API shows it, or 404 (requireItem). */
+export async function getItem(config: Config, userId: string, itemId: string): Promise<Item> {
+  return publicItem(await requireItem(config, userId, itemId))
+}
+
+/** The user's Items as the API shows them. */
+export async function listItems(config: Config, userId: string): Promise<Item[]> {
+  return userStore(config, userId).listItems(userId)
+}
+
+/** The user's accounts, or those of one Item (the caller has checked it is theirs: requireItem). */
+export async function listAccounts(config: Config, userId: string, itemId?: string): Promise<Account[]> {
+  return userStore(config, userId).listAccounts(userId, itemId)
+}
+
 /**
  * Re-reads the Item's status and accounts from Plaid: after update mode finishes in Link, or
  * whenever the frontend wants fresh data. An Item that needs the user again is stored with that
