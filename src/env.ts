@@ -12,9 +12,9 @@ import {
   EMULATOR_URL,
 } from './dev-defaults'
 import { ConfigError } from './errors'
+import type { QueueJob } from './queue/jobs'
 import { PENDING_LINK_GRACE_MS } from './store/pending-links'
 import type { UserStore } from './store/user-store'
-import type { QueueJob } from './webhooks/job'
 
 export type Bindings = {
   /** D1 database: the global index (which user holds an Item, its key id) and dead webhook jobs. */

@@ -7,7 +7,7 @@
 import { DurableObject } from 'cloudflare:workers'
 import { type Bindings, getConfig } from '../env'
 import type { AccountBase } from '../plaid/types'
-import type { FinishPendingLinksJob, QueueJob } from '../webhooks/job'
+import type { FinishPendingLinksJob, QueueJob } from '../queue/jobs'
 import { claimBalanceRefresh } from './balance-refresh-claims'
 import {
   type AccountIdentity,

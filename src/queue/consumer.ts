@@ -15,7 +15,7 @@ import { findItemOwner } from '../store/item-index'
 import { awaitsMove } from '../store/legacy-import'
 import { userStore } from '../store/users'
 import { describeError, jobFields, recordDeadJob } from './dead-letter'
-import { isFinishPendingLinksJob, MAX_RETRIES, type QueueJob, retryDelaySeconds, type WebhookJob } from './job'
+import { isFinishPendingLinksJob, MAX_RETRIES, type QueueJob, retryDelaySeconds, type WebhookJob } from './jobs'
 
 export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Promise<void> {
   const { config, log } = ctx
@@ -116,7 +116,7 @@ function logStale(log: Logger, fields: LogFields, signedAt: number | null) {
 
 /**
  * The queue() handler for plaid-webhooks. A job that fails for a reason that may pass (Plaid
- * down, a database error) is retried with backoff for about a day (job.ts); one that needs the
+ * down, a database error) is retried with backoff for about a day (jobs.ts); one that needs the
  * user (the Item's login expired: its status already says so) is acknowledged, since retrying
  * cannot fix it. A job whose last retry fails is recorded in dead_webhook_jobs with its error.
  */
