@@ -8,7 +8,7 @@ import { createLogger, type LogFields } from './log'
 import { isRateLimited, isRetryable, PlaidApiError, PlaidError, PlaidResponseError } from './plaid/errors'
 import { WebhookVerificationError } from './plaid/webhook-verification'
 import { SyncRaceError } from './services/transactions-sync'
-import { isMoveInProgress, MOVE_IN_PROGRESS } from './store/legacy-import'
+import { isMoveInProgress, MOVE_IN_PROGRESS } from './store/legacy/move'
 import type { AppEnv } from './types'
 
 /**
@@ -20,7 +20,7 @@ const PLAID_RATE_LIMIT_WINDOW_SECONDS = 60
 
 /**
  * Retry-After while the user's rows are being moved into their object: each request copies one
- * slice of a few seconds (legacy-import.ts), so a client that comes back soon moves it on.
+ * slice of a few seconds (store/legacy/), so a client that comes back soon moves it on.
  */
 const MOVE_RETRY_AFTER_SECONDS = 2
 

@@ -9,7 +9,7 @@ import { isItemGone } from '../plaid/errors'
 import { statusForError, statusForWebhook } from '../plaid/item-status'
 import { syncItem } from '../services/transactions-sync'
 import { findItemOwner } from '../store/item-index'
-import { awaitsMove } from '../store/legacy-import'
+import { awaitsMove } from '../store/legacy/gate'
 import { userStore } from '../store/users'
 import type { WebhookJob } from './jobs'
 

@@ -10,7 +10,7 @@ import {
   unindexItem,
 } from '../store/item-index'
 import type { StoredItem } from '../store/items'
-import { awaitsMove } from '../store/legacy-import'
+import { awaitsMove } from '../store/legacy/gate'
 import { userStore } from '../store/users'
 
 /** What binds a sealed access token to its row: it opens only for this user's Item. */

@@ -1,5 +1,5 @@
 import type { ServiceContext } from '../context'
-import { deleteLegacyRows } from '../store/legacy-import'
+import { deleteLegacyRows } from '../store/legacy/move'
 import { forgetUser } from '../store/user-records'
 import { userStore } from '../store/users'
 import { removeItem } from './items'

@@ -14,7 +14,7 @@
 import type { ServiceContext } from '../context'
 import { PlaidApiError } from '../plaid/errors'
 import { listItemsWithOtherWebhook, recordWebhookTry, type UpkeepEntry } from '../store/item-upkeep'
-import { awaitsMove } from '../store/legacy-import'
+import { awaitsMove } from '../store/legacy/gate'
 import { userStore } from '../store/users'
 import { openAccessToken } from './access-token'
 

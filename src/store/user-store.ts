@@ -28,16 +28,14 @@ import {
   setItemStatus,
   setNewAccountsAvailable,
 } from './items'
+import { legacyGate, moveNextSlice } from './legacy/gate'
 import {
   DEFAULT_MOVE_SLICE,
-  IMPORTED,
   type LegacyItemOutcome,
-  MoveInProgressError,
   type MoveSlice,
-  moveSlice,
   reconcileLegacyItem,
   recordMove,
-} from './legacy-import'
+} from './legacy/move'
 import {
   dropPendingLink,
   findPendingLink,
@@ -82,13 +80,12 @@ export class UserStore extends DurableObject<Bindings> {
    * The object's storage, for calls made on behalf of `userId`. Every call names its user and the
    * object answers only the one it was created for: a caller that computed the wrong address fails
    * loudly instead of reading another user's rows. Until its user's rows are moved in from the D1
-   * tables of earlier releases (legacy-import.ts), each call first copies the next slice of them,
-   * with every other call held meanwhile, and fails with MoveInProgressError (503, Retry-After)
-   * if rows are left after it.
+   * tables of earlier releases, each call first passes the move's gate (legacy/gate.ts).
    */
   private async storageOf(userId: string): Promise<SqlStorage> {
     const sql = this.ownStorage(userId)
-    if (!sql.exec(IMPORTED).toArray()[0] && !(await this.moveNextSlice(userId))) throw new MoveInProgressError()
+    // The Worker checked its bindings before it called (env.ts); the object shares them.
+    await legacyGate(this.ctx, this.env.DB as D1Database, userId, this.moveSlice)
     return sql
   }
 
@@ -101,14 +98,6 @@ export class UserStore extends DurableObject<Bindings> {
     }
     if (this.owner !== userId) throw new Error('called for another user')
     return sql
-  }
-
-  /** One slice of the move, alone in the object; true once the move is over. */
-  private moveNextSlice(userId: string): Promise<boolean> {
-    // The Worker checked its bindings before it called (env.ts); the object shares them.
-    return this.ctx.blockConcurrencyWhile(() =>
-      moveSlice(this.env.DB as D1Database, this.ctx.storage, userId, this.moveSlice),
-    )
   }
 
   private async write<T>(userId: string, work: (sql: SqlStorage) => T): Promise<T> {
@@ -310,7 +299,7 @@ export class UserStore extends DurableObject<Bindings> {
    */
   async moveIn(userId: string): Promise<boolean> {
     this.ownStorage(userId)
-    if (!(await this.moveNextSlice(userId))) return false
+    if (!(await moveNextSlice(this.ctx, this.env.DB as D1Database, userId, this.moveSlice))) return false
     await recordMove(this.env.DB as D1Database, userId)
     return true
   }
