@@ -10,7 +10,7 @@ import { statusForError, statusForWebhook } from '../plaid/item-status'
 import { syncItem } from '../services/transactions-sync'
 import { findItemOwner } from '../store/item-index'
 import { awaitsMove } from '../store/legacy/gate'
-import { userStore } from '../store/users'
+import { userStore } from '../store/user-store'
 import type { WebhookJob } from './jobs'
 
 /** Does what one verified webhook (or a sync the API queued itself) asks. */

@@ -6,7 +6,7 @@
  */
 import type { ServiceContext } from '../context'
 import type { StoredItem } from '../store/items'
-import { userStore } from '../store/users'
+import { userStore } from '../store/user-store'
 import { refreshBalances } from './items'
 
 export type BalanceRefreshOutcome =

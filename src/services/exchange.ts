@@ -9,7 +9,7 @@ import { newItemReplacesOlder } from '../plaid/institutions'
 import { publicItem } from '../store/items'
 import { hashPublicToken } from '../store/public-token-claims'
 import { claimTokenOwner } from '../store/token-owners'
-import { userStore } from '../store/users'
+import { userStore } from '../store/user-store'
 import { sealAccessToken } from './access-token'
 import {
   duplicateError,

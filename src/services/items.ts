@@ -12,7 +12,7 @@ import type { AccountsGetResponse } from '../plaid/types'
 import { unindexItem } from '../store/item-index'
 import { type Account, type Item, publicItem, type StoredItem } from '../store/items'
 import { deleteLegacyItem } from '../store/legacy/move'
-import { userStore } from '../store/users'
+import { userStore } from '../store/user-store'
 import { openAccessToken } from './access-token'
 import { queueItemSync } from './item-sync-queue'
 

@@ -10,7 +10,7 @@ import { newItemReplacesOlder } from '../plaid/institutions'
 import { statusForError } from '../plaid/item-status'
 import { indexItem, unindexItem } from '../store/item-index'
 import { type Account, type AccountIdentity, publicItem, type StoredItem } from '../store/items'
-import { userStore } from '../store/users'
+import { userStore } from '../store/user-store'
 import { queueItemSync } from './item-sync-queue'
 import { type LinkedItem, removeItem } from './items'
 

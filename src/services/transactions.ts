@@ -6,7 +6,7 @@ import { fromBase64Url, toBase64Url } from '../crypto/base64url'
 import type { Config } from '../env'
 import { ApiError } from '../errors'
 import type { Transaction, TransactionFilter } from '../store/transactions'
-import { userStore } from '../store/users'
+import { userStore } from '../store/user-store'
 import { requireItem } from './items'
 
 export type TransactionsQuery = Omit<TransactionFilter, 'after'> & {

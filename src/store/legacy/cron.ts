@@ -5,7 +5,7 @@
 import type { Config } from '../../env'
 import type { Logger } from '../../log'
 import { nextPosition, readCursor, saveCursor } from '../cron-cursors'
-import { userStore } from '../users'
+import { userStore } from '../user-store'
 import { deleteLegacyItem, indexUnmovedLegacyItems, legacyItemsToReconcile, usersLeftToMove } from './move'
 
 /** Users moved per run: one after the other, each in slices. */
