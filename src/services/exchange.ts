@@ -36,7 +36,8 @@ import {
  * client went away), the link is finished or removed at Plaid from the background. A failure
  * after the exchange removes that Item at Plaid again, so nothing is left half-linked or billed;
  * if that removal fails too, the pending link stays for the background to settle. A new Item's
- * first sync is queued (item-sync-queue.ts).
+ * first sync is queued (item-sync-queue.ts). A token presented again is answered from the user's
+ * object (its claim names the Item the token made); D1 only confirms the token is this user's.
  *
  * At an institution where a new Item invalidates the login's older ones (plaid/institutions.ts),
  * the metadata check is skipped (the older Item may already be dead), the new Item is kept, and
