@@ -1,7 +1,8 @@
 /**
- * An Item's life after linking: finding the user's Item, refreshing its status, accounts and
- * balances from Plaid, recording what Plaid says about it, and removing it. Routes, the queue
- * consumer and the other services call these; they throw the app's typed errors.
+ * An Item's life after linking: finding and listing the user's Items and accounts, refreshing
+ * status, accounts and balances from Plaid, recording what Plaid says about an Item, and
+ * removing it. Routes, the queue consumer and other services call these; they throw the app's
+ * typed errors.
  */
 import type { ServiceContext } from '../context'
 import type { Config } from '../env'
