@@ -53,7 +53,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { join, relative } from 'node:path'
 import { CHAOS_MARKER, type ChaosCounts } from '../emulator/chaos'
-import type { WebhookDelivery } from '../emulator/webhooks'
+import type { WebhookDelivery } from '../emulator/control-types'
 import type { PlaidTransaction } from '../src/plaid/types'
 import {
   abandonedExchange,

@@ -1,6 +1,6 @@
 import { app } from './app'
+import type { Bindings } from './config'
 import { runHourlyCron } from './cron'
-import type { Bindings } from './env'
 import { consumeWebhookBatch } from './queue/consumer'
 import { consumeDeadLetterBatch } from './queue/dead-letter'
 import { isDeadLetterQueue, type QueueJob } from './queue/jobs'

@@ -1,5 +1,5 @@
+import { type Bindings, getConfig } from '../config'
 import type { ServiceContext } from '../context'
-import { type Bindings, getConfig } from '../env'
 import { createLogger, type Logger } from '../log'
 import { PlaidClient } from '../plaid/client'
 import { PlaidApiError } from '../plaid/errors'

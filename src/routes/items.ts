@@ -1,28 +1,27 @@
 import type { Context } from 'hono'
 import { Hono } from 'hono/tiny'
 import { requireUser } from '../auth/bearer'
-import { serviceContext } from '../context'
-import { type Config, getConfig } from '../env'
+import type { Config } from '../config'
+import { configOf, serviceContext } from '../context'
 import { getItem, listItems, refreshItem, removeItem, requireItem } from '../services/items'
 import { syncItem } from '../services/transactions-sync'
 import type { AppEnv } from '../types'
-import { plaidId, validate } from './input'
+import { validate } from './input'
 import { operation } from './operation'
 import { limitPlaidCalls } from './rate-limit'
+import { ItemIdParam } from './schemas'
 
-const itemIdParam = plaidId('item_id')
-
-const itemIdInPath = (c: Context<AppEnv>) => validate(itemIdParam, c.req.param('item_id'), 'item_id')
+const itemIdInPath = (c: Context<AppEnv>) => validate(ItemIdParam, c.req.param('item_id'), 'item_id')
 
 /** The Item named in the path, if it is this user's; 404 otherwise. */
 const itemInPath = (c: Context<AppEnv>, config: Config) => requireItem(config, c.get('userId'), itemIdInPath(c))
 
 export const itemRoutes = new Hono<AppEnv>()
   .get('/items', operation('list items'), requireUser, async (c) => {
-    return c.json({ items: await listItems(getConfig(c.env), c.get('userId')) })
+    return c.json({ items: await listItems(configOf(c), c.get('userId')) })
   })
   .get('/items/:item_id', operation('get item'), requireUser, async (c) => {
-    return c.json({ item: await getItem(getConfig(c.env), c.get('userId'), itemIdInPath(c)) })
+    return c.json({ item: await getItem(configOf(c), c.get('userId'), itemIdInPath(c)) })
   })
   .delete('/items/:item_id', operation('remove item'), requireUser, async (c) => {
     const ctx = serviceContext(c)

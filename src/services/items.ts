@@ -4,8 +4,8 @@
  * removing it. Routes, the queue consumer and other services call these; they throw the app's
  * typed errors.
  */
+import type { Config } from '../config'
 import type { ServiceContext } from '../context'
-import type { Config } from '../env'
 import { ApiError } from '../errors'
 import { isItemGone } from '../plaid/errors'
 import { needsUser, statusForError } from '../plaid/item-status'

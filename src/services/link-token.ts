@@ -2,8 +2,8 @@
  * Link tokens: the `/link/token/create` body for a new Item or for update mode, and the flow that
  * asks Plaid for one. The route calls createLinkToken; it throws the app's typed errors.
  */
+import type { Config, PlaidConfig } from '../config'
 import type { ServiceContext } from '../context'
-import type { Config, PlaidConfig } from '../env'
 import { ApiError } from '../errors'
 import { plaidClientUserId } from '../plaid/client-user-id'
 import { DEAD_STATUSES } from '../plaid/item-status'

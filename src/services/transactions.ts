@@ -2,8 +2,8 @@
  * The user's stored transactions, a page at a time. Page positions are opaque to clients: the
  * (date, transaction_id) of a page's last row, as base64url JSON.
  */
+import type { Config } from '../config'
 import { fromBase64Url, toBase64Url } from '../crypto/base64url'
-import type { Config } from '../env'
 import { ApiError } from '../errors'
 import type { Transaction, TransactionFilter } from '../store/transactions'
 import { userStore } from '../store/user-store'

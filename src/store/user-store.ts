@@ -7,7 +7,7 @@
  * of the calls that are safe to repeat, kept here beside the methods they name.
  */
 import { DurableObject } from 'cloudflare:workers'
-import { type Bindings, type Config, getConfig } from '../env'
+import { type Bindings, type Config, getConfig } from '../config'
 import type { AccountBase } from '../plaid/types'
 import type { FinishPendingLinksJob, QueueJob } from '../queue/jobs'
 import { claimBalanceRefresh } from './balance-refresh-claims'

@@ -7,7 +7,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from 'cloudflare:test'
 import { env as baseEnv } from 'cloudflare:workers'
 import type { FaultSpec } from '../../emulator/faults'
-import type { Bindings } from '../../src/env'
+import type { Bindings } from '../../src/config'
 import worker from '../../src/index'
 import type { WebhookJob } from '../../src/queue/jobs'
 

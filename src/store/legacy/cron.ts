@@ -2,7 +2,7 @@
  * The hourly cron's two steps of the move (src/cron.ts): moving idle users in, and reconciling
  * the Items the earlier release wrote during its rollout.
  */
-import type { Config } from '../../env'
+import type { Config } from '../../config'
 import type { Logger } from '../../log'
 import { nextPosition, readCursor, saveCursor } from '../cron-cursors'
 import { userStore } from '../user-store'

@@ -2,51 +2,7 @@
  * The kinds of transaction an emulated Item's history is drawn from: each merchant (or bank entry)
  * with what Plaid's enrichment says of it (website, location, category) and the accounts it uses.
  */
-
-export type PaymentChannel = 'online' | 'in store' | 'other'
-
-export type Counterparty = {
-  name: string
-  type: 'merchant' | 'financial_institution' | 'payment_app' | 'marketplace' | 'payment_terminal' | 'income_source'
-  logo_url: string | null
-  website: string | null
-  entity_id: string | null
-  confidence_level: string
-}
-
-export type Location = {
-  address: string | null
-  city: string | null
-  region: string | null
-  postal_code: string | null
-  country: string | null
-  lat: number | null
-  lon: number | null
-  store_number: string | null
-}
-
-export type AccountKind = 'card' | 'checking' | 'savings'
-
-/** A kind of transaction: who, how much, which category, and from which kind of account. */
-export type Template = {
-  name: string
-  original: string
-  merchant: string | null
-  website?: string
-  counterpartyType?: Counterparty['type']
-  /**
-   * Who the payment went through, when the description names them (a card terminal, a
-   * marketplace): Plaid lists them as a counterparty of their own, before the merchant.
-   */
-  via?: { name: string; type: Counterparty['type']; website: string }
-  pfc: [primary: string, detailed: string]
-  channel: PaymentChannel
-  amount: [min: number, max: number]
-  accounts: AccountKind[]
-  location?: Partial<Location>
-  /** How often it occurs relative to the others. */
-  weight: number
-}
+import type { Template } from '../transactions/types'
 
 // Modelled on the descriptions Plaid's Sandbox Items show; categories from Plaid's PFC (v1) taxonomy.
 export const TEMPLATES: Template[] = [
