@@ -8,8 +8,8 @@ import { createLogger } from './log'
 import { PlaidClient } from './plaid/client'
 import { resealOldAccessTokens } from './services/access-token'
 import { queueFallbackSyncs } from './services/fallback-sync'
-import { moveUsersIntoObjects, reconcileLegacyItems } from './services/storage-move'
 import { moveWebhooksToConfiguredUrl } from './services/webhook-url-sweep'
+import { moveUsersIntoObjects, reconcileLegacyItems } from './store/legacy/cron'
 import { pruneTokenOwners } from './store/token-owners'
 
 export async function runHourlyCron(controller: ScheduledController, env: Bindings): Promise<void> {

@@ -8,7 +8,7 @@ import { createLogger, type LogFields } from './log'
 import { isRateLimited, isRetryable, PlaidApiError, PlaidError, PlaidResponseError } from './plaid/errors'
 import { WebhookVerificationError } from './plaid/webhook-verification'
 import { SyncRaceError } from './services/transactions-sync'
-import { isMoveInProgress, MOVE_IN_PROGRESS } from './store/legacy-import'
+import { isMoveInProgress, MOVE_IN_PROGRESS } from './store/legacy/move'
 import type { AppEnv } from './types'
 
 /**
@@ -20,7 +20,7 @@ const PLAID_RATE_LIMIT_WINDOW_SECONDS = 60
 
 /**
  * Retry-After while the user's rows are being moved into their object: each request copies one
- * slice of a few seconds (legacy-import.ts), so a client that comes back soon moves it on.
+ * slice of a few seconds (store/legacy/), so a client that comes back soon moves it on.
  */
 const MOVE_RETRY_AFTER_SECONDS = 2
 
@@ -37,7 +37,7 @@ export type Failure = {
  * in the app.
  */
 export function handleError(error: Error, c: Context<AppEnv>): Response {
-  const failure = describeFailure(error, c.get('operation'))
+  const failure = toFailure(error, c.get('operation'))
   // The logger is missing only if the request failed before the first middleware ran.
   const log = c.get('log') ?? createLogger()
   log(failure.status >= 500 ? 'error' : 'warn', 'request failed', {
@@ -51,7 +51,7 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
 }
 
 /** The status, body and log fields `error` maps to (also used for one Item's failure within an answer). */
-export function describeFailure(error: Error, operation: string | undefined): Failure {
+export function toFailure(error: Error, operation: string | undefined): Failure {
   // "Failed to create link token: <reason>" is the seed's contract for upstream and server errors.
   const failed = (reason: string) => (operation ? `Failed to ${operation}: ${reason}` : reason)
 

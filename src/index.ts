@@ -1,9 +1,9 @@
 import { app } from './app'
 import type { Bindings } from './config'
 import { runHourlyCron } from './cron'
-import { consumeDeadLetterBatch } from './webhooks/dead-letter'
-import { consumeWebhookBatch } from './webhooks/handle'
-import { isDeadLetterQueue, type QueueJob } from './webhooks/job'
+import { consumeWebhookBatch } from './queue/consumer'
+import { consumeDeadLetterBatch } from './queue/dead-letter'
+import { isDeadLetterQueue, type QueueJob } from './queue/jobs'
 
 // The runtime finds the Durable Object class among the main module's exports (wrangler.toml).
 export { UserStore } from './store/user-store'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CALL_ATTEMPTS } from '../src/store/users'
+import { CALL_ATTEMPTS } from '../src/store/user-store'
 import { exchange, itemIdOf, linkItem, newUser } from './helpers/linking'
 import { flakyUserStore, rowIn, STORE_FAILURE } from './helpers/user-store'
 import { call, emulator, testEnv } from './helpers/worker'

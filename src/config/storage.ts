@@ -1,5 +1,5 @@
 import { DEV_CLIENT_USER_ID_KEY, DEV_TOKEN_ENCRYPTION_KEY } from '../dev-defaults'
-import type { QueueJob } from '../webhooks/job'
+import type { QueueJob } from '../queue/jobs'
 import { secretHow } from './auth'
 import type { Reader } from './reader'
 import type { Bindings } from './settings'

@@ -5,6 +5,7 @@
  * rotated: old keys stay readable through TOKEN_ENCRYPTION_KEYS_OLD.
  */
 import type { TokenKeys } from '../config'
+import { fromBase64Url, toBase64Url } from './base64url'
 import { sha256Hex } from './hash'
 
 export class TokenCipherError extends Error {
@@ -89,15 +90,4 @@ export function tokenCipher(keys: TokenKeys): Promise<TokenCipher> {
     cipher.catch(() => ciphers.delete(cacheKey))
   }
   return cipher
-}
-
-export function toBase64Url(bytes: Uint8Array): string {
-  let binary = ''
-  for (const b of bytes) binary += String.fromCharCode(b)
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
-}
-
-export function fromBase64Url(text: string): Uint8Array {
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0))
 }

@@ -5,7 +5,7 @@
  */
 import type * as v from 'valibot'
 import type { BalanceRefreshOutcome } from '../services/balance-refresh'
-import type { LinkedItem as LinkedItemType } from '../services/item-status'
+import type { LinkedItem as LinkedItemType } from '../services/items'
 import type { NewLink } from '../services/link-storage'
 import type { SyncResult as SyncResultType } from '../services/transactions-sync'
 import type { Account as AccountType, Item as ItemType } from '../store/items'

@@ -4,8 +4,8 @@
  * than with a JWT library because Plaid's rules are specific: ES256 only, a key fetched by kid
  * with its own expiry, a 5-minute `iat` window, and a hash of the exact body bytes.
  */
+import { fromBase64Url } from '../crypto/base64url'
 import { sha256Hex } from '../crypto/hash'
-import { fromBase64Url } from '../crypto/token-cipher'
 import type { PlaidClient } from './client'
 import { PlaidApiError } from './errors'
 

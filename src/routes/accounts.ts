@@ -1,10 +1,9 @@
 import { Hono } from 'hono/tiny'
 import { requireUser } from '../auth/bearer'
 import { serviceContext } from '../context'
-import { describeFailure } from '../error-handler'
+import { toFailure } from '../error-handler'
 import { refreshBalancesOf } from '../services/balance-refresh'
-import { requireItem } from '../services/linking'
-import { userStore } from '../store/users'
+import { listAccounts, requireItem } from '../services/items'
 import type { AppEnv } from '../types'
 import { readQuery } from './input'
 import { operation } from './operation'
@@ -16,18 +15,17 @@ export const accountRoutes = new Hono<AppEnv>().get('/accounts', operation('list
   const { config } = ctx
   const userId = c.get('userId')
   const query = readQuery(c, AccountsQuery)
-  const store = userStore(config, userId)
   const only = query.item_id ? await requireItem(config, userId, query.item_id) : undefined
-  if (query.refresh !== 'true') return c.json({ accounts: await store.listAccounts(userId, query.item_id) })
+  if (query.refresh !== 'true') return c.json({ accounts: await listAccounts(config, userId, query.item_id) })
 
   await limitPlaidCalls(c)
-  const outcomes = await refreshBalancesOf(ctx, only ? [only] : await store.listStoredItems(userId))
+  const outcomes = await refreshBalancesOf(ctx, userId, only)
   const failures = outcomes.flatMap((o) => (o.outcome === 'failed' ? [o.error] : []))
   // Nothing live to show (every Item failed): the answer is that failure, as any request's.
   if (failures[0] && failures.length === outcomes.length) throw failures[0]
   const balancesRefresh = outcomes.map((o) => {
     if (o.outcome !== 'failed') return o
-    const failure = describeFailure(o.error, c.get('operation'))
+    const failure = toFailure(o.error, c.get('operation'))
     c.get('log')('warn', 'balance refresh of an item failed', {
       item_id: o.item_id,
       status: failure.status,
@@ -35,5 +33,5 @@ export const accountRoutes = new Hono<AppEnv>().get('/accounts', operation('list
     })
     return { item_id: o.item_id, outcome: o.outcome, http_status: failure.status, error: failure.body }
   })
-  return c.json({ accounts: await store.listAccounts(userId, query.item_id), balances_refresh: balancesRefresh })
+  return c.json({ accounts: await listAccounts(config, userId, query.item_id), balances_refresh: balancesRefresh })
 })

@@ -2,8 +2,8 @@ import { Hono } from 'hono/tiny'
 import type * as v from 'valibot'
 import { requireUser } from '../auth/bearer'
 import { serviceContext } from '../context'
+import { exchangePublicToken } from '../services/exchange'
 import type { LinkMetadata } from '../services/link-storage'
-import { exchangePublicToken } from '../services/linking'
 import type { AppEnv } from '../types'
 import { readJson } from './input'
 import { operation } from './operation'
@@ -24,7 +24,8 @@ export const exchangeTokenRoutes = new Hono<AppEnv>().post(
       c.get('userId'),
       body.public_token,
       linkMetadata(body.metadata ?? { institution: body.institution }),
-      // A replay of a token already exchanged answers from D1 and costs no budget.
+      // A replay of a token already exchanged is answered from the user's object (claimPublicToken,
+      // then getItem; D1 only confirms the token is this user's) and costs no budget.
       () => limitPlaidCalls(c),
     )
     c.get('log')('info', created ? 'item linked' : 'public token replayed', {

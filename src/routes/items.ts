@@ -3,28 +3,25 @@ import { Hono } from 'hono/tiny'
 import { requireUser } from '../auth/bearer'
 import type { Config } from '../config'
 import { configOf, serviceContext } from '../context'
-import { removeItem } from '../services/item-removal'
-import { refreshItem, requireItem } from '../services/linking'
+import { getItem, listItems, refreshItem, removeItem, requireItem } from '../services/items'
 import { syncItem } from '../services/transactions-sync'
-import { publicItem } from '../store/items'
-import { userStore } from '../store/users'
 import type { AppEnv } from '../types'
 import { validate } from './input'
 import { operation } from './operation'
 import { limitPlaidCalls } from './rate-limit'
 import { ItemIdParam } from './schemas'
 
+const itemIdInPath = (c: Context<AppEnv>) => validate(ItemIdParam, c.req.param('item_id'), 'item_id')
+
 /** The Item named in the path, if it is this user's; 404 otherwise. */
-const itemInPath = (c: Context<AppEnv>, config: Config) =>
-  requireItem(config, c.get('userId'), validate(ItemIdParam, c.req.param('item_id'), 'item_id'))
+const itemInPath = (c: Context<AppEnv>, config: Config) => requireItem(config, c.get('userId'), itemIdInPath(c))
 
 export const itemRoutes = new Hono<AppEnv>()
   .get('/items', operation('list items'), requireUser, async (c) => {
-    const userId = c.get('userId')
-    return c.json({ items: await userStore(configOf(c), userId).listItems(userId) })
+    return c.json({ items: await listItems(configOf(c), c.get('userId')) })
   })
   .get('/items/:item_id', operation('get item'), requireUser, async (c) => {
-    return c.json({ item: publicItem(await itemInPath(c, configOf(c))) })
+    return c.json({ item: await getItem(configOf(c), c.get('userId'), itemIdInPath(c)) })
   })
   .delete('/items/:item_id', operation('remove item'), requireUser, async (c) => {
     const ctx = serviceContext(c)

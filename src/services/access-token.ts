@@ -10,8 +10,8 @@ import {
   unindexItem,
 } from '../store/item-index'
 import type { StoredItem } from '../store/items'
-import { awaitsMove } from '../store/legacy-import'
-import { userStore } from '../store/users'
+import { awaitsMove } from '../store/legacy/gate'
+import { userStore } from '../store/user-store'
 
 /** What binds a sealed access token to its row: it opens only for this user's Item. */
 export const tokenContext = (userId: string, itemId: string) => `plaid-access-token|${userId}|${itemId}`

@@ -6,8 +6,8 @@
  */
 import type { ServiceContext } from '../context'
 import type { StoredItem } from '../store/items'
-import { userStore } from '../store/users'
-import { refreshBalances } from './linking'
+import { userStore } from '../store/user-store'
+import { refreshBalances } from './items'
 
 export type BalanceRefreshOutcome =
   | { item_id: string; outcome: 'refreshed' }
@@ -15,7 +15,13 @@ export type BalanceRefreshOutcome =
   | { item_id: string; outcome: 'cooling_down'; retry_after_seconds: number }
   | { item_id: string; outcome: 'failed'; error: Error }
 
-export async function refreshBalancesOf(ctx: ServiceContext, items: StoredItem[]): Promise<BalanceRefreshOutcome[]> {
+/** Refreshes the balances of `only`, or else of every Item of the user; one outcome per Item. */
+export async function refreshBalancesOf(
+  ctx: ServiceContext,
+  userId: string,
+  only?: StoredItem,
+): Promise<BalanceRefreshOutcome[]> {
+  const items = only ? [only] : await userStore(ctx.config, userId).listStoredItems(userId)
   const now = new Date()
   const outcomes = await Promise.all(
     items.map(async (item): Promise<BalanceRefreshOutcome | null> => {

@@ -7,9 +7,9 @@
  * consumer like any other, and costs one /transactions/sync page when nothing changed.
  */
 import type { ServiceContext } from '../context'
+import { itemSyncJob } from '../queue/jobs'
 import { listItemsDueForSync, postponeSyncs } from '../store/item-upkeep'
-import { awaitsMove } from '../store/legacy-import'
-import { itemSyncJob } from '../webhooks/job'
+import { awaitsMove } from '../store/legacy/gate'
 
 /** Syncs queued per run: as many as one sendBatch takes. 2,400 Items a day. */
 export const FALLBACK_SYNCS_PER_RUN = 100

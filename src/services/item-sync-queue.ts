@@ -1,5 +1,5 @@
 import type { ServiceContext } from '../context'
-import { itemSyncJob } from '../webhooks/job'
+import { itemSyncJob } from '../queue/jobs'
 
 /**
  * Queues a sync of the Item on the webhook queue, to run after the answer has gone out (see

@@ -7,12 +7,12 @@
 import type { ServiceContext } from '../context'
 import { ApiError } from '../errors'
 import { newItemReplacesOlder } from '../plaid/institutions'
+import { statusForError } from '../plaid/item-status'
 import { indexItem, unindexItem } from '../store/item-index'
 import { type Account, type AccountIdentity, publicItem, type StoredItem } from '../store/items'
-import { userStore } from '../store/users'
-import { removeItem } from './item-removal'
-import { type LinkedItem, statusForError } from './item-status'
+import { userStore } from '../store/user-store'
 import { queueItemSync } from './item-sync-queue'
+import { type LinkedItem, removeItem } from './items'
 
 /** A new link's answer: at an institution where it replaces the login's older Items, those removed. */
 export type NewLink = LinkedItem & { replaced_item_ids?: string[] }

@@ -8,7 +8,7 @@
 import type { ServiceContext } from '../context'
 import { isItemGone, isTransient, PlaidApiError } from '../plaid/errors'
 import type { PendingLink } from '../store/pending-links'
-import { userStore } from '../store/users'
+import { userStore } from '../store/user-store'
 import { openSealedToken } from './access-token'
 import { isDuplicateError, removeAtPlaid, storeLinkedItem } from './link-storage'
 

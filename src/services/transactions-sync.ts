@@ -16,9 +16,9 @@ import { PlaidApiError, SYNC_MUTATION } from '../plaid/errors'
 import { recordSynced } from '../store/item-upkeep'
 import type { StoredItem } from '../store/items'
 import type { SyncOutcome, SyncRun } from '../store/sync-staging'
-import { type UserStoreStub, userStore } from '../store/users'
+import { type UserStoreStub, userStore } from '../store/user-store'
 import { openAccessToken } from './access-token'
-import { recordItemError } from './linking'
+import { recordItemError } from './items'
 
 /** Plaid's maximum page size: fewer round trips for large histories. */
 const PAGE_SIZE = 500

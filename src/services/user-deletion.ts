@@ -1,8 +1,8 @@
 import type { ServiceContext } from '../context'
-import { deleteLegacyRows } from '../store/legacy-import'
+import { deleteLegacyRows } from '../store/legacy/move'
 import { forgetUser } from '../store/user-records'
-import { userStore } from '../store/users'
-import { removeItem } from './item-removal'
+import { userStore } from '../store/user-store'
+import { removeItem } from './items'
 import { removePendingLink } from './pending-links'
 
 /**

@@ -14,8 +14,8 @@
 import type { ServiceContext } from '../context'
 import { PlaidApiError } from '../plaid/errors'
 import { listItemsWithOtherWebhook, recordWebhookTry, type UpkeepEntry } from '../store/item-upkeep'
-import { awaitsMove } from '../store/legacy-import'
-import { userStore } from '../store/users'
+import { awaitsMove } from '../store/legacy/gate'
+import { userStore } from '../store/user-store'
 import { openAccessToken } from './access-token'
 
 /**

@@ -3,24 +3,9 @@
  * object is the user, so no query names one: another user's rows are in another object.
  * Multi-statement writes run inside the caller's transactionSync.
  */
+import { DEAD_STATUSES, type ItemStatus } from '../plaid/item-status'
 import type { AccountBase } from '../plaid/types'
 import { fromExcluded } from './columns'
-
-export type ItemStatus =
-  | 'good'
-  | 'login_required'
-  | 'update_required'
-  | 'pending_expiration'
-  | 'pending_disconnect'
-  | 'permission_revoked'
-  | 'disconnected'
-
-/**
- * Items Plaid will never serve again: the user revoked access (USER_PERMISSION_REVOKED), or Plaid
- * no longer knows the Item (ITEM_NOT_FOUND). Update mode cannot bring them back; the user removes
- * them and links the bank again, and they are no longer duplicates of the new Item.
- */
-export const DEAD_STATUSES: readonly ItemStatus[] = ['permission_revoked', 'disconnected']
 
 type ItemFields = {
   item_id: string
@@ -248,7 +233,7 @@ export function saveSeenBalances(sql: SqlStorage, itemId: string, accounts: Acco
  * one transactionSync: either the whole link is saved or nothing is). Answers false, writing
  * nothing, when the user already has an Item it duplicates; deciding that inside the transaction
  * settles two concurrent links of the same login. With `evenIfDuplicate` (the new Item replaces
- * the older ones, linking.ts), it is stored whatever the user holds.
+ * the older ones, services/link-storage.ts), it is stored whatever the user holds.
  */
 export function insertLinkedItem(
   sql: SqlStorage,
@@ -336,13 +321,13 @@ const DEADLINES = `consent_expiration_time = CASE WHEN ?1 NOT IN ('pending_expir
     ELSE COALESCE(?7, disconnect_time) END`
 
 /**
- * Sets the status a webhook reports (`status` null keeps the current one and records only the
- * error code), unless a webhook Plaid signed later has already set it: queue retries deliver
- * webhooks out of order, and the later signature is the newer news. `signedAt` is the webhook's
- * Plaid-Verification iat; null (a job queued before it was carried) applies without the check.
- * Answers whether the status was applied.
+ * Sets the status a webhook reports, or one the API observed itself in Plaid's answer (`status`
+ * null keeps the current one and records only the error code), unless a webhook Plaid signed later
+ * has already set it: queue retries deliver webhooks out of order, and the later signature is the
+ * newer news. `signedAt` is the webhook's Plaid-Verification iat; null (the API's own observation,
+ * or a job queued before it was carried) applies without the check. Answers whether it was applied.
  */
-export function setItemStatusFromWebhook(sql: SqlStorage, itemId: string, change: StatusChange, now: string): boolean {
+export function setItemStatus(sql: SqlStorage, itemId: string, change: StatusChange, now: string): boolean {
   const { status, errorCode, signedAt, deadline } = change
   return (
     sql.exec(

@@ -3,11 +3,13 @@
  * accounts, transactions, public-token claims and sync cursors in its own SQLite storage. The
  * Worker calls Plaid and hands the object plain data; the object never calls Plaid, so a slow
  * bank never holds the object (which runs one call at a time) while other requests of the user wait.
+ * The Worker reaches it through userStore (at the end): a fresh stub after an error, and retries
+ * of the calls that are safe to repeat, kept here beside the methods they name.
  */
 import { DurableObject } from 'cloudflare:workers'
-import { type Bindings, getConfig } from '../config'
+import { type Bindings, type Config, getConfig } from '../config'
 import type { AccountBase } from '../plaid/types'
-import type { FinishPendingLinksJob, QueueJob } from '../webhooks/job'
+import type { FinishPendingLinksJob, QueueJob } from '../queue/jobs'
 import { claimBalanceRefresh } from './balance-refresh-claims'
 import {
   type AccountIdentity,
@@ -25,19 +27,17 @@ import {
   type StatusChange,
   type StoredItem,
   saveItemRefresh,
-  setItemStatusFromWebhook,
+  setItemStatus,
   setNewAccountsAvailable,
 } from './items'
+import { legacyGate, moveNextSlice } from './legacy/gate'
 import {
   DEFAULT_MOVE_SLICE,
-  IMPORTED,
   type LegacyItemOutcome,
-  MoveInProgressError,
   type MoveSlice,
-  moveSlice,
   reconcileLegacyItem,
   recordMove,
-} from './legacy-import'
+} from './legacy/move'
 import {
   dropPendingLink,
   findPendingLink,
@@ -82,13 +82,12 @@ export class UserStore extends DurableObject<Bindings> {
    * The object's storage, for calls made on behalf of `userId`. Every call names its user and the
    * object answers only the one it was created for: a caller that computed the wrong address fails
    * loudly instead of reading another user's rows. Until its user's rows are moved in from the D1
-   * tables of earlier releases (legacy-import.ts), each call first copies the next slice of them,
-   * with every other call held meanwhile, and fails with MoveInProgressError (503, Retry-After)
-   * if rows are left after it.
+   * tables of earlier releases, each call first passes the move's gate (legacy/gate.ts).
    */
   private async storageOf(userId: string): Promise<SqlStorage> {
     const sql = this.ownStorage(userId)
-    if (!sql.exec(IMPORTED).toArray()[0] && !(await this.moveNextSlice(userId))) throw new MoveInProgressError()
+    // The Worker checked its bindings before it called (env.ts); the object shares them.
+    await legacyGate(this.ctx, this.env.DB as D1Database, userId, this.moveSlice)
     return sql
   }
 
@@ -101,14 +100,6 @@ export class UserStore extends DurableObject<Bindings> {
     }
     if (this.owner !== userId) throw new Error('called for another user')
     return sql
-  }
-
-  /** One slice of the move, alone in the object; true once the move is over. */
-  private moveNextSlice(userId: string): Promise<boolean> {
-    // The Worker checked its bindings before it called (env.ts); the object shares them.
-    return this.ctx.blockConcurrencyWhile(() =>
-      moveSlice(this.env.DB as D1Database, this.ctx.storage, userId, this.moveSlice),
-    )
   }
 
   private async write<T>(userId: string, work: (sql: SqlStorage) => T): Promise<T> {
@@ -224,8 +215,8 @@ export class UserStore extends DurableObject<Bindings> {
     return claimBalanceRefresh(await this.storageOf(userId), itemId, now)
   }
 
-  async setItemStatusFromWebhook(userId: string, itemId: string, change: StatusChange, now: string): Promise<boolean> {
-    return setItemStatusFromWebhook(await this.storageOf(userId), itemId, change, now)
+  async setItemStatus(userId: string, itemId: string, change: StatusChange, now: string): Promise<boolean> {
+    return setItemStatus(await this.storageOf(userId), itemId, change, now)
   }
 
   async setNewAccountsAvailable(userId: string, itemId: string, available: boolean, now: string): Promise<void> {
@@ -310,7 +301,7 @@ export class UserStore extends DurableObject<Bindings> {
    */
   async moveIn(userId: string): Promise<boolean> {
     this.ownStorage(userId)
-    if (!(await this.moveNextSlice(userId))) return false
+    if (!(await moveNextSlice(this.ctx, this.env.DB as D1Database, userId, this.moveSlice))) return false
     await recordMove(this.env.DB as D1Database, userId)
     return true
   }
@@ -322,4 +313,87 @@ export class UserStore extends DurableObject<Bindings> {
       reconcileLegacyItem(this.env.DB as D1Database, this.ctx.storage, userId, itemId, copyIfMissing),
     )
   }
+}
+
+export type UserStoreStub = DurableObjectStub<UserStore>
+
+/**
+ * Calls that give the same result and leave the same rows when made twice: reads, deletes,
+ * conditional swaps, and the move (which keeps rows already there). Everything else (claims, the
+ * link's insert, a sync's begin, page and finish) may have been written when the error came, so a
+ * second try could do it twice: those fail to their caller, whose own retry knows what to redo.
+ */
+const REPEATABLE = new Set<keyof UserStore>([
+  'listItems',
+  'getItem',
+  'listStoredItems',
+  'findDuplicateItem',
+  'findDuplicateItems',
+  'listAccounts',
+  'listTransactions',
+  'releasePublicToken',
+  'replaceSealedToken',
+  'setNewAccountsAvailable',
+  'deleteAccount',
+  'deleteItem',
+  'resetSync',
+  'dropSync',
+  // Each call applies the next part of the staging: a second try applies the one after, or finds
+  // the run finished.
+  'applySyncPart',
+  'moveIn',
+  // A pending link's record is written once (ON CONFLICT DO NOTHING) and its alarm set once.
+  'recordPendingLink',
+  'findPendingLink',
+  'listPendingLinks',
+  'dropPendingLink',
+])
+
+/** Tries of a repeatable call, the first included, and the wait before the second (doubled after). */
+export const CALL_ATTEMPTS = 3
+const FIRST_BACKOFF_MS = 50
+
+/**
+ * Cloudflare marks infrastructure errors that a retry may cure (a connection lost, the object
+ * reset) with `retryable`; `overloaded` ones are not to be retried, which would only add load.
+ */
+function isRetryable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  const flags = error as Error & { retryable?: boolean; overloaded?: boolean }
+  return flags.retryable === true && flags.overloaded !== true
+}
+
+/**
+ * The user's object. Called from a user's request, this creates it near that request if it is new;
+ * background jobs (queue, cron) call it only for users the D1 index names, whose object exists.
+ *
+ * Every call made through it goes to a fresh stub after one fails, since a stub is often broken by
+ * the exception it threw (Cloudflare's error-handling guidance): a `catch` that cleans up through
+ * the same store reaches the object. Repeatable calls are tried again on a `retryable` error.
+ */
+export function userStore(config: Config, userId: string): UserStoreStub {
+  const fresh = () => config.users.get(config.users.idFromName(userId))
+  let stub = fresh()
+  return new Proxy(stub, {
+    get(_target, name) {
+      // A stub is never awaited itself.
+      if (name === 'then') return undefined
+      const value: unknown = Reflect.get(stub, name)
+      if (typeof name !== 'string' || typeof value !== 'function') return value
+      return async (...args: unknown[]) => {
+        for (let attempt = 1; ; attempt++) {
+          const used = stub
+          try {
+            return await Reflect.apply(Reflect.get(used, name) as (...a: unknown[]) => unknown, used, args)
+          } catch (error) {
+            if (stub === used) stub = fresh()
+            const again = REPEATABLE.has(name as keyof UserStore) && isRetryable(error) && attempt < CALL_ATTEMPTS
+            if (!again) throw error
+            // Jittered, so that many callers cut off together do not come back together.
+            await new Promise((resolve) => setTimeout(resolve, FIRST_BACKOFF_MS * 2 ** (attempt - 1) * Math.random()))
+          }
+        }
+      }
+    },
+  })
 }

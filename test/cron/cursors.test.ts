@@ -1,7 +1,7 @@
 import { env as baseEnv } from 'cloudflare:workers'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { RESEALS_PER_RUN } from '../../src/services/access-token'
-import { MOVES_PER_RUN } from '../../src/services/storage-move'
+import { MOVES_PER_RUN } from '../../src/store/legacy/cron'
 import { forgetIndexedItems, runCron } from '../helpers/cron'
 import { userOnlyInD1 } from '../helpers/legacy-user'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'

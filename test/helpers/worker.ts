@@ -9,7 +9,7 @@ import { env as baseEnv } from 'cloudflare:workers'
 import type { FaultSpec } from '../../emulator/faults'
 import type { Bindings } from '../../src/config'
 import worker from '../../src/index'
-import type { WebhookJob } from '../../src/webhooks/job'
+import type { WebhookJob } from '../../src/queue/jobs'
 
 export const EMULATOR_URL = 'http://plaid.test'
 /** Where Items created in tests send their webhooks: this API's webhook route. */

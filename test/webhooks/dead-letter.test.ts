@@ -2,7 +2,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
-import { MAX_RETRIES, type WebhookJob } from '../../src/webhooks/job'
+import { MAX_RETRIES, type WebhookJob } from '../../src/queue/jobs'
 import wranglerToml from '../../wrangler.toml?raw'
 import { unavailableD1 } from '../helpers/d1'
 import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'

@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from 'clou
 import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
-import type { WebhookJob } from '../../src/webhooks/job'
+import type { WebhookJob } from '../../src/queue/jobs'
 import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser, type User } from '../helpers/linking'
 import { captureLogs, logRecords } from '../helpers/logs'
 import { byId, core, listAll } from '../helpers/transactions'

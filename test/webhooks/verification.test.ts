@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { WebhookJob } from '../../src/webhooks/job'
+import type { WebhookJob } from '../../src/queue/jobs'
 import { captureLogs, logRecords } from '../helpers/logs'
 import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
 

@@ -9,7 +9,7 @@
 import type { Bindings } from '../config'
 import { createLogger, type LogFields } from '../log'
 import { PlaidApiError, PlaidResponseError } from '../plaid/errors'
-import { isFinishPendingLinksJob, type QueueJob, retryDelaySeconds, type WebhookJob } from './job'
+import { isFinishPendingLinksJob, type QueueJob, retryDelaySeconds, type WebhookJob } from './jobs'
 
 export type DeadJob = {
   messageId: string

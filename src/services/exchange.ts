@@ -1,20 +1,16 @@
 /**
- * The Linked Accounts flows that combine Plaid calls with storage: exchanging a public token,
- * refreshing an Item, removing it. Routes call these; they throw the app's typed errors.
+ * Linking a bank: exchanging Link's public token for an Item, stored with its accounts (storing
+ * itself is link-storage.ts, shared with the finisher of pending links). The route calls this; it
+ * throws the app's typed errors.
  */
-
-import type { Config } from '../config'
 import type { ServiceContext } from '../context'
 import { ApiError } from '../errors'
 import { newItemReplacesOlder } from '../plaid/institutions'
-import type { AccountsGetResponse } from '../plaid/types'
-import { publicItem, type StoredItem } from '../store/items'
+import { publicItem } from '../store/items'
 import { hashPublicToken } from '../store/public-token-claims'
 import { claimTokenOwner } from '../store/token-owners'
-import { userStore } from '../store/users'
-import { openAccessToken, sealAccessToken } from './access-token'
-import { type LinkedItem, needsUser, statusForError } from './item-status'
-import { queueItemSync } from './item-sync-queue'
+import { userStore } from '../store/user-store'
+import { sealAccessToken } from './access-token'
 import {
   duplicateError,
   type ExchangedLink,
@@ -26,13 +22,6 @@ import {
   removeAtPlaid,
   storeLinkedItem,
 } from './link-storage'
-
-/** The user's Item, or 404: another user's Item is indistinguishable from a missing one. */
-export async function requireItem(config: Config, userId: string, itemId: string): Promise<StoredItem> {
-  const item = await userStore(config, userId).getItem(userId, itemId)
-  if (!item) throw new ApiError(404, 'item not found')
-  return item
-}
 
 /**
  * Exchanges Link's public token and stores the new Item with its accounts.
@@ -47,7 +36,8 @@ export async function requireItem(config: Config, userId: string, itemId: string
  * client went away), the link is finished or removed at Plaid from the background. A failure
  * after the exchange removes that Item at Plaid again, so nothing is left half-linked or billed;
  * if that removal fails too, the pending link stays for the background to settle. A new Item's
- * first sync is queued (item-sync-queue.ts).
+ * first sync is queued (item-sync-queue.ts). A token presented again is answered from the user's
+ * object (its claim names the Item the token made); D1 only confirms the token is this user's.
  *
  * At an institution where a new Item invalidates the login's older ones (plaid/institutions.ts),
  * the metadata check is skipped (the older Item may already be dead), the new Item is kept, and
@@ -144,82 +134,4 @@ async function replayOf(
     throw new ApiError(409, 'this public token was already exchanged and its Item has since been removed')
   }
   return { created: false, item: publicItem(item), accounts: await store.listAccounts(userId, item.item_id) }
-}
-
-/**
- * Re-reads the Item's status and accounts from Plaid: after update mode finishes in Link, or
- * whenever the frontend wants fresh data. An Item that needs the user again is stored with that
- * status instead of failing, so the frontend can offer update mode.
- */
-export async function refreshItem(ctx: ServiceContext, item: StoredItem): Promise<LinkedItem> {
-  const { config, plaid } = ctx
-  const accessToken = await openAccessToken(config, item)
-  let errorCode: string | null
-  try {
-    errorCode = (await plaid.getItem(accessToken)).item.error?.error_code ?? null
-  } catch (error) {
-    // An Item Plaid no longer knows is stored as such, not failed: the user can then be told.
-    if (!needsUser(error)) throw error
-    errorCode = error.errorCode
-  }
-  let accounts: AccountsGetResponse | undefined
-  let status = statusForError(errorCode)
-  let storedError = errorCode
-  if (status === 'good') {
-    try {
-      accounts = await plaid.getAccounts(accessToken)
-    } catch (error) {
-      if (!needsUser(error)) throw error
-      status = statusForError(error.errorCode)
-      storedError = error.errorCode
-    }
-  }
-  const store = userStore(config, item.user_id)
-  const updated = await store.saveItemRefresh(
-    item.user_id,
-    item.item_id,
-    // Accounts read after update mode are what the user chose to share: the offer is answered.
-    { accounts: accounts?.accounts, status, errorCode: storedError, accountsShared: accounts !== undefined },
-    new Date().toISOString(),
-  )
-  // A repaired Item starts syncing again (and one whose first sync never ran gets it now).
-  if (status === 'good' && (item.status !== 'good' || !item.transactions_cursor)) {
-    await queueItemSync(ctx, item.item_id, item.status !== 'good' ? 'repaired' : 'linked')
-  }
-  return { item: publicItem(updated ?? item), accounts: await store.listAccounts(item.user_id, item.item_id) }
-}
-
-/**
- * Fetches live balances for the Item and stores them. A Plaid error that asks for the user
- * (ITEM_LOGIN_REQUIRED and the like) is recorded on the Item before it is rethrown.
- */
-export async function refreshBalances({ config, plaid }: ServiceContext, item: StoredItem): Promise<void> {
-  const accessToken = await openAccessToken(config, item)
-  const now = new Date().toISOString()
-  try {
-    const { accounts } = await plaid.getBalances(accessToken)
-    // A successful call proves the login works; warnings such as PENDING_EXPIRATION still stand.
-    const cleared = item.status === 'login_required'
-    await userStore(config, item.user_id).saveItemRefresh(
-      item.user_id,
-      item.item_id,
-      { accounts, status: cleared ? 'good' : item.status, errorCode: cleared ? null : item.error_code },
-      now,
-    )
-  } catch (error) {
-    await recordItemError(config, item, error)
-    throw error
-  }
-}
-
-/** Puts an error that needs the user (ITEM_LOGIN_REQUIRED and the like) on the Item. */
-export async function recordItemError(config: Config, item: StoredItem, error: unknown): Promise<void> {
-  if (!needsUser(error)) return
-  // A status the API observed itself, not a webhook: no signing time to order it by.
-  await userStore(config, item.user_id).setItemStatusFromWebhook(
-    item.user_id,
-    item.item_id,
-    { status: statusForError(error.errorCode), errorCode: error.errorCode, signedAt: null },
-    new Date().toISOString(),
-  )
 }

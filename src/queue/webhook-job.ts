@@ -3,30 +3,17 @@
  * a status), so Plaid's retries and the queue's redeliveries are harmless; status webhooks are
  * applied in the order Plaid signed them, not the order they arrive in.
  */
-
-import { type Bindings, getConfig } from '../config'
 import type { ServiceContext } from '../context'
-import { createLogger, type LogFields, type Logger } from '../log'
-import { PlaidClient } from '../plaid/client'
-import { isItemGone, PlaidApiError } from '../plaid/errors'
-import { needsUser, statusForError } from '../services/item-status'
-import { finishStalePendingLinks } from '../services/pending-links'
+import type { LogFields, Logger } from '../log'
+import { isItemGone } from '../plaid/errors'
+import { statusForError, statusForWebhook } from '../plaid/item-status'
 import { syncItem } from '../services/transactions-sync'
 import { findItemOwner } from '../store/item-index'
-import type { ItemStatus } from '../store/items'
-import { awaitsMove } from '../store/legacy-import'
-import { userStore } from '../store/users'
-import { describeError, jobFields, recordDeadJob } from './dead-letter'
-import { isFinishPendingLinksJob, MAX_RETRIES, type QueueJob, retryDelaySeconds, type WebhookJob } from './job'
+import { awaitsMove } from '../store/legacy/gate'
+import { userStore } from '../store/user-store'
+import type { WebhookJob } from './jobs'
 
-/** ITEM webhooks that change what the frontend should offer (update mode, or nothing). */
-const ITEM_STATUS: Record<string, ItemStatus> = {
-  PENDING_EXPIRATION: 'pending_expiration',
-  PENDING_DISCONNECT: 'pending_disconnect',
-  USER_PERMISSION_REVOKED: 'permission_revoked',
-  LOGIN_REPAIRED: 'good',
-}
-
+/** Does what one verified webhook (or a sync the API queued itself) asks. */
 export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Promise<void> {
   const { config, log } = ctx
   const fields = {
@@ -59,7 +46,7 @@ export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Pr
       if (!isItemGone(error)) throw error
       // ITEM_NOT_FOUND has made the Item disconnected (recordItemError); the error code is kept
       // for INVALID_ACCESS_TOKEN too, for the app and the operator. No retry can help.
-      await store?.setItemStatusFromWebhook(
+      await store?.setItemStatus(
         item.user_id,
         item.item_id,
         { status: null, errorCode: error.errorCode, signedAt: null },
@@ -77,7 +64,7 @@ export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Pr
     if (!item) return log('info', 'webhook for an unknown item ignored', fields)
     if (job.webhook_code === 'ERROR') {
       const status = statusForError(job.error_code)
-      const applied = await store?.setItemStatusFromWebhook(
+      const applied = await store?.setItemStatus(
         item.user_id,
         item.item_id,
         // An error the user cannot fix leaves the status as it is.
@@ -97,9 +84,9 @@ export async function handleWebhookJob(ctx: ServiceContext, job: WebhookJob): Pr
       await store?.setNewAccountsAvailable(item.user_id, item.item_id, true, now)
       return log('info', 'new accounts available recorded', fields)
     }
-    const status = ITEM_STATUS[job.webhook_code]
+    const status = statusForWebhook(job.webhook_code)
     if (status) {
-      const applied = await store?.setItemStatusFromWebhook(
+      const applied = await store?.setItemStatus(
         item.user_id,
         item.item_id,
         {
@@ -122,82 +109,4 @@ function logStale(log: Logger, fields: LogFields, signedAt: number | null) {
     ...fields,
     signed_at: signedAt,
   })
-}
-
-/**
- * The queue() handler for plaid-webhooks. A job that fails for a reason that may pass (Plaid
- * down, a database error) is retried with backoff for about a day (job.ts); one that needs the
- * user (the Item's login expired: its status already says so) is acknowledged, since retrying
- * cannot fix it. A job whose last retry fails is recorded in dead_webhook_jobs with its error.
- */
-export async function consumeWebhookBatch(batch: MessageBatch<QueueJob>, env: Bindings): Promise<void> {
-  const queueLog = createLogger({ queue: batch.queue })
-  let ctx: ServiceContext | undefined
-  let setupError: unknown
-  try {
-    const config = getConfig(env)
-    ctx = { config, plaid: new PlaidClient(config.plaid), log: queueLog }
-  } catch (error) {
-    setupError = error
-    queueLog('error', 'webhook queue cannot run: settings are invalid', { detail: (error as Error).message })
-  }
-  for (const message of batch.messages) {
-    const job = message.body
-    const log = queueLog.with({ message_id: message.id, request_id: job.request_id ?? undefined })
-    if (isFinishPendingLinksJob(job)) {
-      // Never retried from here: the object that queued it queues it again while links are pending.
-      await (ctx ? finishStalePendingLinks({ ...ctx, log }, job.object_id) : Promise.reject(setupError)).catch(
-        (error: unknown) =>
-          log('error', 'pending links not finished; their object queues them again', {
-            error: error instanceof Error ? error.name : 'unknown',
-          }),
-      )
-      message.ack()
-      continue
-    }
-    try {
-      if (!ctx) throw setupError
-      await handleWebhookJob({ ...ctx, log }, job)
-      message.ack()
-    } catch (error) {
-      await settleFailure(message as Message<WebhookJob>, error, env, log)
-    }
-  }
-}
-
-async function settleFailure(message: Message<WebhookJob>, error: unknown, env: Bindings, log: Logger) {
-  const fields = {
-    ...jobFields(message.body),
-    attempt: message.attempts,
-    error: error instanceof Error ? error.name : 'unknown',
-    error_code: error instanceof PlaidApiError ? error.errorCode : undefined,
-  }
-  if (needsUser(error)) {
-    log('warn', 'webhook job failed', { ...fields, will_retry: false })
-    return message.ack()
-  }
-  if (message.attempts <= MAX_RETRIES) {
-    const delaySeconds = retryDelaySeconds(message.attempts)
-    log('error', 'webhook job failed', { ...fields, will_retry: true, retry_in_seconds: delaySeconds })
-    return message.retry({ delaySeconds })
-  }
-  try {
-    if (!env.DB) throw new Error('DB (the D1 binding) is missing')
-    await recordDeadJob(env.DB, {
-      messageId: message.id,
-      job: message.body,
-      error: describeError(error),
-      attempts: message.attempts,
-      deadAt: new Date().toISOString(),
-    })
-    log('error', 'webhook job dead: retries exhausted; recorded in dead_webhook_jobs', { ...fields, will_retry: false })
-    message.ack()
-  } catch (recordError) {
-    // Retrying past max_retries hands the job to plaid-webhooks-dlq, whose consumer records it.
-    log('error', 'webhook job dead and not recorded; handing it to the dead-letter queue', {
-      ...fields,
-      record_error: describeError(recordError),
-    })
-    message.retry()
-  }
 }

@@ -1,7 +1,7 @@
 /**
  * The one-time move of a user's rows from the D1 tables of earlier releases (items, accounts,
  * transactions, public_token_exchanges) into the user's object. The object runs it on its first
- * uses, before it serves anything (user-store.ts), and marks it done in its own storage:
+ * uses, before it serves anything (legacyGate in gate.ts), and marks it done in its own storage:
  *
  * - in slices: each slice copies pages until its budget (rows or time) is spent, well inside the
  *   30 s an object may spend in blockConcurrencyWhile; a request that finds the move unfinished
@@ -41,7 +41,8 @@ const TABLES = [
 
 type Row = Record<string, SqlStorageValue>
 
-const tablesGone = (error: unknown) => String(error).includes('no such table')
+/** The error D1 gives once the operator has dropped the old tables (README.md here). */
+export const tablesGone = (error: unknown) => String(error).includes('no such table')
 
 /** The meta row saying the object has taken its user's rows from D1 (or found none). */
 export const IMPORTED = "SELECT 1 FROM meta WHERE key = 'legacy_import'"
@@ -286,28 +287,6 @@ export async function recordMove(db: D1Database, userId: string, copyStartedAt: 
     )
     .bind(userId, new Date().toISOString(), copyStartedAt)
     .run()
-}
-
-/**
- * Whether the user still has rows in the old tables that no object of theirs has taken: their
- * object may not exist yet, and background jobs must not create it (it would be placed near the
- * queue consumer or the cron rather than near the user), so they leave such users to their return.
- */
-export async function awaitsMove(db: D1Database, userId: string): Promise<boolean> {
-  try {
-    const row = await db
-      .prepare(
-        `SELECT (EXISTS (SELECT 1 FROM items WHERE user_id = ?1)
-                 OR EXISTS (SELECT 1 FROM public_token_exchanges WHERE user_id = ?1))
-                AND NOT EXISTS (SELECT 1 FROM storage_moves WHERE user_id = ?1) AS waiting`,
-      )
-      .bind(userId)
-      .first<{ waiting: number }>()
-    return row?.waiting === 1
-  } catch (error) {
-    if (tablesGone(error)) return false
-    throw error
-  }
 }
 
 /**

@@ -1,18 +1,17 @@
-import type { Config } from '../config'
-import type { Logger } from '../log'
-import { nextPosition, readCursor, saveCursor } from '../store/cron-cursors'
-import {
-  deleteLegacyItem,
-  indexUnmovedLegacyItems,
-  legacyItemsToReconcile,
-  usersLeftToMove,
-} from '../store/legacy-import'
-import { userStore } from '../store/users'
+/**
+ * The hourly cron's two steps of the move (src/cron.ts): moving idle users in, and reconciling
+ * the Items the earlier release wrote during its rollout.
+ */
+import type { Config } from '../../config'
+import type { Logger } from '../../log'
+import { nextPosition, readCursor, saveCursor } from '../cron-cursors'
+import { userStore } from '../user-store'
+import { deleteLegacyItem, indexUnmovedLegacyItems, legacyItemsToReconcile, usersLeftToMove } from './move'
 
 /** Users moved per run: one after the other, each in slices. */
 export const MOVES_PER_RUN = 100
 
-/** Slices of one user's move per run: a 200,000-transaction user needs about four (legacy-import.ts). */
+/** Slices of one user's move per run: a 200,000-transaction user needs about four (move.ts). */
 const SLICES_PER_USER = 10
 
 /**
