@@ -1,6 +1,6 @@
 /**
  * Local-development defaults, used only when LOCAL_DEV=true (which only `npm run dev` sets) and
- * by the dev scripts. Kept apart from env.ts so Node scripts can import them without Worker types.
+ * by the dev scripts. Kept apart from src/config so Node scripts can import them without Worker types.
  */
 
 /** Where local development finds the Plaid emulator (`npm run dev` starts it there). */

@@ -20,7 +20,7 @@ export type PendingLink = {
 
 /**
  * Longer than any exchange request can take (Plaid's timeouts and retries included). The default
- * of PENDING_LINK_GRACE_SECONDS (src/env.ts), which tests may shorten.
+ * of PENDING_LINK_GRACE_SECONDS (src/config), which tests may shorten.
  */
 export const PENDING_LINK_GRACE_MS = 5 * 60_000
 

@@ -86,7 +86,7 @@ export class UserStore extends DurableObject<Bindings> {
    */
   private async storageOf(userId: string): Promise<SqlStorage> {
     const sql = this.ownStorage(userId)
-    // The Worker checked its bindings before it called (env.ts); the object shares them.
+    // The Worker checked its bindings before it called (src/config); the object shares them.
     await legacyGate(this.ctx, this.env.DB as D1Database, userId, this.moveSlice)
     return sql
   }
