@@ -1,6 +1,6 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
-import { EMULATOR_HOST, emulatorNetwork, quietDroppedConnections } from './test/emulator-network'
+import { EMULATOR_HOST, emulatorNetwork, quietDroppedConnections } from './test/support/emulator-network'
 
 const migrations = await readD1Migrations('./migrations')
 // The emulator's dropped-connection faults would each print five lines of workerd stack dumps.

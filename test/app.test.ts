@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { call } from './helpers/api'
+import { testEnv } from './helpers/env'
 import { mintToken } from './helpers/tokens'
-import { call, testEnv } from './helpers/worker'
 
 /** A rate limiter whose budget is spent, so any Plaid route answers 429 at once. */
 const spentLimiter = { limit: async () => ({ success: false }) } as unknown as RateLimit

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { call } from './helpers/api'
+import { emulator } from './helpers/emulator'
+import { runQueue, testEnv } from './helpers/env'
 import { exchange, itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from './helpers/linking'
 import { rowIn, rowsIn } from './helpers/user-store'
-import { call, emulator, runQueue, testEnv } from './helpers/worker'
 
 describe("a user cannot see or change another user's Items", () => {
   it('answers 404 for every route that names the Item, exactly as for a missing one, and changes nothing', async () => {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { call } from './helpers/api'
+import { testEnv } from './helpers/env'
 import { newUser } from './helpers/linking'
 import { captureLogs } from './helpers/logs'
 import { STORE_FAILURE, unavailableUserStore } from './helpers/user-store'
-import { call, testEnv } from './helpers/worker'
 
 describe('error handler', () => {
   it('logs an unexpected error under its own key, keeping the line its own message, and tells the caller nothing', async () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { type CallOptions, call } from './helpers/api'
+import { emulator } from './helpers/emulator'
+import { type TestEnv, testEnv } from './helpers/env'
 import { newUser } from './helpers/linking'
 import { captureLogs } from './helpers/logs'
-import { type CallOptions, call, emulator, type TestEnv, testEnv } from './helpers/worker'
 
 const UUID = /^[0-9a-f-]{36}$/
 const LINK_TOKEN = '/api/v1/banking/link-token'

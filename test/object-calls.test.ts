@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { CALL_ATTEMPTS } from '../src/store/users'
+import { call } from './helpers/api'
+import { emulator } from './helpers/emulator'
+import { testEnv } from './helpers/env'
 import { exchange, itemIdOf, linkItem, newUser } from './helpers/linking'
 import { flakyUserStore, rowIn, STORE_FAILURE } from './helpers/user-store'
-import { call, emulator, testEnv } from './helpers/worker'
 
 const storeFailure = () => new Error(STORE_FAILURE)
 

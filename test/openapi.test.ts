@@ -2,10 +2,12 @@ import { Validator } from '@cfworker/json-schema'
 import { describe, expect, it } from 'vitest'
 import { app } from '../src/app'
 import { openApiDocument } from '../src/openapi'
+import { type CallResult, call } from './helpers/api'
+import { emulator } from './helpers/emulator'
+import { type TestEnv, testEnv } from './helpers/env'
 import { itemIdOf, linkItem, newUser } from './helpers/linking'
 import { testRateLimiter } from './helpers/rate-limiter'
 import { mintToken } from './helpers/tokens'
-import { type CallResult, call, emulator, type TestEnv, testEnv } from './helpers/worker'
 
 const UNDOCUMENTED = new Set(['/healthz', '/api/v1/openapi.json'])
 

@@ -2,9 +2,11 @@
 import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import wranglerToml from '../wrangler.toml?raw'
+import { type CallResult, call } from './helpers/api'
+import { emulator } from './helpers/emulator'
+import { type TestEnv, testEnv } from './helpers/env'
 import { itemIdOf, linkItem, newUser, type User } from './helpers/linking'
 import { PLAID_RATE_LIMIT, type TestRateLimiter, testRateLimiter } from './helpers/rate-limiter'
-import { type CallResult, call, emulator, type TestEnv, testEnv } from './helpers/worker'
 
 /** `simple = { limit, period }` of each PLAID_RATE_LIMITER block in wrangler.toml, by block header. */
 const configured = [

@@ -9,11 +9,12 @@ import { describe, expect, it } from 'vitest'
 import { MOVE_IN_PROGRESS } from '../src/store/legacy-import'
 import type { UserStore } from '../src/store/user-store'
 import { itemSyncJob } from '../src/webhooks/job'
+import { call } from './helpers/api'
 import { runCron } from './helpers/cron'
+import { queuedJobs, runQueue, type TestEnv, testEnv } from './helpers/env'
 import { apiView, insertLegacyRow, userOnlyInD1 } from './helpers/legacy-user'
 import { captureLogs } from './helpers/logs'
 import { rowsIn, userStoreOf } from './helpers/user-store'
-import { call, queuedJobs, runQueue, type TestEnv, testEnv } from './helpers/worker'
 
 const db = () => baseEnv.DB as D1Database
 

@@ -3,14 +3,16 @@ import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { awaitsMove, IMPORTED, moveSlice, usersLeftToMove } from '../src/store/legacy-import'
 import { itemSyncJob } from '../src/webhooks/job'
+import { call, deliverAndConsume } from './helpers/api'
 import { runCron } from './helpers/cron'
 import { recordingD1, withoutTables } from './helpers/d1'
+import { emulator } from './helpers/emulator'
+import { queuedJobs, runQueue, type TestEnv, testEnv } from './helpers/env'
 import { apiView, LEGACY_TABLES, userOnlyInD1 } from './helpers/legacy-user'
 import { exchange, itemIdOf, newUser } from './helpers/linking'
 import { captureLogs } from './helpers/logs'
 import { expectInStep } from './helpers/transactions'
 import { evict, poisonedUserStore, rowIn, rowsIn, userStoreOf, watchedUserStore } from './helpers/user-store'
-import { call, deliverAndConsume, emulator, queuedJobs, runQueue, type TestEnv, testEnv } from './helpers/worker'
 
 const db = () => baseEnv.DB as D1Database
 

@@ -2,11 +2,12 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import worker from '../src/index'
+import { call } from './helpers/api'
 import { runCron } from './helpers/cron'
+import { testEnv } from './helpers/env'
 import { itemIdOf, linkItem, newUser } from './helpers/linking'
 import { captureLogs, logRecords } from './helpers/logs'
 import { poisonedUserStore, rowIn } from './helpers/user-store'
-import { call, testEnv } from './helpers/worker'
 
 const OLD_KEY = baseEnv.TOKEN_ENCRYPTION_KEY as string
 const NEW_KEY = btoa('another-32-byte-key-for-rotation')

@@ -4,10 +4,12 @@ import { describe, expect, it } from 'vitest'
 import { listTransactions } from '../src/store/transactions'
 import { migrateUserSchema, schemaVersion, USER_SCHEMA_VERSION } from '../src/store/user-schema'
 import { itemSyncJob } from '../src/webhooks/job'
+import { call, WEBHOOK_URL } from './helpers/api'
+import { emulator } from './helpers/emulator'
+import { queuedJobs, runQueue, testEnv } from './helpers/env'
 import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from './helpers/linking'
 import { listAll } from './helpers/transactions'
 import { evict, rowIn, rowsIn, userStoreOf, watchedUserStore } from './helpers/user-store'
-import { call, emulator, queuedJobs, runQueue, testEnv, WEBHOOK_URL } from './helpers/worker'
 
 describe('schema versions of a user’s object', () => {
   it('counts only the steps that ran when a later step fails', async () => {

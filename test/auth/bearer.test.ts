@@ -1,7 +1,9 @@
 import { sign } from 'hono/jwt'
 import { describe, expect, it } from 'vitest'
+import { call } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { type TestEnv, testEnv } from '../helpers/env'
 import { mintToken, now, rawToken, TEST_JWT_SECRET } from '../helpers/tokens'
-import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 const PATH = '/api/v1/banking/link-token'
 

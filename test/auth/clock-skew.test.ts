@@ -5,8 +5,9 @@
  * faked), so "one second beyond" is exact and no test depends on how fast it runs.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { call } from '../helpers/api'
+import { type TestEnv, testEnv } from '../helpers/env'
 import { mintToken } from '../helpers/tokens'
-import { call, type TestEnv, testEnv } from '../helpers/worker'
 import { idpEnv, idpToken } from './identity-provider'
 
 const PATH = '/api/v1/banking/items'

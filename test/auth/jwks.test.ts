@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { jwksClock } from '../../src/auth/jwks'
+import { call } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import type { TestEnv } from '../helpers/env'
 import { mintToken, now } from '../helpers/tokens'
-import { call, emulator, type TestEnv } from '../helpers/worker'
 import { idpEnv, idpToken, jwksFault, jwksFetches, rotateKey } from './identity-provider'
 
 const PATH = '/api/v1/banking/link-token'

@@ -5,10 +5,12 @@
 import { runInDurableObject } from 'cloudflare:test'
 import { env as baseEnv } from 'cloudflare:workers'
 import { expect } from 'vitest'
+import { call } from './api'
+import { emulator } from './emulator'
+import type { TestEnv } from './env'
 import { exchange, itemIdOf, newUser, settleFirstSync, type User } from './linking'
 import { listAll } from './transactions'
 import { evict, rowsIn, userStoreOf } from './user-store'
-import { call, emulator, type TestEnv } from './worker'
 
 const db = () => baseEnv.DB as D1Database
 export const LEGACY_TABLES = ['items', 'accounts', 'public_token_exchanges', 'transactions'] as const

@@ -1,6 +1,8 @@
+import { type CallResult, call } from './api'
+import { emulator } from './emulator'
+import { queuedJobs, RecordingQueue, runQueue, type TestEnv } from './env'
 import { mintToken, newUserId } from './tokens'
 import { waitFor } from './wait'
-import { type CallResult, call, emulator, queuedJobs, RecordingQueue, runQueue, type TestEnv } from './worker'
 
 export type User = { id: string; token: string }
 

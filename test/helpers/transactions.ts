@@ -1,6 +1,8 @@
 import { expect } from 'vitest'
+import { call } from './api'
+import { emulator } from './emulator'
+import type { TestEnv } from './env'
 import type { User } from './linking'
-import { call, emulator, type TestEnv } from './worker'
 
 export type ListedTransaction = {
   transaction_id: string

@@ -1,7 +1,9 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { FaultSpec } from '../../emulator/faults'
+import { type CallResult, call, deliver, WEBHOOK_URL } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { type TestEnv, testEnv } from '../helpers/env'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
-import { type CallResult, call, deliver, emulator, type TestEnv, testEnv, WEBHOOK_URL } from '../helpers/worker'
 
 const LINK_TOKEN = '/api/v1/banking/link-token'
 

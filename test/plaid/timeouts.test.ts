@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { idpEnv, idpToken, jwksFault, jwksFetches } from '../auth/identity-provider'
+import { call } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { type TestEnv, testEnv } from '../helpers/env'
 import { linkItem, newUser } from '../helpers/linking'
 import { mintToken } from '../helpers/tokens'
-import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 const LINK_TOKEN = '/api/v1/banking/link-token'
 /** The most PLAID_TIMEOUT_MS may be. */

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { call } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { testEnv } from '../helpers/env'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { userStoreOf } from '../helpers/user-store'
-import { call, emulator, testEnv } from '../helpers/worker'
 
 type Account = {
   account_id: string

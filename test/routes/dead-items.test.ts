@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { call, deliverAndConsume } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { type TestEnv, testEnv } from '../helpers/env'
 import { exchange, itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
 import { listAll } from '../helpers/transactions'
-import { call, deliverAndConsume, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 const item = async (env: TestEnv, user: User, itemId: string) =>
   (await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })).body.item as {

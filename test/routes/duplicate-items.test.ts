@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
+import { call } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { testEnv } from '../helpers/env'
 import { onSuccessMetadata, SANDBOX_DEFAULT_ACCOUNTS } from '../helpers/link-metadata'
 import { exchange, itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { captureLogs, logRecords } from '../helpers/logs'
-import { call, emulator, testEnv } from '../helpers/worker'
 
 const PLATYPUS = { institution_id: 'ins_109508', name: 'First Platypus Bank' }
 const DUPLICATE_DETAIL = 'this login is already linked: an Item at this institution has the same accounts'

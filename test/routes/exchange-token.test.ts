@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest'
+import { call } from '../helpers/api'
 import { runCron } from '../helpers/cron'
+import { emulator } from '../helpers/emulator'
+import { testEnv } from '../helpers/env'
 import { exchange, itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
 import { failingUserStore, rowsIn } from '../helpers/user-store'
-import { call, emulator, testEnv } from '../helpers/worker'
 
 const PATH = '/api/v1/banking/exchange-token'
 const DUPLICATE_DETAIL = 'this login is already linked: an Item at this institution has the same accounts'

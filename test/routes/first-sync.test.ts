@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
+import { call, deliverAndConsume } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { queuedJobs, runQueue, testEnv } from '../helpers/env'
 import { exchange, itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
 import { byId, core, expectInStep, listAll } from '../helpers/transactions'
-import { call, deliverAndConsume, emulator, queuedJobs, runQueue, testEnv } from '../helpers/worker'
 
 const syncWebhooks = async (env: ReturnType<typeof testEnv>) =>
   (await emulator.webhooks(env)).filter((d) => JSON.parse(d.body).webhook_code === 'SYNC_UPDATES_AVAILABLE')

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
+import { call } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { testEnv } from '../helpers/env'
 import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
 import { failingUserStore } from '../helpers/user-store'
-import { call, emulator, testEnv } from '../helpers/worker'
 
 describe('items', () => {
   it('lists no Items for a new user', async () => {

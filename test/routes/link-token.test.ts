@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { sha256Hex } from '../../src/crypto/hash'
+import { call } from '../helpers/api'
 import { expectedClientUserId } from '../helpers/client-user-id'
+import { emulator } from '../helpers/emulator'
+import { runQueue, type TestEnv, testEnv } from '../helpers/env'
 import { exchange, itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
 import { mintToken } from '../helpers/tokens'
-import { call, emulator, runQueue, type TestEnv, testEnv } from '../helpers/worker'
 
 const PATH = '/api/v1/banking/link-token'
 

@@ -1,7 +1,10 @@
 import { runInDurableObject } from 'cloudflare:test'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { PENDING_LINK_GRACE_MS } from '../../src/store/pending-links'
+import { call } from '../helpers/api'
 import { stoppingAfterD1 } from '../helpers/d1'
+import { emulator } from '../helpers/emulator'
+import { runQueue, type TestEnv, testEnv } from '../helpers/env'
 import { exchange, itemIdOf, linkItem, newUser } from '../helpers/linking'
 import {
   failingAfterUserStore,
@@ -11,7 +14,6 @@ import {
   stoppingAfterUserStore,
   userStoreOf,
 } from '../helpers/user-store'
-import { call, emulator, runQueue, type TestEnv, testEnv } from '../helpers/worker'
 
 afterEach(() => {
   vi.useRealTimers()

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { call } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { testEnv } from '../helpers/env'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
-import { call, emulator, testEnv } from '../helpers/worker'
 
 const LINK_TOKEN = '/api/v1/banking/link-token'
 const REQUEST_ID = expect.stringMatching(/^[A-Za-z0-9]{15}$/)

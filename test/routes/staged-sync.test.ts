@@ -3,11 +3,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { PlaidTransaction } from '../../src/plaid/types'
 import { resetSync, type StagedPage, stagePage } from '../../src/store/sync-staging'
 import type { UserStore } from '../../src/store/user-store'
+import { call, deliver } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { queuedJobs, runQueue, type TestEnv, testEnv } from '../helpers/env'
 import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
 import { watchSyncCalls } from '../helpers/sync-calls'
 import { expectInStep } from '../helpers/transactions'
 import { flakyUserStore, rowIn, rowsIn, STORE_FAILURE, userStoreOf } from '../helpers/user-store'
-import { call, deliver, emulator, queuedJobs, runQueue, type TestEnv, testEnv } from '../helpers/worker'
 
 /** A staged page that carries no accounts, so no balances. */
 const NO_BALANCES = { accounts: [], seenAt: new Date(0).toISOString() }

@@ -1,9 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { call, deliverAndConsume } from '../helpers/api'
+import { emulator, type PlaidTransaction } from '../helpers/emulator'
+import { testEnv } from '../helpers/env'
 import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from '../helpers/linking'
 import { watchSyncCalls } from '../helpers/sync-calls'
 import { expectInStep, listAll } from '../helpers/transactions'
 import { rowIn } from '../helpers/user-store'
-import { call, deliverAndConsume, emulator, type PlaidTransaction, testEnv } from '../helpers/worker'
 
 const sync = (env: ReturnType<typeof testEnv>, token: string, itemId: string) =>
   call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token })

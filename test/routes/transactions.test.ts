@@ -1,7 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest'
+import { call } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { type TestEnv, testEnv } from '../helpers/env'
 import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
 import { type ListedTransaction, listAll } from '../helpers/transactions'
-import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 /** The fields the API lists for a transaction: its Item and Plaid's, by Plaid's names. */
 const KEPT = [

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
+import { call, deliverAndConsume } from '../helpers/api'
 import { expectedClientUserId } from '../helpers/client-user-id'
+import { emulator } from '../helpers/emulator'
+import { type TestEnv, testEnv } from '../helpers/env'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { rowsIn } from '../helpers/user-store'
-import { call, deliverAndConsume, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 const LINK_TOKEN = '/api/v1/banking/link-token'
 

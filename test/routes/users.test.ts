@@ -1,9 +1,11 @@
 import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import { call } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { type TestEnv, testEnv } from '../helpers/env'
 import { LEGACY_TABLES, userOnlyInD1 } from '../helpers/legacy-user'
 import { exchange, itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
 import { rowsIn, stoppingAfterUserStore } from '../helpers/user-store'
-import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 const ME = '/api/v1/banking/users/me'
 const OPERATOR_TOKEN = 'operator-token-of-at-least-32-characters'

@@ -4,10 +4,12 @@ import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import { MAX_RETRIES, type WebhookJob } from '../../src/webhooks/job'
 import wranglerToml from '../../wrangler.toml?raw'
+import { call } from '../helpers/api'
 import { unavailableD1 } from '../helpers/d1'
+import { emulator } from '../helpers/emulator'
+import { type TestEnv, testEnv } from '../helpers/env'
 import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
 import { captureLogs, logRecords } from '../helpers/logs'
-import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 type Logged = Record<string, unknown> & { level: string; message: string }
 

@@ -3,11 +3,13 @@ import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import worker from '../../src/index'
 import type { WebhookJob } from '../../src/webhooks/job'
+import { call, deliver } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { type TestEnv, testEnv } from '../helpers/env'
 import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser, type User } from '../helpers/linking'
 import { captureLogs, logRecords } from '../helpers/logs'
 import { byId, core, listAll } from '../helpers/transactions'
 import { waitFor } from '../helpers/wait'
-import { call, deliver, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 /**
  * The queue's consumer runs with the Worker's own bindings, so tests that go through the real

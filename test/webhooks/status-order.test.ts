@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
+import { call, deliverAndConsume, WEBHOOK_URL } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { type TestEnv, testEnv } from '../helpers/env'
 import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
 import { captureLogs, logRecords } from '../helpers/logs'
 import { now } from '../helpers/tokens'
-import { call, deliverAndConsume, emulator, type TestEnv, testEnv, WEBHOOK_URL } from '../helpers/worker'
 
 type PlaidError = { error_type: string; error_code: string; error_message: string; display_message: null }
 

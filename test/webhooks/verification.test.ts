@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { WebhookJob } from '../../src/webhooks/job'
+import { call } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { type TestEnv, testEnv } from '../helpers/env'
 import { captureLogs, logRecords } from '../helpers/logs'
-import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 const PATH = '/api/v1/banking/webhooks'
 const now = () => Math.floor(Date.now() / 1000)

@@ -14,15 +14,15 @@ import type { Socket } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { getRequestListener } from '@hono/node-server'
-import { createEmulator, DISCONNECT_HEADER } from '../emulator/emulator'
+import { createEmulator, DISCONNECT_HEADER } from '../../emulator/emulator'
 import { createIdentityProvider } from './idp'
 
 export const EMULATOR_HOST = 'plaid.test'
-/** The stand-in identity provider (test/idp.ts). */
+/** The stand-in identity provider (test/support/idp.ts). */
 export const IDP_HOST = 'idp.test'
 /** A host the tests use to stand for "Plaid cannot be reached". */
 export const UNREACHABLE_HOST = 'unreachable.test'
-export const EXCHANGES_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../.contract/exchanges.jsonl')
+export const EXCHANGES_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../.contract/exchanges.jsonl')
 
 /**
  * Hosts the Worker picks without PLAID_BASE_URL (Plaid's own, and the emulator's dev address).
