@@ -1,10 +1,11 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test'
 import { env as baseEnv } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
+import { describe, expect } from 'vitest'
 import worker from '../src/index'
 import { call } from './helpers/api'
 import { runCron } from './helpers/cron'
 import { testEnv } from './helpers/env'
+import { it } from './helpers/fixtures'
 import { itemIdOf, linkItem, newUser } from './helpers/linking'
 import { captureLogs, logRecords } from './helpers/logs'
 import { poisonedUserStore, rowIn } from './helpers/user-store'
@@ -55,10 +56,9 @@ describe('rotating TOKEN_ENCRYPTION_KEY', () => {
     expect(await sealedKeyId(user.id, oldItem)).toBe(newKeyId)
   })
 
-  it('re-seals a token under the current key when it is used, so the old key can then be dropped', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('re-seals a token under the current key when it is used, so the old key can then be dropped', async ({
+    linked: { env, user, itemId },
+  }) => {
     const oldKeyId = await sealedKeyId(user.id, itemId)
 
     const rotated = { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY, TOKEN_ENCRYPTION_KEYS_OLD: OLD_KEY }
@@ -125,10 +125,9 @@ describe('rotating TOKEN_ENCRYPTION_KEY', () => {
     )
   })
 
-  it('answers 500 saying which setting to fix when the old key is missing', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('answers 500 saying which setting to fix when the old key is missing', async ({
+    linked: { env, user, itemId },
+  }) => {
     const res = await call(
       { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY },
       'POST',

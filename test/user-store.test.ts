@@ -1,12 +1,13 @@
 import { runInDurableObject } from 'cloudflare:test'
 import { env as baseEnv } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
+import { describe, expect } from 'vitest'
 import { listTransactions } from '../src/store/transactions'
 import { migrateUserSchema, schemaVersion, USER_SCHEMA_VERSION } from '../src/store/user-schema'
 import { itemSyncJob } from '../src/webhooks/job'
 import { call, WEBHOOK_URL } from './helpers/api'
 import { emulator } from './helpers/emulator'
 import { queuedJobs, runQueue, testEnv } from './helpers/env'
+import { it } from './helpers/fixtures'
 import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from './helpers/linking'
 import { listAll } from './helpers/transactions'
 import { evict, rowIn, rowsIn, userStoreOf, watchedUserStore } from './helpers/user-store'
@@ -68,10 +69,9 @@ describe('schema versions of a user’s object', () => {
     expect(items.body.items).toEqual([expect.objectContaining({ item_id: itemId })])
   })
 
-  it('upgrades an object at version 2 on its first use: its transactions list as before, and syncs enrich them', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('upgrades an object at version 2 on its first use: its transactions list as before, and syncs enrich them', async ({
+    linked: { env, user, itemId },
+  }) => {
     // The object as the release with schema version 2 left it: the same rows, transactions
     // without the enrichment column, Items without the reconnect deadlines (version 4) and the
     // balance check cooldown (version 5).
@@ -194,10 +194,9 @@ describe('one object per user', () => {
     expect(await userStoreOf(alice.id).listItems(alice.id)).toEqual([])
   })
 
-  it('indexes each Item in D1 with its user, key id, webhook URL and last sync, and removes the entry with the Item', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('indexes each Item in D1 with its user, key id, webhook URL and last sync, and removes the entry with the Item', async ({
+    linked: { env, user, itemId },
+  }) => {
     const stored = await rowIn<{ access_token_key_id: string; transactions_synced_at: string }>(
       user.id,
       'SELECT access_token_key_id, transactions_synced_at FROM items WHERE item_id = ?',
@@ -251,10 +250,9 @@ describe('listing a large history', () => {
     })
   }
 
-  it("reads about a page of rows for a page of one Item's transactions, however deep the cursor", async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it("reads about a page of rows for a page of one Item's transactions, however deep the cursor", async ({
+    linked: { env, user, itemId },
+  }) => {
     await linkItem(env, user, 'ins_109511')
     await emulator.changeTransactions(env, itemId, { add: 1000 })
     const synced = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })

@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, vi } from 'vitest'
 import { call } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
 import { testEnv } from '../helpers/env'
+import { it } from '../helpers/fixtures'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { userStoreOf } from '../helpers/user-store'
 
@@ -88,10 +89,9 @@ describe('GET /api/v1/banking/accounts', () => {
     expect((await call(env, 'GET', '/api/v1/banking/accounts', { token: user.token })).body.accounts).toEqual(after)
   })
 
-  it('records ITEM_LOGIN_REQUIRED on the Item and answers 400 so the frontend can start update mode', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('records ITEM_LOGIN_REQUIRED on the Item and answers 400 so the frontend can start update mode', async ({
+    linked: { env, user, itemId },
+  }) => {
     await emulator.requireLogin(env, itemId)
     const res = await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
     expect(res.status).toBe(400)
@@ -103,10 +103,9 @@ describe('GET /api/v1/banking/accounts', () => {
     ])
   })
 
-  it('clears login_required once a balance refresh succeeds after the user repaired the login', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('clears login_required once a balance refresh succeeds after the user repaired the login', async ({
+    linked: { env, user, itemId },
+  }) => {
     await emulator.requireLogin(env, itemId)
     const refresh = () => call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
     vi.useFakeTimers({ toFake: ['Date'] })
@@ -178,10 +177,9 @@ describe('GET /api/v1/banking/accounts?refresh=true with several Items', () => {
 })
 
 describe('balances that follow the syncs', () => {
-  it('keeps the balances each /transactions/sync page carries, with when they were seen, at no extra Plaid call', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('keeps the balances each /transactions/sync page carries, with when they were seen, at no extra Plaid call', async ({
+    linked: { env, user, itemId },
+  }) => {
     const before = await listAccounts(env, user.token)
     // Plaid pulls new activity from the bank, and with it new balances.
     await emulator.changeTransactions(env, itemId, { add: 2 })
@@ -198,10 +196,9 @@ describe('balances that follow the syncs', () => {
 })
 
 describe('balances from a sync page and from a live check', () => {
-  it('keeps the later reading: a page seen before a live check does not overwrite it, one seen after does', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('keeps the later reading: a page seen before a live check does not overwrite it, one seen after does', async ({
+    linked: { env, user, itemId },
+  }) => {
     await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
     const live = await listAccounts(env, user.token)
     const checkedAt = Date.parse((live[0] as Account).balances_updated_at)
@@ -238,10 +235,9 @@ describe('balances from a sync page and from a live check', () => {
 })
 
 describe('GET /api/v1/banking/accounts?refresh=true, per Item at most once every 12 s (Plaid allows 5 per minute)', () => {
-  it('answers the balances of a check made moments ago instead of calling Plaid again, and says when to retry', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('answers the balances of a check made moments ago instead of calling Plaid again, and says when to retry', async ({
+    linked: { env, user, itemId },
+  }) => {
     vi.useFakeTimers({ toFake: ['Date'] })
     const start = Date.now()
     vi.setSystemTime(start)

@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect } from 'vitest'
 import { call, deliverAndConsume } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
-import { type TestEnv, testEnv } from '../helpers/env'
-import { exchange, itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
+import type { TestEnv } from '../helpers/env'
+import { it } from '../helpers/fixtures'
+import { exchange, itemIdOf, type User } from '../helpers/linking'
 import { listAll } from '../helpers/transactions'
 
 const item = async (env: TestEnv, user: User, itemId: string) =>
@@ -36,10 +37,9 @@ async function itemErrorWebhook(env: TestEnv, itemId: string, errorCode: string)
 }
 
 describe('Items Plaid will never serve again', () => {
-  it('USER_PERMISSION_REVOKED: permission_revoked; update mode refused with 409; the same login links again (201)', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('USER_PERMISSION_REVOKED: permission_revoked; update mode refused with 409; the same login links again (201)', async ({
+    linked: { env, user, itemId },
+  }) => {
     await webhookFromPlaid(env, itemId, 'USER_PERMISSION_REVOKED')
     expect(await item(env, user, itemId)).toMatchObject({ status: 'permission_revoked' })
 
@@ -64,17 +64,14 @@ describe('Items Plaid will never serve again', () => {
     expect((await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })).status).toBe(204)
   })
 
-  it.each([
+  it.for([
     ['a live balance refresh', 'GET', '/api/v1/banking/accounts?refresh=true', 400],
     ['a sync by hand', 'POST', '/api/v1/banking/items/{id}/sync', 400],
     ['a refresh of the Item', 'POST', '/api/v1/banking/items/{id}/refresh', 200],
     ['a link token for update mode', 'POST', '/api/v1/banking/link-token', 400],
-  ])(
+  ] as const)(
     'ITEM_NOT_FOUND from Plaid on %s marks the Item disconnected, and the same login links again',
-    async (_what, method, path, status) => {
-      const env = testEnv()
-      const user = await newUser()
-      const itemId = itemIdOf(await linkItem(env, user))
+    async ([_what, method, path, status], { linked: { env, user, itemId } }) => {
       await emulator.removeAtPlaid(env, itemId)
       const body = path.endsWith('/link-token') ? { item_id: itemId } : undefined
       const res = await call(env, method, path.replace('{id}', itemId), { token: user.token, body })
@@ -84,10 +81,9 @@ describe('Items Plaid will never serve again', () => {
     },
   )
 
-  it('ITEM_NOT_FOUND during a sync a webhook started marks the Item disconnected', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('ITEM_NOT_FOUND during a sync a webhook started marks the Item disconnected', async ({
+    linked: { env, user, itemId },
+  }) => {
     await emulator.changeTransactions(env, itemId, { add: 1, fire_webhook: true })
     const [delivery] = await emulator.webhooks(env)
     await emulator.removeAtPlaid(env, itemId)
@@ -97,10 +93,9 @@ describe('Items Plaid will never serve again', () => {
 })
 
 describe('what else Plaid revokes or asks of the user', () => {
-  it("USER_ACCOUNT_REVOKED deletes that account and its transactions, and leaves the Item's others", async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it("USER_ACCOUNT_REVOKED deletes that account and its transactions, and leaves the Item's others", async ({
+    linked: { env, user, itemId },
+  }) => {
     const accountsBefore = (await call(env, 'GET', '/api/v1/banking/accounts', { token: user.token })).body
       .accounts as { account_id: string }[]
     const before = await listAll(env, user)
@@ -125,12 +120,9 @@ describe('what else Plaid revokes or asks of the user', () => {
     expect(await item(env, user, itemId)).toMatchObject({ status: 'good' })
   })
 
-  it.each(['ACCESS_NOT_GRANTED', 'NO_ACCOUNTS'])(
+  it.for(['ACCESS_NOT_GRANTED', 'NO_ACCOUNTS'])(
     'an ITEM/ERROR webhook with %s sets update_required, which update mode repairs',
-    async (code) => {
-      const env = testEnv()
-      const user = await newUser()
-      const itemId = itemIdOf(await linkItem(env, user))
+    async (code, { linked: { env, user, itemId } }) => {
       await itemErrorWebhook(env, itemId, code)
       expect(await item(env, user, itemId)).toEqual(
         expect.objectContaining({ status: 'update_required', error_code: code }),
@@ -145,22 +137,22 @@ describe('what else Plaid revokes or asks of the user', () => {
 })
 
 describe('Items that stop working unless the user reconnects', () => {
-  it.each([
+  it.for([
     ['PENDING_DISCONNECT', 'pending_disconnect', 'disconnect_time'],
     ['PENDING_EXPIRATION', 'pending_expiration', 'consent_expiration_time'],
-  ])('%s keeps its deadline on the Item (%s, %s) until the login is repaired', async (code, status, field) => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
-    await emulator.fireWebhook(env, itemId, code)
-    const [delivery] = await emulator.webhooks(env)
-    const sent = JSON.parse(delivery?.body ?? '{}') as Record<string, string>
-    expect(sent[field]).toMatch(/^\d{4}-\d{2}-\d{2}T/)
-    await deliverAndConsume(env, delivery as NonNullable<typeof delivery>)
-    const other = field === 'disconnect_time' ? 'consent_expiration_time' : 'disconnect_time'
-    expect(await item(env, user, itemId)).toMatchObject({ status, [field]: sent[field], [other]: null })
+  ] as const)(
+    '%s keeps its deadline on the Item (%s, %s) until the login is repaired',
+    async ([code, status, field], { linked: { env, user, itemId } }) => {
+      await emulator.fireWebhook(env, itemId, code)
+      const [delivery] = await emulator.webhooks(env)
+      const sent = JSON.parse(delivery?.body ?? '{}') as Record<string, string>
+      expect(sent[field]).toMatch(/^\d{4}-\d{2}-\d{2}T/)
+      await deliverAndConsume(env, delivery as NonNullable<typeof delivery>)
+      const other = field === 'disconnect_time' ? 'consent_expiration_time' : 'disconnect_time'
+      expect(await item(env, user, itemId)).toMatchObject({ status, [field]: sent[field], [other]: null })
 
-    await webhookFromPlaid(env, itemId, 'LOGIN_REPAIRED')
-    expect(await item(env, user, itemId)).toMatchObject({ status: 'good', [field]: null })
-  })
+      await webhookFromPlaid(env, itemId, 'LOGIN_REPAIRED')
+      expect(await item(env, user, itemId)).toMatchObject({ status: 'good', [field]: null })
+    },
+  )
 })

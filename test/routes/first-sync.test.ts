@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect } from 'vitest'
 import { call, deliverAndConsume } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
 import { queuedJobs, runQueue, testEnv } from '../helpers/env'
-import { exchange, itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from '../helpers/linking'
+import { it } from '../helpers/fixtures'
+import { exchange, itemIdOf, linkItemBeforeFirstSync, newUser } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
 import { byId, core, expectInStep, listAll } from '../helpers/transactions'
 
@@ -57,10 +58,7 @@ describe("a new Item's first sync (Plaid sends SYNC_UPDATES_AVAILABLE only once 
     expect((await listAll(env, user)).map(core).sort(byId)).toEqual(live.map(core).sort(byId))
   })
 
-  it('is queued again when update mode repairs the Item', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('is queued again when update mode repairs the Item', async ({ linked: { env, user, itemId } }) => {
     await emulator.requireLogin(env, itemId)
     const refresh = () => call(env, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })
     expect(((await refresh()).body.item as { status: string }).status).toBe('login_required')

@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect } from 'vitest'
 import { call } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
 import { testEnv } from '../helpers/env'
+import { it } from '../helpers/fixtures'
 import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
 import { failingUserStore } from '../helpers/user-store'
@@ -49,10 +50,9 @@ describe('items', () => {
     expect((res.body.items as Array<{ item_id: string }>).map((i) => i.item_id)).toEqual(linked)
   })
 
-  it('ignores a cache-buster in the query when listing Items or getting one', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('ignores a cache-buster in the query when listing Items or getting one', async ({
+    linked: { env, user, itemId },
+  }) => {
     const listed = await call(env, 'GET', '/api/v1/banking/items?_=1700000000', { token: user.token })
     expect(listed.status).toBe(200)
     expect((listed.body.items as { item_id: string }[]).map((i) => i.item_id)).toEqual([itemId])
@@ -61,20 +61,16 @@ describe('items', () => {
     expect(one.body.item).toMatchObject({ item_id: itemId })
   })
 
-  it('gets one Item by id', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('gets one Item by id', async ({ linked: { env, user, itemId } }) => {
     const res = await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })
     expect(res.status).toBe(200)
     expect(res.body.item).toMatchObject({ item_id: itemId, status: 'good' })
   })
 
   describe('DELETE /api/v1/banking/items/{item_id}', () => {
-    it('removes the Item at Plaid and deletes it with its accounts (204)', async () => {
-      const env = testEnv()
-      const user = await newUser()
-      const itemId = itemIdOf(await linkItem(env, user))
+    it('removes the Item at Plaid and deletes it with its accounts (204)', async ({
+      linked: { env, user, itemId },
+    }) => {
       const res = await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })
       expect(res.status).toBe(204)
       expect(res.text).toBe('')
@@ -85,35 +81,34 @@ describe('items', () => {
     })
 
     // Plaid's answers for an Item it removed, and for an access token it does not know.
-    it.each([
+    it.for([
       ['ITEM_ERROR', 'ITEM_NOT_FOUND', 'the Item you requested cannot be found'],
       ['INVALID_INPUT', 'INVALID_ACCESS_TOKEN', 'could not find matching access token'],
-    ])('still deletes locally when Plaid answers %s %s', async (errorType, errorCode, errorMessage) => {
-      const env = testEnv()
-      const user = await newUser()
-      const itemId = itemIdOf(await linkItem(env, user))
-      await emulator.fault(env, {
-        endpoint: '/item/remove',
-        kind: 'plaid_error',
-        error_type: errorType,
-        error_code: errorCode,
-        error_message: errorMessage,
-      })
-      const { result: res, logs } = await captureLogs(() =>
-        call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token }),
-      )
-      expect(res.status).toBe(204)
-      expect((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body).toEqual({ items: [] })
-      expect(logs).toContain('item already gone at Plaid; removing the local copy')
-      expect(logs).toContain(errorCode)
-      // Nothing is left that would block linking the same login again.
-      expect((await linkItem(env, user)).status).toBe(201)
-    })
+    ] as const)(
+      'still deletes locally when Plaid answers %s %s',
+      async ([errorType, errorCode, errorMessage], { linked: { env, user, itemId } }) => {
+        await emulator.fault(env, {
+          endpoint: '/item/remove',
+          kind: 'plaid_error',
+          error_type: errorType,
+          error_code: errorCode,
+          error_message: errorMessage,
+        })
+        const { result: res, logs } = await captureLogs(() =>
+          call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token }),
+        )
+        expect(res.status).toBe(204)
+        expect((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body).toEqual({ items: [] })
+        expect(logs).toContain('item already gone at Plaid; removing the local copy')
+        expect(logs).toContain(errorCode)
+        // Nothing is left that would block linking the same login again.
+        expect((await linkItem(env, user)).status).toBe(201)
+      },
+    )
 
-    it('still deletes locally when the Item was already removed at Plaid by other means', async () => {
-      const env = testEnv()
-      const user = await newUser()
-      const itemId = itemIdOf(await linkItem(env, user))
+    it('still deletes locally when the Item was already removed at Plaid by other means', async ({
+      linked: { env, user, itemId },
+    }) => {
       await emulator.removeAtPlaid(env, itemId)
       const res = await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })
       expect(res.status).toBe(204)
@@ -121,10 +116,9 @@ describe('items', () => {
       expect(await emulator.calls(env)).toMatchObject({ '/item/remove': 1 })
     })
 
-    it('answers 500 and keeps the Item when the local delete fails after Plaid removed it; a retry finishes', async () => {
-      const env = testEnv()
-      const user = await newUser()
-      const itemId = itemIdOf(await linkItem(env, user))
+    it('answers 500 and keeps the Item when the local delete fails after Plaid removed it; a retry finishes', async ({
+      linked: { env, user, itemId },
+    }) => {
       const failingStore = failingUserStore(['deleteItem'])
       const failed = await call({ ...env, USER_STORE: failingStore }, 'DELETE', `/api/v1/banking/items/${itemId}`, {
         token: user.token,
@@ -141,10 +135,9 @@ describe('items', () => {
       expect((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body).toEqual({ items: [] })
     })
 
-    it('keeps the Item when Plaid fails the removal, so it can be retried', async () => {
-      const env = testEnv()
-      const user = await newUser()
-      const itemId = itemIdOf(await linkItem(env, user))
+    it('keeps the Item when Plaid fails the removal, so it can be retried', async ({
+      linked: { env, user, itemId },
+    }) => {
       await emulator.fault(env, {
         endpoint: '/item/remove',
         kind: 'plaid_error',
@@ -162,10 +155,7 @@ describe('items', () => {
       expect((await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })).status).toBe(204)
     })
 
-    it('answers 500 and keeps the Item when Plaid cannot be reached', async () => {
-      const env = testEnv()
-      const user = await newUser()
-      const itemId = itemIdOf(await linkItem(env, user))
+    it('answers 500 and keeps the Item when Plaid cannot be reached', async ({ linked: { env, user, itemId } }) => {
       const res = await call(
         { ...env, PLAID_BASE_URL: 'http://unreachable.test' },
         'DELETE',

@@ -1,11 +1,12 @@
 import { runInDurableObject } from 'cloudflare:test'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, vi } from 'vitest'
 import { PENDING_LINK_GRACE_MS } from '../../src/store/pending-links'
 import { call } from '../helpers/api'
 import { stoppingAfterD1 } from '../helpers/d1'
 import { emulator } from '../helpers/emulator'
 import { runQueue, type TestEnv, testEnv } from '../helpers/env'
-import { exchange, itemIdOf, linkItem, newUser } from '../helpers/linking'
+import { it } from '../helpers/fixtures'
+import { exchange, itemIdOf, newUser } from '../helpers/linking'
 import {
   failingAfterUserStore,
   pausingAfterUserStore,
@@ -96,10 +97,9 @@ describe('a browser that goes away mid-exchange (Cloudflare stops the request’
     expect(alarm).toBeGreaterThanOrEqual(before + PENDING_LINK_GRACE_MS)
   })
 
-  it('removes the pending link at Plaid when it turns out to duplicate an Item the user has', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const first = itemIdOf(await linkItem(env, user))
+  it('removes the pending link at Plaid when it turns out to duplicate an Item the user has', async ({
+    linked: { env, user, itemId: first },
+  }) => {
     const stopped = stoppingAfterUserStore('recordPendingLink')
     void exchange({ ...env, USER_STORE: stopped.namespace } as TestEnv, user, await emulator.publicToken(env))
     await stopped.reached

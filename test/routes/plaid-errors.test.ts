@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect } from 'vitest'
 import { call } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
 import { testEnv } from '../helpers/env'
-import { itemIdOf, linkItem, newUser } from '../helpers/linking'
+import { it } from '../helpers/fixtures'
+import { newUser } from '../helpers/linking'
 
 const LINK_TOKEN = '/api/v1/banking/link-token'
 const REQUEST_ID = expect.stringMatching(/^[A-Za-z0-9]{15}$/)
@@ -67,20 +68,18 @@ describe('Plaid errors say whether trying again can help', () => {
     expect(res.headers.get('Retry-After')).toBeNull()
   })
 
-  it('answers an Item that needs its login with retryable: false (update mode, not a retry)', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('answers an Item that needs its login with retryable: false (update mode, not a retry)', async ({
+    linked: { env, user, itemId },
+  }) => {
     await emulator.requireLogin(env, itemId)
     const res = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
     expect(res.status).toBe(400)
     expect(res.body).toMatchObject({ error_code: 'ITEM_LOGIN_REQUIRED', error_type: 'ITEM_ERROR', retryable: false })
   })
 
-  it('answers a sync whose pages Plaid kept changing with retryable: true (a later sync starts afresh)', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('answers a sync whose pages Plaid kept changing with retryable: true (a later sync starts afresh)', async ({
+    linked: { env, user, itemId },
+  }) => {
     await emulator.fault(env, {
       endpoint: '/transactions/sync',
       kind: 'plaid_error',

@@ -1,12 +1,13 @@
 import { runInDurableObject } from 'cloudflare:test'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, vi } from 'vitest'
 import type { PlaidTransaction } from '../../src/plaid/types'
 import { resetSync, type StagedPage, stagePage } from '../../src/store/sync-staging'
 import type { UserStore } from '../../src/store/user-store'
 import { call, deliver } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
-import { queuedJobs, runQueue, type TestEnv, testEnv } from '../helpers/env'
-import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
+import { queuedJobs, runQueue, type TestEnv } from '../helpers/env'
+import { it } from '../helpers/fixtures'
+import type { User } from '../helpers/linking'
 import { watchSyncCalls } from '../helpers/sync-calls'
 import { expectInStep } from '../helpers/transactions'
 import { flakyUserStore, rowIn, rowsIn, STORE_FAILURE, userStoreOf } from '../helpers/user-store'
@@ -39,10 +40,9 @@ describe('a sync stages its pages in the user’s object', () => {
     vi.restoreAllMocks()
   })
 
-  it('writes each page to staging as it arrives and touches no transaction or cursor before the last', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('writes each page to staging as it arrives and touches no transaction or cursor before the last', async ({
+    linked: { env, user, itemId },
+  }) => {
     const before = await storedState(user, itemId)
     await emulator.changeTransactions(env, itemId, { add: 1100 })
     const watch = watchSyncCalls(env)
@@ -61,10 +61,9 @@ describe('a sync stages its pages in the user’s object', () => {
     await expectInStep(env, user, itemId)
   })
 
-  it('leaves nothing half-applied and the cursor unmoved when Plaid fails mid-way, and drops the staging', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('leaves nothing half-applied and the cursor unmoved when Plaid fails mid-way, and drops the staging', async ({
+    linked: { env, user, itemId },
+  }) => {
     const before = await storedState(user, itemId)
     expect(before.cursor).toEqual(expect.any(String))
     await emulator.changeTransactions(env, itemId, { add: 1100 })
@@ -76,10 +75,7 @@ describe('a sync stages its pages in the user’s object', () => {
     await expectInStep(env, user, itemId)
   })
 
-  it('drops the staging a cut-off sync left when its Item is removed', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('drops the staging a cut-off sync left when its Item is removed', async ({ linked: { env, user, itemId } }) => {
     // A sync whose isolate died after staging a page: no later sync of this Item will drop it.
     const store = userStoreOf(user.id)
     const run = await store.beginSync(user.id, itemId)
@@ -97,10 +93,9 @@ describe('a sync stages its pages in the user’s object', () => {
     expect(await storedState(user, itemId)).toMatchObject({ staged: 0, runs: 0 })
   })
 
-  it('rolls back every applied change when the final write fails part-way', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('rolls back every applied change when the final write fails part-way', async ({
+    linked: { env, user, itemId },
+  }) => {
     const before = await storedState(user, itemId)
     await emulator.changeTransactions(env, itemId, { add: 600, modify: 5, remove: 5 })
     // The storage refuses the last statement of the apply (clearing the staging), after the
@@ -121,10 +116,9 @@ describe('a sync stages its pages in the user’s object', () => {
     await expectInStep(env, user, itemId)
   })
 
-  it('stores nothing of a transaction added on one page and removed on a later page', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('stores nothing of a transaction added on one page and removed on a later page', async ({
+    linked: { env, user, itemId },
+  }) => {
     // 600 additions span two pages of 500; the removals of everything follow on later pages.
     await emulator.changeTransactions(env, itemId, { add: 600 })
     const live = await emulator.liveTransactions(env, itemId)
@@ -136,10 +130,9 @@ describe('a sync stages its pages in the user’s object', () => {
     expect(await storedState(user, itemId)).toMatchObject({ transactions: 0, staged: 0, runs: 0 })
   })
 
-  it('drops the staging of a run abandoned long ago when the Item next syncs', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('drops the staging of a run abandoned long ago when the Item next syncs', async ({
+    linked: { env, user, itemId },
+  }) => {
     // What a run leaves when its isolate dies between two pages.
     await rowsIn(
       user.id,
@@ -152,10 +145,9 @@ describe('a sync stages its pages in the user’s object', () => {
     expect(await storedState(user, itemId)).toMatchObject({ staged: 0, runs: 0 })
   })
 
-  it('a run dropped as abandoned while it paged stages nothing more and applies nothing', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('a run dropped as abandoned while it paged stages nothing more and applies nothing', async ({
+    linked: { env, user, itemId },
+  }) => {
     await emulator.changeTransactions(env, itemId, { add: 1100 })
     const watch = watchSyncCalls(env)
     // A has staged its first page and holds its second, for longer than a run may take.
@@ -174,10 +166,7 @@ describe('a sync stages its pages in the user’s object', () => {
 })
 
 describe('a pagination restart', () => {
-  it('forgets what the abandoned pass staged, and its counts', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('forgets what the abandoned pass staged, and its counts', async ({ linked: { env, user, itemId } }) => {
     const before = await storedState(user, itemId)
     const [known] = await emulator.liveTransactions(env, itemId)
     // A transaction only the abandoned pass fetched: Plaid no longer reports it from the start cursor.
@@ -229,10 +218,9 @@ describe('the apply of a sync in parts', () => {
     vi.restoreAllMocks()
   })
 
-  it('writes the staging in parts, one object call each, and ends with what Plaid holds and the right counts', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('writes the staging in parts, one object call each, and ends with what Plaid holds and the right counts', async ({
+    linked: { env, user, itemId },
+  }) => {
     // In three calls, so that none picks what another changed: 1,110 staged rows in all.
     await emulator.changeTransactions(env, itemId, { remove: 5 })
     await emulator.changeTransactions(env, itemId, { modify: 5 })
@@ -249,10 +237,9 @@ describe('the apply of a sync in parts', () => {
     await expectInStep(env, user, itemId)
   })
 
-  it('leaves the cursor unmoved when it stops between parts; the next sync finishes it from its staging', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('leaves the cursor unmoved when it stops between parts; the next sync finishes it from its staging', async ({
+    linked: { env, user, itemId },
+  }) => {
     const { before, nextCursor } = await interruptedApply(env, user, itemId)
     const stopped = await storedState(user, itemId)
     // Two parts of 100 applied, the rest still staged, and the cursor where it was.
@@ -272,10 +259,7 @@ describe('the apply of a sync in parts', () => {
     expect(await storedState(user, itemId)).toMatchObject({ transactions: 0, staged: 0, runs: 0 })
   })
 
-  it('stopped in a webhook’s job, is finished by the job’s retry', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('stopped in a webhook’s job, is finished by the job’s retry', async ({ linked: { env, user, itemId } }) => {
     const before = await storedState(user, itemId)
     await applyInPartsOf(user, 100)
     await emulator.changeTransactions(env, itemId, { add: 600, fire_webhook: true })
@@ -294,10 +278,9 @@ describe('the apply of a sync in parts', () => {
     await expectInStep(env, user, itemId)
   })
 
-  it('is finished, not dropped as abandoned, however long ago its run started', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('is finished, not dropped as abandoned, however long ago its run started', async ({
+    linked: { env, user, itemId },
+  }) => {
     const { nextCursor } = await interruptedApply(env, user, itemId)
     await rowsIn(user.id, "UPDATE sync_runs SET started_at = '2000-01-01T00:00:00.000Z'")
     const watch = watchSyncCalls(env)
@@ -308,10 +291,9 @@ describe('the apply of a sync in parts', () => {
     await expectInStep(env, user, itemId)
   })
 
-  it('tries a part again in the same sync when its call fails with an error Cloudflare marks retryable', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('tries a part again in the same sync when its call fails with an error Cloudflare marks retryable', async ({
+    linked: { env, user, itemId },
+  }) => {
     await applyInPartsOf(user, 100)
     await emulator.changeTransactions(env, itemId, { add: 600 })
     const flaky = flakyUserStore('applySyncPart', { after: 1 })
@@ -322,10 +304,9 @@ describe('the apply of a sync in parts', () => {
     await expectInStep(env, user, itemId)
   })
 
-  it('lets no other run of the Item begin its apply or move the cursor while one is applying', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('lets no other run of the Item begin its apply or move the cursor while one is applying', async ({
+    linked: { env, user, itemId },
+  }) => {
     const before = await storedState(user, itemId)
     await applyInPartsOf(user, 1)
     const store = userStoreOf(user.id)
@@ -357,10 +338,9 @@ describe('the apply of a sync in parts', () => {
     expect(await store.applySyncPart(user.id, a.syncId, now)).toEqual({ status: 'lost' })
   })
 
-  it('keeps an applying run’s staging as it is: no more pages, no restart, and giving the run up keeps it', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('keeps an applying run’s staging as it is: no more pages, no restart, and giving the run up keeps it', async ({
+    linked: { env, user, itemId },
+  }) => {
     await interruptedApply(env, user, itemId)
     const stopped = await storedState(user, itemId)
     const run = await rowIn<{ sync_id: string }>(user.id, 'SELECT sync_id FROM sync_runs')

@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, vi } from 'vitest'
 import { call, deliverAndConsume } from '../helpers/api'
 import { emulator, type PlaidTransaction } from '../helpers/emulator'
 import { testEnv } from '../helpers/env'
-import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from '../helpers/linking'
+import { it } from '../helpers/fixtures'
+import { linkItemBeforeFirstSync, newUser } from '../helpers/linking'
 import { watchSyncCalls } from '../helpers/sync-calls'
 import { expectInStep, listAll } from '../helpers/transactions'
 import { rowIn } from '../helpers/user-store'
@@ -27,10 +28,7 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
     expect(listed.length).toBe(res.body.added)
   })
 
-  it('applies later additions, modifications and removals', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('applies later additions, modifications and removals', async ({ linked: { env, user, itemId } }) => {
     await sync(env, user.token, itemId)
     await emulator.changeTransactions(env, itemId, { add: 30, modify: 5, remove: 4 })
     const res = await sync(env, user.token, itemId)
@@ -38,10 +36,9 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
     await expectInStep(env, user, itemId)
   })
 
-  it('replaces a pending transaction with the posted one that names it, never listing both', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('replaces a pending transaction with the posted one that names it, never listing both', async ({
+    linked: { env, user, itemId },
+  }) => {
     // New card purchases are mostly still pending for a day or two.
     let pending: PlaidTransaction[] = []
     for (let round = 0; pending.length === 0 && round < 10; round++) {
@@ -69,10 +66,7 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
     expect(listed.filter((t) => listed.some((other) => other.pending_transaction_id === t.transaction_id))).toEqual([])
   })
 
-  it('changes nothing when run again with nothing new', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('changes nothing when run again with nothing new', async ({ linked: { env, user, itemId } }) => {
     await sync(env, user.token, itemId)
     const before = await listAll(env, user)
     const again = await sync(env, user.token, itemId)
@@ -80,10 +74,7 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
     expect(await listAll(env, user)).toEqual(before)
   })
 
-  it('pages through large histories (has_more) before writing', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('pages through large histories (has_more) before writing', async ({ linked: { env, user, itemId } }) => {
     await emulator.changeTransactions(env, itemId, { add: 1200 })
     const res = await sync(env, user.token, itemId)
     expect(res.status).toBe(200)
@@ -91,10 +82,9 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
     expect((await expectInStep(env, user, itemId)).length).toBeGreaterThan(1200)
   })
 
-  it('leaves exactly what Plaid reports when syncs of one Item run at once', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('leaves exactly what Plaid reports when syncs of one Item run at once', async ({
+    linked: { env, user, itemId },
+  }) => {
     await emulator.changeTransactions(env, itemId, { add: 1100, modify: 20, remove: 15 })
     const results = await Promise.all([1, 2, 3].map(() => sync(env, user.token, itemId)))
     for (const r of results) expect([200, 409]).toContain(r.status)
@@ -104,10 +94,9 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
     await expectInStep(env, user, itemId)
   })
 
-  it('a sync that fetched before a removal and writes after a webhook sync brings nothing back', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('a sync that fetched before a removal and writes after a webhook sync brings nothing back', async ({
+    linked: { env, user, itemId },
+  }) => {
     await emulator.changeTransactions(env, itemId, { add: 30 })
     await emulator.webhooks(env) // forget what linking sent
     const watch = watchSyncCalls(env)
@@ -137,10 +126,9 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
     expect(listed.map((t) => t.transaction_id)).not.toContain(removed)
   })
 
-  it('a sync that lost the race over other changes moves no cursor and loses none of what only it fetched', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('a sync that lost the race over other changes moves no cursor and loses none of what only it fetched', async ({
+    linked: { env, user, itemId },
+  }) => {
     await emulator.changeTransactions(env, itemId, { add: 5 })
     const watch = watchSyncCalls(env)
 
@@ -171,10 +159,9 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
     await expectInStep(env, user, itemId)
   })
 
-  it('starts again from its first cursor on TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('starts again from its first cursor on TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION', async ({
+    linked: { env, user, itemId },
+  }) => {
     const watch = watchSyncCalls(env)
     expect((await sync(env, user.token, itemId)).status).toBe(200)
     const startCursor = watch.calls.at(-1)?.nextCursor
@@ -220,10 +207,7 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
     await expectInStep(env, user, itemId)
   })
 
-  it('records ITEM_LOGIN_REQUIRED on the Item and answers 400', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('records ITEM_LOGIN_REQUIRED on the Item and answers 400', async ({ linked: { env, user, itemId } }) => {
     await emulator.requireLogin(env, itemId)
     const res = await sync(env, user.token, itemId)
     expect(res.status).toBe(400)
@@ -247,10 +231,7 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
     await expectInStep(env, user, itemId)
   })
 
-  it('deletes the transactions with their Item', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('deletes the transactions with their Item', async ({ linked: { env, user, itemId } }) => {
     await sync(env, user.token, itemId)
     expect((await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })).status).toBe(204)
     expect(await listAll(env, user)).toEqual([])

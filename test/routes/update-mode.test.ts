@@ -1,18 +1,18 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect } from 'vitest'
 import { call, deliverAndConsume } from '../helpers/api'
 import { expectedClientUserId } from '../helpers/client-user-id'
 import { emulator } from '../helpers/emulator'
 import { type TestEnv, testEnv } from '../helpers/env'
-import { itemIdOf, linkItem, newUser } from '../helpers/linking'
+import { it } from '../helpers/fixtures'
+import { newUser } from '../helpers/linking'
 import { rowsIn } from '../helpers/user-store'
 
 const LINK_TOKEN = '/api/v1/banking/link-token'
 
 describe('update mode', () => {
-  it('takes an Item from login_required back to good: link token for the Item, then refresh', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('takes an Item from login_required back to good: link token for the Item, then refresh', async ({
+    linked: { env, user, itemId },
+  }) => {
     await emulator.requireLogin(env, itemId)
 
     const refreshed = await call(env, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })
@@ -39,10 +39,9 @@ describe('update mode', () => {
     expect((repaired.body.accounts as unknown[]).length).toBeGreaterThan(0)
   })
 
-  it('offers account selection for an Item with new accounts, and a refresh answers the offer', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('offers account selection for an Item with new accounts, and a refresh answers the offer', async ({
+    linked: { env, user, itemId },
+  }) => {
     await emulator.fireWebhook(env, itemId, 'NEW_ACCOUNTS_AVAILABLE')
     for (const delivery of await emulator.webhooks(env)) await deliverAndConsume(env, delivery)
     const item = async () =>
@@ -63,10 +62,9 @@ describe('update mode', () => {
     expect(await item()).toMatchObject({ new_accounts_available: false })
   })
 
-  it('a refresh drops the accounts Plaid no longer reports (closed, or deselected in Link)', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('a refresh drops the accounts Plaid no longer reports (closed, or deselected in Link)', async ({
+    linked: { env, user, itemId },
+  }) => {
     const listed = async () =>
       (
         (await call(env, 'GET', '/api/v1/banking/accounts', { token: user.token })).body.accounts as Array<{
@@ -94,10 +92,9 @@ describe('update mode', () => {
     const refresh = (env: TestEnv, token: string, itemId: string) =>
       call(env, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token })
 
-    it('answers 400 with Plaid error when /item/get fails, and keeps the stored Item as it was', async () => {
-      const env = testEnv()
-      const user = await newUser()
-      const itemId = itemIdOf(await linkItem(env, user))
+    it('answers 400 with Plaid error when /item/get fails, and keeps the stored Item as it was', async ({
+      linked: { env, user, itemId },
+    }) => {
       await emulator.fault(env, {
         endpoint: '/item/get',
         kind: 'plaid_error',
@@ -115,20 +112,16 @@ describe('update mode', () => {
       expect(item.body.item).toMatchObject({ status: 'good', error_code: null })
     })
 
-    it('answers 500 when /item/get cannot be reached', async () => {
-      const env = testEnv()
-      const user = await newUser()
-      const itemId = itemIdOf(await linkItem(env, user))
+    it('answers 500 when /item/get cannot be reached', async ({ linked: { env, user, itemId } }) => {
       await emulator.fault(env, { endpoint: '/item/get', kind: 'disconnect', times: 0 })
       const res = await refresh(env, user.token, itemId)
       expect(res.status).toBe(500)
       expect(res.body).toEqual({ detail: 'Failed to refresh item: could not reach Plaid', retryable: true })
     })
 
-    it('stores login_required when /item/get reports no error but /accounts/get asks for the login', async () => {
-      const env = testEnv()
-      const user = await newUser()
-      const itemId = itemIdOf(await linkItem(env, user))
+    it('stores login_required when /item/get reports no error but /accounts/get asks for the login', async ({
+      linked: { env, user, itemId },
+    }) => {
       await emulator.fault(env, {
         endpoint: '/accounts/get',
         kind: 'plaid_error',
@@ -171,10 +164,7 @@ describe('update mode', () => {
     expect(await emulator.calls(env)).toEqual({})
   })
 
-  it('answers 400 when Plaid no longer knows the Item', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('answers 400 when Plaid no longer knows the Item', async ({ linked: { env, user, itemId } }) => {
     await emulator.fault(env, {
       endpoint: '/link/token/create',
       kind: 'plaid_error',

@@ -1,11 +1,12 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test'
 import { env as baseEnv } from 'cloudflare:workers'
-import { describe, expect, it, vi } from 'vitest'
+import { describe, expect, vi } from 'vitest'
 import worker from '../../src/index'
 import type { WebhookJob } from '../../src/webhooks/job'
 import { call, deliver } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
 import { type TestEnv, testEnv } from '../helpers/env'
+import { it } from '../helpers/fixtures'
 import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser, type User } from '../helpers/linking'
 import { captureLogs, logRecords } from '../helpers/logs'
 import { byId, core, listAll } from '../helpers/transactions'
@@ -222,22 +223,18 @@ describe('the queue consumer', () => {
     )
   })
 
-  it.each([
+  it.for([
     ['PENDING_EXPIRATION', 'pending_expiration'],
     ['PENDING_DISCONNECT', 'pending_disconnect'],
     ['USER_PERMISSION_REVOKED', 'permission_revoked'],
-  ])('ITEM/%s sets the status to %s', async (code, status) => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  ] as const)('ITEM/%s sets the status to %s', async ([code, status], { linked: { env, user, itemId } }) => {
     await consume(env, [job(itemId, 'ITEM', code)])
     expect(await statusOf(env, user, itemId)).toBe(status)
   })
 
-  it('acknowledges (does not retry) a sync that needs the user, leaving the Item marked', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('acknowledges (does not retry) a sync that needs the user, leaving the Item marked', async ({
+    linked: { env, user, itemId },
+  }) => {
     await emulator.requireLogin(env, itemId)
     const result = await consume(env, [job(itemId, 'TRANSACTIONS', 'SYNC_UPDATES_AVAILABLE')])
     expect(result.explicitAcks).toEqual(['m0'])

@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect } from 'vitest'
 import { call, deliverAndConsume, WEBHOOK_URL } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
-import { type TestEnv, testEnv } from '../helpers/env'
-import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
+import type { TestEnv } from '../helpers/env'
+import { it } from '../helpers/fixtures'
+import type { User } from '../helpers/linking'
 import { captureLogs, logRecords } from '../helpers/logs'
 import { now } from '../helpers/tokens'
 
@@ -58,10 +59,9 @@ const itemOf = async (env: TestEnv, user: User, itemId: string) =>
   >
 
 describe('ITEM status webhooks arriving out of order', () => {
-  it('an ERROR delivered after a LOGIN_REPAIRED that Plaid signed later leaves the Item good', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('an ERROR delivered after a LOGIN_REPAIRED that Plaid signed later leaves the Item good', async ({
+    linked: { env, user, itemId },
+  }) => {
     await sendItemWebhook(env, itemId, 'ERROR', now() - 120)
     expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'login_required' })
     await sendItemWebhook(env, itemId, 'LOGIN_REPAIRED', now() - 30)
@@ -72,10 +72,9 @@ describe('ITEM status webhooks arriving out of order', () => {
     expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'good', error_code: null })
   })
 
-  it('a status webhook signed later than the last one applied still applies', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('a status webhook signed later than the last one applied still applies', async ({
+    linked: { env, user, itemId },
+  }) => {
     await sendItemWebhook(env, itemId, 'LOGIN_REPAIRED', now() - 120)
     await sendItemWebhook(env, itemId, 'ERROR', now() - 60)
     expect(await itemOf(env, user, itemId)).toMatchObject({
@@ -86,10 +85,9 @@ describe('ITEM status webhooks arriving out of order', () => {
     expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'pending_expiration' })
   })
 
-  it('an ERROR the user cannot fix records its code and keeps the status an earlier webhook set', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('an ERROR the user cannot fix records its code and keeps the status an earlier webhook set', async ({
+    linked: { env, user, itemId },
+  }) => {
     await sendItemWebhook(env, itemId, 'PENDING_EXPIRATION', now() - 60)
     await sendItemWebhook(env, itemId, 'ERROR', now() - 30, { error: INSTITUTION_DOWN })
     expect(await itemOf(env, user, itemId)).toMatchObject({
@@ -100,10 +98,9 @@ describe('ITEM status webhooks arriving out of order', () => {
 })
 
 describe('ITEM status webhooks and errors the API observes itself', () => {
-  it('a login error a sync meets after a status webhook is recorded, so the frontend offers update mode', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('a login error a sync meets after a status webhook is recorded, so the frontend offers update mode', async ({
+    linked: { env, user, itemId },
+  }) => {
     await sendItemWebhook(env, itemId, 'PENDING_EXPIRATION', now() - 30)
     expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'pending_expiration' })
 
@@ -119,10 +116,7 @@ describe('ITEM status webhooks and errors the API observes itself', () => {
 })
 
 describe('queue consumer log lines', () => {
-  it('carry the request id of the webhook request that queued the job', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('carry the request id of the webhook request that queued the job', async ({ linked: { env, itemId } }) => {
     const requestId = `plaid-${crypto.randomUUID()}`
     const { logs } = await captureLogs(() =>
       sendItemWebhook(env, itemId, 'PENDING_EXPIRATION', now(), { headers: { 'X-Request-Id': requestId } }),
