@@ -116,3 +116,13 @@ export async function deliverAndConsume(env: TestEnv, delivery: WebhookDelivery)
   if (res.status !== 200) throw new Error(`webhook refused: ${res.status} ${res.text}`)
   await runQueue(env)
 }
+
+/** The user's Item as `GET /items/{item_id}` shows it (undefined when it answers an error). */
+export async function itemOf(env: Bindings, user: { token: string }, itemId: string): Promise<Item> {
+  return (await api.item(env, user.token, itemId)).body.item as Item
+}
+
+/** The ids of the user's Items, in the order `GET /items` lists them. */
+export async function itemIdsOf(env: Bindings, user: { token: string }): Promise<string[]> {
+  return ((await api.items(env, user.token)).body.items as Item[]).map((i) => i.item_id)
+}

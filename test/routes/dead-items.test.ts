@@ -1,16 +1,10 @@
 import { describe, expect } from 'vitest'
-import { call, deliverAndConsume } from '../helpers/api'
+import { call, deliverAndConsume, itemOf } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
 import type { TestEnv } from '../helpers/env'
 import { it } from '../helpers/fixtures'
-import { exchange, itemIdOf, type User } from '../helpers/linking'
+import { exchange, itemIdOf } from '../helpers/linking'
 import { listAll } from '../helpers/transactions'
-
-const item = async (env: TestEnv, user: User, itemId: string) =>
-  (await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })).body.item as {
-    status: string
-    error_code: string | null
-  }
 
 /** Fires the webhook at the emulator (as Plaid would), then delivers it through the front door and the queue. */
 async function webhookFromPlaid(env: TestEnv, itemId: string, code: string): Promise<void> {
@@ -41,7 +35,7 @@ describe('Items Plaid will never serve again', () => {
     linked: { env, user, itemId },
   }) => {
     await webhookFromPlaid(env, itemId, 'USER_PERMISSION_REVOKED')
-    expect(await item(env, user, itemId)).toMatchObject({ status: 'permission_revoked' })
+    expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'permission_revoked' })
 
     const calls = await emulator.calls(env)
     const update = await call(env, 'POST', '/api/v1/banking/link-token', {
@@ -76,7 +70,7 @@ describe('Items Plaid will never serve again', () => {
       const body = path.endsWith('/link-token') ? { item_id: itemId } : undefined
       const res = await call(env, method, path.replace('{id}', itemId), { token: user.token, body })
       expect(res.status).toBe(status)
-      expect(await item(env, user, itemId)).toMatchObject({ status: 'disconnected', error_code: 'ITEM_NOT_FOUND' })
+      expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'disconnected', error_code: 'ITEM_NOT_FOUND' })
       expect((await exchange(env, user, await emulator.publicToken(env))).status).toBe(201)
     },
   )
@@ -88,7 +82,7 @@ describe('Items Plaid will never serve again', () => {
     const [delivery] = await emulator.webhooks(env)
     await emulator.removeAtPlaid(env, itemId)
     await deliverAndConsume(env, delivery as NonNullable<typeof delivery>)
-    expect(await item(env, user, itemId)).toMatchObject({ status: 'disconnected', error_code: 'ITEM_NOT_FOUND' })
+    expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'disconnected', error_code: 'ITEM_NOT_FOUND' })
   })
 })
 
@@ -117,14 +111,14 @@ describe('what else Plaid revokes or asks of the user', () => {
     const after = await listAll(env, user)
     expect(after.filter((t) => t.account_id === gone)).toEqual([])
     expect(after).toEqual(before.filter((t) => t.account_id !== gone))
-    expect(await item(env, user, itemId)).toMatchObject({ status: 'good' })
+    expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'good' })
   })
 
   it.for(['ACCESS_NOT_GRANTED', 'NO_ACCOUNTS'])(
     'an ITEM/ERROR webhook with %s sets update_required, which update mode repairs',
     async (code, { linked: { env, user, itemId } }) => {
       await itemErrorWebhook(env, itemId, code)
-      expect(await item(env, user, itemId)).toEqual(
+      expect(await itemOf(env, user, itemId)).toEqual(
         expect.objectContaining({ status: 'update_required', error_code: code }),
       )
       const update = await call(env, 'POST', '/api/v1/banking/link-token', {
@@ -149,10 +143,10 @@ describe('Items that stop working unless the user reconnects', () => {
       expect(sent[field]).toMatch(/^\d{4}-\d{2}-\d{2}T/)
       await deliverAndConsume(env, delivery as NonNullable<typeof delivery>)
       const other = field === 'disconnect_time' ? 'consent_expiration_time' : 'disconnect_time'
-      expect(await item(env, user, itemId)).toMatchObject({ status, [field]: sent[field], [other]: null })
+      expect(await itemOf(env, user, itemId)).toMatchObject({ status, [field]: sent[field], [other]: null })
 
       await webhookFromPlaid(env, itemId, 'LOGIN_REPAIRED')
-      expect(await item(env, user, itemId)).toMatchObject({ status: 'good', [field]: null })
+      expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'good', [field]: null })
     },
   )
 })

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, vi } from 'vitest'
 import type { PlaidTransaction } from '../../src/plaid/types'
 import { resetSync, type StagedPage, stagePage } from '../../src/store/sync-staging'
 import type { UserStore } from '../../src/store/user-store'
-import { call, deliver } from '../helpers/api'
+import { api, call, deliver } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
 import { queuedJobs, runQueue, type TestEnv } from '../helpers/env'
 import { it } from '../helpers/fixtures'
@@ -14,9 +14,6 @@ import { flakyUserStore, rowIn, rowsIn, STORE_FAILURE, userStoreOf } from '../he
 
 /** A staged page that carries no accounts, so no balances. */
 const NO_BALANCES = { accounts: [], seenAt: new Date(0).toISOString() }
-
-const sync = (env: TestEnv, user: User, itemId: string) =>
-  call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
 
 /** What the user's object holds for a sync: the Item's cursor and the sizes of both tables. */
 async function storedState(user: User, itemId: string) {
@@ -48,7 +45,7 @@ describe('a sync stages its pages in the user’s object', () => {
     const watch = watchSyncCalls(env)
     // Pages of 500, 500 and 100: hold the third answer, with two pages staged.
     const third = watch.holdNext(2)
-    const running = sync(env, user, itemId)
+    const running = api.sync(env, user.token, itemId)
     await third.arrived
     expect(await storedState(user, itemId)).toEqual({ ...before, staged: 1000, runs: 1 })
     third.release()
@@ -68,10 +65,10 @@ describe('a sync stages its pages in the user’s object', () => {
     expect(before.cursor).toEqual(expect.any(String))
     await emulator.changeTransactions(env, itemId, { add: 1100 })
     await emulator.fault(env, { endpoint: '/transactions/sync', kind: 'status', status: 502, after: 2, times: 0 })
-    expect((await sync(env, user, itemId)).status).toBe(500)
+    expect((await api.sync(env, user.token, itemId)).status).toBe(500)
     expect(await storedState(user, itemId)).toEqual(before)
     await emulator.clearFaults(env)
-    expect((await sync(env, user, itemId)).body).toMatchObject({ status: 'synced', added: 1100 })
+    expect((await api.sync(env, user.token, itemId)).body).toMatchObject({ status: 'synced', added: 1100 })
     await expectInStep(env, user, itemId)
   })
 
@@ -105,14 +102,14 @@ describe('a sync stages its pages in the user’s object', () => {
       `CREATE TRIGGER refuse_clearing BEFORE DELETE ON sync_staging
        BEGIN SELECT RAISE(ABORT, 'simulated storage failure'); END`,
     )
-    expect((await sync(env, user, itemId)).status).toBe(500)
+    expect((await api.sync(env, user.token, itemId)).status).toBe(500)
     const after = await storedState(user, itemId)
     expect({ cursor: after.cursor, transactions: after.transactions }).toEqual({
       cursor: before.cursor,
       transactions: before.transactions,
     })
     await rowsIn(user.id, 'DROP TRIGGER refuse_clearing')
-    expect((await sync(env, user, itemId)).status).toBe(200)
+    expect((await api.sync(env, user.token, itemId)).status).toBe(200)
     await expectInStep(env, user, itemId)
   })
 
@@ -125,7 +122,7 @@ describe('a sync stages its pages in the user’s object', () => {
     await emulator.changeTransactions(env, itemId, { remove: live.length })
     expect(await emulator.liveTransactions(env, itemId)).toEqual([])
 
-    expect((await sync(env, user, itemId)).status).toBe(200)
+    expect((await api.sync(env, user.token, itemId)).status).toBe(200)
     expect(await expectInStep(env, user, itemId)).toEqual([])
     expect(await storedState(user, itemId)).toMatchObject({ transactions: 0, staged: 0, runs: 0 })
   })
@@ -141,7 +138,7 @@ describe('a sync stages its pages in the user’s object', () => {
     )
     await rowsIn(user.id, "INSERT INTO sync_staging (sync_id, transaction_id, removed) VALUES ('died', 'tx-died', 1)")
 
-    expect((await sync(env, user, itemId)).status).toBe(200)
+    expect((await api.sync(env, user.token, itemId)).status).toBe(200)
     expect(await storedState(user, itemId)).toMatchObject({ staged: 0, runs: 0 })
   })
 
@@ -152,11 +149,11 @@ describe('a sync stages its pages in the user’s object', () => {
     const watch = watchSyncCalls(env)
     // A has staged its first page and holds its second, for longer than a run may take.
     const second = watch.holdNext(1)
-    const a = sync(env, user, itemId)
+    const a = api.sync(env, user.token, itemId)
     await second.arrived
     await rowsIn(user.id, "UPDATE sync_runs SET started_at = '2000-01-01T00:00:00.000Z'")
     // B drops A's run as abandoned and syncs everything.
-    expect((await sync(env, user, itemId)).body).toMatchObject({ status: 'synced', added: 1100 })
+    expect((await api.sync(env, user.token, itemId)).body).toMatchObject({ status: 'synced', added: 1100 })
 
     second.release()
     expect((await a).status).toBe(500)
@@ -208,7 +205,7 @@ async function interruptedApply(env: TestEnv, user: User, itemId: string) {
   await applyInPartsOf(user, 100)
   await emulator.changeTransactions(env, itemId, { add: 600 })
   const flaky = flakyUserStore('applySyncPart', { after: 1, error: () => new Error(STORE_FAILURE) })
-  expect((await sync({ ...env, USER_STORE: flaky.namespace }, user, itemId)).status).toBe(500)
+  expect((await api.sync({ ...env, USER_STORE: flaky.namespace }, user.token, itemId)).status).toBe(500)
   const run = await rowIn<{ next_cursor: string | null }>(user.id, 'SELECT next_cursor FROM sync_runs')
   return { before, nextCursor: run?.next_cursor }
 }
@@ -229,7 +226,7 @@ describe('the apply of a sync in parts', () => {
     // Counts the object calls without failing any.
     const counting = flakyUserStore('applySyncPart', { after: Number.MAX_SAFE_INTEGER })
 
-    const res = await sync({ ...env, USER_STORE: counting.namespace }, user, itemId)
+    const res = await api.sync({ ...env, USER_STORE: counting.namespace }, user.token, itemId)
     expect(res.body).toEqual({ status: 'synced', added: 1100, modified: 5, removed: 5 })
     // The first part is written by finishSync, the other 11 by a call each.
     expect(counting.counted.calls).toBe(11)
@@ -250,7 +247,7 @@ describe('the apply of a sync in parts', () => {
     const live = await emulator.liveTransactions(env, itemId)
     await emulator.changeTransactions(env, itemId, { remove: live.length })
     const watch = watchSyncCalls(env)
-    const res = await sync(env, user, itemId)
+    const res = await api.sync(env, user.token, itemId)
     // The stopped run's 600 are applied, then this sync's own run removes them all.
     expect(res.body).toEqual({ status: 'synced', added: 600, modified: 0, removed: live.length })
     // From the stopped run's cursor: its staging is not fetched again from the old one.
@@ -285,7 +282,7 @@ describe('the apply of a sync in parts', () => {
     await rowsIn(user.id, "UPDATE sync_runs SET started_at = '2000-01-01T00:00:00.000Z'")
     const watch = watchSyncCalls(env)
 
-    expect((await sync(env, user, itemId)).body).toMatchObject({ status: 'synced', added: 600 })
+    expect((await api.sync(env, user.token, itemId)).body).toMatchObject({ status: 'synced', added: 600 })
     expect(watch.calls[0]?.cursor).toBe(nextCursor)
     expect(await storedState(user, itemId)).toMatchObject({ staged: 0, runs: 0 })
     await expectInStep(env, user, itemId)
@@ -298,7 +295,7 @@ describe('the apply of a sync in parts', () => {
     await emulator.changeTransactions(env, itemId, { add: 600 })
     const flaky = flakyUserStore('applySyncPart', { after: 1 })
 
-    const res = await sync({ ...env, USER_STORE: flaky.namespace }, user, itemId)
+    const res = await api.sync({ ...env, USER_STORE: flaky.namespace }, user.token, itemId)
     expect(res.body).toEqual({ status: 'synced', added: 600, modified: 0, removed: 0 })
     expect(await storedState(user, itemId)).toMatchObject({ staged: 0, runs: 0 })
     await expectInStep(env, user, itemId)
@@ -358,7 +355,7 @@ describe('the apply of a sync in parts', () => {
     })
     await store.dropSync(user.id, syncId)
     expect(await storedState(user, itemId)).toEqual(stopped)
-    expect((await sync(env, user, itemId)).body).toMatchObject({ status: 'synced', added: 600 })
+    expect((await api.sync(env, user.token, itemId)).body).toMatchObject({ status: 'synced', added: 600 })
     await expectInStep(env, user, itemId)
   })
 })

@@ -4,12 +4,11 @@ import { describe, expect } from 'vitest'
 import worker from '../../src/index'
 import { MAX_RETRIES, type WebhookJob } from '../../src/webhooks/job'
 import wranglerToml from '../../wrangler.toml?raw'
-import { call } from '../helpers/api'
+import { itemOf } from '../helpers/api'
 import { unavailableD1 } from '../helpers/d1'
 import { emulator } from '../helpers/emulator'
 import { type TestEnv, testEnv } from '../helpers/env'
 import { it } from '../helpers/fixtures'
-import type { User } from '../helpers/linking'
 import { captureLogs, logRecords } from '../helpers/logs'
 
 type Logged = Record<string, unknown> & { level: string; message: string }
@@ -59,12 +58,6 @@ const deadRows = async (env: TestEnv, messageId: string) =>
       .bind(messageId)
       .all<Record<string, unknown>>()
   ).results
-
-const itemOf = async (env: TestEnv, user: User, itemId: string) =>
-  (await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })).body.item as Record<
-    string,
-    unknown
-  >
 
 const unavailableDb = unavailableD1()
 

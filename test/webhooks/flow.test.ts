@@ -3,11 +3,11 @@ import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, vi } from 'vitest'
 import worker from '../../src/index'
 import type { WebhookJob } from '../../src/webhooks/job'
-import { call, deliver } from '../helpers/api'
+import { deliver, itemOf } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
 import { type TestEnv, testEnv } from '../helpers/env'
 import { it } from '../helpers/fixtures'
-import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser, type User } from '../helpers/linking'
+import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from '../helpers/linking'
 import { captureLogs, logRecords } from '../helpers/logs'
 import { byId, core, listAll } from '../helpers/transactions'
 import { waitFor } from '../helpers/wait'
@@ -47,10 +47,6 @@ async function deliverAll(env: TestEnv) {
   for (const delivery of sent) expect((await deliver(env, delivery)).status).toBe(200)
   return sent
 }
-
-const statusOf = async (env: TestEnv, user: User, itemId: string) =>
-  ((await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })).body.item as { status: string })
-    .status
 
 describe('webhooks drive the sync (through the real queue)', () => {
   it(
@@ -124,7 +120,7 @@ describe('webhooks drive the sync (through the real queue)', () => {
       await deliverAll(env)
       expect(
         await waitFor(
-          () => statusOf(env, user, itemId),
+          async () => (await itemOf(env, user, itemId)).status,
           (s) => s === 'login_required',
           { ...QUEUE_WAIT, what: 'status login_required' },
         ),
@@ -134,7 +130,7 @@ describe('webhooks drive the sync (through the real queue)', () => {
       await deliverAll(env)
       expect(
         await waitFor(
-          () => statusOf(env, user, itemId),
+          async () => (await itemOf(env, user, itemId)).status,
           (s) => s === 'good',
           { ...QUEUE_WAIT, what: 'status good' },
         ),
@@ -229,7 +225,7 @@ describe('the queue consumer', () => {
     ['USER_PERMISSION_REVOKED', 'permission_revoked'],
   ] as const)('ITEM/%s sets the status to %s', async ([code, status], { linked: { env, user, itemId } }) => {
     await consume(env, [job(itemId, 'ITEM', code)])
-    expect(await statusOf(env, user, itemId)).toBe(status)
+    expect((await itemOf(env, user, itemId)).status).toBe(status)
   })
 
   it('acknowledges (does not retry) a sync that needs the user, leaving the Item marked', async ({
@@ -238,6 +234,6 @@ describe('the queue consumer', () => {
     await emulator.requireLogin(env, itemId)
     const result = await consume(env, [job(itemId, 'TRANSACTIONS', 'SYNC_UPDATES_AVAILABLE')])
     expect(result.explicitAcks).toEqual(['m0'])
-    expect(await statusOf(env, user, itemId)).toBe('login_required')
+    expect((await itemOf(env, user, itemId)).status).toBe('login_required')
   })
 })

@@ -1,9 +1,8 @@
 import { describe, expect } from 'vitest'
-import { call, deliverAndConsume, WEBHOOK_URL } from '../helpers/api'
+import { call, deliverAndConsume, itemOf, WEBHOOK_URL } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
 import type { TestEnv } from '../helpers/env'
 import { it } from '../helpers/fixtures'
-import type { User } from '../helpers/linking'
 import { captureLogs, logRecords } from '../helpers/logs'
 import { now } from '../helpers/tokens'
 
@@ -51,12 +50,6 @@ async function sendItemWebhook(
     body,
   })
 }
-
-const itemOf = async (env: TestEnv, user: User, itemId: string) =>
-  (await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })).body.item as Record<
-    string,
-    unknown
-  >
 
 describe('ITEM status webhooks arriving out of order', () => {
   it('an ERROR delivered after a LOGIN_REPAIRED that Plaid signed later leaves the Item good', async ({
