@@ -4,7 +4,7 @@ import { describe, expect } from 'vitest'
 import { listTransactions } from '../src/store/transactions'
 import { migrateUserSchema, schemaVersion, USER_SCHEMA_VERSION } from '../src/store/user-schema'
 import { itemSyncJob } from '../src/webhooks/job'
-import { call, WEBHOOK_URL } from './helpers/api'
+import { api, WEBHOOK_URL } from './helpers/api'
 import { emulator } from './helpers/emulator'
 import { queuedJobs, runQueue, testEnv } from './helpers/env'
 import { it } from './helpers/fixtures'
@@ -59,13 +59,13 @@ describe('schema versions of a user’s object', () => {
     expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '1' })
     await evict(user.id)
 
-    const synced = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    const synced = await api.sync(env, user.token, itemId)
     expect(synced.status).toBe(200)
     expect(synced.body).toMatchObject({ status: 'synced' })
     expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '8' })
     const listed = await listAll(env, user)
     expect(listed.length).toBe((await emulator.liveTransactions(env, itemId)).length)
-    const items = await call(env, 'GET', '/api/v1/banking/items', { token: user.token })
+    const items = await api.items(env, user.token)
     expect(items.body.items).toEqual([expect.objectContaining({ item_id: itemId })])
   })
 
@@ -133,7 +133,7 @@ describe('schema versions of a user’s object', () => {
 
     // Plaid sends a transaction again when it changes: from then on it is listed enriched.
     await emulator.changeTransactions(env, itemId, { modify: 3 })
-    const synced = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    const synced = await api.sync(env, user.token, itemId)
     expect(synced.body).toEqual({ status: 'synced', added: 0, modified: 3, removed: 0 })
     const enriched = (await listAll(env, user)).filter((t) => t.personal_finance_category_icon_url !== null)
     expect(enriched.length).toBe(3)
@@ -156,9 +156,9 @@ describe('one object per user', () => {
 
     store.named.length = 0
     const probes = [
-      call(watchedEnv, 'GET', `/api/v1/banking/items/${itemId}`, { token: mallory.token }),
-      call(watchedEnv, 'GET', `/api/v1/banking/transactions?item_id=${itemId}`, { token: mallory.token }),
-      call(watchedEnv, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: mallory.token }),
+      api.item(watchedEnv, mallory.token, itemId),
+      api.transactions(watchedEnv, mallory.token, { query: { item_id: itemId } }),
+      api.removeItem(watchedEnv, mallory.token, itemId),
     ]
     for (const res of await Promise.all(probes)) expect(res.status).toBe(404)
     expect(new Set(store.named)).toEqual(new Set([mallory.id]))
@@ -214,7 +214,7 @@ describe('one object per user', () => {
       synced_at: syncedAt,
       sync_due_at: syncedAt + 24 * 3600,
     })
-    expect((await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })).status).toBe(204)
+    expect((await api.removeItem(env, user.token, itemId)).status).toBe(204)
     expect(await indexRow(itemId)).toBeNull()
   })
 
@@ -255,7 +255,7 @@ describe('listing a large history', () => {
   }) => {
     await linkItem(env, user, 'ins_109511')
     await emulator.changeTransactions(env, itemId, { add: 1000 })
-    const synced = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    const synced = await api.sync(env, user.token, itemId)
     expect(synced.body).toMatchObject({ status: 'synced', added: 1000 })
     const history = (await emulator.liveTransactions(env, itemId)).length
     expect(history).toBeGreaterThan(1000)

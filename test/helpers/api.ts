@@ -55,8 +55,11 @@ export async function call(
  */
 export type ApiResult<T = object> = Omit<CallResult, 'body'> & { body: Partial<T> & Record<string, unknown> }
 
-/** Query parameters in the order given; a string is sent as written (without its `?`). */
-export type Query = string | Record<string, string | number | boolean>
+/**
+ * Query parameters: an object's in the order given (none: no `?`); a string or URLSearchParams is
+ * sent as written, after a `?` even when empty.
+ */
+export type Query = string | URLSearchParams | Record<string, string | number | boolean>
 export type ApiOptions = Omit<CallOptions, 'token'> & { query?: Query }
 
 function route<T>(method: string, path: string) {
@@ -66,11 +69,9 @@ function route<T>(method: string, path: string) {
 
 function queryString(query: Query | undefined): string {
   if (query === undefined) return ''
-  const text =
-    typeof query === 'string'
-      ? query
-      : new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]))
-  return `${text}` === '' ? '' : `?${text}`
+  if (typeof query === 'string' || query instanceof URLSearchParams) return `?${query}`
+  const params = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]))
+  return params.size === 0 ? '' : `?${params}`
 }
 
 const itemPath = (itemId: string) => `${BANKING}/items/${itemId}`

@@ -1,5 +1,5 @@
 import { describe, expect } from 'vitest'
-import { call, deliverAndConsume, itemOf } from '../helpers/api'
+import { api, call, deliverAndConsume, itemOf } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
 import type { TestEnv } from '../helpers/env'
 import { it } from '../helpers/fixtures'
@@ -38,10 +38,7 @@ describe('Items Plaid will never serve again', () => {
     expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'permission_revoked' })
 
     const calls = await emulator.calls(env)
-    const update = await call(env, 'POST', '/api/v1/banking/link-token', {
-      token: user.token,
-      body: { item_id: itemId },
-    })
+    const update = await api.linkToken(env, user.token, { body: { item_id: itemId } })
     expect(update.status).toBe(409)
     expect(update.body).toEqual({
       detail: 'this Item can no longer be repaired in Link: remove it and link the bank again',
@@ -55,7 +52,7 @@ describe('Items Plaid will never serve again', () => {
     expect(relinked.status).toBe(201)
     expect(itemIdOf(relinked)).not.toBe(itemId)
     // And the dead one is removed as usual: Plaid's ITEM_NOT_FOUND counts as removed.
-    expect((await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })).status).toBe(204)
+    expect((await api.removeItem(env, user.token, itemId)).status).toBe(204)
   })
 
   it.for([
@@ -90,8 +87,7 @@ describe('what else Plaid revokes or asks of the user', () => {
   it("USER_ACCOUNT_REVOKED deletes that account and its transactions, and leaves the Item's others", async ({
     linked: { env, user, itemId },
   }) => {
-    const accountsBefore = (await call(env, 'GET', '/api/v1/banking/accounts', { token: user.token })).body
-      .accounts as { account_id: string }[]
+    const accountsBefore = (await api.accounts(env, user.token)).body.accounts as { account_id: string }[]
     const before = await listAll(env, user)
     await webhookFromPlaid(env, itemId, 'USER_ACCOUNT_REVOKED')
     const revoked = (await emulator.items(env)).find((i) => i.item_id === itemId)
@@ -99,7 +95,7 @@ describe('what else Plaid revokes or asks of the user', () => {
     expect(gone).toBeDefined()
     expect(before.some((t) => t.account_id === gone)).toBe(true)
 
-    const accountsAfter = (await call(env, 'GET', '/api/v1/banking/accounts', { token: user.token })).body.accounts as {
+    const accountsAfter = (await api.accounts(env, user.token)).body.accounts as {
       account_id: string
     }[]
     expect(accountsAfter.map((a) => a.account_id).sort()).toEqual(
@@ -121,10 +117,7 @@ describe('what else Plaid revokes or asks of the user', () => {
       expect(await itemOf(env, user, itemId)).toEqual(
         expect.objectContaining({ status: 'update_required', error_code: code }),
       )
-      const update = await call(env, 'POST', '/api/v1/banking/link-token', {
-        token: user.token,
-        body: { item_id: itemId },
-      })
+      const update = await api.linkToken(env, user.token, { body: { item_id: itemId } })
       expect(update.status).toBe(200)
     },
   )

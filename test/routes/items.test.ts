@@ -1,5 +1,5 @@
 import { describe, expect } from 'vitest'
-import { call } from '../helpers/api'
+import { api, call } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
 import { testEnv } from '../helpers/env'
 import { it } from '../helpers/fixtures'
@@ -9,7 +9,7 @@ import { failingUserStore } from '../helpers/user-store'
 
 describe('items', () => {
   it('lists no Items for a new user', async () => {
-    const res = await call(testEnv(), 'GET', '/api/v1/banking/items', { token: (await newUser()).token })
+    const res = await api.items(testEnv(), (await newUser()).token)
     expect(res.status).toBe(200)
     expect(res.body).toEqual({ items: [] })
   })
@@ -19,7 +19,7 @@ describe('items', () => {
     const user = await newUser()
     const a = await linkItem(env, user, 'ins_109508')
     const b = await linkItem(env, user, 'ins_109509')
-    const res = await call(env, 'GET', '/api/v1/banking/items', { token: user.token })
+    const res = await api.items(env, user.token)
     expect(res.status).toBe(200)
     const items = res.body.items as Array<Record<string, unknown>>
     expect(items.map((i) => i.item_id).sort()).toEqual([itemIdOf(a), itemIdOf(b)].sort())
@@ -46,23 +46,23 @@ describe('items', () => {
     for (const institution of ['ins_109508', 'ins_109509', 'ins_109510', 'ins_109511', 'ins_109512']) {
       linked.push(await linkItemBeforeFirstSync(env, user, institution))
     }
-    const res = await call(env, 'GET', '/api/v1/banking/items', { token: user.token })
+    const res = await api.items(env, user.token)
     expect((res.body.items as Array<{ item_id: string }>).map((i) => i.item_id)).toEqual(linked)
   })
 
   it('ignores a cache-buster in the query when listing Items or getting one', async ({
     linked: { env, user, itemId },
   }) => {
-    const listed = await call(env, 'GET', '/api/v1/banking/items?_=1700000000', { token: user.token })
+    const listed = await api.items(env, user.token, { query: { _: 1700000000 } })
     expect(listed.status).toBe(200)
     expect((listed.body.items as { item_id: string }[]).map((i) => i.item_id)).toEqual([itemId])
-    const one = await call(env, 'GET', `/api/v1/banking/items/${itemId}?_=1`, { token: user.token })
+    const one = await api.item(env, user.token, itemId, { query: { _: 1 } })
     expect(one.status).toBe(200)
     expect(one.body.item).toMatchObject({ item_id: itemId })
   })
 
   it('gets one Item by id', async ({ linked: { env, user, itemId } }) => {
-    const res = await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })
+    const res = await api.item(env, user.token, itemId)
     expect(res.status).toBe(200)
     expect(res.body.item).toMatchObject({ item_id: itemId, status: 'good' })
   })
@@ -71,13 +71,13 @@ describe('items', () => {
     it('removes the Item at Plaid and deletes it with its accounts (204)', async ({
       linked: { env, user, itemId },
     }) => {
-      const res = await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })
+      const res = await api.removeItem(env, user.token, itemId)
       expect(res.status).toBe(204)
       expect(res.text).toBe('')
       expect((await emulator.items(env))[0]).toMatchObject({ item_id: itemId, removed: true })
-      expect((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body).toEqual({ items: [] })
-      expect((await call(env, 'GET', '/api/v1/banking/accounts', { token: user.token })).body).toEqual({ accounts: [] })
-      expect((await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })).status).toBe(404)
+      expect((await api.items(env, user.token)).body).toEqual({ items: [] })
+      expect((await api.accounts(env, user.token)).body).toEqual({ accounts: [] })
+      expect((await api.removeItem(env, user.token, itemId)).status).toBe(404)
     })
 
     // Plaid's answers for an Item it removed, and for an access token it does not know.
@@ -94,11 +94,9 @@ describe('items', () => {
           error_code: errorCode,
           error_message: errorMessage,
         })
-        const { result: res, logs } = await captureLogs(() =>
-          call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token }),
-        )
+        const { result: res, logs } = await captureLogs(() => api.removeItem(env, user.token, itemId))
         expect(res.status).toBe(204)
-        expect((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body).toEqual({ items: [] })
+        expect((await api.items(env, user.token)).body).toEqual({ items: [] })
         expect(logs).toContain('item already gone at Plaid; removing the local copy')
         expect(logs).toContain(errorCode)
         // Nothing is left that would block linking the same login again.
@@ -110,9 +108,9 @@ describe('items', () => {
       linked: { env, user, itemId },
     }) => {
       await emulator.removeAtPlaid(env, itemId)
-      const res = await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })
+      const res = await api.removeItem(env, user.token, itemId)
       expect(res.status).toBe(204)
-      expect((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body).toEqual({ items: [] })
+      expect((await api.items(env, user.token)).body).toEqual({ items: [] })
       expect(await emulator.calls(env)).toMatchObject({ '/item/remove': 1 })
     })
 
@@ -120,19 +118,17 @@ describe('items', () => {
       linked: { env, user, itemId },
     }) => {
       const failingStore = failingUserStore(['deleteItem'])
-      const failed = await call({ ...env, USER_STORE: failingStore }, 'DELETE', `/api/v1/banking/items/${itemId}`, {
-        token: user.token,
-      })
+      const failed = await api.removeItem({ ...env, USER_STORE: failingStore }, user.token, itemId)
       expect(failed.status).toBe(500)
       expect(failed.body).toEqual({ detail: 'Failed to remove item: internal error' })
       expect((await emulator.items(env))[0]).toMatchObject({ item_id: itemId, removed: true })
-      const listed = await call(env, 'GET', '/api/v1/banking/items', { token: user.token })
+      const listed = await api.items(env, user.token)
       expect(listed.body.items).toEqual([expect.objectContaining({ item_id: itemId })])
 
       // Plaid now answers ITEM_NOT_FOUND, which the retry takes as "already removed".
-      const retried = await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })
+      const retried = await api.removeItem(env, user.token, itemId)
       expect(retried.status).toBe(204)
-      expect((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body).toEqual({ items: [] })
+      expect((await api.items(env, user.token)).body).toEqual({ items: [] })
     })
 
     it('keeps the Item when Plaid fails the removal, so it can be retried', async ({
@@ -146,29 +142,18 @@ describe('items', () => {
         error_code: 'INTERNAL_SERVER_ERROR',
         error_message: 'an unexpected error occurred',
       })
-      const res = await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })
+      const res = await api.removeItem(env, user.token, itemId)
       expect(res.status).toBe(400)
       expect(res.body.detail).toBe('Failed to remove item: an unexpected error occurred')
-      expect(
-        ((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body.items as unknown[]).length,
-      ).toBe(1)
-      expect((await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })).status).toBe(204)
+      expect(((await api.items(env, user.token)).body.items as unknown[]).length).toBe(1)
+      expect((await api.removeItem(env, user.token, itemId)).status).toBe(204)
     })
 
     it('answers 500 and keeps the Item when Plaid cannot be reached', async ({ linked: { env, user, itemId } }) => {
-      const res = await call(
-        { ...env, PLAID_BASE_URL: 'http://unreachable.test' },
-        'DELETE',
-        `/api/v1/banking/items/${itemId}`,
-        {
-          token: user.token,
-        },
-      )
+      const res = await api.removeItem({ ...env, PLAID_BASE_URL: 'http://unreachable.test' }, user.token, itemId)
       expect(res.status).toBe(500)
       expect(res.body).toEqual({ detail: 'Failed to remove item: could not reach Plaid', retryable: true })
-      expect(
-        ((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body.items as unknown[]).length,
-      ).toBe(1)
+      expect(((await api.items(env, user.token)).body.items as unknown[]).length).toBe(1)
     })
   })
 

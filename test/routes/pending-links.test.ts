@@ -1,7 +1,7 @@
 import { runInDurableObject } from 'cloudflare:test'
 import { afterEach, describe, expect, vi } from 'vitest'
 import { PENDING_LINK_GRACE_MS } from '../../src/store/pending-links'
-import { call } from '../helpers/api'
+import { api } from '../helpers/api'
 import { stoppingAfterD1 } from '../helpers/d1'
 import { emulator } from '../helpers/emulator'
 import { runQueue, type TestEnv, testEnv } from '../helpers/env'
@@ -21,9 +21,7 @@ afterEach(() => {
 })
 
 const listed = async (env: TestEnv, token: string) =>
-  ((await call(env, 'GET', '/api/v1/banking/items', { token })).body.items as { item_id: string }[]).map(
-    (i) => i.item_id,
-  )
+  ((await api.items(env, token)).body.items as { item_id: string }[]).map((i) => i.item_id)
 
 /** Past the pending link's grace period: the user's object wakes, and the job it queues runs. */
 async function wakeAfterGrace(env: TestEnv, userId: string) {
@@ -75,7 +73,7 @@ describe('a browser that goes away mid-exchange (Cloudflare stops the request’
     expect((await emulator.items(env)).map((i) => i.removed)).toEqual([false])
     expect(await rowsIn(user.id, 'SELECT item_id FROM pending_links')).toEqual([])
     // Indexed too: Plaid's webhooks for it find it.
-    const synced = await call(env, 'POST', `/api/v1/banking/items/${atPlaid?.item_id}/sync`, { token: user.token })
+    const synced = await api.sync(env, user.token, `${atPlaid?.item_id}`)
     expect(synced.status).toBe(200)
   })
 

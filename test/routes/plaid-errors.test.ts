@@ -1,11 +1,10 @@
 import { describe, expect } from 'vitest'
-import { call } from '../helpers/api'
+import { api } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
 import { testEnv } from '../helpers/env'
 import { it } from '../helpers/fixtures'
 import { newUser } from '../helpers/linking'
 
-const LINK_TOKEN = '/api/v1/banking/link-token'
 const REQUEST_ID = expect.stringMatching(/^[A-Za-z0-9]{15}$/)
 
 /** Plaid's errors as Plaid's error guide gives them: HTTP status, error_type, error_code. */
@@ -28,7 +27,7 @@ async function linkTokenFailing(status: number, type: string, code: string) {
   const env = testEnv()
   await emulator.failEveryCall(env, '/link/token/create', status, type, code)
   const { token } = await newUser()
-  return call(env, 'POST', LINK_TOKEN, { token })
+  return api.linkToken(env, token)
 }
 
 describe('Plaid errors say whether trying again can help', () => {
@@ -72,7 +71,7 @@ describe('Plaid errors say whether trying again can help', () => {
     linked: { env, user, itemId },
   }) => {
     await emulator.requireLogin(env, itemId)
-    const res = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    const res = await api.sync(env, user.token, itemId)
     expect(res.status).toBe(400)
     expect(res.body).toMatchObject({ error_code: 'ITEM_LOGIN_REQUIRED', error_type: 'ITEM_ERROR', retryable: false })
   })
@@ -86,7 +85,7 @@ describe('Plaid errors say whether trying again can help', () => {
       error_code: 'TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION',
       times: 0,
     })
-    const res = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    const res = await api.sync(env, user.token, itemId)
     expect(res.status).toBe(400)
     expect(res.body).toMatchObject({
       error_type: 'TRANSACTIONS_ERROR',
@@ -106,7 +105,7 @@ describe('Plaid errors say whether trying again can help', () => {
       times: 0,
     })
     const { token } = await newUser()
-    const res = await call(env, 'POST', LINK_TOKEN, { token, headers: { Origin: 'https://app.example.com' } })
+    const res = await api.linkToken(env, token, { headers: { Origin: 'https://app.example.com' } })
     expect(res.status).toBe(400)
     expect(res.headers.get('Retry-After')).toBe('60')
     expect(res.headers.get('Access-Control-Expose-Headers')?.split(/,\s*/)).toContain('Retry-After')

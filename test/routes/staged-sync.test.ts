@@ -3,7 +3,7 @@ import { afterEach, describe, expect, vi } from 'vitest'
 import type { PlaidTransaction } from '../../src/plaid/types'
 import { resetSync, type StagedPage, stagePage } from '../../src/store/sync-staging'
 import type { UserStore } from '../../src/store/user-store'
-import { api, call, deliver } from '../helpers/api'
+import { api, deliver } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
 import { queuedJobs, runQueue, type TestEnv } from '../helpers/env'
 import { it } from '../helpers/fixtures'
@@ -86,7 +86,7 @@ describe('a sync stages its pages in the user’s object', () => {
     })
     expect(await storedState(user, itemId)).toMatchObject({ staged: 3, runs: 1 })
 
-    expect((await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })).status).toBe(204)
+    expect((await api.removeItem(env, user.token, itemId)).status).toBe(204)
     expect(await storedState(user, itemId)).toMatchObject({ staged: 0, runs: 0 })
   })
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, vi } from 'vitest'
-import { api, call, deliverAndConsume } from '../helpers/api'
+import { api, deliverAndConsume } from '../helpers/api'
 import { emulator, type PlaidTransaction } from '../helpers/emulator'
 import { testEnv } from '../helpers/env'
 import { it } from '../helpers/fixtures'
@@ -210,7 +210,7 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
     expect(res.status).toBe(400)
     expect(res.body).toMatchObject({ error_code: 'ITEM_LOGIN_REQUIRED' })
     expect(res.body.detail).toMatch(/^Failed to sync transactions: /)
-    const item = await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })
+    const item = await api.item(env, user.token, itemId)
     expect(item.body.item).toMatchObject({ status: 'login_required' })
   })
 
@@ -230,7 +230,7 @@ describe('POST /api/v1/banking/items/{item_id}/sync', () => {
 
   it('deletes the transactions with their Item', async ({ linked: { env, user, itemId } }) => {
     await api.sync(env, user.token, itemId)
-    expect((await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })).status).toBe(204)
+    expect((await api.removeItem(env, user.token, itemId)).status).toBe(204)
     expect(await listAll(env, user)).toEqual([])
   })
 })

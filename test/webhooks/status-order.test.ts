@@ -1,5 +1,5 @@
 import { describe, expect } from 'vitest'
-import { call, deliverAndConsume, itemOf, WEBHOOK_URL } from '../helpers/api'
+import { api, deliverAndConsume, itemOf, WEBHOOK_URL } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
 import type { TestEnv } from '../helpers/env'
 import { it } from '../helpers/fixtures'
@@ -98,7 +98,7 @@ describe('ITEM status webhooks and errors the API observes itself', () => {
     expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'pending_expiration' })
 
     await emulator.requireLogin(env, itemId)
-    const synced = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    const synced = await api.sync(env, user.token, itemId)
     expect(synced.status).toBe(400)
     expect(synced.body).toMatchObject({ error_code: 'ITEM_LOGIN_REQUIRED' })
     expect(await itemOf(env, user, itemId)).toMatchObject({
