@@ -2,7 +2,7 @@
 import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import wranglerToml from '../wrangler.toml?raw'
-import { api, type CallResult, call } from './helpers/api'
+import { api, type CallResult, type ItemRoute } from './helpers/api'
 import { emulator } from './helpers/emulator'
 import { type TestEnv, testEnv } from './helpers/env'
 import { itemIdOf, linkItem, newUser, type User } from './helpers/linking'
@@ -58,9 +58,9 @@ type PlaidRoute = {
   setup: (env: TestEnv, user: User) => Promise<{ spent: number; ready: () => Promise<() => Promise<CallResult>> }>
 }
 
-const onItem = (method: string, path: (itemId: string) => string) => async (env: TestEnv, user: User) => {
+const onItem = (request: ItemRoute) => async (env: TestEnv, user: User) => {
   const itemId = itemIdOf(await linkItem(env, user))
-  return { spent: 1, ready: async () => () => call(env, method, path(itemId), { token: user.token }) }
+  return { spent: 1, ready: async () => () => request(env, user.token, itemId) }
 }
 
 const plaidRoutes: PlaidRoute[] = [
@@ -86,9 +86,13 @@ const plaidRoutes: PlaidRoute[] = [
       }
     },
   },
-  { name: 'GET accounts?refresh=true', ok: 200, setup: onItem('GET', () => '/api/v1/banking/accounts?refresh=true') },
-  { name: 'POST items/:id/refresh', ok: 200, setup: onItem('POST', (id) => `/api/v1/banking/items/${id}/refresh`) },
-  { name: 'POST items/:id/sync', ok: 200, setup: onItem('POST', (id) => `/api/v1/banking/items/${id}/sync`) },
+  {
+    name: 'GET accounts?refresh=true',
+    ok: 200,
+    setup: onItem((env, token) => api.accounts(env, token, { query: { refresh: true } })),
+  },
+  { name: 'POST items/:id/refresh', ok: 200, setup: onItem(api.refresh) },
+  { name: 'POST items/:id/sync', ok: 200, setup: onItem(api.sync) },
 ]
 
 describe.each(plaidRoutes.map((route) => [route.name, route] as const))('rate limit on %s', (_, route) => {
@@ -160,8 +164,8 @@ describe('per-user rate limit on routes that reach Plaid', () => {
     const user = await newUser()
     const itemId = itemIdOf(await linkItem(env, user)) // 1
     for (let i = 0; i < LIMIT - 1; i++) {
-      const path = i % 2 ? `/api/v1/banking/items/${itemId}/sync` : `/api/v1/banking/items/${itemId}/refresh`
-      expect((await call(env, 'POST', path, { token: user.token })).status).toBe(200)
+      const request = i % 2 ? api.sync : api.refresh
+      expect((await request(env, user.token, itemId)).status).toBe(200)
     }
     const res = await api.sync(env, user.token, itemId)
     expect(res.status).toBe(429)

@@ -74,6 +74,9 @@ function queryString(query: Query | undefined): string {
   return params.size === 0 ? '' : `?${params}`
 }
 
+/** A call about the user's Item, as `api` makes it (api.sync, api.refresh, ...). */
+export type ItemRoute = (env: Bindings, token: string, itemId: string) => Promise<CallResult>
+
 const itemPath = (itemId: string) => `${BANKING}/items/${itemId}`
 
 /** The API's routes, each `(env, token, ...)`; `token` undefined sends no Authorization header. */

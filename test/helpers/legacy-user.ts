@@ -5,7 +5,7 @@
 import { runInDurableObject } from 'cloudflare:test'
 import { env as baseEnv } from 'cloudflare:workers'
 import { expect } from 'vitest'
-import { call } from './api'
+import { api } from './api'
 import { emulator } from './emulator'
 import type { TestEnv } from './env'
 import { exchange, itemIdOf, newUser, settleFirstSync, type User } from './linking'
@@ -17,10 +17,9 @@ export const LEGACY_TABLES = ['items', 'accounts', 'public_token_exchanges', 'tr
 
 /** Everything the API shows the user. */
 export async function apiView(env: TestEnv, user: User) {
-  const get = async (path: string) => (await call(env, 'GET', path, { token: user.token })).body
   return {
-    items: await get('/api/v1/banking/items'),
-    accounts: await get('/api/v1/banking/accounts'),
+    items: (await api.items(env, user.token)).body,
+    accounts: (await api.accounts(env, user.token)).body,
     transactions: await listAll(env, user),
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { FaultSpec } from '../../emulator/faults'
-import { api, type CallResult, call, deliver, WEBHOOK_URL } from '../helpers/api'
+import { api, type CallResult, deliver, type ItemRoute, WEBHOOK_URL } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
 import { type TestEnv, testEnv } from '../helpers/env'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
@@ -44,10 +44,10 @@ type Route = {
   prepare: (env: TestEnv) => Promise<() => Promise<CallResult>>
 }
 
-const withItem = (method: string, path: (itemId: string) => string) => async (env: TestEnv) => {
+const withItem = (request: ItemRoute) => async (env: TestEnv) => {
   const user = await newUser()
   const itemId = itemIdOf(await linkItem(env, user))
-  return () => call(env, method, path(itemId), { token: user.token })
+  return () => request(env, user.token, itemId)
 }
 
 const exchangeNewPublicToken = async (env: TestEnv) => {
@@ -75,19 +75,19 @@ const retried: Route[] = [
     name: 'POST items/:id/refresh',
     plaidPath: '/item/get',
     ok: 200,
-    prepare: withItem('POST', (id) => `/api/v1/banking/items/${id}/refresh`),
+    prepare: withItem(api.refresh),
   },
   {
     name: 'POST items/:id/refresh',
     plaidPath: '/accounts/get',
     ok: 200,
-    prepare: withItem('POST', (id) => `/api/v1/banking/items/${id}/refresh`),
+    prepare: withItem(api.refresh),
   },
   {
     name: 'POST items/:id/sync',
     plaidPath: '/transactions/sync',
     ok: 200,
-    prepare: withItem('POST', (id) => `/api/v1/banking/items/${id}/sync`),
+    prepare: withItem(api.sync),
   },
   {
     name: 'POST webhooks',
@@ -123,13 +123,13 @@ const neverRetried: Route[] = [
     name: 'DELETE items/:id',
     plaidPath: '/item/remove',
     ok: 204,
-    prepare: withItem('DELETE', (id) => `/api/v1/banking/items/${id}`),
+    prepare: withItem(api.removeItem),
   },
   {
     name: 'GET accounts?refresh=true',
     plaidPath: '/accounts/balance/get',
     ok: 200,
-    prepare: withItem('GET', () => '/api/v1/banking/accounts?refresh=true'),
+    prepare: withItem((env, token) => api.accounts(env, token, { query: { refresh: true } })),
   },
 ]
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, vi } from 'vitest'
-import { api, call } from '../helpers/api'
+import { api, type Query } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
 import { testEnv } from '../helpers/env'
 import { it } from '../helpers/fixtures'
@@ -20,8 +20,8 @@ type Account = {
 const seenAgain = (accounts: unknown) =>
   (accounts as Account[]).map((account) => ({ ...account, balances_updated_at: expect.any(String) }))
 
-const listAccounts = async (env: ReturnType<typeof testEnv>, token: string, query = '') =>
-  (await call(env, 'GET', `/api/v1/banking/accounts${query}`, { token })).body.accounts as Account[]
+const listAccounts = async (env: ReturnType<typeof testEnv>, token: string, query?: Query) =>
+  (await api.accounts(env, token, { query })).body.accounts as Account[]
 
 afterEach(() => {
   vi.useRealTimers()
@@ -150,7 +150,7 @@ describe('GET /api/v1/banking/accounts?refresh=true with several Items', () => {
     const first = itemIdOf(await linkItem(env, user, 'ins_109508'))
     const second = itemIdOf(await linkItem(env, user, 'ins_109509'))
     await emulator.requireLogin(env, second)
-    const before = await listAccounts(env, user.token, `?item_id=${first}`)
+    const before = await listAccounts(env, user.token, { item_id: first })
 
     const res = await api.accounts(env, user.token, { query: { refresh: true } })
     expect(res.status).toBe(200)

@@ -1,5 +1,5 @@
 import { describe, expect } from 'vitest'
-import { api, call, deliverAndConsume, itemOf } from '../helpers/api'
+import { api, deliverAndConsume, type ItemRoute, itemOf, WEBHOOK_URL } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
 import type { TestEnv } from '../helpers/env'
 import { it } from '../helpers/fixtures'
@@ -27,7 +27,7 @@ async function itemErrorWebhook(env: TestEnv, itemId: string, errorCode: string)
     environment: 'sandbox',
   })
   const headers = { 'Content-Type': 'application/json', 'Plaid-Verification': await emulator.sign(env, body) }
-  await deliverAndConsume(env, { url: 'https://api.example.com/api/v1/banking/webhooks', headers, body })
+  await deliverAndConsume(env, { url: WEBHOOK_URL, headers, body })
 }
 
 describe('Items Plaid will never serve again', () => {
@@ -56,16 +56,19 @@ describe('Items Plaid will never serve again', () => {
   })
 
   it.for([
-    ['a live balance refresh', 'GET', '/api/v1/banking/accounts?refresh=true', 400],
-    ['a sync by hand', 'POST', '/api/v1/banking/items/{id}/sync', 400],
-    ['a refresh of the Item', 'POST', '/api/v1/banking/items/{id}/refresh', 200],
-    ['a link token for update mode', 'POST', '/api/v1/banking/link-token', 400],
-  ] as const)(
+    ['a live balance refresh', (env, token) => api.accounts(env, token, { query: { refresh: true } }), 400],
+    ['a sync by hand', api.sync, 400],
+    ['a refresh of the Item', api.refresh, 200],
+    [
+      'a link token for update mode',
+      (env, token, itemId) => api.linkToken(env, token, { body: { item_id: itemId } }),
+      400,
+    ],
+  ] as const satisfies readonly [string, ItemRoute, number][])(
     'ITEM_NOT_FOUND from Plaid on %s marks the Item disconnected, and the same login links again',
-    async ([_what, method, path, status], { linked: { env, user, itemId } }) => {
+    async ([_what, request, status], { linked: { env, user, itemId } }) => {
       await emulator.removeAtPlaid(env, itemId)
-      const body = path.endsWith('/link-token') ? { item_id: itemId } : undefined
-      const res = await call(env, method, path.replace('{id}', itemId), { token: user.token, body })
+      const res = await request(env, user.token, itemId)
       expect(res.status).toBe(status)
       expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'disconnected', error_code: 'ITEM_NOT_FOUND' })
       expect((await exchange(env, user, await emulator.publicToken(env))).status).toBe(201)

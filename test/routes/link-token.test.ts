@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { sha256Hex } from '../../src/crypto/hash'
-import { api } from '../helpers/api'
+import { api, WEBHOOK_URL } from '../helpers/api'
 import { expectedClientUserId } from '../helpers/client-user-id'
 import { emulator } from '../helpers/emulator'
 import { runQueue, type TestEnv, testEnv } from '../helpers/env'
@@ -152,14 +152,14 @@ describe('POST /api/v1/banking/link-token', () => {
 
   it('sends webhook and redirect_uri when they are configured, which Plaid validates', async () => {
     const env = testEnv({
-      PLAID_WEBHOOK_URL: 'https://api.example.com/api/v1/banking/webhooks',
+      PLAID_WEBHOOK_URL: WEBHOOK_URL,
       PLAID_REDIRECT_URI: 'https://app.example.com/oauth-return',
     })
     const res = await api.linkToken(env, await mintToken())
     expect(res.status).toBe(200)
     expect(await emulator.linkTokens(env)).toMatchObject([
       {
-        webhook: 'https://api.example.com/api/v1/banking/webhooks',
+        webhook: WEBHOOK_URL,
         redirect_uri: 'https://app.example.com/oauth-return',
       },
     ])

@@ -1,6 +1,6 @@
 import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { api, call } from '../helpers/api'
+import { api } from '../helpers/api'
 import { emulator } from '../helpers/emulator'
 import { type TestEnv, testEnv } from '../helpers/env'
 import { LEGACY_TABLES, userOnlyInD1 } from '../helpers/legacy-user'
@@ -38,12 +38,10 @@ async function userWithTwoItems(env: TestEnv): Promise<{ user: User; itemIds: st
 }
 
 async function listed(env: TestEnv, user: User) {
-  const get = async (path: string, key: string) =>
-    ((await call(env, 'GET', `/api/v1/banking/${path}`, { token: user.token })).body[key] as unknown[]).length
   return {
-    items: await get('items', 'items'),
-    accounts: await get('accounts', 'accounts'),
-    transactions: await get('transactions', 'transactions'),
+    items: ((await api.items(env, user.token)).body.items as unknown[]).length,
+    accounts: ((await api.accounts(env, user.token)).body.accounts as unknown[]).length,
+    transactions: ((await api.transactions(env, user.token)).body.transactions as unknown[]).length,
   }
 }
 
