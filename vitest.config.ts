@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
+import { EMULATOR_SECRET } from './src/dev-defaults'
 import { EMULATOR_HOST, emulatorNetwork, quietExpectedReports } from './test/support/emulator-network'
 
 const migrations = await readD1Migrations('./migrations')
@@ -16,7 +17,7 @@ export default defineConfig({
         bindings: {
           JWT_SECRET: 'test-jwt-secret-that-is-at-least-32-bytes-long',
           PLAID_CLIENT_ID: 'test-client',
-          PLAID_SECRET: 'emulator-secret',
+          PLAID_SECRET: EMULATOR_SECRET,
           PLAID_BASE_URL: `http://${EMULATOR_HOST}`,
           PLAID_TIMEOUT_MS: '2000',
           ALLOWED_ORIGINS: 'https://app.example.com',

@@ -5,8 +5,9 @@
  * type, subtype, starting balance and `meta` (name, official name, mask), so tests can link two
  * logins at one bank whose accounts differ, as a personal and a business login do.
  */
+
+import type { Account } from './model'
 import { invalidField } from './plaid-error'
-import type { Account } from './state'
 
 export const CUSTOM_USERNAME = 'user_custom'
 /** Plaid: more than ten accounts on one custom user is not supported. */

@@ -8,8 +8,11 @@
 import { readFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { serve } from '@hono/node-server'
-import { createEmulator, DISCONNECT_HEADER, type EmulatorOptions, type Tenant } from './emulator'
-import { EMULATOR_STATE_FILE, loadStateFile, serializeTenants, writeStateFile } from './persist'
+import { createEmulator, type EmulatorOptions } from './emulator'
+import { EMULATOR_STATE_FILE, loadStateFile, writeStateFile } from './persist'
+import { DISCONNECT_HEADER } from './pipeline'
+import { serializeTenants } from './snapshot'
+import type { Tenant } from './state'
 
 export type EmulatorServerOptions = EmulatorOptions & {
   /** Where to keep the emulator's state between runs; none: it starts empty and keeps nothing. */

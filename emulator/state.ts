@@ -4,148 +4,13 @@
  * this model into Plaid's JSON shapes; the rules about which token is valid live here so every
  * endpoint answers a bad, expired or revoked token the same way.
  */
+import { sandboxAccounts } from './data/institutions'
 import type { Fault } from './faults'
+import { plaidId } from './ids'
+import type { Account, Institution, Item, LinkToken, PublicToken, TransactionsOptions, WebhookDelivery } from './model'
 import { type EmulatedPlaidError, invalidInput, itemError } from './plaid-error'
-import type { TransactionLog } from './transactions'
-import { type WebhookDelivery, WebhookKeys } from './webhooks'
-
-/**
- * Plaid's Sandbox institutions the emulator knows (a small part of Plaid's catalog). At an `oauth`
- * institution the user logs in on the bank's own site, not in Link (./link-ui/oauth.ts). At one
- * that `invalidatesOlderItems`, a new Item of a login ends that login's older Items unless both
- * share the same accounts (Plaid support, "How do duplicate Items work with Chase?": the older
- * Item "will become invalidated when the user completes the institution's OAuth flow", and stays
- * healthy only when the new Item "has the same permissioned accounts").
- */
-export type Institution = {
-  id: string
-  name: string
-  products: readonly string[]
-  oauth: boolean
-  invalidatesOlderItems: boolean
-}
-
-// Plaid's Sandbox banks all support the common products; `balance` is listed because Plaid shows
-// it in `available_products` (it is billed per call, so it never becomes a billed product).
-const SANDBOX_PRODUCTS = [
-  'assets',
-  'auth',
-  'balance',
-  'identity',
-  'identity_match',
-  'income_verification',
-  'investments',
-  'liabilities',
-  'signal',
-  'statements',
-  'transactions',
-  'transfer',
-]
-
-export const INSTITUTIONS: ReadonlyMap<string, Institution> = new Map(
-  [
-    { id: 'ins_109508', name: 'First Platypus Bank' },
-    { id: 'ins_109509', name: 'First Gingham Credit Union' },
-    { id: 'ins_109510', name: 'Tattersall Federal Credit Union' },
-    { id: 'ins_109511', name: 'Tartan Bank' },
-    { id: 'ins_109512', name: 'Houndstooth Bank' },
-    // "The OAuth Sandbox institution", as Plaid's spec calls it.
-    { id: 'ins_127287', name: 'Platypus OAuth Bank', oauth: true },
-    // Chase has the same id in Sandbox and Production (the spec's persistent_account_id names it).
-    { id: 'ins_56', name: 'Chase', oauth: true, invalidatesOlderItems: true },
-  ].map((i) => [i.id, { oauth: false, invalidatesOlderItems: false, ...i, products: SANDBOX_PRODUCTS }]),
-)
-
-export type Balances = {
-  available: number | null
-  current: number | null
-  limit: number | null
-  isoCurrencyCode: string
-}
-
-export type Account = {
-  id: string
-  name: string
-  officialName: string | null
-  mask: string
-  type: 'depository' | 'credit' | 'loan' | 'investment'
-  subtype: string
-  balances: Balances
-}
-
-/** An error the Item is in (e.g. ITEM_LOGIN_REQUIRED) and since when. */
-export type ItemErrorState = { error: EmulatedPlaidError; since: number }
-
-/** Options that shape the Item's transaction history (from `options.transactions`). */
-export type TransactionsOptions = { startDate?: string; endDate?: string; daysRequested?: number }
-
-/** One linked bank connection. Times are epoch milliseconds from the tenant's clock. */
-export type Item = {
-  id: string
-  /** Issued when the public token is exchanged; null until then. */
-  accessToken: string | null
-  institution: Institution
-  /**
-   * False for Items Plaid reports with a null institution_id (e.g. linked through Same Day
-   * Micro-deposits rather than an institution connection).
-   */
-  institutionKnown: boolean
-  /** The products the Item was initialized with (Plaid's `products` and `billed_products`). */
-  products: string[]
-  /** Where Plaid would send this Item's webhooks. */
-  webhook: string | null
-  userId: string | null
-  /** The app's user the Item was linked for, through Link (`user.client_user_id`); null otherwise. */
-  clientUserId: string | null
-  createdAt: number
-  accounts: Account[]
-  error: ItemErrorState | null
-  /** Removed Items stay here so their access tokens answer ITEM_NOT_FOUND, not INVALID_ACCESS_TOKEN. */
-  removed: boolean
-  /** How many times the balances changed (drives their drift). */
-  balanceRefreshes: number
-  /** When `/accounts/balance/get` was called for the Item in the last minute (Plaid's per-Item limit). */
-  balanceCalls: number[]
-  transactionsOptions: TransactionsOptions
-  /** What `/item/get` reports as `status`. */
-  lastSuccessfulUpdate: number | null
-  lastFailedUpdate: number | null
-  lastWebhook: { sentAt: number; code: string } | null
-  /** Whether Plaid has pulled transactions yet; while false, /transactions/sync answers NOT_READY. */
-  transactionsReady: boolean
-  /**
-   * Whether `/transactions/sync` has been called on the Item. Plaid sends SYNC_UPDATES_AVAILABLE
-   * only for Items on which it has (SyncUpdatesAvailableWebhook in Plaid's spec).
-   */
-  syncCalled: boolean
-  /** Created on first use (see transactionLog in ./transactions.ts). */
-  transactions: TransactionLog | null
-}
-
-export type PublicToken = { itemId: string; expiresAt: number }
-
-/** A link token, kept so a Link session can later be completed against it. */
-export type LinkToken = {
-  expiresAt: number
-  clientUserId: string
-  redirectUri: string | null
-  countryCodes: string[]
-  /** Every Item linked with it gets these; Link offers no institution lacking one. */
-  products: string[]
-  /** Added to the Item when its institution supports them; null when the request had none. */
-  requiredIfSupportedProducts: string[] | null
-  /** Added best-effort, when the institution supports them; null when the request had none. */
-  optionalProducts: string[] | null
-  /** Consent only, never initialized at link time; null when the request had none. */
-  additionalConsentedProducts: string[] | null
-  webhook: string | null
-  /** Update mode: the Item the session repairs. */
-  itemId: string | null
-  /** `transactions.days_requested` as sent (null when not): a new Item's history, in days; update mode ignores it. */
-  daysRequested: number | null
-  /** Update mode: whether Link lets the user change which accounts the Item shares. */
-  accountSelection: boolean
-}
+import { DEFAULT_HISTORY_DAYS, TransactionLog } from './transactions/log'
+import { WebhookKeys } from './webhooks/keys'
 
 /** Plaid public tokens live 30 minutes. */
 export const PUBLIC_TOKEN_TTL_MS = 30 * 60_000
@@ -336,10 +201,11 @@ export const isLoginRequired = (item: Item) => item.error?.error.errorCode === '
 const BALANCE_DRIFT = [1.25, -0.5, 2.75, -1.5, 0.35]
 
 /**
- * Refreshes the Item's balances as a real-time balance call would: money moves in accounts with
- * an available balance (checking, savings); a CD and a credit card stay put.
+ * Moves the Item's balances by the next drift, as a real-time balance call or new activity at the
+ * bank would: money moves in accounts with an available balance (checking, savings); a CD and a
+ * credit card stay put.
  */
-export function refreshBalances(item: Item, moved: (account: Account) => boolean = () => true): void {
+export function driftBalances(item: Item, moved: (account: Account) => boolean = () => true): void {
   const drift = BALANCE_DRIFT[item.balanceRefreshes % BALANCE_DRIFT.length] ?? 0
   item.balanceRefreshes++
   for (const account of item.accounts) {
@@ -353,67 +219,20 @@ export function refreshBalances(item: Item, moved: (account: Account) => boolean
 
 const cents = (n: number) => Math.round(n * 100) / 100
 
-/** The accounts Plaid Sandbox gives an Item linked with user_good / pass_good. */
-function sandboxAccounts(newId: () => string): Account[] {
-  const usd = (available: number | null, current: number, limit: number | null = null): Balances => ({
-    available,
-    current,
-    limit,
-    isoCurrencyCode: 'USD',
-  })
-  return [
-    {
-      id: newId(),
-      name: 'Plaid Checking',
-      officialName: 'Plaid Gold Standard 0% Interest Checking',
-      mask: '0000',
-      type: 'depository',
-      subtype: 'checking',
-      balances: usd(100, 110),
-    },
-    {
-      id: newId(),
-      name: 'Plaid Saving',
-      officialName: 'Plaid Silver Standard 0.1% Interest Saving',
-      mask: '1111',
-      type: 'depository',
-      subtype: 'savings',
-      balances: usd(200, 210),
-    },
-    {
-      id: newId(),
-      name: 'Plaid CD',
-      officialName: 'Plaid Bronze Standard 0.2% Interest CD',
-      mask: '2222',
-      type: 'depository',
-      subtype: 'cd',
-      balances: usd(null, 1000),
-    },
-    {
-      id: newId(),
-      name: 'Plaid Credit Card',
-      officialName: 'Plaid Diamond 12.5% APR Interest Credit Card',
-      mask: '3333',
-      type: 'credit',
-      subtype: 'credit card',
-      balances: usd(null, 410, 2000),
-    },
-  ]
-}
-
-const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
-
-/** An identifier shaped like Plaid's item_id / account_id: 37 base62 characters. */
-export function plaidId(length = 37): string {
-  // 248 = 4 × 62: dropping bytes at or above it keeps every character equally likely.
-  let id = ''
-  while (id.length < length) {
-    for (const b of crypto.getRandomValues(new Uint8Array(length))) {
-      if (b < 248 && id.length < length) id += BASE62[b % 62]
-    }
-  }
-  return id
-}
-
 /** Plaid's timestamps: ISO 8601 in UTC, to the second. */
 export const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+
+/**
+ * The Item's log, created on first use. Its history spans `days_requested` days when the Item was
+ * created with it (or `/transactions/sync` initializes the product with it), else 30 days: a
+ * modest history rather than Plaid's default 90, so tests see few transactions unless they ask.
+ */
+export function transactionLog(item: Item, daysRequested?: number): TransactionLog {
+  item.transactions ??= new TransactionLog(
+    item.id,
+    item.accounts,
+    item.createdAt,
+    item.transactionsOptions.daysRequested ?? daysRequested ?? DEFAULT_HISTORY_DAYS,
+  )
+  return item.transactions
+}

@@ -14,10 +14,11 @@ import { extname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
-import { sign } from 'hono/jwt'
 import { LINK_SCRIPT_PATH } from '../emulator/link-ui/session'
-import { DEV_JWT_SECRET } from '../src/dev-defaults'
 import { type DevUrls, REDIRECT_PATH, usesRealPlaid } from './dev-settings'
+import { listenOrExit, sleep } from './lib/process'
+import { healthy } from './lib/stack'
+import { devToken } from './lib/tokens'
 
 export { REDIRECT_PATH }
 
@@ -84,17 +85,6 @@ export function startDemoServer(options: DemoOptions): Promise<DemoServer> {
   })
 }
 
-/** A dev token as `npm run token` makes it: the secret, algorithm, issuer and audience from `vars`. */
-export function devTokenMinter(vars: Record<string, string>) {
-  return (userId: string, ttlSeconds: number) => {
-    const now = Math.floor(Date.now() / 1000)
-    const payload: Record<string, unknown> = { sub: userId, iat: now, exp: now + ttlSeconds }
-    if (vars.JWT_ISSUER) payload.iss = vars.JWT_ISSUER
-    if (vars.JWT_AUDIENCE) payload.aud = vars.JWT_AUDIENCE
-    return sign(payload, vars.JWT_SECRET || DEV_JWT_SECRET, (vars.JWT_ALG || 'HS256') as 'HS256' | 'HS384' | 'HS512')
-  }
-}
-
 /**
  * For `npm run dev`: serves the demo on `urls.demo` (DEMO_PORT, default 8789) for the API at
  * `urls.api`, signing tokens as `npm run token` does with `vars` (.dev.vars), and prints its URL
@@ -103,23 +93,17 @@ export function devTokenMinter(vars: Record<string, string>) {
 export async function serveDemo(urls: DevUrls, vars: Record<string, string>): Promise<DemoServer> {
   const port = Number(new URL(urls.demo).port)
   const realPlaid = usesRealPlaid(vars)
-  let demo: DemoServer
-  try {
-    demo = await startDemoServer({
-      port,
-      apiUrl: urls.api,
-      linkScriptUrl: realPlaid ? PLAID_LINK_SCRIPT : `${urls.emulator}${LINK_SCRIPT_PATH}`,
-      mintToken: devTokenMinter(vars),
-    })
-  } catch (error) {
-    const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
-    console.error(
-      inUse
-        ? `Port ${port} (the demo app) is in use. Stop what holds it, or move the demo: DEMO_PORT=8791 npm run dev.`
-        : `Could not start the demo app: ${(error as Error).message}`,
-    )
-    process.exit(1)
-  }
+  const demo = await listenOrExit(
+    'the demo app',
+    `Port ${port} (the demo app) is in use. Stop what holds it, or move the demo: DEMO_PORT=8791 npm run dev.`,
+    () =>
+      startDemoServer({
+        port,
+        apiUrl: urls.api,
+        linkScriptUrl: realPlaid ? PLAID_LINK_SCRIPT : `${urls.emulator}${LINK_SCRIPT_PATH}`,
+        mintToken: (userId, ttlSeconds) => devToken(userId, ttlSeconds, { vars }),
+      }),
+  )
   void announceWhenReady(urls.api, demo.url, realPlaid)
   return demo
 }
@@ -127,16 +111,7 @@ export async function serveDemo(urls: DevUrls, vars: Record<string, string>): Pr
 /** Prints the demo's URL after wrangler's start-up lines, so it is the last thing on screen. */
 async function announceWhenReady(apiUrl: string, demoUrl: string, realPlaid: boolean): Promise<void> {
   const deadline = Date.now() + 120_000
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(`${apiUrl}/healthz`, { signal: AbortSignal.timeout(2000) })
-      await res.arrayBuffer()
-      if (res.ok) break
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 500))
-  }
+  while (Date.now() < deadline && !(await healthy(apiUrl))) await sleep(500)
   const link = realPlaid ? "Plaid's Sandbox Link" : 'the emulated Plaid Link (user_good / pass_good)'
   console.log(`\n  Demo app: ${demoUrl}  (signs in as a dev user; links banks with ${link})\n`)
 }

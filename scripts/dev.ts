@@ -1,16 +1,7 @@
 /**
- * `npm run dev`: the Plaid emulator on :8788 (EMULATOR_PORT), the D1 migrations applied to the
- * local database, the API under `wrangler dev` on :8787 (PORT) with LOCAL_DEV=true, so no secrets
- * are needed, and the demo app on :8789 (DEMO_PORT). The API is told where the emulator and it
- * itself are (scripts/dev-settings.ts), and .wrangler/dev-session.json tells the commands of other
- * terminals (scripts/dev-session.ts). Real Sandbox credentials in .dev.vars take over from the
- * emulator (see README).
- *
- * The emulator keeps its state in .wrangler/state beside wrangler's local D1 and queues, so a
- * restart finds both as they were; `npm run dev -- --reset` wipes them all first. Stopping it
- * (Ctrl-C, or SIGTERM / SIGINT to npm or to this process) stops everything it started: wrangler
- * and its workerd run in a process group of their own, signalled as a whole (scripts/stack.ts),
- * whose leader also ends the group should this process vanish without doing so.
+ * `npm run dev`: the Plaid emulator (:8788), the D1 migrations, the API under `wrangler dev` (:8787,
+ * LOCAL_DEV=true) and the demo app (:8789); `-- --reset` wipes the local state first. What it
+ * starts and how it stops: docs/dev.md.
  */
 import { rmSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -20,7 +11,8 @@ import { serveDemo } from './demo-server'
 import { removeSession, writeSession } from './dev-session'
 import { devPorts, devUrls, devWorkerVars, wranglerDevEnv } from './dev-settings'
 import { readDevVars } from './dev-vars'
-import { cleanup, collect, onCleanup, spawnGroup, wranglerEnv } from './stack'
+import { cleanup, listenOrExit, onCleanup, spawnGroup } from './lib/process'
+import { applyMigrations, wranglerEnv } from './lib/stack'
 
 let ports: ReturnType<typeof devPorts>
 try {
@@ -47,19 +39,12 @@ if (reset) {
   console.log(`--reset: ${LOCAL_STATE_DIR} removed (local D1, queues and the emulator's Items); starting empty`)
 }
 
-try {
-  const emulator = await startEmulatorServer(ports.emulator, { stateFile: EMULATOR_STATE_FILE })
-  onCleanup(() => emulator.close())
-} catch (error) {
-  const inUse = (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
-  console.error(
-    inUse
-      ? `Port ${ports.emulator} is in use (another npm run dev?). Stop it, or move the emulator: ` +
-          `EMULATOR_PORT=8790 npm run dev.`
-      : `Could not start the Plaid emulator: ${(error as Error).message}`,
-  )
-  process.exit(1)
-}
+const emulator = await listenOrExit(
+  'the Plaid emulator',
+  `Port ${ports.emulator} is in use (another npm run dev?). Stop it, or move the emulator: EMULATOR_PORT=8790 npm run dev.`,
+  () => startEmulatorServer(ports.emulator, { stateFile: EMULATOR_STATE_FILE }),
+)
+onCleanup(() => emulator.close())
 
 // If whatever started us goes away without a signal (its parent killed outright), so do we.
 const parent = process.ppid
@@ -84,13 +69,11 @@ writeSession(urls)
 onCleanup(() => removeSession())
 
 // The local D1 copy gets every migration before the API starts (a no-op when up to date).
-const migrate = await collect(
-  spawnGroup('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local'], wranglerEnv({ CI: 'true' }), {
-    output: 'inherit',
-  }),
-)
-if (migrate.code !== 0) {
-  console.error('Applying the D1 migrations failed; see the output above.')
+try {
+  const { applied } = await applyMigrations()
+  console.log(applied > 0 ? `D1: ${applied} migration(s) applied to the local database` : 'D1: migrations up to date')
+} catch (error) {
+  console.error(`Applying the D1 migrations failed: ${(error as Error).message}`)
   await stop(1)
 }
 

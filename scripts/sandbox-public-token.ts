@@ -8,6 +8,7 @@
 import { EMULATOR_CLIENT_ID, EMULATOR_SECRET } from '../src/dev-defaults'
 import { currentDevUrls } from './dev-session'
 import { readDevVars } from './dev-vars'
+import { plaidHeaders } from './lib/plaid'
 
 const institutionId = process.argv[2] ?? 'ins_109508'
 const vars = readDevVars()
@@ -29,12 +30,9 @@ let response: Response
 try {
   response = await fetch(`${baseUrl}/sandbox/public_token/create`, {
     method: 'POST',
-    headers: {
-      'Content-Type': 'application/json',
-      'PLAID-CLIENT-ID': real ? (vars.PLAID_CLIENT_ID as string) : EMULATOR_CLIENT_ID,
-      'PLAID-SECRET': real ? (vars.PLAID_SECRET as string) : EMULATOR_SECRET,
-      'Plaid-Version': '2020-09-14',
-    },
+    headers: real
+      ? plaidHeaders(vars.PLAID_CLIENT_ID as string, vars.PLAID_SECRET as string)
+      : plaidHeaders(EMULATOR_CLIENT_ID, EMULATOR_SECRET),
     body: JSON.stringify({ institution_id: institutionId, initial_products: products, options: { webhook } }),
     signal: AbortSignal.timeout(30_000),
   })

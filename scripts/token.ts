@@ -2,20 +2,27 @@
  * `npm run token -- <user-id> [minutes]`: prints a bearer token for local development, signed
  * with JWT_SECRET from .dev.vars, or the dev secret that `npm run dev` accepts by default.
  */
-import { sign } from 'hono/jwt'
-import { DEV_JWT_SECRET } from '../src/dev-defaults'
 import { readDevVars } from './dev-vars'
+import { devToken } from './lib/tokens'
 
-const [userId, minutes = '60'] = process.argv.slice(2)
-if (!userId) {
-  console.error('usage: npm run token -- <user-id> [minutes-valid]')
-  process.exit(1)
+const USAGE = 'usage: npm run token -- <user-id> [minutes-valid]'
+
+/** The user id and minutes, or the one line that says what is wrong with the arguments. */
+function parseArgs(args: string[]): { userId: string; minutes: number } | { error: string } {
+  const flag = args.find((arg) => arg.startsWith('-'))
+  if (flag !== undefined) return { error: `unknown option ${flag}` }
+  const [userId, minutes = '60', ...extra] = args
+  if (!userId) return { error: 'a user id is required' }
+  if (extra.length > 0) return { error: `unexpected argument ${extra[0]}` }
+  const value = Number(minutes)
+  if (!/^\d+(\.\d+)?$/.test(minutes) || value <= 0)
+    return { error: `minutes-valid must be a number above 0, got ${minutes}` }
+  return { userId, minutes: value }
 }
-const vars = readDevVars()
-const now = Math.floor(Date.now() / 1000)
-const payload: Record<string, unknown> = { sub: userId, iat: now, exp: now + Number(minutes) * 60 }
-if (vars.JWT_ISSUER) payload.iss = vars.JWT_ISSUER
-if (vars.JWT_AUDIENCE) payload.aud = vars.JWT_AUDIENCE
-console.log(
-  await sign(payload, vars.JWT_SECRET || DEV_JWT_SECRET, (vars.JWT_ALG || 'HS256') as 'HS256' | 'HS384' | 'HS512'),
-)
+
+const parsed = parseArgs(process.argv.slice(2))
+if ('error' in parsed) {
+  console.error(`npm run token: ${parsed.error} (${USAGE})`)
+  process.exit(2)
+}
+console.log(await devToken(parsed.userId, Math.round(parsed.minutes * 60), { vars: readDevVars() }))

@@ -1,12 +1,10 @@
 import { requestId } from 'hono/request-id'
-import { secureHeaders } from 'hono/secure-headers'
 import { Hono } from 'hono/tiny'
+import { getConfig } from './config'
 import { corsFromSettings } from './cors'
-import { getConfig } from './env'
 import { handleError } from './error-handler'
 import { ApiError, ConfigError } from './errors'
 import { createLogger } from './log'
-import { openApiDocument } from './openapi'
 import { accountRoutes } from './routes/accounts'
 import { exchangeTokenRoutes } from './routes/exchange-token'
 import { itemRoutes } from './routes/items'
@@ -14,6 +12,7 @@ import { linkTokenRoutes } from './routes/link-token'
 import { transactionRoutes } from './routes/transactions'
 import { operatorRoutes, userRoutes } from './routes/users'
 import { webhookRoutes } from './routes/webhooks'
+import { securityHeaders } from './security-headers'
 import type { AppEnv } from './types'
 
 export const app = new Hono<AppEnv>()
@@ -25,19 +24,14 @@ app.use('*', requestId({ limitLength: 128 }), function attachLogger(c, next) {
   return next()
 })
 app.use('*', corsFromSettings)
-app.use(
-  '*',
-  secureHeaders({
-    // An API answers JSON only: nothing may be framed, run or embedded from it.
-    contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-    crossOriginResourcePolicy: 'same-site',
-  }),
-  async function noStore(c, next) {
-    await next()
-    // Answers carry account data: no shared or browser cache may keep them.
-    c.header('Cache-Control', 'no-store')
-  },
-)
+app.use('*', securityHeaders)
+
+// hono/tiny's router takes `/items/` for `/items`; a path the OpenAPI document does not list
+// answers 404, so a client generated from it never comes to rely on one.
+app.use('*', async function noTrailingSlash(c, next) {
+  if (c.req.path.length > 1 && c.req.path.endsWith('/')) return c.notFound()
+  await next()
+})
 
 // Liveness: the isolate answers. Readiness: it can also serve, which needs valid settings; a
 // deploy with a missing secret is alive, yet every other route would answer 500.
@@ -52,7 +46,6 @@ app.get('/readyz', function readiness(c) {
   }
   return c.json({ status: 'ready' })
 })
-app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument))
 app.route('/api/v1/banking', linkTokenRoutes)
 app.route('/api/v1/banking', exchangeTokenRoutes)
 app.route('/api/v1/banking', itemRoutes)

@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import { type Config, getConfig } from './env'
+import { type Config, getConfig } from './config'
 import type { Logger } from './log'
 import { PlaidClient } from './plaid/client'
 import type { AppEnv } from './types'
@@ -32,8 +32,18 @@ export const withDeadline = (budgetMs: number) =>
 /** Until when (epoch ms) this request may wait on other services; undefined: each call's own timeout. */
 export const requestDeadline = (c: Context<AppEnv>): number | undefined => c.get('deadline')
 
+/** The request's settings: read at the first use in a request, then kept on its context. */
+export function configOf(c: Context<AppEnv>): Config {
+  let config = c.get('config')
+  if (config === undefined) {
+    config = getConfig(c.env)
+    c.set('config', config)
+  }
+  return config
+}
+
 export function serviceContext(c: Context<AppEnv>): ServiceContext {
-  const config = getConfig(c.env)
+  const config = configOf(c)
   return {
     config,
     plaid: new PlaidClient(config.plaid, { deadline: requestDeadline(c) }),

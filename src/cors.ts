@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
-import { type Bindings, parseOrigins } from './env'
+import { type Bindings, parseOrigins } from './config'
 
 const cache = new Map<string, Set<string>>()
 

@@ -3,7 +3,7 @@
  * own, so one that fails is logged and the others still run; and inside a step, each user or Item
  * on its own (see each step). Progress shows in the logs (README, "Deploying").
  */
-import { type Bindings, getConfig } from './env'
+import { type Bindings, getConfig } from './config'
 import { createLogger } from './log'
 import { PlaidClient } from './plaid/client'
 import { resealOldAccessTokens } from './services/access-token'

@@ -1,6 +1,6 @@
 import { app } from './app'
+import type { Bindings } from './config'
 import { runHourlyCron } from './cron'
-import type { Bindings } from './env'
 import { consumeDeadLetterBatch } from './webhooks/dead-letter'
 import { consumeWebhookBatch } from './webhooks/handle'
 import { isDeadLetterQueue, type QueueJob } from './webhooks/job'

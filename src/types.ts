@@ -1,11 +1,12 @@
-import type { JWTPayload } from 'hono/utils/jwt/types'
-import type { Bindings } from './env'
+import type { Bindings, Config } from './config'
 import type { Logger } from './log'
 
 /** The one environment type of the app: every Hono instance and middleware uses it. */
 export type AppEnv = {
   Bindings: Bindings
   Variables: {
+    /** The settings, once a middleware or handler has read them (src/config `configOf`). */
+    config?: Config
     /** The signed-in user: the verified JWT's `sub`. */
     userId: string
     /** What the current route does, as in "Failed to <operation>: <reason>". */
@@ -14,8 +15,6 @@ export type AppEnv = {
     requestId: string
     /** Logs with this request's id on every line. */
     log: Logger
-    /** Set by hono/jwk's middleware when a provider-signed token verifies (src/auth/jwks.ts). */
-    jwtPayload?: JWTPayload
     /** When the route has one (withDeadline), the time (epoch ms) by which every wait must be over. */
     deadline?: number
   }

@@ -1,7 +1,7 @@
 /// <reference types="vite/client" />
 import { describe, expect, it } from 'vitest'
+import { type Bindings, getConfig } from '../src/config'
 import { DEV_CLIENT_USER_ID_KEY, EMULATOR_CLIENT_ID } from '../src/dev-defaults'
-import { type Bindings, getConfig } from '../src/env'
 import wranglerToml from '../wrangler.toml?raw'
 import { api, call } from './helpers/api'
 import { expectedClientUserId } from './helpers/client-user-id'

@@ -7,9 +7,11 @@
  */
 
 import { CUSTOM_USERNAME, customAccounts } from '../custom-user'
-import type { EndpointRegistry } from '../emulator'
+import { INSTITUTIONS } from '../data/institutions'
+import type { Account, Item } from '../model'
 import { EmulatedPlaidError, invalidInput } from '../plaid-error'
-import { type Account, INSTITUTIONS, type Item, isoSeconds, refreshBalances, type Tenant } from '../state'
+import type { EndpointRegistry } from '../registry'
+import { driftBalances, isoSeconds, type Tenant } from '../state'
 import {
   anything,
   arrayOf,
@@ -25,7 +27,7 @@ import {
   stringUpTo,
   url,
 } from '../validate'
-import { itemErrorWebhook, webhookUpdateAcknowledged } from '../webhooks'
+import { itemErrorWebhook, webhookUpdateAcknowledged } from '../webhooks/bodies'
 import { PRODUCTS } from './link'
 
 // The spec's ItemRemoveReasonCode.
@@ -117,7 +119,7 @@ export function itemEndpoints(api: EndpointRegistry): void {
     const item = healthyItem(tenant, body)
     limitBalanceCalls(tenant, item)
     const accounts = selectAccounts(item, body)
-    refreshBalances(item)
+    driftBalances(item)
     const updatedAt = isoSeconds(tenant.now())
     return { accounts: accounts.map((a) => accountJson(a, updatedAt)), item: itemJson(item) }
   })

@@ -1,15 +1,7 @@
-import type { EndpointRegistry } from '../emulator'
+import type { Account, Institution, Item, LinkToken } from '../model'
 import { invalidField } from '../plaid-error'
-import {
-  type Account,
-  INSTITUTIONS,
-  type Institution,
-  type Item,
-  isoSeconds,
-  LINK_TOKEN_TTL_MS,
-  type LinkToken,
-  type Tenant,
-} from '../state'
+import type { EndpointRegistry } from '../registry'
+import { isoSeconds, LINK_TOKEN_TTL_MS, type Tenant } from '../state'
 import {
   anything,
   arrayOf,
@@ -283,28 +275,4 @@ export function linkedItem(
     transactionsOptions: { daysRequested: token.daysRequested ?? undefined },
   })
   return { item }
-}
-
-/**
- * A new-Item Link session finished at an institution, for the control API (Link is a browser flow,
- * not an API): the Item (linkedItem) and the public token Link's onSuccess hands over.
- */
-export function finishLinkSession(
-  tenant: Tenant,
-  linkToken: string,
-  institutionId: string,
-): { public_token: string } | { status: 404 | 409; error: string } {
-  const token = tenant.linkTokens.get(linkToken)
-  if (!token || tenant.now() >= token.expiresAt) return { status: 404, error: 'no live link token by that name' }
-  if (token.itemId !== null) {
-    return { status: 409, error: 'an update-mode link token repairs its Item (POST /emulator/items/:item_id/repair)' }
-  }
-  const institution = INSTITUTIONS.get(institutionId)
-  if (!institution) return { status: 404, error: 'no Sandbox institution with this institution_id' }
-  const linked = linkedItem(tenant, token, institution)
-  if ('missing' in linked) {
-    return { status: 409, error: `Link does not offer this institution: it lacks ${linked.missing.join(', ')}` }
-  }
-  const { item } = linked
-  return { public_token: tenant.issuePublicToken(item) }
 }

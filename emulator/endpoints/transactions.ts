@@ -1,11 +1,14 @@
 /**
  * `/transactions/sync`: validates the request as Plaid does, resolves the cursor to a position in
- * the Item's change log (../transactions.ts) and renders one page as TransactionsSyncResponse.
+ * the Item's change log (../transactions/log.ts) and renders one page as TransactionsSyncResponse.
  */
-import type { EndpointRegistry } from '../emulator'
+import type { Item } from '../model'
 import { EmulatedPlaidError, invalidField, invalidInput } from '../plaid-error'
-import type { Item } from '../state'
-import { decodeCursor, encodeCursor, type TransactionJson, type TransactionLog, transactionLog } from '../transactions'
+import type { EndpointRegistry } from '../registry'
+import { transactionLog } from '../state'
+import { decodeCursor, encodeCursor } from '../transactions/cursor'
+import type { TransactionLog } from '../transactions/log'
+import type { TransactionJson } from '../transactions/types'
 import { boolean, checkFields, integer, object, string, stringOf } from '../validate'
 import { accountJson, healthyItem } from './items'
 

@@ -1,17 +1,17 @@
 /**
  * `/webhook_verification_key/get` and `/sandbox/item/fire_webhook`. Which webhook a code fires, and
  * what it does to the Item (ERROR puts it in ITEM_LOGIN_REQUIRED, LOGIN_REPAIRED heals it), lives
- * in itemWebhook so the control API can fire the same webhooks. Bodies are built in ../webhooks.ts.
+ * in itemWebhook so the control API can fire the same webhooks. Bodies are built in ../webhooks/bodies.ts.
  */
-import type { EndpointRegistry } from '../emulator'
+import type { Item } from '../model'
 import { EmulatedPlaidError, invalidField, invalidInput, itemError } from '../plaid-error'
-import type { Item, Tenant } from '../state'
+import type { EndpointRegistry } from '../registry'
+import type { Tenant } from '../state'
 import { checkFields, string, stringOf } from '../validate'
 import {
   authDefaultUpdate,
   defaultUpdate,
   itemErrorWebhook,
-  jwkPublicKey,
   loginRepaired,
   newAccountsAvailable,
   pendingDisconnect,
@@ -21,7 +21,8 @@ import {
   userAccountRevoked,
   userPermissionRevoked,
   webhookUpdateAcknowledged,
-} from '../webhooks'
+} from '../webhooks/bodies'
+import { jwkPublicKey } from '../webhooks/keys'
 
 // The spec's WebhookType and SandboxItemFireWebhookRequest.webhook_code enums.
 const WEBHOOK_TYPES = ['AUTH', 'HOLDINGS', 'INVESTMENTS_TRANSACTIONS', 'ITEM', 'LIABILITIES', 'TRANSACTIONS', 'ASSETS']

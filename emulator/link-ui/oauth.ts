@@ -11,8 +11,8 @@
  * bank never authorized gives Plaid's OAUTH_ERROR codes (plaid.com/docs/errors/oauth).
  */
 import type { Context, Hono } from 'hono'
+import type { Institution } from '../model'
 import { EmulatedPlaidError } from '../plaid-error'
-import type { Institution } from '../state'
 
 export type OAuthState = {
   id: string

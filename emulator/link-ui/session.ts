@@ -9,17 +9,11 @@
 import type { Context, Hono } from 'hono'
 import { cors } from 'hono/cors'
 import { CUSTOM_USERNAME, customAccounts } from '../custom-user'
+import { INSTITUTIONS } from '../data/institutions'
 import { linkedItem } from '../endpoints/link'
+import type { Account, Institution, Item, LinkToken } from '../model'
 import { EmulatedPlaidError, invalidField, invalidInput } from '../plaid-error'
-import {
-  type Account,
-  INSTITUTIONS,
-  type Institution,
-  type Item,
-  isLoginRequired,
-  type LinkToken,
-  type Tenant,
-} from '../state'
+import { isLoginRequired, type Tenant } from '../state'
 import {
   BANK_PATH,
   type OAuthState,

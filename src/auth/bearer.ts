@@ -2,8 +2,8 @@ import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { verify } from 'hono/jwt'
 import type { JWTPayload } from 'hono/utils/jwt/types'
-import { requestDeadline } from '../context'
-import { type AuthConfig, getConfig } from '../env'
+import type { AuthConfig } from '../config'
+import { configOf, requestDeadline } from '../context'
 import { UnauthorizedError } from '../errors'
 import type { AppEnv } from '../types'
 import { JwksUnavailableError, verifyWithProviderKeys } from './jwks'
@@ -34,7 +34,7 @@ const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*) *$/i
  * that ends up in logs.
  */
 export const requireUser = createMiddleware<AppEnv>(async function requireUser(c, next) {
-  const { auth } = getConfig(c.env)
+  const { auth } = configOf(c)
   const header = c.req.header('Authorization')
   if (!header) {
     throw new UnauthorizedError('missing bearer token: send Authorization: Bearer <JWT>', 'invalid_request')
@@ -66,6 +66,22 @@ export const requireUser = createMiddleware<AppEnv>(async function requireUser(c
   await next()
 })
 
+// Importing the secret costs more CPU than checking the signature, and the settings (so the
+// secret) are fixed for the isolate's life: each one is imported once.
+const hmacKeys = new WeakMap<AuthConfig, Promise<CryptoKey>>()
+
+function hmacKeyOf(auth: AuthConfig & { mode: 'hmac' }): Promise<CryptoKey> {
+  let key = hmacKeys.get(auth)
+  if (!key) {
+    const hash = `SHA-${auth.alg.slice(2)}`
+    key = crypto.subtle.importKey('raw', new TextEncoder().encode(auth.secret), { name: 'HMAC', hash }, false, [
+      'verify',
+    ])
+    hmacKeys.set(auth, key)
+  }
+  return key
+}
+
 /** The algorithm is pinned by configuration, never taken from the token (RFC 8725 3.1). */
 function verifyToken(c: Context<AppEnv>, token: string, auth: AuthConfig): Promise<JWTPayload> {
   const verification = {
@@ -73,6 +89,6 @@ function verifyToken(c: Context<AppEnv>, token: string, auth: AuthConfig): Promi
     ...(auth.audience !== undefined && { aud: auth.audience }),
     ...TIME_CLAIMS_CHECKED_HERE,
   }
-  if (auth.mode === 'hmac') return verify(token, auth.secret, { alg: auth.alg, ...verification })
-  return verifyWithProviderKeys(c, token, auth, verification, requestDeadline(c))
+  if (auth.mode === 'hmac') return hmacKeyOf(auth).then((key) => verify(token, key, { alg: auth.alg, ...verification }))
+  return verifyWithProviderKeys(token, auth, verification, requestDeadline(c))
 }

@@ -1,5 +1,5 @@
 import { createMiddleware } from 'hono/factory'
-import { getConfig } from '../env'
+import { configOf } from '../context'
 import { ApiError, UnauthorizedError } from '../errors'
 import type { AppEnv } from '../types'
 
@@ -11,7 +11,7 @@ const BEARER = /^Bearer +(\S+) *$/i
  * they did not exist. A user's JWT never passes: the two secrets are unrelated.
  */
 export const requireOperator = createMiddleware<AppEnv>(async function requireOperator(c, next) {
-  const { operatorToken } = getConfig(c.env)
+  const { operatorToken } = configOf(c)
   if (operatorToken === undefined) throw new ApiError(404, 'not found')
   const presented = BEARER.exec(c.req.header('Authorization') ?? '')?.[1]
   if (presented === undefined || !(await sameSecret(presented, operatorToken))) {

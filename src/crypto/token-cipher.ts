@@ -4,7 +4,7 @@
  * Each sealed value records the id of its key (a fingerprint, not the key), so the key can be
  * rotated: old keys stay readable through TOKEN_ENCRYPTION_KEYS_OLD.
  */
-import type { TokenKeys } from '../env'
+import type { TokenKeys } from '../config'
 import { sha256Hex } from './hash'
 
 export class TokenCipherError extends Error {

@@ -3,7 +3,7 @@
  * is several times the size of this whole Worker and puts the secret header in its errors;
  * each method maps to one endpoint of Plaid's OpenAPI spec (version 2020-09-14).
  */
-import type { PlaidConfig } from '../env'
+import type { PlaidConfig } from '../config'
 import { isTransient, PlaidApiError, PlaidConnectionError, PlaidResponseError, PlaidTimeoutError } from './errors'
 import { isObject, nullableNumber, nullableString, str } from './json'
 import { parseTransaction } from './transaction'

@@ -1,5 +1,4 @@
 import { Hono } from 'hono/tiny'
-import * as v from 'valibot'
 import { requireUser } from '../auth/bearer'
 import { serviceContext } from '../context'
 import { describeFailure } from '../error-handler'
@@ -7,14 +6,10 @@ import { refreshBalancesOf } from '../services/balance-refresh'
 import { requireItem } from '../services/linking'
 import { userStore } from '../store/users'
 import type { AppEnv } from '../types'
-import { plaidId, queryObject, readQuery } from './input'
+import { readQuery } from './input'
 import { operation } from './operation'
 import { limitPlaidCalls } from './rate-limit'
-
-const AccountsQuery = queryObject({
-  item_id: v.optional(plaidId('item_id')),
-  refresh: v.optional(v.picklist(['true', 'false'], 'refresh must be true or false')),
-})
+import { AccountsQuery } from './schemas'
 
 export const accountRoutes = new Hono<AppEnv>().get('/accounts', operation('list accounts'), requireUser, async (c) => {
   const ctx = serviceContext(c)

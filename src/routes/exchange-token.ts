@@ -1,78 +1,21 @@
 import { Hono } from 'hono/tiny'
-import * as v from 'valibot'
+import type * as v from 'valibot'
 import { requireUser } from '../auth/bearer'
 import { serviceContext } from '../context'
-import { ApiError } from '../errors'
 import type { LinkMetadata } from '../services/link-storage'
 import { exchangePublicToken } from '../services/linking'
 import type { AppEnv } from '../types'
-import { jsonObject, objectMessage, readJson } from './input'
+import { readJson } from './input'
 import { operation } from './operation'
 import { limitPlaidCalls } from './rate-limit'
-
-const text = (max: number) =>
-  v.pipe(v.string('must be a string'), v.maxLength(max, `must be at most ${max} characters`))
-const optionalText = (max: number) => v.optional(v.nullable(text(max)))
-
-const LinkInstitution = v.looseObject(
-  { institution_id: optionalText(64), name: optionalText(200) },
-  objectMessage('must be an object with institution_id and name'),
-)
-
-/**
- * Link's onSuccess metadata, passed on as the frontend got it: the fields used here are checked,
- * others (Link adds some over time) are accepted and ignored.
- */
-const LinkSuccessMetadata = v.looseObject(
-  {
-    institution: v.optional(v.nullable(LinkInstitution)),
-    accounts: v.optional(
-      v.pipe(
-        v.array(
-          v.looseObject(
-            {
-              id: optionalText(128),
-              name: text(200),
-              mask: optionalText(16),
-              type: optionalText(32),
-              subtype: optionalText(64),
-              verification_status: optionalText(64),
-            },
-            objectMessage('must be an account object'),
-          ),
-          'must be an array',
-        ),
-        v.maxLength(100, 'lists more accounts than Link ever does'),
-      ),
-    ),
-    link_session_id: optionalText(128),
-    transfer_status: optionalText(64),
-  },
-  objectMessage('must be the metadata object from Link’s onSuccess'),
-)
-
-/** What Plaid Link's onSuccess gives the frontend: the public token and its metadata. */
-const ExchangeBody = jsonObject({
-  public_token: v.pipe(
-    v.string('must be a string'),
-    v.regex(/^public-(sandbox|production)-[A-Za-z0-9-]{1,200}$/, 'is not a Plaid public token'),
-  ),
-  metadata: v.optional(v.nullable(LinkSuccessMetadata)),
-  // The older body: Link's metadata.institution on its own.
-  institution: v.optional(v.nullable(LinkInstitution)),
-})
-
-const ACCEPTED_BODY = 'send {"public_token": "public-...", "metadata": <the metadata object Link’s onSuccess gives>}'
+import { ACCEPTED_EXCHANGE_BODY, ExchangeBody, type LinkInstitution } from './schemas'
 
 export const exchangeTokenRoutes = new Hono<AppEnv>().post(
   '/exchange-token',
   operation('exchange public token'),
   requireUser,
   async (c) => {
-    const body = await readJson(c, ExchangeBody, { expected: ACCEPTED_BODY })
-    if (body.metadata && body.institution) {
-      throw new ApiError(422, `invalid body: send metadata or institution, not both; ${ACCEPTED_BODY}`)
-    }
+    const body = await readJson(c, ExchangeBody, { expected: ACCEPTED_EXCHANGE_BODY })
     const linkSessionId = body.metadata?.link_session_id
     // Plaid asks integrators to keep Link's session id for support: every line of this request has it.
     if (linkSessionId) c.set('log', c.get('log').with({ link_session_id: linkSessionId }))

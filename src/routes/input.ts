@@ -122,8 +122,40 @@ export function decodeUtf8(bytes: Uint8Array): string {
 }
 
 /** An object that rejects fields it does not know, naming them, so typos do not pass silently. */
-export const jsonObject = <E extends v.ObjectEntries>(entries: E) =>
-  v.strictObject(entries, objectMessage('must be an object'))
+export const jsonObject = <E extends v.ObjectEntries>(entries: E, message = objectMessage('must be an object')) =>
+  objectsOnly(v.strictObject(entries, message))
+
+/** An object whose other fields (a third party's, which it adds to over time) are accepted and ignored. */
+export const openObject = <E extends v.ObjectEntries>(entries: E, message = objectMessage('must be an object')) =>
+  objectsOnly(v.looseObject(entries, message))
+
+/**
+ * valibot's object schemas take an array for an object (`[]` has no field to refuse); JSON tells
+ * them apart, the OpenAPI document says `type: object`, and so does the server. The wrapper keeps
+ * the schema's type and entries (what validate() and the document builder read), and is built
+ * with valibot's own schema helpers (`_standardSchema`, `_addIssue`), as its schemas are.
+ */
+function objectsOnly<S extends v.GenericSchema>(schema: S): S {
+  return v._standardSchema<S>({
+    ...schema,
+    '~run'(dataset, config) {
+      if (!Array.isArray(dataset.value)) return schema['~run'](dataset, config)
+      v._addIssue(schema, 'type', dataset, config)
+      return dataset as ReturnType<S['~run']>
+    },
+  })
+}
+
+/** A JSON Schema, as the OpenAPI document states it (built at build time: scripts/openapi.ts). */
+export type JsonSchema = { [keyword: string]: unknown }
+
+/**
+ * A valibot action that has no JSON Schema form of its own (a `check` runs a function), with the
+ * JSON Schema that says the same: the document builder (src/openapi/) applies it where the action
+ * is, and refuses an action that has none, so no rule the server checks goes undocumented.
+ */
+export const documented = <A extends object>(action: A, toJsonSchema: (schema: JsonSchema) => JsonSchema) =>
+  Object.assign(action, { toJsonSchema })
 
 /**
  * Query parameters: the known ones validated, the others ignored (and left out of the output).

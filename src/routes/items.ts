@@ -1,31 +1,30 @@
 import type { Context } from 'hono'
 import { Hono } from 'hono/tiny'
 import { requireUser } from '../auth/bearer'
-import { serviceContext } from '../context'
-import { type Config, getConfig } from '../env'
+import type { Config } from '../config'
+import { configOf, serviceContext } from '../context'
 import { removeItem } from '../services/item-removal'
 import { refreshItem, requireItem } from '../services/linking'
 import { syncItem } from '../services/transactions-sync'
 import { publicItem } from '../store/items'
 import { userStore } from '../store/users'
 import type { AppEnv } from '../types'
-import { plaidId, validate } from './input'
+import { validate } from './input'
 import { operation } from './operation'
 import { limitPlaidCalls } from './rate-limit'
-
-const itemIdParam = plaidId('item_id')
+import { ItemIdParam } from './schemas'
 
 /** The Item named in the path, if it is this user's; 404 otherwise. */
 const itemInPath = (c: Context<AppEnv>, config: Config) =>
-  requireItem(config, c.get('userId'), validate(itemIdParam, c.req.param('item_id'), 'item_id'))
+  requireItem(config, c.get('userId'), validate(ItemIdParam, c.req.param('item_id'), 'item_id'))
 
 export const itemRoutes = new Hono<AppEnv>()
   .get('/items', operation('list items'), requireUser, async (c) => {
     const userId = c.get('userId')
-    return c.json({ items: await userStore(getConfig(c.env), userId).listItems(userId) })
+    return c.json({ items: await userStore(configOf(c), userId).listItems(userId) })
   })
   .get('/items/:item_id', operation('get item'), requireUser, async (c) => {
-    return c.json({ item: publicItem(await itemInPath(c, getConfig(c.env))) })
+    return c.json({ item: publicItem(await itemInPath(c, configOf(c))) })
   })
   .delete('/items/:item_id', operation('remove item'), requireUser, async (c) => {
     const ctx = serviceContext(c)

@@ -1,8 +1,7 @@
 import { Hono } from 'hono/tiny'
-import * as v from 'valibot'
 import { requireUser } from '../auth/bearer'
+import type { Config, PlaidConfig } from '../config'
 import { serviceContext, withDeadline } from '../context'
-import type { Config, PlaidConfig } from '../env'
 import { ApiError } from '../errors'
 import { plaidClientUserId } from '../plaid/client-user-id'
 import type { LinkTokenCreateRequest } from '../plaid/types'
@@ -10,9 +9,10 @@ import { openAccessToken } from '../services/access-token'
 import { recordItemError, requireItem } from '../services/linking'
 import { DEAD_STATUSES, type StoredItem } from '../store/items'
 import type { AppEnv } from '../types'
-import { jsonObject, plaidId, readJson } from './input'
+import { readJson } from './input'
 import { operation } from './operation'
 import { limitPlaidCalls } from './rate-limit'
+import { LinkTokenBody } from './schemas'
 
 /**
  * The `/link/token/create` body for this user: a new Item (products and history from the
@@ -54,15 +54,6 @@ function newItemFields(
     ...(plaid.optionalProducts.length > 0 && { optional_products: plaid.optionalProducts }),
   }
 }
-
-const LinkTokenBody = v.pipe(
-  jsonObject({
-    item_id: v.optional(plaidId('item_id')),
-    /** Update mode that lets the user share accounts they left out (NEW_ACCOUNTS_AVAILABLE). */
-    account_selection: v.optional(v.boolean('account_selection must be true or false')),
-  }),
-  v.check((body) => !body.account_selection || body.item_id !== undefined, 'account_selection needs item_id'),
-)
 
 /**
  * The user's Item for update mode. A dead one (access revoked, or gone at Plaid) is refused before

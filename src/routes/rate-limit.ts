@@ -1,13 +1,9 @@
 import type { Context } from 'hono'
 import { ApiError, ConfigError } from '../errors'
 import type { AppEnv } from '../types'
+import { RATE_LIMIT_PERIOD_SECONDS } from './rate-limit-policy'
 
-/**
- * The `period` of both [[ratelimits]] blocks in wrangler.toml, answered as Retry-After: how long a
- * caller over the limit should wait at most. The binding does not tell its period, so it is
- * restated here; test/rate-limit.test.ts fails when this and wrangler.toml disagree.
- */
-const RATE_LIMIT_PERIOD_SECONDS = 60
+export { LIMITED_ROUTES, PLAID_CALLS_PER_MINUTE, RATE_LIMIT_PERIOD_SECONDS } from './rate-limit-policy'
 
 /**
  * Spends one unit of the user's budget of Plaid-backed requests (Workers Rate Limiting binding,

@@ -8,6 +8,7 @@ import { deleteUserData } from '../services/user-deletion'
 import type { AppEnv } from '../types'
 import { operation } from './operation'
 import { limitPlaidCalls } from './rate-limit'
+import { MAX_USER_ID } from './schemas'
 
 /** A user asks for everything kept about them to be deleted (idempotent: 204 again when done). */
 export const userRoutes = new Hono<AppEnv>().delete(
@@ -20,9 +21,6 @@ export const userRoutes = new Hono<AppEnv>().delete(
     return c.body(null, 204)
   },
 )
-
-/** Identity providers' subjects: at most 255 characters (OpenID Connect Core, section 2). */
-const MAX_USER_ID = 255
 
 function userIdInPath(c: Context<AppEnv>): string {
   const userId = c.req.param('user_id') ?? ''

@@ -1,5 +1,4 @@
 import { Hono } from 'hono/tiny'
-import * as v from 'valibot'
 import { serviceContext } from '../context'
 import { ApiError } from '../errors'
 import { verifyPlaidWebhook } from '../plaid/webhook-verification'
@@ -7,21 +6,7 @@ import type { AppEnv } from '../types'
 import type { WebhookJob } from '../webhooks/job'
 import { decodeUtf8, readBytes, requireJsonContentType, validate } from './input'
 import { operation } from './operation'
-
-/** Plaid's webhooks are a few hundred bytes. */
-const MAX_WEBHOOK_BYTES = 64 * 1024
-
-const WebhookBody = v.looseObject({
-  webhook_type: v.pipe(v.string(), v.maxLength(64)),
-  webhook_code: v.pipe(v.string(), v.maxLength(64)),
-  item_id: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(128)))),
-  /** USER_ACCOUNT_REVOKED: the account the user stopped sharing. */
-  account_id: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(128)))),
-  /** PENDING_EXPIRATION and PENDING_DISCONNECT: by when the user must reconnect (ISO 8601). */
-  consent_expiration_time: v.optional(v.nullable(v.pipe(v.string(), v.isoTimestamp()))),
-  disconnect_time: v.optional(v.nullable(v.pipe(v.string(), v.isoTimestamp()))),
-  error: v.optional(v.nullable(v.looseObject({ error_code: v.optional(v.nullable(v.string())) }))),
-})
+import { MAX_WEBHOOK_BYTES, WebhookBody } from './schemas'
 
 /**
  * Plaid calls this (no user JWT). The webhook is verified, queued and answered at once: Plaid

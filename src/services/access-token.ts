@@ -1,6 +1,6 @@
+import type { Config } from '../config'
 import type { ServiceContext } from '../context'
 import { type TokenCipher, tokenCipher } from '../crypto/token-cipher'
-import type { Config } from '../env'
 import { nextPosition, readCursor, saveCursor } from '../store/cron-cursors'
 import {
   countItemsSealedWith,

@@ -2,8 +2,9 @@
  * The Linked Accounts flows that combine Plaid calls with storage: exchanging a public token,
  * refreshing an Item, removing it. Routes call these; they throw the app's typed errors.
  */
+
+import type { Config } from '../config'
 import type { ServiceContext } from '../context'
-import type { Config } from '../env'
 import { ApiError } from '../errors'
 import { newItemReplacesOlder } from '../plaid/institutions'
 import type { AccountsGetResponse } from '../plaid/types'

@@ -1,4 +1,4 @@
-import type { Config } from '../env'
+import type { Config } from '../config'
 import type { Logger } from '../log'
 import { nextPosition, readCursor, saveCursor } from '../store/cron-cursors'
 import {

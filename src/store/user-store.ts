@@ -5,7 +5,7 @@
  * bank never holds the object (which runs one call at a time) while other requests of the user wait.
  */
 import { DurableObject } from 'cloudflare:workers'
-import { type Bindings, getConfig } from '../env'
+import { type Bindings, getConfig } from '../config'
 import type { AccountBase } from '../plaid/types'
 import type { FinishPendingLinksJob, QueueJob } from '../webhooks/job'
 import { claimBalanceRefresh } from './balance-refresh-claims'

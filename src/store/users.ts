@@ -1,4 +1,4 @@
-import type { Config } from '../env'
+import type { Config } from '../config'
 import type { UserStore } from './user-store'
 
 export type UserStoreStub = DurableObjectStub<UserStore>

@@ -6,7 +6,7 @@
  * dead-letter queue plaid-webhooks-dlq, which catches what the consumer could not record (the
  * database was down too, or the whole invocation crashed or ran out of time).
  */
-import type { Bindings } from '../env'
+import type { Bindings } from '../config'
 import { createLogger, type LogFields } from '../log'
 import { PlaidApiError, PlaidResponseError } from '../plaid/errors'
 import { isFinishPendingLinksJob, type QueueJob, retryDelaySeconds, type WebhookJob } from './job'

@@ -3,8 +3,9 @@
  * a status), so Plaid's retries and the queue's redeliveries are harmless; status webhooks are
  * applied in the order Plaid signed them, not the order they arrive in.
  */
+
+import { type Bindings, getConfig } from '../config'
 import type { ServiceContext } from '../context'
-import { type Bindings, getConfig } from '../env'
 import { createLogger, type LogFields, type Logger } from '../log'
 import { PlaidClient } from '../plaid/client'
 import { isItemGone, PlaidApiError } from '../plaid/errors'

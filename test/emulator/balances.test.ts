@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { emulatorWithClock } from './link'
-import { EMULATOR_URL, linkedItem, newClientId, plaid, plaidError } from './plaid'
+import { EMULATOR_URL, emulatorWithClock, linkedItem, newClientId, plaid, plaidError } from './plaid'
 
 const balanceLimit = plaidError(
   429,

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest'
 import {
   controlItems,
   DEFAULT_ACCOUNTS,
-  emulatorWithClock,
   invalidCredentials,
   invalidLinkToken,
   link,
@@ -10,7 +9,7 @@ import {
   REQUEST_ID,
   SESSION_ID,
 } from './link'
-import { EMULATOR_URL, linkedItem, newClientId, plaid, WEBHOOK_URL } from './plaid'
+import { EMULATOR_URL, emulatorWithClock, linkedItem, newClientId, plaid, WEBHOOK_URL } from './plaid'
 
 describe('emulated Link: a new Item', () => {
   it('opens a session listing the Sandbox institutions', async () => {

@@ -3,9 +3,8 @@
  * its tests share: link tokens, the emulator's Items, Link's answers and errors.
  */
 import { expect } from 'vitest'
-import { EMULATOR_URL, plaid, plaidError } from './plaid'
+import { EMULATOR_URL, plaid, plaidError, type RequestOptions } from './plaid'
 
-export type Emulator = { fetch: (request: Request) => Response | Promise<Response> }
 export type Answer = { status: number; body: Record<string, unknown> }
 
 /** The origin of the web app that opens Link in these tests. */
@@ -15,7 +14,7 @@ export const APP_ORIGIN = 'http://127.0.0.1:8789'
 export async function link(
   step: 'open' | 'oauth' | 'complete',
   body: Record<string, unknown>,
-  via: Emulator['fetch'] = fetch,
+  via: NonNullable<RequestOptions['via']> = fetch,
 ): Promise<Answer> {
   const response = await via(
     new Request(`${EMULATOR_URL}/link/session/${step}`, {
@@ -42,15 +41,6 @@ export async function linkToken(clientId: string, extra: Record<string, unknown>
 export async function controlItems(clientId: string): Promise<Array<Record<string, unknown>>> {
   const response = await fetch(`${EMULATOR_URL}/emulator/items`, { headers: { 'PLAID-CLIENT-ID': clientId } })
   return ((await response.json()) as { items: Array<Record<string, unknown>> }).items
-}
-
-/** See tokens.test.ts: an emulator of this isolate's own, with a clock the test moves. */
-export async function emulatorWithClock(now: () => number): Promise<Emulator> {
-  const specifier = '../../emulator/emulator'
-  const { createEmulator } = (await import(/* @vite-ignore */ specifier)) as {
-    createEmulator: (options: { now: () => number }) => Emulator
-  }
-  return createEmulator({ now })
 }
 
 export const SESSION_ID = /^[0-9a-f-]{36}$/

@@ -1,29 +1,23 @@
 import { describe, expect, it } from 'vitest'
+import { createEmulator } from '../../emulator/emulator'
+import * as snapshot from '../../emulator/snapshot'
 import { newClientId, type PlaidAnswer, plaid, WEBHOOK_URL } from './plaid'
 
 type Fetch = (request: Request) => Response | Promise<Response>
-type Emulator = { fetch: Fetch; tenants: Map<string, unknown> }
-type Persist = {
-  STATE_VERSION: number
-  serializeTenants(tenants: Map<string, unknown>): Promise<unknown>
-  restoreTenants(state: unknown): Promise<Map<string, unknown>>
-  parseState(text: string): unknown
+type StateFile = {
   loadStateFile(path: string): Promise<Map<string, unknown>>
   writeStateFile(path: string, state: unknown): void
 }
 
 /**
- * Emulators of their own in this isolate, and the functions that save and restore one: Node code
- * that this folder's workers type-check cannot follow, hence specifiers tsc leaves alone (as in
- * tokens.test.ts).
+ * Emulators of their own in this isolate, and the functions that save and restore one. Reading and
+ * writing the file is Node code (node:fs) that this folder's workers type-check has no types for,
+ * hence a specifier tsc leaves alone for that module alone.
  */
-async function load(): Promise<{ createEmulator: () => Emulator; persist: Persist }> {
-  const [emulatorModule, persistModule] = ['../../emulator/emulator', '../../emulator/persist']
-  const { createEmulator } = (await import(/* @vite-ignore */ emulatorModule)) as {
-    createEmulator: (options: { webhookOutbox: boolean }) => Emulator
-  }
-  const persist = (await import(/* @vite-ignore */ persistModule)) as Persist
-  return { createEmulator: () => createEmulator({ webhookOutbox: true }), persist }
+async function load() {
+  const stateFile = '../../emulator/persist'
+  const file = (await import(/* @vite-ignore */ stateFile)) as StateFile
+  return { createEmulator: () => createEmulator({ webhookOutbox: true }), persist: { ...snapshot, ...file } }
 }
 
 /** An answer without its request_id, which differs on every call. */

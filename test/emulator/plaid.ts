@@ -3,10 +3,11 @@
  * pin down the emulator's own behaviour: the answers the rest of the suite relies on being Plaid's.
  */
 import { expect } from 'vitest'
+import { createEmulator, type Emulator } from '../../emulator/emulator'
+import { EMULATOR_SECRET } from '../../src/dev-defaults'
+import { PLAID_VERSION } from '../../src/plaid/version'
 
 export const EMULATOR_URL = 'http://plaid.test'
-export const PLAID_VERSION = '2020-09-14'
-export const SECRET = 'emulator-secret'
 export const WEBHOOK_URL = 'https://api.example.com/api/v1/banking/webhooks'
 
 /**
@@ -29,6 +30,14 @@ export type RequestOptions = {
   via?: (request: Request) => Response | Promise<Response>
 }
 
+/**
+ * An emulator of its own in this isolate, with a clock the test moves: the shared one keeps real
+ * time, and a public token lives 30 minutes.
+ */
+export function emulatorWithClock(now: () => number): Emulator {
+  return createEmulator({ now })
+}
+
 /** A client id of its own, so the emulator keeps this test's Items apart (Plaid: a team). */
 export const newClientId = () => `emulator-test-${crypto.randomUUID()}`
 
@@ -41,7 +50,7 @@ export async function plaid(
   const headers: Record<string, string | null> = {
     'Content-Type': 'application/json',
     'PLAID-CLIENT-ID': clientId,
-    'PLAID-SECRET': SECRET,
+    'PLAID-SECRET': EMULATOR_SECRET,
     'Plaid-Version': PLAID_VERSION,
     ...options.headers,
   }

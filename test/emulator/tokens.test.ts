@@ -1,27 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { linkedItem, newClientId, plaid, plaidError, removeItem } from './plaid'
+import { emulatorWithClock, linkedItem, newClientId, plaid, plaidError, removeItem } from './plaid'
 
 const NOT_FOUND_PUBLIC = 'could not find matching public token'
 const NOT_FOUND_ACCESS = 'could not find matching access token'
 const invalidPublicToken = (message: string) => plaidError(400, 'INVALID_INPUT', 'INVALID_PUBLIC_TOKEN', message)
 const invalidAccessToken = (message: string) => plaidError(400, 'INVALID_INPUT', 'INVALID_ACCESS_TOKEN', message)
 const itemNotFound = plaidError(400, 'ITEM_ERROR', 'ITEM_NOT_FOUND', /^The Item you requested cannot be found\./)
-
-type Emulator = { fetch: (request: Request) => Response | Promise<Response> }
-
-/**
- * An emulator of its own in this isolate, with a clock the test moves: the shared one keeps real
- * time, and a public token lives 30 minutes. The emulator is Node code (Buffer, Node's WebCrypto
- * types) that this folder's workers type-check cannot follow, hence a specifier tsc leaves alone;
- * the two paths used here run on Hono and WebCrypto only.
- */
-async function emulatorWithClock(now: () => number): Promise<Emulator> {
-  const specifier = '../../emulator/emulator'
-  const { createEmulator } = (await import(/* @vite-ignore */ specifier)) as {
-    createEmulator: (options: { now: () => number }) => Emulator
-  }
-  return createEmulator({ now })
-}
 
 async function publicToken(clientId: string): Promise<string> {
   const answer = await plaid(clientId, '/sandbox/public_token/create', {

@@ -5,7 +5,7 @@
  */
 
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
-import type { Bindings } from '../../src/env'
+import type { Bindings } from '../../src/config'
 import worker from '../../src/index'
 import type { LinkedItem } from '../../src/services/item-status'
 import type { NewLink } from '../../src/services/link-storage'

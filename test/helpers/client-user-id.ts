@@ -1,4 +1,4 @@
-import type { Bindings } from '../../src/env'
+import type { Bindings } from '../../src/config'
 
 /**
  * The client_user_id Plaid must get for `userId` under this env: HMAC-SHA256 of the id, keyed

@@ -6,7 +6,7 @@
 
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test'
 import { env as baseEnv } from 'cloudflare:workers'
-import type { Bindings } from '../../src/env'
+import type { Bindings } from '../../src/config'
 import worker from '../../src/index'
 import type { WebhookJob } from '../../src/webhooks/job'
 

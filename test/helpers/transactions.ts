@@ -10,7 +10,7 @@ export type ListedTransaction = {
   account_id: string
   amount: number
   date: string
-  /** The other fields of the API's Transaction (src/openapi.ts). */
+  /** The other fields of the API's Transaction (src/openapi/responses.ts). */
   [field: string]: unknown
 }
 
