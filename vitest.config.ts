@@ -5,7 +5,7 @@ import { EMULATOR_HOST, emulatorNetwork, quietExpectedReports } from './test/sup
 
 const migrations = await readD1Migrations('./migrations')
 // The emulator's dropped-connection faults would each print five lines of workerd stack dumps, and
-// errors the user's object throws to the Worker by design one stack each; the pool prints a banner.
+// errors the user's object throws to the Worker by design one stack each.
 quietExpectedReports()
 
 export default defineConfig({

@@ -4,8 +4,7 @@
  */
 
 import { it as base } from 'vitest'
-import type { TestEnv } from './env'
-import { testEnv } from './env'
+import { type TestEnv, testEnv } from './env'
 import { itemIdOf, linkItem, newUser, type User } from './linking'
 
 /** A test's own env, a new user, and an Item that user linked (its first sync run). */
