@@ -1,11 +1,12 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
 import { EMULATOR_SECRET } from './src/dev-defaults'
-import { EMULATOR_HOST, emulatorNetwork, quietDroppedConnections } from './test/emulator-network'
+import { EMULATOR_HOST, emulatorNetwork, quietExpectedReports } from './test/support/emulator-network'
 
 const migrations = await readD1Migrations('./migrations')
-// The emulator's dropped-connection faults would each print five lines of workerd stack dumps.
-quietDroppedConnections()
+// The emulator's dropped-connection faults would each print five lines of workerd stack dumps, and
+// errors the user's object throws to the Worker by design one stack each.
+quietExpectedReports()
 
 export default defineConfig({
   plugins: [

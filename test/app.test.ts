@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { api, call } from './helpers/api'
+import { testEnv } from './helpers/env'
 import { mintToken } from './helpers/tokens'
-import { call, testEnv } from './helpers/worker'
 
 /** A rate limiter whose budget is spent, so any Plaid route answers 429 at once. */
 const spentLimiter = { limit: async () => ({ success: false }) } as unknown as RateLimit
@@ -50,8 +51,7 @@ describe('routing and CORS', () => {
 
   it('exposes Retry-After and X-Request-Id to an allowed origin, on a 429 too', async () => {
     const env = testEnv({ PLAID_RATE_LIMITER: spentLimiter })
-    const res = await call(env, 'POST', '/api/v1/banking/link-token', {
-      token: await mintToken(),
+    const res = await api.linkToken(env, await mintToken(), {
       headers: { Origin: 'https://app.example.com', 'X-Request-Id': 'frontend-trace-7' },
     })
     expect(res.status).toBe(429)
@@ -67,10 +67,7 @@ describe('routing and CORS', () => {
 
   it('exposes nothing to an origin that is not listed', async () => {
     const env = testEnv({ PLAID_RATE_LIMITER: spentLimiter })
-    const res = await call(env, 'POST', '/api/v1/banking/link-token', {
-      token: await mintToken(),
-      headers: { Origin: 'https://evil.example.com' },
-    })
+    const res = await api.linkToken(env, await mintToken(), { headers: { Origin: 'https://evil.example.com' } })
     expect(res.status).toBe(429)
     expect(res.headers.get('Access-Control-Allow-Origin')).toBeNull()
     expect(res.headers.get('Access-Control-Expose-Headers')).toBeNull()
@@ -107,10 +104,7 @@ describe('routing and CORS', () => {
     expect(preflight.headers.get('Access-Control-Allow-Methods')).toBe('GET,POST,DELETE,OPTIONS')
     expect(preflight.headers.get('Access-Control-Allow-Headers')).toBe('Authorization,Content-Type,X-Request-Id')
     expect(preflight.headers.get('Access-Control-Max-Age')).toBe('600')
-    const res = await call(env, 'POST', '/api/v1/banking/link-token', {
-      token: await mintToken(),
-      headers: { Origin: origin },
-    })
+    const res = await api.linkToken(env, await mintToken(), { headers: { Origin: origin } })
     expect(res.status).toBe(200)
     expect(res.headers.get('Access-Control-Allow-Origin')).toBe(origin)
     expect(res.headers.get('Access-Control-Expose-Headers')).toBe('Retry-After,X-Request-Id')
@@ -119,15 +113,10 @@ describe('routing and CORS', () => {
 
   it('sets CORS headers on answers and on errors for an allowed origin', async () => {
     const env = testEnv()
-    const ok = await call(env, 'POST', '/api/v1/banking/link-token', {
-      token: await mintToken(),
-      headers: { Origin: 'https://app.example.com' },
-    })
+    const ok = await api.linkToken(env, await mintToken(), { headers: { Origin: 'https://app.example.com' } })
     expect(ok.status).toBe(200)
     expect(ok.headers.get('Access-Control-Allow-Origin')).toBe('https://app.example.com')
-    const denied = await call(env, 'POST', '/api/v1/banking/link-token', {
-      headers: { Origin: 'https://app.example.com' },
-    })
+    const denied = await api.linkToken(env, undefined, { headers: { Origin: 'https://app.example.com' } })
     expect(denied.status).toBe(401)
     expect(denied.headers.get('Access-Control-Allow-Origin')).toBe('https://app.example.com')
   })

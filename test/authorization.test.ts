@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { api, call } from './helpers/api'
+import { emulator } from './helpers/emulator'
+import { runQueue, testEnv } from './helpers/env'
 import { exchange, itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from './helpers/linking'
 import { rowIn, rowsIn } from './helpers/user-store'
-import { call, emulator, runQueue, testEnv } from './helpers/worker'
 
 describe("a user cannot see or change another user's Items", () => {
   it('answers 404 for every route that names the Item, exactly as for a missing one, and changes nothing', async () => {
@@ -12,14 +14,14 @@ describe("a user cannot see or change another user's Items", () => {
     const callsBefore = await emulator.calls(env)
 
     const attempts = [
-      call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: mallory.token }),
-      call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: mallory.token }),
-      call(env, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: mallory.token }),
-      call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: mallory.token }),
-      call(env, 'GET', `/api/v1/banking/transactions?item_id=${itemId}`, { token: mallory.token }),
-      call(env, 'GET', `/api/v1/banking/accounts?item_id=${itemId}`, { token: mallory.token }),
-      call(env, 'GET', `/api/v1/banking/accounts?item_id=${itemId}&refresh=true`, { token: mallory.token }),
-      call(env, 'POST', '/api/v1/banking/link-token', { token: mallory.token, body: { item_id: itemId } }),
+      api.item(env, mallory.token, itemId),
+      api.removeItem(env, mallory.token, itemId),
+      api.refresh(env, mallory.token, itemId),
+      api.sync(env, mallory.token, itemId),
+      api.transactions(env, mallory.token, { query: { item_id: itemId } }),
+      api.accounts(env, mallory.token, { query: { item_id: itemId } }),
+      api.accounts(env, mallory.token, { query: { item_id: itemId, refresh: true } }),
+      api.linkToken(env, mallory.token, { body: { item_id: itemId } }),
     ]
     const missing = await call(env, 'GET', '/api/v1/banking/items/no-such-item', { token: mallory.token })
     for (const res of await Promise.all(attempts)) {
@@ -28,11 +30,11 @@ describe("a user cannot see or change another user's Items", () => {
     }
     expect(await emulator.calls(env)).toEqual(callsBefore)
 
-    expect((await call(env, 'GET', '/api/v1/banking/items', { token: mallory.token })).body).toEqual({ items: [] })
-    expect((await call(env, 'GET', '/api/v1/banking/accounts', { token: mallory.token })).body).toEqual({
+    expect((await api.items(env, mallory.token)).body).toEqual({ items: [] })
+    expect((await api.accounts(env, mallory.token)).body).toEqual({
       accounts: [],
     })
-    const mine = await call(env, 'GET', '/api/v1/banking/items', { token: alice.token })
+    const mine = await api.items(env, alice.token)
     expect(mine.body.items).toEqual([expect.objectContaining({ item_id: itemId, status: 'good' })])
   })
 
@@ -55,7 +57,7 @@ describe("a user cannot see or change another user's Items", () => {
       alices?.access_token_key_id,
       malloryItem,
     )
-    const res = await call(env, 'POST', `/api/v1/banking/items/${malloryItem}/refresh`, { token: mallory.token })
+    const res = await api.refresh(env, mallory.token, malloryItem)
     expect(res.status).toBe(500)
     expect(res.body).toEqual({ detail: 'Failed to refresh item: a stored access token failed its integrity check' })
   })
@@ -122,7 +124,7 @@ describe("an id that collides with another user's row never overwrites it", () =
       other.itemId,
     )
 
-    const res = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    const res = await api.sync(env, user.token, itemId)
     expect(res.status).toBe(200)
     const row = await rowIn(
       other.userId,
@@ -170,7 +172,7 @@ describe("an id that collides with a row of the user's other Item never moves or
       otherItem,
     )
 
-    expect((await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })).status).toBe(200)
+    expect((await api.sync(env, user.token, itemId)).status).toBe(200)
     const row = await rowIn(user.id, 'SELECT * FROM transactions WHERE transaction_id = ?', colliding.transaction_id)
     expect(row).toMatchObject({ item_id: otherItem, amount: 12345, date: '2020-01-01' })
   })

@@ -3,11 +3,12 @@ import { describe, expect, it } from 'vitest'
 import { type Bindings, getConfig } from '../src/config'
 import { DEV_CLIENT_USER_ID_KEY, EMULATOR_CLIENT_ID } from '../src/dev-defaults'
 import wranglerToml from '../wrangler.toml?raw'
+import { api, call } from './helpers/api'
 import { expectedClientUserId } from './helpers/client-user-id'
+import { emulator } from './helpers/emulator'
+import { type TestEnv, testEnv } from './helpers/env'
 import { mintToken, TEST_JWT_SECRET } from './helpers/tokens'
-import { call, emulator, type TestEnv, testEnv } from './helpers/worker'
 
-const PATH = '/api/v1/banking/link-token'
 const MISCONFIGURED = 'Failed to create link token: server misconfigured: '
 
 // What the messages must offer as fixes, spelled out here so a changed message is a failed test.
@@ -49,7 +50,7 @@ function expectNoValue(detail: unknown, overrides: Partial<Bindings>, fragments:
 
 async function linkToken(overrides: Partial<Bindings>) {
   const env = testEnv(overrides)
-  const res = await call(env, 'POST', PATH, { token: await mintToken() })
+  const res = await api.linkToken(env, await mintToken())
   return { res, calls: await emulator.calls(env) }
 }
 
@@ -403,7 +404,7 @@ describe('settings', () => {
   )(
     'answers 500 naming %s when it is blank (%s)%s rather than using its default',
     async (_name, _blank, _context, overrides, problem) => {
-      const res = await call(testEnv(overrides), 'POST', PATH, { token: await mintToken() })
+      const res = await api.linkToken(testEnv(overrides), await mintToken())
       expect(res.status).toBe(500)
       if (typeof problem === 'string') expect(res.body.detail).toBe(MISCONFIGURED + problem)
       else expect((res.body.detail as string).slice(MISCONFIGURED.length)).toMatch(problem)
@@ -441,14 +442,14 @@ describe('settings', () => {
 
   it('answers 500 (not 401) when JWT_SECRET is missing on a deployed Worker', async () => {
     const env = testEnv({ JWT_SECRET: undefined })
-    const res = await call(env, 'POST', PATH, { token: await mintToken() })
+    const res = await api.linkToken(env, await mintToken())
     expect(res.status).toBe(500)
     expect(res.body.detail).toMatch(/JWT_SECRET is not set; run `wrangler secret put JWT_SECRET`/)
   })
 
   it('answers 500 when JWT_SECRET is shorter than the hash (RFC 7518)', async () => {
     const env = testEnv({ JWT_SECRET: 'short' })
-    const res = await call(env, 'POST', PATH, { token: await mintToken({}, { secret: 'short' }) })
+    const res = await api.linkToken(env, await mintToken({}, { secret: 'short' }))
     expect(res.status).toBe(500)
     expect(res.body.detail).toMatch(/JWT_SECRET is too short for HS256; use at least 32 bytes/)
     expect(res.text).not.toContain('"short"')
@@ -462,7 +463,7 @@ describe('settings', () => {
 
   it('accepts several products and country codes, and sends them to Plaid as lists', async () => {
     const env = testEnv({ PLAID_PRODUCTS: 'transactions, auth,identity', PLAID_COUNTRY_CODES: 'US,CA' })
-    const res = await call(env, 'POST', PATH, { token: await mintToken() })
+    const res = await api.linkToken(env, await mintToken())
     expect(res.status).toBe(200)
     expect(res.body.link_token).toMatch(/^link-sandbox-/)
     expect(await emulator.linkTokens(env)).toMatchObject([
@@ -475,7 +476,7 @@ describe('settings', () => {
       PLAID_REQUIRED_IF_SUPPORTED_PRODUCTS: 'identity',
       PLAID_OPTIONAL_PRODUCTS: 'liabilities,investments, liabilities',
     })
-    const res = await call(env, 'POST', PATH, { token: await mintToken() })
+    const res = await api.linkToken(env, await mintToken())
     expect(res.status).toBe(200)
     expect(await emulator.linkTokens(env)).toMatchObject([
       {
@@ -491,7 +492,7 @@ describe('settings', () => {
 describe('which Plaid host the settings pick', () => {
   const hostFor = async (overrides: Partial<Bindings>) => {
     const env = testEnv({ PLAID_BASE_URL: undefined, ...overrides })
-    const res = await call(env, 'POST', PATH, { token: await mintToken() })
+    const res = await api.linkToken(env, await mintToken())
     return res.body.detail
   }
 
@@ -519,7 +520,7 @@ describe('which Plaid host the settings pick', () => {
 
   it('keys client_user_id with the development key in local development when PLAID_CLIENT_USER_ID_KEY is unset', async () => {
     const env = testEnv({ LOCAL_DEV: 'true', PLAID_CLIENT_USER_ID_KEY: undefined })
-    const res = await call(env, 'POST', PATH, { token: await mintToken({ sub: 'dev-user' }) })
+    const res = await api.linkToken(env, await mintToken({ sub: 'dev-user' }))
     expect(res.status).toBe(200)
     const devKey = { PLAID_CLIENT_USER_ID_KEY: DEV_CLIENT_USER_ID_KEY }
     expect((await emulator.linkTokens(env)).map((t) => t.client_user_id)).toEqual([
@@ -537,7 +538,7 @@ describe('which Plaid host the settings pick', () => {
     })
     const devKeys = { PLAID_CLIENT_ID: EMULATOR_CLIENT_ID } as TestEnv
     const before = (await emulator.calls(devKeys))['/link/token/create'] ?? 0
-    const res = await call(env, 'POST', PATH, { token: await mintToken() })
+    const res = await api.linkToken(env, await mintToken())
     expect(res.status).toBe(200)
     expect(res.body.link_token).toEqual(expect.any(String))
     expect((await emulator.calls(devKeys))['/link/token/create']).toBe(before + 1)
@@ -545,8 +546,7 @@ describe('which Plaid host the settings pick', () => {
 })
 
 describe('PLAID_BASE_URL over plain http', () => {
-  const listItems = async (overrides: Partial<Bindings>) =>
-    call(testEnv(overrides), 'GET', '/api/v1/banking/items', { token: await mintToken() })
+  const listItems = async (overrides: Partial<Bindings>) => api.items(testEnv(overrides), await mintToken())
 
   it.each([
     'http://plaid-proxy.example.com',
@@ -577,7 +577,7 @@ describe('PLAID_BASE_URL over plain http', () => {
 
   it('is accepted for any host in local development', async () => {
     const env = testEnv({ LOCAL_DEV: 'true', PLAID_BASE_URL: 'http://sandbox.plaid.com' })
-    const res = await call(env, 'POST', PATH, { token: await mintToken() })
+    const res = await api.linkToken(env, await mintToken())
     expect(res.body.detail).toBe('Failed to create link token: request went to sandbox.plaid.com')
   })
 })
@@ -589,10 +589,7 @@ describe('ALLOWED_ORIGINS', () => {
     'accepts a comma list of origins, with or without ports and spaces after commas, and gives %s CORS headers',
     async (origin) => {
       const env = testEnv({ ALLOWED_ORIGINS: `${ORIGINS[0]}, ${ORIGINS[1]},${ORIGINS[2]}` })
-      const res = await call(env, 'GET', '/api/v1/banking/items', {
-        token: await mintToken(),
-        headers: { Origin: origin },
-      })
+      const res = await api.items(env, await mintToken(), { headers: { Origin: origin } })
       expect(res.status).toBe(200)
       expect(res.body).toEqual({ items: [] })
       expect(res.headers.get('Access-Control-Allow-Origin')).toBe(origin)
@@ -656,7 +653,7 @@ describe('JWT_ALG', () => {
   ] as const)('accepts a token signed with the configured %s', async (alg, bytes) => {
     const secret = `${TEST_JWT_SECRET}-${'k'.repeat(bytes)}`
     const env = testEnv({ JWT_ALG: alg, JWT_SECRET: secret })
-    const res = await call(env, 'GET', '/api/v1/banking/items', { token: await mintToken({}, { secret, alg }) })
+    const res = await api.items(env, await mintToken({}, { secret, alg }))
     expect(res.status).toBe(200)
     expect(res.body.items).toEqual([])
   })
@@ -664,7 +661,7 @@ describe('JWT_ALG', () => {
   it.each(['HS384', 'HS512'] as const)('refuses an HS256 token when JWT_ALG is %s', async (alg) => {
     const secret = `${TEST_JWT_SECRET}-${'k'.repeat(64)}`
     const env = testEnv({ JWT_ALG: alg, JWT_SECRET: secret })
-    const res = await call(env, 'GET', '/api/v1/banking/items', { token: await mintToken({}, { secret }) })
+    const res = await api.items(env, await mintToken({}, { secret }))
     expect(res.status).toBe(401)
     expect(res.body.detail).toBe('token algorithm is not accepted')
   })
@@ -686,9 +683,7 @@ describe('the vars in wrangler.toml', () => {
   // A fresh deploy gets exactly these (and secrets): an empty placeholder would stop every route.
   it.each(blocks)('configure a Worker deployed with [%s]', async (_, vars) => {
     expect(vars).toHaveProperty('PLAID_ENV')
-    const res = await call(testEnv(vars), 'GET', '/api/v1/banking/items', {
-      token: await mintToken(),
-    })
+    const res = await api.items(testEnv(vars), await mintToken())
     expect(res.status).toBe(200)
     expect(res.body).toEqual({ items: [] })
     expect((await call(testEnv(vars), 'GET', '/readyz')).body).toEqual({ status: 'ready' })

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest'
+import { api, type CallOptions, call } from './helpers/api'
+import { emulator } from './helpers/emulator'
+import { type TestEnv, testEnv } from './helpers/env'
 import { newUser } from './helpers/linking'
 import { captureLogs } from './helpers/logs'
-import { type CallOptions, call, emulator, type TestEnv, testEnv } from './helpers/worker'
 
 const UUID = /^[0-9a-f-]{36}$/
 const LINK_TOKEN = '/api/v1/banking/link-token'
-const WEBHOOKS = '/api/v1/banking/webhooks'
 /** A rate limiter whose budget is spent, so any Plaid route answers 429 at once. */
 const spentLimiter = { limit: async () => ({ success: false }) } as unknown as RateLimit
 /** A JSON object of about `bytes` bytes. */
@@ -106,7 +107,7 @@ describe('request hygiene', () => {
 
   it('puts the request id in the log line of a failure', async () => {
     const { result, logs } = await captureLogs(() =>
-      call(testEnv(), 'GET', '/api/v1/banking/items', { headers: { 'X-Request-Id': 'trace-me-42' } }),
+      api.items(testEnv(), undefined, { headers: { 'X-Request-Id': 'trace-me-42' } }),
     )
     expect(result.status).toBe(401)
     expect(JSON.parse(logs.split('\n')[0] as string)).toMatchObject({ request_id: 'trace-me-42', status: 401 })
@@ -115,8 +116,8 @@ describe('request hygiene', () => {
   it('sets security headers and no-store on answers and errors alike', async () => {
     const env = testEnv()
     for (const res of [
-      await call(env, 'GET', '/api/v1/banking/items', { token: (await newUser()).token }),
-      await call(env, 'GET', '/api/v1/banking/items'),
+      await api.items(env, (await newUser()).token),
+      await api.items(env, undefined),
       await call(env, 'GET', '/nope'),
     ]) {
       expect(res.headers.get('X-Content-Type-Options')).toBe('nosniff')
@@ -129,10 +130,7 @@ describe('request hygiene', () => {
 
   it('refuses a link-token body over 16 KB with 413, before Plaid is called', async () => {
     const env = testEnv()
-    const res = await call(env, 'POST', LINK_TOKEN, {
-      token: (await newUser()).token,
-      body: jsonOfSize(16 * 1024),
-    })
+    const res = await api.linkToken(env, (await newUser()).token, { body: jsonOfSize(16 * 1024) })
     expect(res.status).toBe(413)
     expect(res.body).toEqual({ detail: 'request body is larger than 16 KB' })
     expect((await emulator.calls(env))['/link/token/create']).toBeUndefined()
@@ -140,23 +138,20 @@ describe('request hygiene', () => {
 
   it('checks the JSON content type and size of the webhook body too', async () => {
     const env = testEnv()
-    const wrongType = await call(env, 'POST', WEBHOOKS, {
+    const wrongType = await api.webhook(env, {
       headers: { 'Content-Type': 'text/plain', 'Plaid-Verification': 'x.y.z' },
       body: '{}',
     })
     expect(wrongType.status).toBe(415)
     expect(Object.keys(wrongType.body)).toEqual(['detail'])
 
-    const tooLarge = await call(env, 'POST', WEBHOOKS, {
-      headers: { 'Plaid-Verification': 'x.y.z' },
-      body: jsonOfSize(64 * 1024),
-    })
+    const tooLarge = await api.webhook(env, { headers: { 'Plaid-Verification': 'x.y.z' }, body: jsonOfSize(64 * 1024) })
     expect(tooLarge.status).toBe(413)
     expect(tooLarge.body).toEqual({ detail: 'request body is larger than 64 KB' })
 
     // Webhooks have their own, larger limit: a body over the 16 KB of the other routes gets as
     // far as the signature check (and fails it, being unsigned).
-    const overUserLimit = await call(env, 'POST', WEBHOOKS, {
+    const overUserLimit = await api.webhook(env, {
       headers: { 'Plaid-Verification': 'x.y.z' },
       body: jsonOfSize(20 * 1024),
     })

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { CALL_ATTEMPTS } from '../src/store/user-store'
+import { api } from './helpers/api'
+import { emulator } from './helpers/emulator'
+import { testEnv } from './helpers/env'
 import { exchange, itemIdOf, linkItem, newUser } from './helpers/linking'
 import { flakyUserStore, rowIn, STORE_FAILURE } from './helpers/user-store'
-import { call, emulator, testEnv } from './helpers/worker'
 
 const storeFailure = () => new Error(STORE_FAILURE)
 
@@ -13,9 +15,7 @@ describe('calls to a user’s object', () => {
     const itemId = itemIdOf(await linkItem(healthy, user))
     const flaky = flakyUserStore('listItems', { times: CALL_ATTEMPTS - 1 })
 
-    const res = await call({ ...healthy, USER_STORE: flaky.namespace }, 'GET', '/api/v1/banking/items', {
-      token: user.token,
-    })
+    const res = await api.items({ ...healthy, USER_STORE: flaky.namespace }, user.token)
     expect(res.status).toBe(200)
     expect((res.body.items as Array<{ item_id: string }>).map((item) => item.item_id)).toEqual([itemId])
     expect(flaky.counted.calls).toBe(CALL_ATTEMPTS)
@@ -27,9 +27,7 @@ describe('calls to a user’s object', () => {
     await linkItem(healthy, user)
     const flaky = flakyUserStore('listItems', { times: 100 })
 
-    const res = await call({ ...healthy, USER_STORE: flaky.namespace }, 'GET', '/api/v1/banking/items', {
-      token: user.token,
-    })
+    const res = await api.items({ ...healthy, USER_STORE: flaky.namespace }, user.token)
     expect(res.status).toBe(500)
     expect(flaky.counted.calls).toBe(CALL_ATTEMPTS)
   })
@@ -65,7 +63,7 @@ describe('calls to a user’s object', () => {
     const flaky = flakyUserStore('stageSyncPage', { after: 1, error: storeFailure })
 
     const env = { ...healthy, USER_STORE: flaky.namespace }
-    expect((await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })).status).toBe(500)
+    expect((await api.sync(env, user.token, itemId)).status).toBe(500)
     expect(await rowIn(user.id, 'SELECT COUNT(*) AS n FROM sync_staging')).toEqual({ n: 0 })
     expect(await rowIn(user.id, 'SELECT COUNT(*) AS n FROM sync_runs')).toEqual({ n: 0 })
   })

@@ -8,9 +8,11 @@ import { describe, expect, it } from 'vitest'
 import headersFile from '../public/_headers?raw'
 import { buildOpenApiDocument } from '../src/openapi/document'
 import wranglerToml from '../wrangler.toml?raw'
+import { call } from './helpers/api'
+import { emulator } from './helpers/emulator'
+import { type TestEnv, testEnv } from './helpers/env'
 import { exchange, newUser, type User } from './helpers/linking'
 import { testRateLimiter } from './helpers/rate-limiter'
-import { call, emulator, type TestEnv, testEnv } from './helpers/worker'
 
 type Schema = {
   type?: string | string[]

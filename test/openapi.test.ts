@@ -3,10 +3,12 @@ import { describe, expect, it } from 'vitest'
 import committed from '../public/api/v1/openapi.json'
 import { app } from '../src/app'
 import { buildOpenApiDocument } from '../src/openapi/document'
+import { type CallResult, call } from './helpers/api'
+import { emulator } from './helpers/emulator'
+import { type TestEnv, testEnv } from './helpers/env'
 import { itemIdOf, linkItem, newUser } from './helpers/linking'
 import { testRateLimiter } from './helpers/rate-limiter'
 import { mintToken } from './helpers/tokens'
-import { type CallResult, call, emulator, type TestEnv, testEnv } from './helpers/worker'
 
 const UNDOCUMENTED = new Set(['/healthz'])
 /** What the build writes to public/api/v1/openapi.json, served there as a static asset. */

@@ -2,9 +2,11 @@
 import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import wranglerToml from '../wrangler.toml?raw'
+import { api, type CallResult, type ItemRoute } from './helpers/api'
+import { emulator } from './helpers/emulator'
+import { type TestEnv, testEnv } from './helpers/env'
 import { itemIdOf, linkItem, newUser, type User } from './helpers/linking'
 import { PLAID_RATE_LIMIT, type TestRateLimiter, testRateLimiter } from './helpers/rate-limiter'
-import { type CallResult, call, emulator, type TestEnv, testEnv } from './helpers/worker'
 
 /** `simple = { limit, period }` of each PLAID_RATE_LIMITER block in wrangler.toml, by block header. */
 const configured = [
@@ -56,9 +58,9 @@ type PlaidRoute = {
   setup: (env: TestEnv, user: User) => Promise<{ spent: number; ready: () => Promise<() => Promise<CallResult>> }>
 }
 
-const onItem = (method: string, path: (itemId: string) => string) => async (env: TestEnv, user: User) => {
+const onItem = (request: ItemRoute) => async (env: TestEnv, user: User) => {
   const itemId = itemIdOf(await linkItem(env, user))
-  return { spent: 1, ready: async () => () => call(env, method, path(itemId), { token: user.token }) }
+  return { spent: 1, ready: async () => () => request(env, user.token, itemId) }
 }
 
 const plaidRoutes: PlaidRoute[] = [
@@ -67,7 +69,7 @@ const plaidRoutes: PlaidRoute[] = [
     ok: 200,
     setup: async (env, user) => ({
       spent: 0,
-      ready: async () => () => call(env, 'POST', '/api/v1/banking/link-token', { token: user.token }),
+      ready: async () => () => api.linkToken(env, user.token),
     }),
   },
   {
@@ -79,18 +81,18 @@ const plaidRoutes: PlaidRoute[] = [
         spent: 0,
         ready: async () => {
           const publicToken = await emulator.publicToken(env, institutions.shift())
-          return () =>
-            call(env, 'POST', '/api/v1/banking/exchange-token', {
-              token: user.token,
-              body: { public_token: publicToken },
-            })
+          return () => api.exchangeToken(env, user.token, { public_token: publicToken })
         },
       }
     },
   },
-  { name: 'GET accounts?refresh=true', ok: 200, setup: onItem('GET', () => '/api/v1/banking/accounts?refresh=true') },
-  { name: 'POST items/:id/refresh', ok: 200, setup: onItem('POST', (id) => `/api/v1/banking/items/${id}/refresh`) },
-  { name: 'POST items/:id/sync', ok: 200, setup: onItem('POST', (id) => `/api/v1/banking/items/${id}/sync`) },
+  {
+    name: 'GET accounts?refresh=true',
+    ok: 200,
+    setup: onItem((env, token) => api.accounts(env, token, { query: { refresh: true } })),
+  },
+  { name: 'POST items/:id/refresh', ok: 200, setup: onItem(api.refresh) },
+  { name: 'POST items/:id/sync', ok: 200, setup: onItem(api.sync) },
 ]
 
 describe.each(plaidRoutes.map((route) => [route.name, route] as const))('rate limit on %s', (_, route) => {
@@ -100,7 +102,7 @@ describe.each(plaidRoutes.map((route) => [route.name, route] as const))('rate li
     const { spent, ready } = await route.setup(env, user)
     // All but the last unit of the budget on link tokens, the last on this route.
     for (let i = spent; i < LIMIT - 1; i++) {
-      expect((await call(env, 'POST', '/api/v1/banking/link-token', { token: user.token })).status).toBe(200)
+      expect((await api.linkToken(env, user.token)).status).toBe(200)
     }
     const last = await (await ready())()
     expect(last.status, last.text).toBe(route.ok)
@@ -121,12 +123,12 @@ describe('per-user rate limit on routes that reach Plaid', () => {
     const user = await newUser()
     const statuses: number[] = []
     for (let i = 0; i < LIMIT; i++) {
-      statuses.push((await call(env, 'POST', '/api/v1/banking/link-token', { token: user.token })).status)
+      statuses.push((await api.linkToken(env, user.token)).status)
     }
     expect(statuses.every((s) => s === 200)).toBe(true)
     const calls = (await emulator.calls(env))['/link/token/create']
 
-    const over = await call(env, 'POST', '/api/v1/banking/link-token', { token: user.token })
+    const over = await api.linkToken(env, user.token)
     expect(over.status).toBe(429)
     expect(over.headers.get('Retry-After')).toBe(String(PERIOD))
     expect(over.body).toEqual(OVER_LIMIT)
@@ -134,19 +136,19 @@ describe('per-user rate limit on routes that reach Plaid', () => {
 
     // The same user's budget covers the other Plaid routes too; reads from storage stay open.
     const itemId = 'any-item'
-    expect((await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })).status).toBe(429)
-    expect((await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).status).toBe(200)
-    expect((await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })).status).toBe(404)
+    expect((await api.accounts(env, user.token, { query: { refresh: true } })).status).toBe(429)
+    expect((await api.items(env, user.token)).status).toBe(200)
+    expect((await api.item(env, user.token, itemId)).status).toBe(404)
 
     const other = await newUser()
-    expect((await call(env, 'POST', '/api/v1/banking/link-token', { token: other.token })).status).toBe(200)
+    expect((await api.linkToken(env, other.token)).status).toBe(200)
     expect(new Set(limiter.keys)).toEqual(new Set([`user:${user.id}`, `user:${other.id}`]))
   })
 
   it('gives the whole budget back when a new window begins', async () => {
     const { env, limiter } = limitedEnv()
     const user = await newUser()
-    const linkToken = () => call(env, 'POST', '/api/v1/banking/link-token', { token: user.token })
+    const linkToken = () => api.linkToken(env, user.token)
     for (let i = 0; i < LIMIT; i++) expect((await linkToken()).status).toBe(200)
     expect((await linkToken()).status).toBe(429)
 
@@ -162,10 +164,10 @@ describe('per-user rate limit on routes that reach Plaid', () => {
     const user = await newUser()
     const itemId = itemIdOf(await linkItem(env, user)) // 1
     for (let i = 0; i < LIMIT - 1; i++) {
-      const path = i % 2 ? `/api/v1/banking/items/${itemId}/sync` : `/api/v1/banking/items/${itemId}/refresh`
-      expect((await call(env, 'POST', path, { token: user.token })).status).toBe(200)
+      const request = i % 2 ? api.sync : api.refresh
+      expect((await request(env, user.token, itemId)).status).toBe(200)
     }
-    const res = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    const res = await api.sync(env, user.token, itemId)
     expect(res.status).toBe(429)
   })
 })
@@ -175,27 +177,18 @@ describe('rate limit and exchange replays', () => {
     const { env } = limitedEnv()
     const user = await newUser()
     const publicToken = await emulator.publicToken(env)
-    const first = await call(env, 'POST', '/api/v1/banking/exchange-token', {
-      token: user.token,
-      body: { public_token: publicToken },
-    })
+    const first = await api.exchangeToken(env, user.token, { public_token: publicToken })
     expect(first.status).toBe(201)
-    for (let i = 0; i < LIMIT; i++) await call(env, 'POST', '/api/v1/banking/link-token', { token: user.token })
-    expect((await call(env, 'POST', '/api/v1/banking/link-token', { token: user.token })).status).toBe(429)
+    for (let i = 0; i < LIMIT; i++) await api.linkToken(env, user.token)
+    expect((await api.linkToken(env, user.token)).status).toBe(429)
 
-    const replay = await call(env, 'POST', '/api/v1/banking/exchange-token', {
-      token: user.token,
-      body: { public_token: publicToken },
-    })
+    const replay = await api.exchangeToken(env, user.token, { public_token: publicToken })
     expect(replay.status).toBe(200)
     expect(replay.body.item).toEqual(first.body.item)
 
     // A new public token would reach Plaid, so it is refused before Plaid is called.
     const fresh = await emulator.publicToken(env, 'ins_109509')
-    const refused = await call(env, 'POST', '/api/v1/banking/exchange-token', {
-      token: user.token,
-      body: { public_token: fresh },
-    })
+    const refused = await api.exchangeToken(env, user.token, { public_token: fresh })
     expect(refused.status).toBe(429)
     expect((await emulator.calls(env))['/item/public_token/exchange']).toBe(1)
   })

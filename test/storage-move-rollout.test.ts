@@ -9,11 +9,12 @@ import { describe, expect, it } from 'vitest'
 import { itemSyncJob } from '../src/queue/jobs'
 import { MOVE_IN_PROGRESS } from '../src/store/legacy/move'
 import type { UserStore } from '../src/store/user-store'
+import { api } from './helpers/api'
 import { runCron } from './helpers/cron'
+import { queuedJobs, runQueue, type TestEnv, testEnv } from './helpers/env'
 import { apiView, insertLegacyRow, userOnlyInD1 } from './helpers/legacy-user'
 import { captureLogs } from './helpers/logs'
 import { rowsIn, userStoreOf } from './helpers/user-store'
-import { call, queuedJobs, runQueue, type TestEnv, testEnv } from './helpers/worker'
 
 const db = () => baseEnv.DB as D1Database
 
@@ -63,9 +64,7 @@ describe('the move into objects during a rollout', () => {
     })
     await insertLegacyRow('accounts', { ...account, user_id: user.id, item_id: late, account_id: `late-${now}` })
     const listed = async () =>
-      (
-        (await call(env, 'GET', '/api/v1/banking/items', { token: user.token })).body.items as { item_id: string }[]
-      ).map((i) => i.item_id)
+      ((await api.items(env, user.token)).body.items as { item_id: string }[]).map((i) => i.item_id)
     expect(await listed()).not.toContain(late)
 
     const { logs } = await captureLogs(() => runCron(env))
@@ -89,7 +88,7 @@ describe('the move into objects during a rollout', () => {
     const dropped: string[] = []
     let answers503 = 0
     for (;;) {
-      const res = await call(env, 'GET', '/api/v1/banking/items', { token: user.token })
+      const res = await api.items(env, user.token)
       if (res.status === 200) break
       expect(res.status).toBe(503)
       expect(res.body).toEqual({ detail: MOVE_IN_PROGRESS })
@@ -119,7 +118,7 @@ describe('the move into objects during a rollout', () => {
     // D1 refuses the record of the move (here: its table is missing for a moment).
     await db().prepare('ALTER TABLE storage_moves RENAME TO storage_moves_away').run()
     try {
-      const failed = await call(env, 'GET', '/api/v1/banking/items', { token: user.token })
+      const failed = await api.items(env, user.token)
       expect(failed.status).toBe(500)
     } finally {
       await db().prepare('ALTER TABLE storage_moves_away RENAME TO storage_moves').run()

@@ -4,14 +4,16 @@ import { describe, expect, it } from 'vitest'
 import { itemSyncJob } from '../src/queue/jobs'
 import { awaitsMove } from '../src/store/legacy/gate'
 import { IMPORTED, moveSlice, usersLeftToMove } from '../src/store/legacy/move'
+import { api, deliverAndConsume } from './helpers/api'
 import { runCron } from './helpers/cron'
 import { recordingD1, withoutTables } from './helpers/d1'
+import { emulator } from './helpers/emulator'
+import { queuedJobs, runQueue, type TestEnv, testEnv } from './helpers/env'
 import { apiView, LEGACY_TABLES, userOnlyInD1 } from './helpers/legacy-user'
 import { exchange, itemIdOf, newUser } from './helpers/linking'
 import { captureLogs } from './helpers/logs'
 import { expectInStep } from './helpers/transactions'
 import { evict, poisonedUserStore, rowIn, rowsIn, userStoreOf, watchedUserStore } from './helpers/user-store'
-import { call, deliverAndConsume, emulator, queuedJobs, runQueue, type TestEnv, testEnv } from './helpers/worker'
 
 const db = () => baseEnv.DB as D1Database
 
@@ -27,7 +29,7 @@ describe('moving users from D1 into their objects', () => {
     expect(await apiView(env, user)).toEqual(before)
     expect(await moveRecorded(user.id)).toEqual({ user_id: user.id })
     // The cursor came along: a sync finds nothing new; and the token still opens (same user and Item).
-    const synced = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    const synced = await api.sync(env, user.token, itemId)
     expect(synced.body).toEqual({ status: 'synced', added: 0, modified: 0, removed: 0 })
     // The claim came along: the same public token is answered from storage, not exchanged again.
     const replay = await exchange(env, user, publicToken)
@@ -42,7 +44,7 @@ describe('moving users from D1 into their objects', () => {
     await userStoreOf(user.id).moveIn(user.id)
     expect(await apiView(env, user)).toEqual(before)
 
-    expect((await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })).status).toBe(204)
+    expect((await api.removeItem(env, user.token, itemId)).status).toBe(204)
     await userStoreOf(user.id).moveIn(user.id)
     await runCron(env)
     expect(await apiView(env, user)).toEqual({ items: { items: [] }, accounts: { accounts: [] }, transactions: [] })

@@ -1,12 +1,14 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test'
 import { env as baseEnv } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
+import { describe, expect } from 'vitest'
 import worker from '../src/index'
+import { api } from './helpers/api'
 import { runCron } from './helpers/cron'
+import { testEnv } from './helpers/env'
+import { it } from './helpers/fixtures'
 import { itemIdOf, linkItem, newUser } from './helpers/linking'
 import { captureLogs, logRecords } from './helpers/logs'
 import { poisonedUserStore, rowIn } from './helpers/user-store'
-import { call, testEnv } from './helpers/worker'
 
 const OLD_KEY = baseEnv.TOKEN_ENCRYPTION_KEY as string
 const NEW_KEY = btoa('another-32-byte-key-for-rotation')
@@ -44,7 +46,7 @@ describe('rotating TOKEN_ENCRYPTION_KEY', () => {
     const oldKeyId = await sealedKeyId(user.id, oldItem)
 
     const rotated = { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY, TOKEN_ENCRYPTION_KEYS_OLD: OLD_KEY }
-    const refreshed = await call(rotated, 'POST', `/api/v1/banking/items/${oldItem}/refresh`, { token: user.token })
+    const refreshed = await api.refresh(rotated, user.token, oldItem)
     expect(refreshed.status).toBe(200)
 
     const newItem = itemIdOf(await linkItem(rotated, user, 'ins_109509'))
@@ -54,20 +56,19 @@ describe('rotating TOKEN_ENCRYPTION_KEY', () => {
     expect(await sealedKeyId(user.id, oldItem)).toBe(newKeyId)
   })
 
-  it('re-seals a token under the current key when it is used, so the old key can then be dropped', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('re-seals a token under the current key when it is used, so the old key can then be dropped', async ({
+    linked: { env, user, itemId },
+  }) => {
     const oldKeyId = await sealedKeyId(user.id, itemId)
 
     const rotated = { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY, TOKEN_ENCRYPTION_KEYS_OLD: OLD_KEY }
-    const refresh = () => call(rotated, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })
+    const refresh = () => api.refresh(rotated, user.token, itemId)
     expect((await refresh()).status).toBe(200)
     expect(await sealedKeyId(user.id, itemId)).not.toBe(oldKeyId)
 
     // The old key is no longer needed for this Item.
     const withoutOld = { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY }
-    const res = await call(withoutOld, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })
+    const res = await api.refresh(withoutOld, user.token, itemId)
     expect(res.status).toBe(200)
   })
 
@@ -91,7 +92,7 @@ describe('rotating TOKEN_ENCRYPTION_KEY', () => {
     expect(logs).toMatch(/"resealed":[1-9]/)
 
     const withoutOld = { ...env, TOKEN_ENCRYPTION_KEY: current }
-    const res = await call(withoutOld, 'POST', `/api/v1/banking/items/${idle}/refresh`, { token: user.token })
+    const res = await api.refresh(withoutOld, user.token, idle)
     expect(res.status).toBe(200)
   })
 
@@ -124,18 +125,10 @@ describe('rotating TOKEN_ENCRYPTION_KEY', () => {
     )
   })
 
-  it('answers 500 saying which setting to fix when the old key is missing', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
-    const res = await call(
-      { ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY },
-      'POST',
-      `/api/v1/banking/items/${itemId}/refresh`,
-      {
-        token: user.token,
-      },
-    )
+  it('answers 500 saying which setting to fix when the old key is missing', async ({
+    linked: { env, user, itemId },
+  }) => {
+    const res = await api.refresh({ ...env, TOKEN_ENCRYPTION_KEY: NEW_KEY }, user.token, itemId)
     expect(res.status).toBe(500)
     expect(res.body.detail).toMatch(
       /^Failed to refresh item: no key with id [0-9a-f]{12}; add the old key to TOKEN_ENCRYPTION_KEYS_OLD$/,
@@ -144,9 +137,7 @@ describe('rotating TOKEN_ENCRYPTION_KEY', () => {
   })
 
   it('answers 500 naming the setting when the key is not 32 bytes of base64', async () => {
-    const res = await call(testEnv({ TOKEN_ENCRYPTION_KEY: 'c2hvcnQ=' }), 'GET', '/api/v1/banking/items', {
-      token: (await newUser()).token,
-    })
+    const res = await api.items(testEnv({ TOKEN_ENCRYPTION_KEY: 'c2hvcnQ=' }), (await newUser()).token)
     expect(res.status).toBe(500)
     expect(res.body.detail).toMatch(/TOKEN_ENCRYPTION_KEY must be base64 of exactly 32 random bytes/)
   })

@@ -1,13 +1,31 @@
 import { runInDurableObject } from 'cloudflare:test'
 import { env as baseEnv } from 'cloudflare:workers'
-import { describe, expect, it } from 'vitest'
+import { describe, expect } from 'vitest'
 import { itemSyncJob } from '../src/queue/jobs'
 import { listTransactions } from '../src/store/transactions'
 import { migrateUserSchema, schemaVersion, USER_SCHEMA_VERSION } from '../src/store/user-schema'
+import type { UserStore } from '../src/store/user-store'
+import { api, WEBHOOK_URL } from './helpers/api'
+import { emulator } from './helpers/emulator'
+import { queuedJobs, runQueue, testEnv } from './helpers/env'
+import { it } from './helpers/fixtures'
 import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from './helpers/linking'
 import { listAll } from './helpers/transactions'
 import { evict, rowIn, rowsIn, userStoreOf, watchedUserStore } from './helpers/user-store'
-import { call, emulator, queuedJobs, runQueue, testEnv, WEBHOOK_URL } from './helpers/worker'
+
+/**
+ * What the object of `ownerId` throws when its listItems is called for `userId` (undefined if it
+ * answers), caught inside the object: thrown back across RPC, workerd would print its stack.
+ */
+const refusalOf = (ownerId: string, userId: string) =>
+  runInDurableObject(userStoreOf(ownerId), async (instance) => {
+    try {
+      await (instance as UserStore).listItems(userId)
+    } catch (error) {
+      return String(error)
+    }
+    return undefined
+  })
 
 describe('schema versions of a user’s object', () => {
   it('counts only the steps that ran when a later step fails', async () => {
@@ -56,20 +74,19 @@ describe('schema versions of a user’s object', () => {
     expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '1' })
     await evict(user.id)
 
-    const synced = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    const synced = await api.sync(env, user.token, itemId)
     expect(synced.status).toBe(200)
     expect(synced.body).toMatchObject({ status: 'synced' })
     expect(await rowIn(user.id, "SELECT value FROM meta WHERE key = 'schema_version'")).toEqual({ value: '8' })
     const listed = await listAll(env, user)
     expect(listed.length).toBe((await emulator.liveTransactions(env, itemId)).length)
-    const items = await call(env, 'GET', '/api/v1/banking/items', { token: user.token })
+    const items = await api.items(env, user.token)
     expect(items.body.items).toEqual([expect.objectContaining({ item_id: itemId })])
   })
 
-  it('upgrades an object at version 2 on its first use: its transactions list as before, and syncs enrich them', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('upgrades an object at version 2 on its first use: its transactions list as before, and syncs enrich them', async ({
+    linked: { env, user, itemId },
+  }) => {
     // The object as the release with schema version 2 left it: the same rows, transactions
     // without the enrichment column, Items without the reconnect deadlines (version 4) and the
     // balance check cooldown (version 5).
@@ -131,7 +148,7 @@ describe('schema versions of a user’s object', () => {
 
     // Plaid sends a transaction again when it changes: from then on it is listed enriched.
     await emulator.changeTransactions(env, itemId, { modify: 3 })
-    const synced = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    const synced = await api.sync(env, user.token, itemId)
     expect(synced.body).toEqual({ status: 'synced', added: 0, modified: 3, removed: 0 })
     const enriched = (await listAll(env, user)).filter((t) => t.personal_finance_category_icon_url !== null)
     expect(enriched.length).toBe(3)
@@ -154,9 +171,9 @@ describe('one object per user', () => {
 
     store.named.length = 0
     const probes = [
-      call(watchedEnv, 'GET', `/api/v1/banking/items/${itemId}`, { token: mallory.token }),
-      call(watchedEnv, 'GET', `/api/v1/banking/transactions?item_id=${itemId}`, { token: mallory.token }),
-      call(watchedEnv, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: mallory.token }),
+      api.item(watchedEnv, mallory.token, itemId),
+      api.transactions(watchedEnv, mallory.token, { query: { item_id: itemId } }),
+      api.removeItem(watchedEnv, mallory.token, itemId),
     ]
     for (const res of await Promise.all(probes)) expect(res.status).toBe(404)
     expect(new Set(store.named)).toEqual(new Set([mallory.id]))
@@ -168,12 +185,7 @@ describe('one object per user', () => {
     const alice = await newUser()
     const mallory = await newUser()
     expect(await userStoreOf(alice.id).listItems(alice.id)).toEqual([])
-    let refusal: unknown
-    try {
-      await userStoreOf(alice.id).listItems(mallory.id)
-    } catch (error) {
-      refusal = error
-    }
+    const refusal = await refusalOf(alice.id, mallory.id)
     expect(String(refusal)).toContain('called for another user')
   })
 
@@ -182,20 +194,14 @@ describe('one object per user', () => {
     const mallory = await newUser()
     expect(await userStoreOf(alice.id).listItems(alice.id)).toEqual([])
     await evict(alice.id)
-    let refusal: unknown
-    try {
-      await userStoreOf(alice.id).listItems(mallory.id)
-    } catch (error) {
-      refusal = error
-    }
+    const refusal = await refusalOf(alice.id, mallory.id)
     expect(String(refusal)).toContain('called for another user')
     expect(await userStoreOf(alice.id).listItems(alice.id)).toEqual([])
   })
 
-  it('indexes each Item in D1 with its user, key id, webhook URL and last sync, and removes the entry with the Item', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('indexes each Item in D1 with its user, key id, webhook URL and last sync, and removes the entry with the Item', async ({
+    linked: { env, user, itemId },
+  }) => {
     const stored = await rowIn<{ access_token_key_id: string; transactions_synced_at: string }>(
       user.id,
       'SELECT access_token_key_id, transactions_synced_at FROM items WHERE item_id = ?',
@@ -213,7 +219,7 @@ describe('one object per user', () => {
       synced_at: syncedAt,
       sync_due_at: syncedAt + 24 * 3600,
     })
-    expect((await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })).status).toBe(204)
+    expect((await api.removeItem(env, user.token, itemId)).status).toBe(204)
     expect(await indexRow(itemId)).toBeNull()
   })
 
@@ -249,13 +255,12 @@ describe('listing a large history', () => {
     })
   }
 
-  it("reads about a page of rows for a page of one Item's transactions, however deep the cursor", async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it("reads about a page of rows for a page of one Item's transactions, however deep the cursor", async ({
+    linked: { env, user, itemId },
+  }) => {
     await linkItem(env, user, 'ins_109511')
     await emulator.changeTransactions(env, itemId, { add: 1000 })
-    const synced = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    const synced = await api.sync(env, user.token, itemId)
     expect(synced.body).toMatchObject({ status: 'synced', added: 1000 })
     const history = (await emulator.liveTransactions(env, itemId)).length
     expect(history).toBeGreaterThan(1000)

@@ -1,13 +1,13 @@
 import { sign } from 'hono/jwt'
 import { describe, expect, it } from 'vitest'
+import { api } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { type TestEnv, testEnv } from '../helpers/env'
 import { mintToken, now, rawToken, TEST_JWT_SECRET } from '../helpers/tokens'
-import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
-
-const PATH = '/api/v1/banking/link-token'
 
 /** Asserts the 401 contract: JSON detail, a Bearer challenge, and Plaid never called. */
 async function expectRejected(env: TestEnv, headers: Record<string, string>, detail: string | RegExp) {
-  const res = await call(env, 'POST', PATH, { headers })
+  const res = await api.linkToken(env, undefined, { headers })
   expect(res.status).toBe(401)
   expect(res.headers.get('Content-Type')).toMatch(/^application\/json/)
   expect(res.headers.get('WWW-Authenticate')).toMatch(/^Bearer/)
@@ -37,7 +37,8 @@ describe('bearer JWT on the link-token route', () => {
   it('does not read a token from a cookie or the query string', async () => {
     const token = await mintToken()
     const env = testEnv()
-    const res = await call(env, 'POST', `${PATH}?token=${token}&access_token=${token}`, {
+    const res = await api.linkToken(env, undefined, {
+      query: `token=${token}&access_token=${token}`,
       headers: { Cookie: `token=${token}; access_token=${token}` },
     })
     expect(res.status).toBe(401)
@@ -48,7 +49,7 @@ describe('bearer JWT on the link-token route', () => {
   })
 
   it('accepts the scheme name in any case, as RFC 7235 has it', async () => {
-    const res = await call(testEnv(), 'POST', PATH, { headers: { Authorization: `bearer ${await mintToken()}` } })
+    const res = await api.linkToken(testEnv(), undefined, { headers: { Authorization: `bearer ${await mintToken()}` } })
     expect(res.status).toBe(200)
   })
 
@@ -120,7 +121,7 @@ describe('bearer JWT on the link-token route', () => {
   it('accepts HS512 tokens when JWT_ALG=HS512 and rejects HS256 ones', async () => {
     const secret = 'x'.repeat(64)
     const env = testEnv({ JWT_ALG: 'HS512', JWT_SECRET: secret })
-    const ok = await call(env, 'POST', PATH, { token: await mintToken({}, { secret, alg: 'HS512' }) })
+    const ok = await api.linkToken(env, await mintToken({}, { secret, alg: 'HS512' }))
     expect(ok.status).toBe(200)
     await expectRejected(
       testEnv({ JWT_ALG: 'HS512', JWT_SECRET: secret }),
@@ -133,9 +134,10 @@ describe('bearer JWT on the link-token route', () => {
     const settings = { JWT_ISSUER: 'https://auth.example.com/', JWT_AUDIENCE: 'banking-api' }
 
     it('accepts a token with the right iss and aud', async () => {
-      const res = await call(testEnv(settings), 'POST', PATH, {
-        token: await mintToken({ iss: settings.JWT_ISSUER, aud: settings.JWT_AUDIENCE }),
-      })
+      const res = await api.linkToken(
+        testEnv(settings),
+        await mintToken({ iss: settings.JWT_ISSUER, aud: settings.JWT_AUDIENCE }),
+      )
       expect(res.status).toBe(200)
     })
 
@@ -168,7 +170,7 @@ describe('bearer JWT on the link-token route', () => {
 
   it('never echoes the token in the answer', async () => {
     const token = await mintToken({ exp: now() - 120 })
-    const res = await call(testEnv(), 'POST', PATH, { token })
+    const res = await api.linkToken(testEnv(), token)
     expect(res.status).toBe(401)
     expect(res.text).not.toContain(token.split('.')[1])
   })

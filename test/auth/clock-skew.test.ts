@@ -5,11 +5,11 @@
  * faked), so "one second beyond" is exact and no test depends on how fast it runs.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { api } from '../helpers/api'
+import { type TestEnv, testEnv } from '../helpers/env'
 import { mintToken } from '../helpers/tokens'
-import { call, type TestEnv, testEnv } from '../helpers/worker'
 import { idpEnv, idpToken } from './identity-provider'
 
-const PATH = '/api/v1/banking/items'
 // Half-way through a second, so the Worker's whole-second "now" is NOW whatever it rounds.
 const NOW = 1_900_000_000
 beforeEach(() => {
@@ -57,10 +57,10 @@ describe.each(MODES)('clock skew, $name', ({ setup }) => {
 
     it.each(cases)('accepts %s at the bound and refuses it one second beyond', async (_, inside, beyond, reason) => {
       const { env, token } = setup(setting)
-      const accepted = await call(env, 'GET', PATH, { token: await token(inside) })
+      const accepted = await api.items(env, await token(inside))
       expect(accepted.status).toBe(200)
       expect(accepted.body).toEqual({ items: [] })
-      const refused = await call(env, 'GET', PATH, { token: await token(beyond) })
+      const refused = await api.items(env, await token(beyond))
       expect(refused.status).toBe(401)
       expect(refused.body).toEqual({ detail: reason })
       expect(refused.headers.get('WWW-Authenticate')).toMatch(/^Bearer/)

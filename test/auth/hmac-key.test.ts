@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { call } from '../helpers/api'
+import { testEnv } from '../helpers/env'
 import { mintToken } from '../helpers/tokens'
-import { call, testEnv } from '../helpers/worker'
 
 describe('the JWT_SECRET key', () => {
   afterEach(() => {

@@ -1,6 +1,7 @@
-/** The workerd side of the stand-in identity provider (test/idp.ts): tenants, tokens, faults. */
+/** The workerd side of the stand-in identity provider (test/support/idp.ts): tenants, tokens, faults. */
+
+import { testEnv } from '../helpers/env'
 import { newUserId, now } from '../helpers/tokens'
-import { testEnv } from '../helpers/worker'
 
 export const IDP = 'https://idp.test'
 

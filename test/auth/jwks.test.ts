@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { jwksClock } from '../../src/auth/jwks'
+import { api } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import type { TestEnv } from '../helpers/env'
 import { mintToken, now } from '../helpers/tokens'
-import { call, emulator, type TestEnv } from '../helpers/worker'
 import { idpEnv, idpToken, jwksFault, jwksFetches, rotateKey } from './identity-provider'
 
-const PATH = '/api/v1/banking/link-token'
 /** Just past the cache's interval between fetches. */
 const REFETCH_INTERVAL_MS = 60_000 + 1
 
@@ -26,7 +27,7 @@ afterAll(() => {
 /** 401 with the reason, and Plaid not called for it. */
 async function expect401(env: TestEnv, token: string, detail: string) {
   const before = await emulator.calls(env)
-  const res = await call(env, 'POST', PATH, { token })
+  const res = await api.linkToken(env, token)
   expect(res.status).toBe(401)
   expect(res.body).toEqual({ detail })
   expect(res.headers.get('WWW-Authenticate')).toMatch(/^Bearer/)
@@ -36,21 +37,21 @@ async function expect401(env: TestEnv, token: string, detail: string) {
 describe('bearer tokens from an identity provider (JWT_JWKS_URL)', () => {
   it.each(['RS256', 'ES256'] as const)('accepts a %s token signed by a key in the JWKS', async (alg) => {
     const { env, tenant } = idpEnv()
-    const res = await call(env, 'POST', PATH, { token: await idpToken(tenant, alg) })
+    const res = await api.linkToken(env, await idpToken(tenant, alg))
     expect(res.status).toBe(200)
   })
 
   it('caches the keys: many requests, one JWKS fetch', async () => {
     const { env, tenant } = idpEnv()
     for (let i = 0; i < 5; i++) {
-      expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })).status).toBe(200)
+      expect((await api.linkToken(env, await idpToken(tenant, 'RS256'))).status).toBe(200)
     }
     expect(await jwksFetches(tenant)).toBe(1)
   })
 
   it('refuses a token signed with a rotated-in key within the refetch interval, with one JWKS fetch in all', async () => {
     const { env, tenant } = idpEnv()
-    expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'ES256') })).status).toBe(200)
+    expect((await api.linkToken(env, await idpToken(tenant, 'ES256'))).status).toBe(200)
     await rotateKey(tenant, 'ES256')
     // Within the refetch interval a new kid is not looked up again: it is unknown for now.
     await expect401(env, await idpToken(tenant, 'ES256'), 'token signing key is not known')
@@ -59,35 +60,35 @@ describe('bearer tokens from an identity provider (JWT_JWKS_URL)', () => {
 
   it('accepts a token signed with a rotated-in key once the refetch interval has passed, with one more fetch', async () => {
     const { env, tenant } = idpEnv()
-    expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'ES256') })).status).toBe(200)
+    expect((await api.linkToken(env, await idpToken(tenant, 'ES256'))).status).toBe(200)
     await rotateKey(tenant, 'ES256')
     const rotated = await idpToken(tenant, 'ES256')
     await expect401(env, rotated, 'token signing key is not known')
     expect(await jwksFetches(tenant)).toBe(1)
 
     advanceClock(REFETCH_INTERVAL_MS)
-    expect((await call(env, 'POST', PATH, { token: rotated })).status).toBe(200)
+    expect((await api.linkToken(env, rotated)).status).toBe(200)
     expect(await jwksFetches(tenant)).toBe(2)
     // The refetched keys serve the next requests: old and new keys alike, no further fetch.
-    expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'ES256') })).status).toBe(200)
-    expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })).status).toBe(200)
+    expect((await api.linkToken(env, await idpToken(tenant, 'ES256'))).status).toBe(200)
+    expect((await api.linkToken(env, await idpToken(tenant, 'RS256'))).status).toBe(200)
     expect(await jwksFetches(tenant)).toBe(2)
   })
 
   it('re-reads the keys after 10 minutes even when every kid is known', async () => {
     const { env, tenant } = idpEnv()
-    expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })).status).toBe(200)
+    expect((await api.linkToken(env, await idpToken(tenant, 'RS256'))).status).toBe(200)
     advanceClock(9 * 60_000)
-    expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })).status).toBe(200)
+    expect((await api.linkToken(env, await idpToken(tenant, 'RS256'))).status).toBe(200)
     expect(await jwksFetches(tenant)).toBe(1)
     advanceClock(60_000 + 1)
-    expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })).status).toBe(200)
+    expect((await api.linkToken(env, await idpToken(tenant, 'RS256'))).status).toBe(200)
     expect(await jwksFetches(tenant)).toBe(2)
   })
 
   it('does not refetch for every unknown kid (no amplification)', async () => {
     const { env, tenant } = idpEnv()
-    await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })
+    await api.linkToken(env, await idpToken(tenant, 'RS256'))
     for (let i = 0; i < 5; i++) {
       await expect401(
         env,
@@ -100,7 +101,7 @@ describe('bearer tokens from an identity provider (JWT_JWKS_URL)', () => {
 
   it('answers 401 for a token signed by a key the JWKS does not list under that kid', async () => {
     const { env, tenant } = idpEnv()
-    await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })
+    await api.linkToken(env, await idpToken(tenant, 'RS256'))
     const listedKid = (await idpToken(tenant, 'RS256')).split('.')[0] as string
     const kid = JSON.parse(atob(listedKid.replace(/-/g, '+').replace(/_/g, '/'))).kid
     await expect401(env, await idpToken(tenant, 'RS256', {}, { kid, unlisted: true }), 'token signature is invalid')
@@ -129,7 +130,7 @@ describe('bearer tokens from an identity provider (JWT_JWKS_URL)', () => {
       await jwksFault(tenant, { status: 503 })
       for (let i = 0; i < 3; i++) {
         const before = await emulator.calls(env)
-        const res = await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })
+        const res = await api.linkToken(env, await idpToken(tenant, 'RS256'))
         expect(res.status).toBe(500)
         expect(res.body).toEqual({
           detail: "Failed to create link token: the identity provider's keys (JWT_JWKS_URL) could not be fetched",
@@ -143,18 +144,18 @@ describe('bearer tokens from an identity provider (JWT_JWKS_URL)', () => {
     it('fetches again once the interval has passed, and accepts tokens when the provider is back', async () => {
       const { env, tenant } = idpEnv()
       await jwksFault(tenant, { status: 503 })
-      expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })).status).toBe(500)
+      expect((await api.linkToken(env, await idpToken(tenant, 'RS256'))).status).toBe(500)
       await jwksFault(tenant, {})
-      expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })).status).toBe(500)
+      expect((await api.linkToken(env, await idpToken(tenant, 'RS256'))).status).toBe(500)
       expect(await jwksFetches(tenant)).toBe(1)
       advanceClock(REFETCH_INTERVAL_MS)
-      expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })).status).toBe(200)
+      expect((await api.linkToken(env, await idpToken(tenant, 'RS256'))).status).toBe(200)
       expect(await jwksFetches(tenant)).toBe(2)
     })
 
     it('keeps accepting cached keys, refuses unknown kids, and tries the provider once per interval', async () => {
       const { env, tenant } = idpEnv()
-      expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })).status).toBe(200)
+      expect((await api.linkToken(env, await idpToken(tenant, 'RS256'))).status).toBe(200)
       await jwksFault(tenant, { status: 503 })
       await rotateKey(tenant, 'ES256')
       advanceClock(REFETCH_INTERVAL_MS)
@@ -163,7 +164,7 @@ describe('bearer tokens from an identity provider (JWT_JWKS_URL)', () => {
       expect(await jwksFetches(tenant)).toBe(2)
       // Within the interval after that failed attempt, nothing is fetched again.
       await expect401(env, await idpToken(tenant, 'ES256'), 'token signing key is not known')
-      expect((await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })).status).toBe(200)
+      expect((await api.linkToken(env, await idpToken(tenant, 'RS256'))).status).toBe(200)
       expect(await jwksFetches(tenant)).toBe(2)
     })
 
@@ -172,7 +173,7 @@ describe('bearer tokens from an identity provider (JWT_JWKS_URL)', () => {
       await jwksFault(tenant, { delay_ms: 6_000 })
       const token = await idpToken(tenant, 'RS256')
       const started = Date.now()
-      const res = await call(env, 'POST', PATH, { token })
+      const res = await api.linkToken(env, token)
       expect(res.status).toBe(500)
       expect(res.body.detail).toMatch(/JWT_JWKS_URL/)
       expect(Date.now() - started).toBeLessThan(6_000)
@@ -181,7 +182,7 @@ describe('bearer tokens from an identity provider (JWT_JWKS_URL)', () => {
 
   it('answers 500 naming the setting when the JWKS cannot be fetched', async () => {
     const { env } = idpEnv({ JWT_JWKS_URL: 'https://unreachable.test/jwks.json' })
-    const res = await call(env, 'POST', PATH, { token: await idpToken(crypto.randomUUID(), 'RS256') })
+    const res = await api.linkToken(env, await idpToken(crypto.randomUUID(), 'RS256'))
     expect(res.status).toBe(500)
     expect(res.body.detail).toMatch(/JWT_JWKS_URL/)
   })
@@ -199,7 +200,7 @@ describe('bearer tokens from an identity provider (JWT_JWKS_URL)', () => {
     ],
   ])('answers 500 for %s', async (_, overrides, detail) => {
     const { env, tenant } = idpEnv(overrides)
-    const res = await call(env, 'POST', PATH, { token: await idpToken(tenant, 'RS256') })
+    const res = await api.linkToken(env, await idpToken(tenant, 'RS256'))
     expect(res.status).toBe(500)
     expect(res.body.detail).toMatch(detail)
   })

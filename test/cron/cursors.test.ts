@@ -3,11 +3,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { RESEALS_PER_RUN } from '../../src/services/access-token'
 import { MOVES_PER_RUN } from '../../src/store/legacy/cron'
 import { forgetIndexedItems, runCron } from '../helpers/cron'
+import { testEnv } from '../helpers/env'
 import { userOnlyInD1 } from '../helpers/legacy-user'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { captureLogs, logRecords } from '../helpers/logs'
 import { poisonedUserStore } from '../helpers/user-store'
-import { testEnv } from '../helpers/worker'
 
 const db = () => baseEnv.DB as D1Database
 

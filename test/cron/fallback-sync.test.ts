@@ -2,22 +2,16 @@ import { env as baseEnv } from 'cloudflare:workers'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { FALLBACK_SYNCS_PER_RUN } from '../../src/services/fallback-sync'
 import { recordSynced } from '../../src/store/item-upkeep'
+import { deliverAndConsume, WEBHOOK_URL } from '../helpers/api'
 import { forgetIndexedItems, HOUR_MS, hoursFromNow, runCron } from '../helpers/cron'
 import { failingD1 } from '../helpers/d1'
+import { emulator, type WebhookDelivery } from '../helpers/emulator'
+import { queuedJobs, runQueue, type TestEnv, testEnv } from '../helpers/env'
 import { userOnlyInD1 } from '../helpers/legacy-user'
 import { itemIdOf, linkItem, linkItemBeforeFirstSync, linkManyBeforeFirstSync, newUser } from '../helpers/linking'
 import { captureLogs, logRecords } from '../helpers/logs'
 import { listAll } from '../helpers/transactions'
 import { watchedUserStore } from '../helpers/user-store'
-import {
-  deliverAndConsume,
-  emulator,
-  queuedJobs,
-  runQueue,
-  type TestEnv,
-  testEnv,
-  type WebhookDelivery,
-} from '../helpers/worker'
 
 const db = () => baseEnv.DB as D1Database
 
@@ -150,7 +144,7 @@ describe('the hourly cron’s steps', () => {
     expect(takeQueuedSyncs(env)).toEqual([other])
     expect((await emulator.items(env)).map((item) => [item.item_id, item.webhook])).toContainEqual([
       itemId,
-      'https://api.example.com/api/v1/banking/webhooks',
+      WEBHOOK_URL,
     ])
     expect((await emulator.calls(env))['/item/webhook/update']).toBe(1)
   })

@@ -1,10 +1,12 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { WEBHOOK_UPDATES_PER_RUN } from '../../src/services/webhook-url-sweep'
+import { deliverAndConsume, WEBHOOK_URL } from '../helpers/api'
 import { forgetIndexedItems, hoursFromNow, runCron } from '../helpers/cron'
+import { emulator } from '../helpers/emulator'
+import { type TestEnv, testEnv } from '../helpers/env'
 import { linkItemBeforeFirstSync, linkItemThroughLink, linkManyBeforeFirstSync, newUser } from '../helpers/linking'
 import { captureLogs, logRecords } from '../helpers/logs'
 import { poisonedUserStore } from '../helpers/user-store'
-import { deliverAndConsume, emulator, type TestEnv, testEnv, WEBHOOK_URL } from '../helpers/worker'
 
 /** Where webhooks go after the API moved to another host. */
 const NEW_URL = 'https://new-host.example.com/api/v1/banking/webhooks'

@@ -6,7 +6,7 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test'
 import { env as baseEnv } from 'cloudflare:workers'
 import worker from '../../src/index'
-import type { TestEnv } from './worker'
+import type { TestEnv } from './env'
 
 export const HOUR_MS = 3600_000
 

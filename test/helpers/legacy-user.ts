@@ -5,20 +5,21 @@
 import { runInDurableObject } from 'cloudflare:test'
 import { env as baseEnv } from 'cloudflare:workers'
 import { expect } from 'vitest'
+import { api } from './api'
+import { emulator } from './emulator'
+import type { TestEnv } from './env'
 import { exchange, itemIdOf, newUser, settleFirstSync, type User } from './linking'
 import { listAll } from './transactions'
 import { evict, rowsIn, userStoreOf } from './user-store'
-import { call, emulator, type TestEnv } from './worker'
 
 const db = () => baseEnv.DB as D1Database
 export const LEGACY_TABLES = ['items', 'accounts', 'public_token_exchanges', 'transactions'] as const
 
 /** Everything the API shows the user. */
 export async function apiView(env: TestEnv, user: User) {
-  const get = async (path: string) => (await call(env, 'GET', path, { token: user.token })).body
   return {
-    items: await get('/api/v1/banking/items'),
-    accounts: await get('/api/v1/banking/accounts'),
+    items: (await api.items(env, user.token)).body,
+    accounts: (await api.accounts(env, user.token)).body,
     transactions: await listAll(env, user),
   }
 }

@@ -1,4 +1,4 @@
-import type { SandboxAccount } from './worker'
+import type { SandboxAccount } from './emulator'
 
 /** The accounts every default Sandbox login (user_good) has, as Plaid names them. */
 export const SANDBOX_DEFAULT_ACCOUNTS: SandboxAccount[] = [

@@ -1,6 +1,8 @@
+import { api, type CallResult } from './api'
+import { emulator } from './emulator'
+import { queuedJobs, RecordingQueue, runQueue, type TestEnv } from './env'
 import { mintToken, newUserId } from './tokens'
 import { waitFor } from './wait'
-import { type CallResult, call, emulator, queuedJobs, RecordingQueue, runQueue, type TestEnv } from './worker'
 
 export type User = { id: string; token: string }
 
@@ -26,7 +28,7 @@ export async function linkItem(env: TestEnv, user: User, institutionId = 'ins_10
  * the user finishing Link, then the exchange and its first sync.
  */
 export async function linkItemThroughLink(env: TestEnv, user: User, institutionId = 'ins_109508'): Promise<string> {
-  const linkToken = await call(env, 'POST', '/api/v1/banking/link-token', { token: user.token })
+  const linkToken = await api.linkToken(env, user.token)
   if (linkToken.status !== 200) throw new Error(`link token refused: ${linkToken.status} ${linkToken.text}`)
   const res = await exchange(
     env,
@@ -78,10 +80,7 @@ export async function settleFirstSync(env: TestEnv, itemId: string): Promise<voi
 }
 
 export function exchange(env: TestEnv, user: User, publicToken: string, extra: Record<string, unknown> = {}) {
-  return call(env, 'POST', '/api/v1/banking/exchange-token', {
-    token: user.token,
-    body: { public_token: publicToken, ...extra },
-  })
+  return api.exchangeToken(env, user.token, { public_token: publicToken, ...extra })
 }
 
 export const itemIdOf = (res: CallResult) => (res.body.item as { item_id: string }).item_id

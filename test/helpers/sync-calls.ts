@@ -1,5 +1,5 @@
 import { vi } from 'vitest'
-import type { TestEnv } from './worker'
+import type { TestEnv } from './env'
 
 type SyncCall = { cursor: string | null; status: number; nextCursor: string | null }
 

@@ -1,6 +1,8 @@
 import { expect } from 'vitest'
+import { api } from './api'
+import { emulator } from './emulator'
+import type { TestEnv } from './env'
 import type { User } from './linking'
-import { call, emulator, type TestEnv } from './worker'
 
 export type ListedTransaction = {
   transaction_id: string
@@ -20,7 +22,7 @@ export async function listAll(env: TestEnv, user: User, query = '', limit = 500)
     const params = new URLSearchParams(query)
     params.set('limit', String(limit))
     if (cursor) params.set('cursor', cursor)
-    const res = await call(env, 'GET', `/api/v1/banking/transactions?${params}`, { token: user.token })
+    const res = await api.transactions(env, user.token, { query: params })
     if (res.status !== 200) throw new Error(`listing failed: ${res.status} ${res.text}`)
     all.push(...(res.body.transactions as ListedTransaction[]))
     cursor = res.body.next_cursor as string | null

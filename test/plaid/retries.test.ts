@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { FaultSpec } from '../../emulator/faults'
+import { api, type CallResult, deliver, type ItemRoute, WEBHOOK_URL } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { type TestEnv, testEnv } from '../helpers/env'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
-import { type CallResult, call, deliver, emulator, type TestEnv, testEnv, WEBHOOK_URL } from '../helpers/worker'
-
-const LINK_TOKEN = '/api/v1/banking/link-token'
 
 type Fault = Omit<FaultSpec, 'endpoint'>
 
@@ -44,15 +44,15 @@ type Route = {
   prepare: (env: TestEnv) => Promise<() => Promise<CallResult>>
 }
 
-const withItem = (method: string, path: (itemId: string) => string) => async (env: TestEnv) => {
+const withItem = (request: ItemRoute) => async (env: TestEnv) => {
   const user = await newUser()
   const itemId = itemIdOf(await linkItem(env, user))
-  return () => call(env, method, path(itemId), { token: user.token })
+  return () => request(env, user.token, itemId)
 }
 
 const exchangeNewPublicToken = async (env: TestEnv) => {
   const [{ token }, publicToken] = await Promise.all([newUser(), emulator.publicToken(env)])
-  return () => call(env, 'POST', '/api/v1/banking/exchange-token', { token, body: { public_token: publicToken } })
+  return () => api.exchangeToken(env, token, { public_token: publicToken })
 }
 
 const retried: Route[] = [
@@ -62,7 +62,7 @@ const retried: Route[] = [
     ok: 200,
     prepare: async (env) => {
       const { token } = await newUser()
-      return () => call(env, 'POST', LINK_TOKEN, { token })
+      return () => api.linkToken(env, token)
     },
   },
   {
@@ -75,19 +75,19 @@ const retried: Route[] = [
     name: 'POST items/:id/refresh',
     plaidPath: '/item/get',
     ok: 200,
-    prepare: withItem('POST', (id) => `/api/v1/banking/items/${id}/refresh`),
+    prepare: withItem(api.refresh),
   },
   {
     name: 'POST items/:id/refresh',
     plaidPath: '/accounts/get',
     ok: 200,
-    prepare: withItem('POST', (id) => `/api/v1/banking/items/${id}/refresh`),
+    prepare: withItem(api.refresh),
   },
   {
     name: 'POST items/:id/sync',
     plaidPath: '/transactions/sync',
     ok: 200,
-    prepare: withItem('POST', (id) => `/api/v1/banking/items/${id}/sync`),
+    prepare: withItem(api.sync),
   },
   {
     name: 'POST webhooks',
@@ -123,13 +123,13 @@ const neverRetried: Route[] = [
     name: 'DELETE items/:id',
     plaidPath: '/item/remove',
     ok: 204,
-    prepare: withItem('DELETE', (id) => `/api/v1/banking/items/${id}`),
+    prepare: withItem(api.removeItem),
   },
   {
     name: 'GET accounts?refresh=true',
     plaidPath: '/accounts/balance/get',
     ok: 200,
-    prepare: withItem('GET', () => '/api/v1/banking/accounts?refresh=true'),
+    prepare: withItem((env, token) => api.accounts(env, token, { query: { refresh: true } })),
   },
 ]
 
@@ -181,7 +181,7 @@ describe('retries toward Plaid', () => {
     const env = testEnv()
     await emulator.fault(env, { endpoint: '/link/token/create', kind: 'status', status: 503, times: 0 })
     const started = Date.now()
-    const res = await call(env, 'POST', LINK_TOKEN, { token: (await newUser()).token })
+    const res = await api.linkToken(env, (await newUser()).token)
     expect(res.status).toBe(500)
     expect((await emulator.calls(env))['/link/token/create']).toBe(3)
     expect(Date.now() - started).toBeLessThan(10_000)
@@ -195,14 +195,14 @@ describe('retries toward Plaid', () => {
       error_code: 'INVALID_FIELD',
       times: 0,
     })
-    expect((await call(env, 'POST', LINK_TOKEN, { token: (await newUser()).token })).status).toBe(400)
+    expect((await api.linkToken(env, (await newUser()).token)).status).toBe(400)
     expect((await emulator.calls(env))['/link/token/create']).toBe(1)
   })
 
   it('does not start another attempt once the timeout has passed', async () => {
     const env = testEnv({ PLAID_TIMEOUT_MS: '300' })
     await emulator.fault(env, { endpoint: '/link/token/create', kind: 'slow', delay_ms: 2000, times: 0 })
-    const res = await call(env, 'POST', LINK_TOKEN, { token: (await newUser()).token })
+    const res = await api.linkToken(env, (await newUser()).token)
     expect(res.body.detail).toBe('Failed to create link token: Plaid did not answer within 300 ms')
     expect((await emulator.calls(env))['/link/token/create']).toBe(1)
   })
@@ -222,7 +222,7 @@ describe('backoff between attempts', () => {
     const timers = vi.spyOn(globalThis, 'setTimeout')
     let res: CallResult
     try {
-      res = await call(env, 'POST', LINK_TOKEN, { token })
+      res = await api.linkToken(env, token)
     } finally {
       vi.restoreAllMocks()
     }

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { idpEnv, idpToken, jwksFault, jwksFetches } from '../auth/identity-provider'
+import { api } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { type TestEnv, testEnv } from '../helpers/env'
 import { linkItem, newUser } from '../helpers/linking'
 import { mintToken } from '../helpers/tokens'
-import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
-const LINK_TOKEN = '/api/v1/banking/link-token'
 /** The most PLAID_TIMEOUT_MS may be. */
 const MAX_PLAID_TIMEOUT = '10000'
 const PLAID_TIMED_OUT = /^Failed to create link token: Plaid did not answer within \d+ ms$/
@@ -12,7 +13,7 @@ const PLAID_TIMED_OUT = /^Failed to create link token: Plaid did not answer with
 /** Asks for a link token and expects Plaid's timeout answer inside the 10 s the seed promises. */
 async function expectTimeoutAnswerWithin10s(env: TestEnv, token: string) {
   const started = Date.now()
-  const res = await call(env, 'POST', LINK_TOKEN, { token })
+  const res = await api.linkToken(env, token)
   const elapsed = Date.now() - started
   expect(res.status).toBe(500)
   expect(res.body.detail).toMatch(PLAID_TIMED_OUT)
@@ -44,7 +45,7 @@ describe.concurrent('the link-token deadline: an answer within 10 s in every con
     const user = await newUser()
     await linkItem(env, user)
     await emulator.fault(env, { endpoint: '/accounts/balance/get', kind: 'slow', delay_ms: 10_500 })
-    const res = await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
+    const res = await api.accounts(env, user.token, { query: { refresh: true } })
     expect(res.status).toBe(200)
     expect((await emulator.calls(env))['/accounts/balance/get']).toBe(1)
   }, 20_000)

@@ -1,7 +1,10 @@
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, vi } from 'vitest'
+import { api, type Query } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { testEnv } from '../helpers/env'
+import { it } from '../helpers/fixtures'
 import { itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { userStoreOf } from '../helpers/user-store'
-import { call, emulator, testEnv } from '../helpers/worker'
 
 type Account = {
   account_id: string
@@ -17,8 +20,8 @@ type Account = {
 const seenAgain = (accounts: unknown) =>
   (accounts as Account[]).map((account) => ({ ...account, balances_updated_at: expect.any(String) }))
 
-const listAccounts = async (env: ReturnType<typeof testEnv>, token: string, query = '') =>
-  (await call(env, 'GET', `/api/v1/banking/accounts${query}`, { token })).body.accounts as Account[]
+const listAccounts = async (env: ReturnType<typeof testEnv>, token: string, query?: Query) =>
+  (await api.accounts(env, token, { query })).body.accounts as Account[]
 
 afterEach(() => {
   vi.useRealTimers()
@@ -30,7 +33,7 @@ describe('GET /api/v1/banking/accounts', () => {
     const user = await newUser()
     const linked = await linkItem(env, user)
     const before = await emulator.calls(env)
-    const res = await call(env, 'GET', '/api/v1/banking/accounts', { token: user.token })
+    const res = await api.accounts(env, user.token)
     expect(res.status).toBe(200)
     expect(res.body.accounts).toEqual(seenAgain(linked.body.accounts))
     expect(await emulator.calls(env)).toEqual(before)
@@ -42,7 +45,7 @@ describe('GET /api/v1/banking/accounts', () => {
       const env = testEnv()
       const user = await newUser()
       const linked = await linkItem(env, user)
-      const res = await call(env, 'GET', `/api/v1/banking/accounts?${query}`, { token: user.token })
+      const res = await api.accounts(env, user.token, { query })
       expect(res.status).toBe(200)
       expect(res.body).toEqual({ accounts: seenAgain(linked.body.accounts) })
     },
@@ -53,7 +56,7 @@ describe('GET /api/v1/banking/accounts', () => {
     const user = await newUser()
     const a = itemIdOf(await linkItem(env, user, 'ins_109508'))
     await linkItem(env, user, 'ins_109509')
-    const res = await call(env, 'GET', `/api/v1/banking/accounts?_=1&item_id=${a}`, { token: user.token })
+    const res = await api.accounts(env, user.token, { query: { _: 1, item_id: a } })
     expect(res.status).toBe(200)
     const accounts = res.body.accounts as Account[]
     expect(accounts.length).toBeGreaterThan(0)
@@ -65,7 +68,7 @@ describe('GET /api/v1/banking/accounts', () => {
     const user = await newUser()
     const a = itemIdOf(await linkItem(env, user, 'ins_109508'))
     await linkItem(env, user, 'ins_109509')
-    const res = await call(env, 'GET', `/api/v1/banking/accounts?item_id=${a}`, { token: user.token })
+    const res = await api.accounts(env, user.token, { query: { item_id: a } })
     const accounts = res.body.accounts as Account[]
     expect(accounts.length).toBeGreaterThan(0)
     expect(new Set(accounts.map((x) => x.item_id))).toEqual(new Set([a]))
@@ -75,7 +78,7 @@ describe('GET /api/v1/banking/accounts', () => {
     const env = testEnv()
     const user = await newUser()
     const linked = await linkItem(env, user)
-    const res = await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
+    const res = await api.accounts(env, user.token, { query: { refresh: true } })
     expect(res.status).toBe(200)
     expect((await emulator.calls(env))['/accounts/balance/get']).toBe(1)
     const before = linked.body.accounts as Account[]
@@ -83,30 +86,28 @@ describe('GET /api/v1/banking/accounts', () => {
     expect(after.map((a) => a.account_id)).toEqual(before.map((a) => a.account_id))
     expect(after.map((a) => a.balances.current)).not.toEqual(before.map((a) => a.balances.current))
     // And the refreshed balances are what is stored now.
-    expect((await call(env, 'GET', '/api/v1/banking/accounts', { token: user.token })).body.accounts).toEqual(after)
+    expect((await api.accounts(env, user.token)).body.accounts).toEqual(after)
   })
 
-  it('records ITEM_LOGIN_REQUIRED on the Item and answers 400 so the frontend can start update mode', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('records ITEM_LOGIN_REQUIRED on the Item and answers 400 so the frontend can start update mode', async ({
+    linked: { env, user, itemId },
+  }) => {
     await emulator.requireLogin(env, itemId)
-    const res = await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
+    const res = await api.accounts(env, user.token, { query: { refresh: true } })
     expect(res.status).toBe(400)
     expect(res.body.error_code).toBe('ITEM_LOGIN_REQUIRED')
     expect(res.body.detail).toMatch(/^Failed to list accounts: /)
-    const items = await call(env, 'GET', '/api/v1/banking/items', { token: user.token })
+    const items = await api.items(env, user.token)
     expect(items.body.items).toEqual([
       expect.objectContaining({ item_id: itemId, status: 'login_required', error_code: 'ITEM_LOGIN_REQUIRED' }),
     ])
   })
 
-  it('clears login_required once a balance refresh succeeds after the user repaired the login', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('clears login_required once a balance refresh succeeds after the user repaired the login', async ({
+    linked: { env, user, itemId },
+  }) => {
     await emulator.requireLogin(env, itemId)
-    const refresh = () => call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
+    const refresh = () => api.accounts(env, user.token, { query: { refresh: true } })
     vi.useFakeTimers({ toFake: ['Date'] })
     const start = Date.now()
     expect((await refresh()).status).toBe(400)
@@ -116,7 +117,7 @@ describe('GET /api/v1/banking/accounts', () => {
     const repaired = await refresh()
     expect(repaired.status).toBe(200)
     expect(repaired.body.balances_refresh).toEqual([{ item_id: itemId, outcome: 'refreshed' }])
-    const item = await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })
+    const item = await api.item(env, user.token, itemId)
     expect(item.body.item).toMatchObject({ status: 'good', error_code: null })
   })
 
@@ -125,7 +126,7 @@ describe('GET /api/v1/banking/accounts', () => {
     const user = await newUser()
     await linkItem(env, user)
     await emulator.fault(env, { endpoint: '/accounts/balance/get', kind: 'slow', delay_ms: 5000 })
-    const res = await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
+    const res = await api.accounts(env, user.token, { query: { refresh: true } })
     expect(res.status).toBe(500)
     expect(res.body).toEqual({ detail: 'Failed to list accounts: Plaid did not answer within 300 ms', retryable: true })
   })
@@ -136,7 +137,7 @@ describe('GET /api/v1/banking/accounts', () => {
     // A cache-buster beside them changes nothing: the known parameter is still checked.
     ['_=1&refresh=yes', /^invalid query: refresh: refresh must be true or false$/],
   ])('answers 422 for the query %s', async (query, detail) => {
-    const res = await call(testEnv(), 'GET', `/api/v1/banking/accounts?${query}`, { token: (await newUser()).token })
+    const res = await api.accounts(testEnv(), (await newUser()).token, { query })
     expect(res.status).toBe(422)
     expect(res.body.detail).toMatch(detail)
   })
@@ -149,9 +150,9 @@ describe('GET /api/v1/banking/accounts?refresh=true with several Items', () => {
     const first = itemIdOf(await linkItem(env, user, 'ins_109508'))
     const second = itemIdOf(await linkItem(env, user, 'ins_109509'))
     await emulator.requireLogin(env, second)
-    const before = await listAccounts(env, user.token, `?item_id=${first}`)
+    const before = await listAccounts(env, user.token, { item_id: first })
 
-    const res = await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
+    const res = await api.accounts(env, user.token, { query: { refresh: true } })
     expect(res.status).toBe(200)
     expect(res.body.balances_refresh).toEqual([
       { item_id: first, outcome: 'refreshed' },
@@ -176,14 +177,13 @@ describe('GET /api/v1/banking/accounts?refresh=true with several Items', () => {
 })
 
 describe('balances that follow the syncs', () => {
-  it('keeps the balances each /transactions/sync page carries, with when they were seen, at no extra Plaid call', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('keeps the balances each /transactions/sync page carries, with when they were seen, at no extra Plaid call', async ({
+    linked: { env, user, itemId },
+  }) => {
     const before = await listAccounts(env, user.token)
     // Plaid pulls new activity from the bank, and with it new balances.
     await emulator.changeTransactions(env, itemId, { add: 2 })
-    expect((await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })).status).toBe(200)
+    expect((await api.sync(env, user.token, itemId)).status).toBe(200)
 
     const after = await listAccounts(env, user.token)
     const checking = (accounts: Account[]) => accounts.find((a) => a.balances.available !== null) as Account
@@ -196,11 +196,10 @@ describe('balances that follow the syncs', () => {
 })
 
 describe('balances from a sync page and from a live check', () => {
-  it('keeps the later reading: a page seen before a live check does not overwrite it, one seen after does', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
-    await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
+  it('keeps the later reading: a page seen before a live check does not overwrite it, one seen after does', async ({
+    linked: { env, user, itemId },
+  }) => {
+    await api.accounts(env, user.token, { query: { refresh: true } })
     const live = await listAccounts(env, user.token)
     const checkedAt = Date.parse((live[0] as Account).balances_updated_at)
     const page = (current: number, seenAt: number) => ({
@@ -236,25 +235,24 @@ describe('balances from a sync page and from a live check', () => {
 })
 
 describe('GET /api/v1/banking/accounts?refresh=true, per Item at most once every 12 s (Plaid allows 5 per minute)', () => {
-  it('answers the balances of a check made moments ago instead of calling Plaid again, and says when to retry', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('answers the balances of a check made moments ago instead of calling Plaid again, and says when to retry', async ({
+    linked: { env, user, itemId },
+  }) => {
     vi.useFakeTimers({ toFake: ['Date'] })
     const start = Date.now()
     vi.setSystemTime(start)
-    const first = await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
+    const first = await api.accounts(env, user.token, { query: { refresh: true } })
     expect(first.body.balances_refresh).toEqual([{ item_id: itemId, outcome: 'refreshed' }])
 
     vi.setSystemTime(start + 11_500)
-    const again = await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
+    const again = await api.accounts(env, user.token, { query: { refresh: true } })
     expect(again.status).toBe(200)
     expect(again.body.balances_refresh).toEqual([{ item_id: itemId, outcome: 'cooling_down', retry_after_seconds: 1 }])
     expect(again.body.accounts).toEqual(first.body.accounts)
     expect((await emulator.calls(env))['/accounts/balance/get']).toBe(1)
 
     vi.setSystemTime(start + 12_000)
-    const later = await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
+    const later = await api.accounts(env, user.token, { query: { refresh: true } })
     expect(later.body.balances_refresh).toEqual([{ item_id: itemId, outcome: 'refreshed' }])
     expect((await emulator.calls(env))['/accounts/balance/get']).toBe(2)
   })
@@ -263,9 +261,7 @@ describe('GET /api/v1/banking/accounts?refresh=true, per Item at most once every
     const env = testEnv()
     const user = await newUser()
     await linkItem(env, user)
-    const answers = await Promise.all(
-      [1, 2, 3].map(() => call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })),
-    )
+    const answers = await Promise.all([1, 2, 3].map(() => api.accounts(env, user.token, { query: { refresh: true } })))
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200])
     const outcomes = answers.map((a) => (a.body.balances_refresh as { outcome: string }[])[0]?.outcome).sort()
     expect(outcomes).toEqual(['cooling_down', 'cooling_down', 'refreshed'])
@@ -277,8 +273,8 @@ describe('GET /api/v1/banking/accounts?refresh=true, per Item at most once every
     const user = await newUser()
     const a = itemIdOf(await linkItem(env, user, 'ins_109508'))
     const b = itemIdOf(await linkItem(env, user, 'ins_109509'))
-    await call(env, 'GET', `/api/v1/banking/accounts?refresh=true&item_id=${a}`, { token: user.token })
-    const res = await call(env, 'GET', '/api/v1/banking/accounts?refresh=true', { token: user.token })
+    await api.accounts(env, user.token, { query: { refresh: true, item_id: a } })
+    const res = await api.accounts(env, user.token, { query: { refresh: true } })
     expect(res.body.balances_refresh).toEqual([
       { item_id: a, outcome: 'cooling_down', retry_after_seconds: expect.any(Number) },
       { item_id: b, outcome: 'refreshed' },

@@ -1,13 +1,10 @@
-import { describe, expect, it } from 'vitest'
-import { exchange, itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
+import { describe, expect } from 'vitest'
+import { api, deliverAndConsume, type ItemRoute, itemOf, WEBHOOK_URL } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import type { TestEnv } from '../helpers/env'
+import { it } from '../helpers/fixtures'
+import { exchange, itemIdOf } from '../helpers/linking'
 import { listAll } from '../helpers/transactions'
-import { call, deliverAndConsume, emulator, type TestEnv, testEnv } from '../helpers/worker'
-
-const item = async (env: TestEnv, user: User, itemId: string) =>
-  (await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })).body.item as {
-    status: string
-    error_code: string | null
-  }
 
 /** Fires the webhook at the emulator (as Plaid would), then delivers it through the front door and the queue. */
 async function webhookFromPlaid(env: TestEnv, itemId: string, code: string): Promise<void> {
@@ -30,22 +27,18 @@ async function itemErrorWebhook(env: TestEnv, itemId: string, errorCode: string)
     environment: 'sandbox',
   })
   const headers = { 'Content-Type': 'application/json', 'Plaid-Verification': await emulator.sign(env, body) }
-  await deliverAndConsume(env, { url: 'https://api.example.com/api/v1/banking/webhooks', headers, body })
+  await deliverAndConsume(env, { url: WEBHOOK_URL, headers, body })
 }
 
 describe('Items Plaid will never serve again', () => {
-  it('USER_PERMISSION_REVOKED: permission_revoked; update mode refused with 409; the same login links again (201)', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('USER_PERMISSION_REVOKED: permission_revoked; update mode refused with 409; the same login links again (201)', async ({
+    linked: { env, user, itemId },
+  }) => {
     await webhookFromPlaid(env, itemId, 'USER_PERMISSION_REVOKED')
-    expect(await item(env, user, itemId)).toMatchObject({ status: 'permission_revoked' })
+    expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'permission_revoked' })
 
     const calls = await emulator.calls(env)
-    const update = await call(env, 'POST', '/api/v1/banking/link-token', {
-      token: user.token,
-      body: { item_id: itemId },
-    })
+    const update = await api.linkToken(env, user.token, { body: { item_id: itemId } })
     expect(update.status).toBe(409)
     expect(update.body).toEqual({
       detail: 'this Item can no longer be repaired in Link: remove it and link the bank again',
@@ -59,48 +52,45 @@ describe('Items Plaid will never serve again', () => {
     expect(relinked.status).toBe(201)
     expect(itemIdOf(relinked)).not.toBe(itemId)
     // And the dead one is removed as usual: Plaid's ITEM_NOT_FOUND counts as removed.
-    expect((await call(env, 'DELETE', `/api/v1/banking/items/${itemId}`, { token: user.token })).status).toBe(204)
+    expect((await api.removeItem(env, user.token, itemId)).status).toBe(204)
   })
 
-  it.each([
-    ['a live balance refresh', 'GET', '/api/v1/banking/accounts?refresh=true', 400],
-    ['a sync by hand', 'POST', '/api/v1/banking/items/{id}/sync', 400],
-    ['a refresh of the Item', 'POST', '/api/v1/banking/items/{id}/refresh', 200],
-    ['a link token for update mode', 'POST', '/api/v1/banking/link-token', 400],
-  ])(
+  it.for([
+    ['a live balance refresh', (env, token) => api.accounts(env, token, { query: { refresh: true } }), 400],
+    ['a sync by hand', api.sync, 400],
+    ['a refresh of the Item', api.refresh, 200],
+    [
+      'a link token for update mode',
+      (env, token, itemId) => api.linkToken(env, token, { body: { item_id: itemId } }),
+      400,
+    ],
+  ] as const satisfies readonly [string, ItemRoute, number][])(
     'ITEM_NOT_FOUND from Plaid on %s marks the Item disconnected, and the same login links again',
-    async (_what, method, path, status) => {
-      const env = testEnv()
-      const user = await newUser()
-      const itemId = itemIdOf(await linkItem(env, user))
+    async ([_what, request, status], { linked: { env, user, itemId } }) => {
       await emulator.removeAtPlaid(env, itemId)
-      const body = path.endsWith('/link-token') ? { item_id: itemId } : undefined
-      const res = await call(env, method, path.replace('{id}', itemId), { token: user.token, body })
+      const res = await request(env, user.token, itemId)
       expect(res.status).toBe(status)
-      expect(await item(env, user, itemId)).toMatchObject({ status: 'disconnected', error_code: 'ITEM_NOT_FOUND' })
+      expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'disconnected', error_code: 'ITEM_NOT_FOUND' })
       expect((await exchange(env, user, await emulator.publicToken(env))).status).toBe(201)
     },
   )
 
-  it('ITEM_NOT_FOUND during a sync a webhook started marks the Item disconnected', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('ITEM_NOT_FOUND during a sync a webhook started marks the Item disconnected', async ({
+    linked: { env, user, itemId },
+  }) => {
     await emulator.changeTransactions(env, itemId, { add: 1, fire_webhook: true })
     const [delivery] = await emulator.webhooks(env)
     await emulator.removeAtPlaid(env, itemId)
     await deliverAndConsume(env, delivery as NonNullable<typeof delivery>)
-    expect(await item(env, user, itemId)).toMatchObject({ status: 'disconnected', error_code: 'ITEM_NOT_FOUND' })
+    expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'disconnected', error_code: 'ITEM_NOT_FOUND' })
   })
 })
 
 describe('what else Plaid revokes or asks of the user', () => {
-  it("USER_ACCOUNT_REVOKED deletes that account and its transactions, and leaves the Item's others", async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
-    const accountsBefore = (await call(env, 'GET', '/api/v1/banking/accounts', { token: user.token })).body
-      .accounts as { account_id: string }[]
+  it("USER_ACCOUNT_REVOKED deletes that account and its transactions, and leaves the Item's others", async ({
+    linked: { env, user, itemId },
+  }) => {
+    const accountsBefore = (await api.accounts(env, user.token)).body.accounts as { account_id: string }[]
     const before = await listAll(env, user)
     await webhookFromPlaid(env, itemId, 'USER_ACCOUNT_REVOKED')
     const revoked = (await emulator.items(env)).find((i) => i.item_id === itemId)
@@ -108,7 +98,7 @@ describe('what else Plaid revokes or asks of the user', () => {
     expect(gone).toBeDefined()
     expect(before.some((t) => t.account_id === gone)).toBe(true)
 
-    const accountsAfter = (await call(env, 'GET', '/api/v1/banking/accounts', { token: user.token })).body.accounts as {
+    const accountsAfter = (await api.accounts(env, user.token)).body.accounts as {
       account_id: string
     }[]
     expect(accountsAfter.map((a) => a.account_id).sort()).toEqual(
@@ -120,45 +110,39 @@ describe('what else Plaid revokes or asks of the user', () => {
     const after = await listAll(env, user)
     expect(after.filter((t) => t.account_id === gone)).toEqual([])
     expect(after).toEqual(before.filter((t) => t.account_id !== gone))
-    expect(await item(env, user, itemId)).toMatchObject({ status: 'good' })
+    expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'good' })
   })
 
-  it.each(['ACCESS_NOT_GRANTED', 'NO_ACCOUNTS'])(
+  it.for(['ACCESS_NOT_GRANTED', 'NO_ACCOUNTS'])(
     'an ITEM/ERROR webhook with %s sets update_required, which update mode repairs',
-    async (code) => {
-      const env = testEnv()
-      const user = await newUser()
-      const itemId = itemIdOf(await linkItem(env, user))
+    async (code, { linked: { env, user, itemId } }) => {
       await itemErrorWebhook(env, itemId, code)
-      expect(await item(env, user, itemId)).toEqual(
+      expect(await itemOf(env, user, itemId)).toEqual(
         expect.objectContaining({ status: 'update_required', error_code: code }),
       )
-      const update = await call(env, 'POST', '/api/v1/banking/link-token', {
-        token: user.token,
-        body: { item_id: itemId },
-      })
+      const update = await api.linkToken(env, user.token, { body: { item_id: itemId } })
       expect(update.status).toBe(200)
     },
   )
 })
 
 describe('Items that stop working unless the user reconnects', () => {
-  it.each([
+  it.for([
     ['PENDING_DISCONNECT', 'pending_disconnect', 'disconnect_time'],
     ['PENDING_EXPIRATION', 'pending_expiration', 'consent_expiration_time'],
-  ])('%s keeps its deadline on the Item (%s, %s) until the login is repaired', async (code, status, field) => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
-    await emulator.fireWebhook(env, itemId, code)
-    const [delivery] = await emulator.webhooks(env)
-    const sent = JSON.parse(delivery?.body ?? '{}') as Record<string, string>
-    expect(sent[field]).toMatch(/^\d{4}-\d{2}-\d{2}T/)
-    await deliverAndConsume(env, delivery as NonNullable<typeof delivery>)
-    const other = field === 'disconnect_time' ? 'consent_expiration_time' : 'disconnect_time'
-    expect(await item(env, user, itemId)).toMatchObject({ status, [field]: sent[field], [other]: null })
+  ] as const)(
+    '%s keeps its deadline on the Item (%s, %s) until the login is repaired',
+    async ([code, status, field], { linked: { env, user, itemId } }) => {
+      await emulator.fireWebhook(env, itemId, code)
+      const [delivery] = await emulator.webhooks(env)
+      const sent = JSON.parse(delivery?.body ?? '{}') as Record<string, string>
+      expect(sent[field]).toMatch(/^\d{4}-\d{2}-\d{2}T/)
+      await deliverAndConsume(env, delivery as NonNullable<typeof delivery>)
+      const other = field === 'disconnect_time' ? 'consent_expiration_time' : 'disconnect_time'
+      expect(await itemOf(env, user, itemId)).toMatchObject({ status, [field]: sent[field], [other]: null })
 
-    await webhookFromPlaid(env, itemId, 'LOGIN_REPAIRED')
-    expect(await item(env, user, itemId)).toMatchObject({ status: 'good', [field]: null })
-  })
+      await webhookFromPlaid(env, itemId, 'LOGIN_REPAIRED')
+      expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'good', [field]: null })
+    },
+  )
 })

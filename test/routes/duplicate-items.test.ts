@@ -1,17 +1,14 @@
 import { describe, expect, it } from 'vitest'
+import { itemIdsOf } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { testEnv } from '../helpers/env'
 import { onSuccessMetadata, SANDBOX_DEFAULT_ACCOUNTS } from '../helpers/link-metadata'
 import { exchange, itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { captureLogs, logRecords } from '../helpers/logs'
-import { call, emulator, testEnv } from '../helpers/worker'
 
 const PLATYPUS = { institution_id: 'ins_109508', name: 'First Platypus Bank' }
 const DUPLICATE_DETAIL = 'this login is already linked: an Item at this institution has the same accounts'
 const BUSINESS = [{ name: 'Business Checking', mask: '9000' }]
-
-const itemsOf = async (env: ReturnType<typeof testEnv>, token: string) =>
-  ((await call(env, 'GET', '/api/v1/banking/items', { token })).body.items as { item_id: string }[]).map(
-    (i) => i.item_id,
-  )
 
 describe("exchange-token with Link's onSuccess metadata", () => {
   it('accepts the metadata object as onSuccess hands it over, and logs its link_session_id', async () => {
@@ -55,7 +52,7 @@ describe('duplicate Items, as Plaid defines them (same institution and an accoun
     expect((await emulator.calls(env))['/item/public_token/exchange']).toBe(1)
     const atPlaid = await emulator.items(env)
     expect(atPlaid.filter((i) => i.access_token === null)).toHaveLength(1)
-    expect(await itemsOf(env, user.token)).toEqual([itemIdOf(first)])
+    expect(await itemIdsOf(env, user)).toEqual([itemIdOf(first)])
   })
 
   it('links a second login at the same bank whose accounts differ (a business login beside a personal one)', async () => {
@@ -66,7 +63,7 @@ describe('duplicate Items, as Plaid defines them (same institution and an accoun
     const business = await exchange(env, user, publicToken, { metadata: onSuccessMetadata(PLATYPUS, BUSINESS) })
     expect(business.status).toBe(201)
     expect(business.body.accounts).toEqual([expect.objectContaining({ name: 'Business Checking', mask: '9000' })])
-    expect((await itemsOf(env, user.token)).sort()).toEqual([itemIdOf(personal), itemIdOf(business)].sort())
+    expect((await itemIdsOf(env, user)).sort()).toEqual([itemIdOf(personal), itemIdOf(business)].sort())
   })
 
   it('links a second login at the same bank without metadata when Plaid reports other accounts', async () => {
@@ -75,7 +72,7 @@ describe('duplicate Items, as Plaid defines them (same institution and an accoun
     await linkItem(env, user)
     const publicToken = await emulator.publicToken(env, 'ins_109508', { accounts: BUSINESS })
     expect((await exchange(env, user, publicToken)).status).toBe(201)
-    expect(await itemsOf(env, user.token)).toHaveLength(2)
+    expect(await itemIdsOf(env, user)).toHaveLength(2)
   })
 
   it('does not count an account with the same name but another mask as the same account', async () => {
@@ -99,7 +96,7 @@ describe('duplicate Items, as Plaid defines them (same institution and an accoun
     const atPlaid = await emulator.items(env)
     expect(atPlaid.filter((i) => i.removed)).toHaveLength(1)
     expect(atPlaid.filter((i) => !i.removed).map((i) => i.item_id)).toEqual([itemIdOf(first)])
-    expect(await itemsOf(env, user.token)).toEqual([itemIdOf(first)])
+    expect(await itemIdsOf(env, user)).toEqual([itemIdOf(first)])
   })
 
   it("is judged per user: another user's Item with the same accounts is no duplicate", async () => {
@@ -130,7 +127,7 @@ describe('duplicate Items at Chase, where a new Item of a login ends the older o
     const res = await exchange(env, user, publicToken, { metadata: onSuccessMetadata(CHASE, CHECKING_ONLY) })
     expect(res.status).toBe(201)
     expect(res.body.replaced_item_ids).toEqual([itemIdOf(older)])
-    expect(await itemsOf(env, user.token)).toEqual([itemIdOf(res)])
+    expect(await itemIdsOf(env, user)).toEqual([itemIdOf(res)])
     const atPlaid = await emulator.items(env)
     expect(atPlaid.find((i) => i.item_id === itemIdOf(older))?.removed).toBe(true)
     expect(atPlaid.find((i) => i.item_id === itemIdOf(res))?.removed).toBe(false)
@@ -143,7 +140,7 @@ describe('duplicate Items at Chase, where a new Item of a login ends the older o
     const res = await exchange(env, user, await emulator.publicToken(env, 'ins_56', { accounts: PERSONAL }))
     expect(res.status).toBe(201)
     expect(res.body.replaced_item_ids).toEqual([itemIdOf(older)])
-    expect(await itemsOf(env, user.token)).toEqual([itemIdOf(res)])
+    expect(await itemIdsOf(env, user)).toEqual([itemIdOf(res)])
   })
 
   it('keeps a second Chase login with other accounts, and says nothing was replaced', async () => {
@@ -153,7 +150,7 @@ describe('duplicate Items at Chase, where a new Item of a login ends the older o
     const business = await exchange(env, user, await emulator.publicToken(env, 'ins_56', { accounts: BUSINESS }))
     expect(business.status).toBe(201)
     expect(business.body).not.toHaveProperty('replaced_item_ids')
-    expect((await itemsOf(env, user.token)).sort()).toEqual([itemIdOf(personal), itemIdOf(business)].sort())
+    expect((await itemIdsOf(env, user)).sort()).toEqual([itemIdOf(personal), itemIdOf(business)].sort())
   })
 
   it('keeps the new Item when the older one cannot be removed now; the older stays listed for the user to remove', async () => {
@@ -164,6 +161,6 @@ describe('duplicate Items at Chase, where a new Item of a login ends the older o
     const res = await exchange(env, user, await emulator.publicToken(env, 'ins_56', { accounts: CHECKING_ONLY }))
     expect(res.status).toBe(201)
     expect(res.body).not.toHaveProperty('replaced_item_ids')
-    expect((await itemsOf(env, user.token)).sort()).toEqual([itemIdOf(older), itemIdOf(res)].sort())
+    expect((await itemIdsOf(env, user)).sort()).toEqual([itemIdOf(older), itemIdOf(res)].sort())
   })
 })

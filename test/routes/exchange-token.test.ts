@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest'
+import { api } from '../helpers/api'
 import { runCron } from '../helpers/cron'
+import { emulator } from '../helpers/emulator'
+import { testEnv } from '../helpers/env'
 import { exchange, itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
 import { failingUserStore, rowsIn } from '../helpers/user-store'
-import { call, emulator, testEnv } from '../helpers/worker'
 
-const PATH = '/api/v1/banking/exchange-token'
 const DUPLICATE_DETAIL = 'this login is already linked: an Item at this institution has the same accounts'
 /** What the user's object holds. */
 async function rowsFor(userId: string) {
@@ -395,7 +396,7 @@ describe('POST /api/v1/banking/exchange-token', () => {
       async (_, input, status, detail) => {
         const env = testEnv()
         const user = await newUser()
-        const res = await call(env, 'POST', PATH, { token: user.token, ...input })
+        const res = await api.exchangeToken(env, user.token, input.body, input)
         expect(res.status).toBe(status)
         expect(Object.keys(res.body)).toEqual(['detail'])
         expect(res.body.detail).toMatch(detail)

@@ -1,8 +1,11 @@
-import { describe, expect, it } from 'vitest'
-import { exchange, itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from '../helpers/linking'
+import { describe, expect } from 'vitest'
+import { api, deliverAndConsume } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { queuedJobs, runQueue, testEnv } from '../helpers/env'
+import { it } from '../helpers/fixtures'
+import { exchange, itemIdOf, linkItemBeforeFirstSync, newUser } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
 import { byId, core, expectInStep, listAll } from '../helpers/transactions'
-import { call, deliverAndConsume, emulator, queuedJobs, runQueue, testEnv } from '../helpers/worker'
 
 const syncWebhooks = async (env: ReturnType<typeof testEnv>) =>
   (await emulator.webhooks(env)).filter((d) => JSON.parse(d.body).webhook_code === 'SYNC_UPDATES_AVAILABLE')
@@ -29,7 +32,7 @@ describe("a new Item's first sync (Plaid sends SYNC_UPDATES_AVAILABLE only once 
     expect((await emulator.items(env))[0]?.sync_called).toBe(false)
 
     await runQueue(env)
-    const item = await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })
+    const item = await api.item(env, user.token, itemId)
     const syncedAt = (item.body.item as { transactions_synced_at: string }).transactions_synced_at
     expect(syncedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/)
     const live = await emulator.liveTransactions(env, itemId)
@@ -55,12 +58,9 @@ describe("a new Item's first sync (Plaid sends SYNC_UPDATES_AVAILABLE only once 
     expect((await listAll(env, user)).map(core).sort(byId)).toEqual(live.map(core).sort(byId))
   })
 
-  it('is queued again when update mode repairs the Item', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('is queued again when update mode repairs the Item', async ({ linked: { env, user, itemId } }) => {
     await emulator.requireLogin(env, itemId)
-    const refresh = () => call(env, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })
+    const refresh = () => api.refresh(env, user.token, itemId)
     expect(((await refresh()).body.item as { status: string }).status).toBe('login_required')
     expect(queuedJobs(env)).toEqual([])
     await emulator.repair(env, itemId)
@@ -73,7 +73,7 @@ describe("a new Item's first sync (Plaid sends SYNC_UPDATES_AVAILABLE only once 
     const env = testEnv()
     const user = await newUser()
     const itemId = await linkItemBeforeFirstSync(env, user)
-    const refreshed = await call(env, 'POST', `/api/v1/banking/items/${itemId}/refresh`, { token: user.token })
+    const refreshed = await api.refresh(env, user.token, itemId)
     expect(refreshed.status).toBe(200)
     expect(queuedJobs(env)).toEqual([expect.objectContaining({ item_id: itemId, reason: 'linked' })])
     await runQueue(env)

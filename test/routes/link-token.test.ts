@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest'
 import { sha256Hex } from '../../src/crypto/hash'
+import { api, WEBHOOK_URL } from '../helpers/api'
 import { expectedClientUserId } from '../helpers/client-user-id'
+import { emulator } from '../helpers/emulator'
+import { runQueue, type TestEnv, testEnv } from '../helpers/env'
 import { exchange, itemIdOf, linkItem, newUser } from '../helpers/linking'
 import { captureLogs } from '../helpers/logs'
 import { mintToken } from '../helpers/tokens'
-import { call, emulator, runQueue, type TestEnv, testEnv } from '../helpers/worker'
-
-const PATH = '/api/v1/banking/link-token'
 
 describe('POST /api/v1/banking/link-token', () => {
   it('answers 200 with a sandbox link token and its expiration', async () => {
     const env = testEnv()
-    const res = await call(env, 'POST', PATH, { token: await mintToken({ sub: 'user-123' }) })
+    const res = await api.linkToken(env, await mintToken({ sub: 'user-123' }))
     expect(res.status).toBe(200)
     expect(res.headers.get('Content-Type')).toMatch(/^application\/json/)
     expect(res.body.link_token).toMatch(/^link-sandbox-[0-9a-f-]{36}$/)
@@ -41,16 +41,13 @@ describe('POST /api/v1/banking/link-token', () => {
   })
 
   it('accepts the frontend request as the seed shows it: JSON content type and no body', async () => {
-    const res = await call(testEnv(), 'POST', PATH, {
-      token: await mintToken(),
-      headers: { 'Content-Type': 'application/json' },
-    })
+    const res = await api.linkToken(testEnv(), await mintToken(), { headers: { 'Content-Type': 'application/json' } })
     expect(res.status).toBe(200)
   })
 
   it('still refuses a body field it does not know, though unknown query parameters are ignored', async () => {
     const env = testEnv()
-    const res = await call(env, 'POST', `${PATH}?_=1700000000`, { token: await mintToken(), body: { _: 1 } })
+    const res = await api.linkToken(env, await mintToken(), { query: { _: 1700000000 }, body: { _: 1 } })
     expect(res.status).toBe(422)
     expect(res.body).toEqual({ detail: 'invalid body: _: unknown field' })
     expect(await emulator.calls(env)).toEqual({})
@@ -65,7 +62,7 @@ describe('POST /api/v1/banking/link-token', () => {
       error_code: 'INVALID_API_KEYS',
       error_message: 'invalid client_id or secret provided',
     })
-    const res = await call(env, 'POST', PATH, { token: await mintToken() })
+    const res = await api.linkToken(env, await mintToken())
     expect(res.status).toBe(400)
     expect(res.body).toMatchObject({
       detail: 'Failed to create link token: invalid client_id or secret provided',
@@ -77,7 +74,7 @@ describe('POST /api/v1/banking/link-token', () => {
 
   it('answers 400 INVALID_API_KEYS when the Plaid secret is wrong, and never echoes it', async () => {
     const env = testEnv({ PLAID_SECRET: 'wrong-secret-value-123' })
-    const { result: res, logs } = await captureLogs(async () => call(env, 'POST', PATH, { token: await mintToken() }))
+    const { result: res, logs } = await captureLogs(async () => api.linkToken(env, await mintToken()))
     expect(res.status).toBe(400)
     expect(res.body).toMatchObject({
       detail: 'Failed to create link token: invalid client_id or secret provided',
@@ -97,7 +94,7 @@ describe('POST /api/v1/banking/link-token', () => {
     const env = testEnv()
     // Every attempt: retryable errors are retried first.
     await emulator.failEveryCall(env, '/link/token/create', status, type, code)
-    const res = await call(env, 'POST', PATH, { token: await mintToken() })
+    const res = await api.linkToken(env, await mintToken())
     expect(res.status).toBe(400)
     expect(res.body).toMatchObject({
       detail: `Failed to create link token: plaid says ${code}`,
@@ -112,7 +109,7 @@ describe('POST /api/v1/banking/link-token', () => {
     it('is a keyed hash of the user id, never the id itself, since Plaid wants no personal data there', async () => {
       const env = testEnv()
       const sub = 'jane.doe@example.com' // identity providers often put an email in sub
-      const res = await call(env, 'POST', PATH, { token: await mintToken({ sub }) })
+      const res = await api.linkToken(env, await mintToken({ sub }))
       expect(res.status).toBe(200)
       const [sent] = await clientUserIds(env)
       expect(sent).toBe(await expectedClientUserId(env, sub))
@@ -130,7 +127,7 @@ describe('POST /api/v1/banking/link-token', () => {
         [user, { item_id: itemId }],
         [other, undefined],
       ] as const) {
-        expect((await call(env, 'POST', PATH, { token: who.token, body })).status).toBe(200)
+        expect((await api.linkToken(env, who.token, { body })).status).toBe(200)
       }
       const [first, update, others] = await clientUserIds(env)
       expect(first).toBe(await expectedClientUserId(env, user.id))
@@ -143,7 +140,7 @@ describe('POST /api/v1/banking/link-token', () => {
       const sub = 'user-42'
       const envs = [testEnv(), testEnv({ PLAID_CLIENT_USER_ID_KEY: btoa('another-32-byte-client-user-key!') })]
       for (const env of envs) {
-        expect((await call(env, 'POST', PATH, { token: await mintToken({ sub }) })).status).toBe(200)
+        expect((await api.linkToken(env, await mintToken({ sub }))).status).toBe(200)
       }
       const [a, b] = [(await clientUserIds(envs[0] as TestEnv))[0], (await clientUserIds(envs[1] as TestEnv))[0]]
       expect(a).toBe(await expectedClientUserId(envs[0] as TestEnv, sub))
@@ -155,14 +152,14 @@ describe('POST /api/v1/banking/link-token', () => {
 
   it('sends webhook and redirect_uri when they are configured, which Plaid validates', async () => {
     const env = testEnv({
-      PLAID_WEBHOOK_URL: 'https://api.example.com/api/v1/banking/webhooks',
+      PLAID_WEBHOOK_URL: WEBHOOK_URL,
       PLAID_REDIRECT_URI: 'https://app.example.com/oauth-return',
     })
-    const res = await call(env, 'POST', PATH, { token: await mintToken() })
+    const res = await api.linkToken(env, await mintToken())
     expect(res.status).toBe(200)
     expect(await emulator.linkTokens(env)).toMatchObject([
       {
-        webhook: 'https://api.example.com/api/v1/banking/webhooks',
+        webhook: WEBHOOK_URL,
         redirect_uri: 'https://app.example.com/oauth-return',
       },
     ])
@@ -170,7 +167,7 @@ describe('POST /api/v1/banking/link-token', () => {
 
   it('sends redirect_uri exactly as set, trailing slash included: Plaid matches it with the Dashboard list as written', async () => {
     const env = testEnv({ PLAID_REDIRECT_URI: 'https://app.example.com/oauth-return/' })
-    expect((await call(env, 'POST', PATH, { token: await mintToken() })).status).toBe(200)
+    expect((await api.linkToken(env, await mintToken())).status).toBe(200)
     expect((await emulator.linkTokens(env)).map((t) => t.redirect_uri)).toEqual([
       'https://app.example.com/oauth-return/',
     ])
@@ -183,14 +180,14 @@ describe('POST /api/v1/banking/link-token', () => {
     it('sends the configured days_requested, and the Item linked with the token gets that much history', async () => {
       const env = testEnv({ PLAID_TRANSACTIONS_DAYS_REQUESTED: '60' })
       const user = await newUser()
-      const res = await call(env, 'POST', PATH, { token: user.token })
+      const res = await api.linkToken(env, user.token)
       expect(res.status).toBe(200)
       expect(await emulator.linkTokens(env)).toMatchObject([{ link_token: res.body.link_token, days_requested: 60 }])
       // The user finishes Link; the exchange queues the first sync, which brings the history in.
       const linked = await exchange(env, user, await emulator.finishLink(env, res.body.link_token as string))
       expect(linked.status).toBe(201)
       await runQueue(env)
-      const listed = await call(env, 'GET', '/api/v1/banking/transactions?limit=500', { token: user.token })
+      const listed = await api.transactions(env, user.token, { query: { limit: 500 } })
       const dates = (listed.body.transactions as { date: string }[]).map((t) => t.date).sort()
       // Without days_requested the emulator keeps 30 days; 48 transactions over 60 days all
       // landing in the last 30 would be a 1-in-2^48 chance.
@@ -202,7 +199,7 @@ describe('POST /api/v1/banking/link-token', () => {
       'answers 500 naming the setting, and calls no Plaid, when it is %s (outside 1 to 730)',
       async (days) => {
         const env = testEnv({ PLAID_TRANSACTIONS_DAYS_REQUESTED: days })
-        const res = await call(env, 'POST', PATH, { token: await mintToken() })
+        const res = await api.linkToken(env, await mintToken())
         expect(res.status).toBe(500)
         expect(res.body).toEqual({
           detail:
@@ -218,7 +215,7 @@ describe('POST /api/v1/banking/link-token', () => {
       const user = await newUser()
       const itemId = itemIdOf(await linkItem(env, user))
       for (const body of [{ item_id: itemId }, { item_id: itemId, account_selection: true }]) {
-        expect((await call(env, 'POST', PATH, { token: user.token, body })).status).toBe(200)
+        expect((await api.linkToken(env, user.token, { body })).status).toBe(200)
       }
       const tokens = await emulator.linkTokens(env)
       expect(tokens.map((t) => [t.item_id, t.days_requested])).toEqual([
@@ -237,7 +234,7 @@ describe('POST /api/v1/banking/link-token', () => {
     it('sends them when set, and the Item gets those its bank supports', async () => {
       const env = testEnv(settings)
       const user = await newUser()
-      const res = await call(env, 'POST', PATH, { token: user.token })
+      const res = await api.linkToken(env, user.token)
       expect(res.status).toBe(200)
       expect(await emulator.linkTokens(env)).toMatchObject([
         {
@@ -261,7 +258,7 @@ describe('POST /api/v1/banking/link-token', () => {
       const env = testEnv(settings)
       const user = await newUser()
       const itemId = itemIdOf(await linkItem(env, user))
-      const res = await call(env, 'POST', PATH, { token: user.token, body: { item_id: itemId } })
+      const res = await api.linkToken(env, user.token, { body: { item_id: itemId } })
       expect(res.status).toBe(200)
       expect(await emulator.linkTokens(env)).toMatchObject([
         { item_id: itemId, products: [], required_if_supported_products: null, optional_products: null },
@@ -272,7 +269,7 @@ describe('POST /api/v1/banking/link-token', () => {
   describe('when Plaid misbehaves', () => {
     it('answers 500 when Plaid cannot be reached', async () => {
       const env = testEnv({ PLAID_BASE_URL: 'http://unreachable.test' })
-      const res = await call(env, 'POST', PATH, { token: await mintToken() })
+      const res = await api.linkToken(env, await mintToken())
       expect(res.status).toBe(500)
       expect(res.body).toEqual({ detail: 'Failed to create link token: could not reach Plaid', retryable: true })
     })
@@ -280,7 +277,7 @@ describe('POST /api/v1/banking/link-token', () => {
     it('answers 500 when the connection drops mid-request', async () => {
       const env = testEnv()
       await emulator.fault(env, { endpoint: '/link/token/create', kind: 'disconnect', times: 0 })
-      const res = await call(env, 'POST', PATH, { token: await mintToken() })
+      const res = await api.linkToken(env, await mintToken())
       expect(res.status).toBe(500)
       expect(res.body).toEqual({ detail: 'Failed to create link token: could not reach Plaid', retryable: true })
     })
@@ -289,7 +286,7 @@ describe('POST /api/v1/banking/link-token', () => {
       const env = testEnv({ PLAID_TIMEOUT_MS: '300' })
       await emulator.fault(env, { endpoint: '/link/token/create', kind: 'slow', delay_ms: 5000 })
       const started = Date.now()
-      const res = await call(env, 'POST', PATH, { token: await mintToken() })
+      const res = await api.linkToken(env, await mintToken())
       expect(res.status).toBe(500)
       expect(res.body).toEqual({
         detail: 'Failed to create link token: Plaid did not answer within 300 ms',
@@ -301,7 +298,7 @@ describe('POST /api/v1/banking/link-token', () => {
     it('answers 500 when Plaid answers with something that is not JSON', async () => {
       const env = testEnv()
       await emulator.fault(env, { endpoint: '/link/token/create', kind: 'garbage' })
-      const res = await call(env, 'POST', PATH, { token: await mintToken() })
+      const res = await api.linkToken(env, await mintToken())
       expect(res.status).toBe(500)
       expect(res.body).toEqual({
         detail: 'Failed to create link token: unexpected answer from Plaid (HTTP 200): not JSON',
@@ -313,7 +310,7 @@ describe('POST /api/v1/banking/link-token', () => {
     it('answers 500 when a gateway answers with an HTML error page', async () => {
       const env = testEnv()
       await emulator.fault(env, { endpoint: '/link/token/create', kind: 'status', status: 502, times: 0 })
-      const res = await call(env, 'POST', PATH, { token: await mintToken() })
+      const res = await api.linkToken(env, await mintToken())
       expect(res.status).toBe(500)
       expect(res.body).toEqual({
         detail: 'Failed to create link token: unexpected answer from Plaid (HTTP 502): not JSON',
@@ -324,7 +321,7 @@ describe('POST /api/v1/banking/link-token', () => {
     it('answers 500 when Plaid answers 200 without a link_token', async () => {
       const env = testEnv()
       await emulator.fault(env, { endpoint: '/link/token/create', kind: 'incomplete' })
-      const res = await call(env, 'POST', PATH, { token: await mintToken() })
+      const res = await api.linkToken(env, await mintToken())
       expect(res.status).toBe(500)
       expect(res.body.detail).toBe(
         'Failed to create link token: unexpected answer from Plaid (HTTP 200): required fields are missing',
@@ -342,7 +339,7 @@ describe('POST /api/v1/banking/link-token', () => {
       error_message: 'x',
     })
     const token = await mintToken()
-    const { result: res, logs } = await captureLogs(() => call(env, 'POST', PATH, { token }))
+    const { result: res, logs } = await captureLogs(() => api.linkToken(env, token))
     const lines = logs.split('\n').filter(Boolean)
     expect(lines).toHaveLength(1)
     const entry = JSON.parse(lines[0] as string)
@@ -350,7 +347,7 @@ describe('POST /api/v1/banking/link-token', () => {
       level: 'warn',
       message: 'request failed',
       method: 'POST',
-      route: PATH,
+      route: '/api/v1/banking/link-token',
       status: 400,
       error_code: 'INVALID_FIELD',
       plaid_request_id: res.body.request_id,
@@ -374,14 +371,14 @@ describe('POST /api/v1/banking/link-token', () => {
     const env = testEnv(overrides)
     if (fault) await emulator.fault(env, fault)
     const token = await mintToken()
-    const { result: res, logs } = await captureLogs(() => call(env, 'POST', PATH, { token }))
+    const { result: res, logs } = await captureLogs(() => api.linkToken(env, token))
     expect(res.status).toBe(500)
     const lines = logs.split('\n').filter(Boolean)
     expect(lines).toHaveLength(1)
     expect(JSON.parse(lines[0] as string)).toMatchObject({
       level: expect.stringMatching(/^(warn|error)$/),
       message: 'request failed',
-      route: PATH,
+      route: '/api/v1/banking/link-token',
       status: 500,
       request_id: res.headers.get('X-Request-Id'),
     })

@@ -1,8 +1,12 @@
 import { runInDurableObject } from 'cloudflare:test'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, vi } from 'vitest'
 import { PENDING_LINK_GRACE_MS } from '../../src/store/pending-links'
+import { api } from '../helpers/api'
 import { stoppingAfterD1 } from '../helpers/d1'
-import { exchange, itemIdOf, linkItem, newUser } from '../helpers/linking'
+import { emulator } from '../helpers/emulator'
+import { runQueue, type TestEnv, testEnv } from '../helpers/env'
+import { it } from '../helpers/fixtures'
+import { exchange, itemIdOf, newUser } from '../helpers/linking'
 import {
   failingAfterUserStore,
   pausingAfterUserStore,
@@ -11,16 +15,13 @@ import {
   stoppingAfterUserStore,
   userStoreOf,
 } from '../helpers/user-store'
-import { call, emulator, runQueue, type TestEnv, testEnv } from '../helpers/worker'
 
 afterEach(() => {
   vi.useRealTimers()
 })
 
 const listed = async (env: TestEnv, token: string) =>
-  ((await call(env, 'GET', '/api/v1/banking/items', { token })).body.items as { item_id: string }[]).map(
-    (i) => i.item_id,
-  )
+  ((await api.items(env, token)).body.items as { item_id: string }[]).map((i) => i.item_id)
 
 /** Past the pending link's grace period: the user's object wakes, and the job it queues runs. */
 async function wakeAfterGrace(env: TestEnv, userId: string) {
@@ -72,7 +73,7 @@ describe('a browser that goes away mid-exchange (Cloudflare stops the request’
     expect((await emulator.items(env)).map((i) => i.removed)).toEqual([false])
     expect(await rowsIn(user.id, 'SELECT item_id FROM pending_links')).toEqual([])
     // Indexed too: Plaid's webhooks for it find it.
-    const synced = await call(env, 'POST', `/api/v1/banking/items/${atPlaid?.item_id}/sync`, { token: user.token })
+    const synced = await api.sync(env, user.token, `${atPlaid?.item_id}`)
     expect(synced.status).toBe(200)
   })
 
@@ -94,10 +95,9 @@ describe('a browser that goes away mid-exchange (Cloudflare stops the request’
     expect(alarm).toBeGreaterThanOrEqual(before + PENDING_LINK_GRACE_MS)
   })
 
-  it('removes the pending link at Plaid when it turns out to duplicate an Item the user has', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const first = itemIdOf(await linkItem(env, user))
+  it('removes the pending link at Plaid when it turns out to duplicate an Item the user has', async ({
+    linked: { env, user, itemId: first },
+  }) => {
     const stopped = stoppingAfterUserStore('recordPendingLink')
     void exchange({ ...env, USER_STORE: stopped.namespace } as TestEnv, user, await emulator.publicToken(env))
     await stopped.reached

@@ -1,8 +1,10 @@
-import { describe, expect, it } from 'vitest'
-import { itemIdOf, linkItem, newUser } from '../helpers/linking'
-import { call, emulator, testEnv } from '../helpers/worker'
+import { describe, expect } from 'vitest'
+import { api } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { testEnv } from '../helpers/env'
+import { it } from '../helpers/fixtures'
+import { newUser } from '../helpers/linking'
 
-const LINK_TOKEN = '/api/v1/banking/link-token'
 const REQUEST_ID = expect.stringMatching(/^[A-Za-z0-9]{15}$/)
 
 /** Plaid's errors as Plaid's error guide gives them: HTTP status, error_type, error_code. */
@@ -25,7 +27,7 @@ async function linkTokenFailing(status: number, type: string, code: string) {
   const env = testEnv()
   await emulator.failEveryCall(env, '/link/token/create', status, type, code)
   const { token } = await newUser()
-  return call(env, 'POST', LINK_TOKEN, { token })
+  return api.linkToken(env, token)
 }
 
 describe('Plaid errors say whether trying again can help', () => {
@@ -65,27 +67,25 @@ describe('Plaid errors say whether trying again can help', () => {
     expect(res.headers.get('Retry-After')).toBeNull()
   })
 
-  it('answers an Item that needs its login with retryable: false (update mode, not a retry)', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('answers an Item that needs its login with retryable: false (update mode, not a retry)', async ({
+    linked: { env, user, itemId },
+  }) => {
     await emulator.requireLogin(env, itemId)
-    const res = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    const res = await api.sync(env, user.token, itemId)
     expect(res.status).toBe(400)
     expect(res.body).toMatchObject({ error_code: 'ITEM_LOGIN_REQUIRED', error_type: 'ITEM_ERROR', retryable: false })
   })
 
-  it('answers a sync whose pages Plaid kept changing with retryable: true (a later sync starts afresh)', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('answers a sync whose pages Plaid kept changing with retryable: true (a later sync starts afresh)', async ({
+    linked: { env, user, itemId },
+  }) => {
     await emulator.fault(env, {
       endpoint: '/transactions/sync',
       kind: 'plaid_error',
       error_code: 'TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION',
       times: 0,
     })
-    const res = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    const res = await api.sync(env, user.token, itemId)
     expect(res.status).toBe(400)
     expect(res.body).toMatchObject({
       error_type: 'TRANSACTIONS_ERROR',
@@ -105,7 +105,7 @@ describe('Plaid errors say whether trying again can help', () => {
       times: 0,
     })
     const { token } = await newUser()
-    const res = await call(env, 'POST', LINK_TOKEN, { token, headers: { Origin: 'https://app.example.com' } })
+    const res = await api.linkToken(env, token, { headers: { Origin: 'https://app.example.com' } })
     expect(res.status).toBe(400)
     expect(res.headers.get('Retry-After')).toBe('60')
     expect(res.headers.get('Access-Control-Expose-Headers')?.split(/,\s*/)).toContain('Retry-After')

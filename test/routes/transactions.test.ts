@@ -1,7 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest'
+import { api } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { type TestEnv, testEnv } from '../helpers/env'
 import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
 import { type ListedTransaction, listAll } from '../helpers/transactions'
-import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 /** The fields the API lists for a transaction: its Item and Plaid's, by Plaid's names. */
 const KEPT = [
@@ -41,7 +43,7 @@ describe('GET /api/v1/banking/transactions', () => {
     items = [itemIdOf(await linkItem(env, user, 'ins_109508')), itemIdOf(await linkItem(env, user, 'ins_109509'))]
     for (const itemId of items) {
       await emulator.changeTransactions(env, itemId, { add: 40 })
-      const synced = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+      const synced = await api.sync(env, user.token, itemId)
       // The first sync (queued by the exchange) brought the history; this one brings the 40 new ones.
       expect(synced.status, synced.text).toBe(200)
       expect(synced.body).toEqual({ status: 'synced', added: 40, modified: 0, removed: 0 })
@@ -54,7 +56,7 @@ describe('GET /api/v1/banking/transactions', () => {
 
   it('lists newest first, 100 per page by default, with next_cursor until the last page', async () => {
     expect(all.length).toBeGreaterThan(100)
-    const first = await call(env, 'GET', '/api/v1/banking/transactions', { token: user.token })
+    const first = await api.transactions(env, user.token)
     expect(first.status).toBe(200)
     expect((first.body.transactions as unknown[]).length).toBe(100)
     expect(typeof first.body.next_cursor).toBe('string')
@@ -67,7 +69,7 @@ describe('GET /api/v1/banking/transactions', () => {
   it.each(['_=1&limit=5', 'limit=5&_=1700000000&sort=asc'])(
     'ignores query parameters it does not know (%s), such as the cache-busters HTTP clients add',
     async (query) => {
-      const res = await call(env, 'GET', `/api/v1/banking/transactions?${query}`, { token: user.token })
+      const res = await api.transactions(env, user.token, { query })
       expect(res.status).toBe(200)
       // limit still applies: the first five, newest first, and a cursor to the rest.
       expect(res.body.transactions).toEqual(all.slice(0, 5))
@@ -106,9 +108,7 @@ describe('GET /api/v1/banking/transactions', () => {
     let cursor: string | null = null
     let last: Record<string, unknown> = {}
     do {
-      const res = await call(env, 'GET', `/api/v1/banking/transactions?limit=7${cursor ? `&cursor=${cursor}` : ''}`, {
-        token: user.token,
-      })
+      const res = await api.transactions(env, user.token, { query: `limit=7${cursor ? `&cursor=${cursor}` : ''}` })
       last = res.body
       pages.push(...(res.body.transactions as ListedTransaction[]))
       cursor = res.body.next_cursor as string | null
@@ -121,14 +121,7 @@ describe('GET /api/v1/banking/transactions', () => {
     const accountId = all[0]?.account_id as string
     const ofAccount = all.filter((t) => t.account_id === accountId)
     expect(ofAccount.length).toBeLessThanOrEqual(500)
-    const res = await call(
-      env,
-      'GET',
-      `/api/v1/banking/transactions?account_id=${accountId}&limit=${ofAccount.length}`,
-      {
-        token: user.token,
-      },
-    )
+    const res = await api.transactions(env, user.token, { query: { account_id: accountId, limit: ofAccount.length } })
     expect(res.body).toEqual({ transactions: ofAccount, next_cursor: null })
   })
 
@@ -150,9 +143,7 @@ describe('GET /api/v1/banking/transactions', () => {
   })
 
   it('accepts 29 February of a leap year', async () => {
-    const res = await call(env, 'GET', '/api/v1/banking/transactions?start_date=2024-02-29&end_date=2024-02-29', {
-      token: user.token,
-    })
+    const res = await api.transactions(env, user.token, { query: { start_date: '2024-02-29', end_date: '2024-02-29' } })
     expect(res.status).toBe(200)
     expect(res.body).toEqual({ transactions: all.filter((t) => t.date === '2024-02-29'), next_cursor: null })
   })
@@ -160,7 +151,7 @@ describe('GET /api/v1/banking/transactions', () => {
   it("shows another user nothing of this user's transactions", async () => {
     const other = await newUser()
     expect(await listAll(env, other)).toEqual([])
-    const res = await call(env, 'GET', `/api/v1/banking/transactions?item_id=${items[0]}`, { token: other.token })
+    const res = await api.transactions(env, other.token, { query: { item_id: items[0] as string } })
     expect(res.status).toBe(404)
     expect(res.body).toEqual({ detail: 'item not found' })
   })
@@ -184,7 +175,7 @@ describe('GET /api/v1/banking/transactions', () => {
     ['_=1&limit=0', /^invalid query: limit: limit must be a whole number from 1 to 500$/],
     ['_=1700000000&start_date=2024-02-31', /^invalid query: start_date: start_date is not a day of the calendar$/],
   ])('answers 422 for %s', async (query, detail) => {
-    const res = await call(env, 'GET', `/api/v1/banking/transactions?${query}`, { token: user.token })
+    const res = await api.transactions(env, user.token, { query })
     expect(res.status).toBe(422)
     expect(res.body.detail).toMatch(detail)
   })

@@ -1,13 +1,13 @@
 import { env as baseEnv } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import { api } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { type TestEnv, testEnv } from '../helpers/env'
 import { LEGACY_TABLES, userOnlyInD1 } from '../helpers/legacy-user'
 import { exchange, itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
 import { rowsIn, stoppingAfterUserStore } from '../helpers/user-store'
-import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
-const ME = '/api/v1/banking/users/me'
 const OPERATOR_TOKEN = 'operator-token-of-at-least-32-characters'
-const operatorPath = (userId: string) => `/api/v1/operator/users/${encodeURIComponent(userId)}`
 const db = () => baseEnv.DB as D1Database
 
 /** What D1 keeps about the user outside their object. */
@@ -38,12 +38,10 @@ async function userWithTwoItems(env: TestEnv): Promise<{ user: User; itemIds: st
 }
 
 async function listed(env: TestEnv, user: User) {
-  const get = async (path: string, key: string) =>
-    ((await call(env, 'GET', `/api/v1/banking/${path}`, { token: user.token })).body[key] as unknown[]).length
   return {
-    items: await get('items', 'items'),
-    accounts: await get('accounts', 'accounts'),
-    transactions: await get('transactions', 'transactions'),
+    items: ((await api.items(env, user.token)).body.items as unknown[]).length,
+    accounts: ((await api.accounts(env, user.token)).body.accounts as unknown[]).length,
+    transactions: ((await api.transactions(env, user.token)).body.transactions as unknown[]).length,
   }
 }
 
@@ -59,7 +57,7 @@ describe('DELETE /api/v1/banking/users/me', () => {
     expect(await d1Rows(user.id)).toEqual({ item_index: 2, public_token_owners: 2 })
     expect((await objectRows(user.id)).transactions).toBeGreaterThan(0)
 
-    const res = await call(env, 'DELETE', ME, { token: user.token })
+    const res = await api.deleteMe(env, user.token)
     expect(res.status).toBe(204)
     expect(res.text).toBe('')
     expect(await removedAtPlaid(env, itemIds)).toEqual([true, true])
@@ -82,7 +80,7 @@ describe('DELETE /api/v1/banking/users/me', () => {
     const env = testEnv()
     const { user, itemIds } = await userWithTwoItems(env)
     await emulator.removeAtPlaid(env, itemIds[0] as string)
-    expect((await call(env, 'DELETE', ME, { token: user.token })).status).toBe(204)
+    expect((await api.deleteMe(env, user.token)).status).toBe(204)
     expect(await removedAtPlaid(env, itemIds)).toEqual([true, true])
     expect(await listed(env, user)).toEqual({ items: 0, accounts: 0, transactions: 0 })
   })
@@ -93,7 +91,7 @@ describe('DELETE /api/v1/banking/users/me', () => {
     const stopped = stoppingAfterUserStore('recordPendingLink')
     void exchange({ ...env, USER_STORE: stopped.namespace } as TestEnv, user, await emulator.publicToken(env))
     await stopped.reached
-    const res = await call(env, 'DELETE', '/api/v1/banking/users/me', { token: user.token })
+    const res = await api.deleteMe(env, user.token)
     expect(res.status).toBe(204)
     expect((await emulator.items(env)).map((i) => i.removed)).toEqual([true])
   })
@@ -101,9 +99,9 @@ describe('DELETE /api/v1/banking/users/me', () => {
   it('is idempotent: called again, or for a user with nothing, it answers 204', async () => {
     const env = testEnv()
     const { user } = await userWithTwoItems(env)
-    expect((await call(env, 'DELETE', ME, { token: user.token })).status).toBe(204)
-    expect((await call(env, 'DELETE', ME, { token: user.token })).status).toBe(204)
-    expect((await call(env, 'DELETE', ME, { token: (await newUser()).token })).status).toBe(204)
+    expect((await api.deleteMe(env, user.token)).status).toBe(204)
+    expect((await api.deleteMe(env, user.token)).status).toBe(204)
+    expect((await api.deleteMe(env, (await newUser()).token)).status).toBe(204)
     expect(await listed(env, user)).toEqual({ items: 0, accounts: 0, transactions: 0 })
   })
 
@@ -120,7 +118,7 @@ describe('DELETE /api/v1/banking/users/me', () => {
       error_code: 'ITEM_LOCKED',
       error_message: 'the account is locked',
     })
-    const failed = await call(env, 'DELETE', ME, { token: user.token })
+    const failed = await api.deleteMe(env, user.token)
     expect(failed.status).toBe(400)
     expect(failed.body).toMatchObject({
       detail: 'Failed to delete user data: the account is locked',
@@ -129,7 +127,7 @@ describe('DELETE /api/v1/banking/users/me', () => {
     expect(await removedAtPlaid(env, itemIds)).toEqual([true, false])
     expect((await listed(env, user)).items).toBe(1)
 
-    expect((await call(env, 'DELETE', ME, { token: user.token })).status).toBe(204)
+    expect((await api.deleteMe(env, user.token)).status).toBe(204)
     expect(await removedAtPlaid(env, itemIds)).toEqual([true, true])
     expect(await listed(env, user)).toEqual({ items: 0, accounts: 0, transactions: 0 })
     expect(await d1Rows(user.id)).toEqual({ item_index: 0, public_token_owners: 0 })
@@ -138,7 +136,7 @@ describe('DELETE /api/v1/banking/users/me', () => {
   it("deletes an earlier release's rows from the old D1 tables too, so none come back into the emptied object", async () => {
     const env = testEnv()
     const { user, itemId } = await userOnlyInD1(env)
-    expect((await call(env, 'DELETE', ME, { token: user.token })).status).toBe(204)
+    expect((await api.deleteMe(env, user.token)).status).toBe(204)
     for (const table of LEGACY_TABLES) {
       const left = await db().prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE user_id = ?`).bind(user.id).first()
       expect(left, table).toEqual({ n: 0 })
@@ -150,7 +148,7 @@ describe('DELETE /api/v1/banking/users/me', () => {
   it('answers 401 without a bearer token, and deletes nothing', async () => {
     const env = testEnv()
     const { user, itemIds } = await userWithTwoItems(env)
-    expect((await call(env, 'DELETE', ME)).status).toBe(401)
+    expect((await api.deleteMe(env, undefined)).status).toBe(401)
     expect(await removedAtPlaid(env, itemIds)).toEqual([false, false])
     expect((await listed(env, user)).items).toBe(2)
   })
@@ -160,7 +158,7 @@ describe('DELETE /api/v1/operator/users/{user_id}', () => {
   it("deletes a user's data with OPERATOR_TOKEN as the bearer, no user token involved", async () => {
     const env = testEnv({ OPERATOR_TOKEN })
     const { user, itemIds } = await userWithTwoItems(env)
-    const res = await call(env, 'DELETE', operatorPath(user.id), { token: OPERATOR_TOKEN })
+    const res = await api.deleteUser(env, OPERATOR_TOKEN, user.id)
     expect(res.status).toBe(204)
     expect(await removedAtPlaid(env, itemIds)).toEqual([true, true])
     expect(await d1Rows(user.id)).toEqual({ item_index: 0, public_token_owners: 0 })
@@ -171,7 +169,7 @@ describe('DELETE /api/v1/operator/users/{user_id}', () => {
     const env = testEnv({ OPERATOR_TOKEN })
     const { user, itemIds } = await userWithTwoItems(env)
     for (const token of [undefined, `${OPERATOR_TOKEN}x`, OPERATOR_TOKEN.slice(0, -1), user.token]) {
-      const res = await call(env, 'DELETE', operatorPath(user.id), { token })
+      const res = await api.deleteUser(env, token, user.id)
       expect(res.status).toBe(401)
       expect(res.body).toEqual({
         detail: 'missing or wrong operator token: send Authorization: Bearer <OPERATOR_TOKEN>',
@@ -185,7 +183,7 @@ describe('DELETE /api/v1/operator/users/{user_id}', () => {
     const env = testEnv()
     const { user, itemIds } = await userWithTwoItems(env)
     for (const token of [OPERATOR_TOKEN, user.token]) {
-      expect(await call(env, 'DELETE', operatorPath(user.id), { token })).toMatchObject({
+      expect(await api.deleteUser(env, token, user.id)).toMatchObject({
         status: 404,
         body: { detail: 'not found' },
       })
@@ -195,14 +193,14 @@ describe('DELETE /api/v1/operator/users/{user_id}', () => {
 
   it('refuses a user_id longer than an identity provider gives (255 characters) with 422', async () => {
     const env = testEnv({ OPERATOR_TOKEN })
-    const res = await call(env, 'DELETE', operatorPath('u'.repeat(256)), { token: OPERATOR_TOKEN })
+    const res = await api.deleteUser(env, OPERATOR_TOKEN, 'u'.repeat(256))
     expect(res.status).toBe(422)
     expect(res.body.detail).toBe("user_id must be 1 to 255 characters: the sub of the user's tokens")
   })
 
   it('answers 500 naming OPERATOR_TOKEN when it is shorter than 32 characters, never its value', async () => {
     const env = testEnv({ OPERATOR_TOKEN: 'too-short-secret' })
-    const res = await call(env, 'DELETE', operatorPath('someone'), { token: 'too-short-secret' })
+    const res = await api.deleteUser(env, 'too-short-secret', 'someone')
     expect(res.status).toBe(500)
     expect(res.body.detail).toBe(
       'Failed to delete user data: server misconfigured: OPERATOR_TOKEN is shorter than 32 characters; set it to at least 32 random characters (openssl rand -base64 32 | wrangler secret put OPERATOR_TOKEN)',

@@ -1,13 +1,15 @@
 /// <reference types="vite/client" />
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test'
-import { describe, expect, it } from 'vitest'
+import { describe, expect } from 'vitest'
 import worker from '../../src/index'
 import { MAX_RETRIES, type WebhookJob } from '../../src/queue/jobs'
 import wranglerToml from '../../wrangler.toml?raw'
+import { itemOf } from '../helpers/api'
 import { unavailableD1 } from '../helpers/d1'
-import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
+import { emulator } from '../helpers/emulator'
+import { type TestEnv, testEnv } from '../helpers/env'
+import { it } from '../helpers/fixtures'
 import { captureLogs, logRecords } from '../helpers/logs'
-import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 type Logged = Record<string, unknown> & { level: string; message: string }
 
@@ -56,12 +58,6 @@ const deadRows = async (env: TestEnv, messageId: string) =>
       .bind(messageId)
       .all<Record<string, unknown>>()
   ).results
-
-const itemOf = async (env: TestEnv, user: User, itemId: string) =>
-  (await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })).body.item as Record<
-    string,
-    unknown
-  >
 
 const unavailableDb = unavailableD1()
 
@@ -116,10 +112,9 @@ describe('webhook jobs that keep failing', () => {
     for (const { settings } of consumers) expect(Number(settings.max_retries)).toBeLessThanOrEqual(100)
   })
 
-  it('are recorded with their last error, logged and acknowledged when their last retry fails', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('are recorded with their last error, logged and acknowledged when their last retry fails', async ({
+    linked: { env, itemId },
+  }) => {
     await emulator.fault(env, { endpoint: '/transactions/sync', kind: 'status', status: 503, times: 0 })
     const job = syncJob(itemId)
     const id = `dead-${crypto.randomUUID()}`
@@ -236,12 +231,9 @@ describe('the dead-letter queue consumer', () => {
 })
 
 describe('Plaid errors no retry can fix', () => {
-  it.each(['ITEM_NOT_FOUND', 'INVALID_ACCESS_TOKEN'])(
+  it.for(['ITEM_NOT_FOUND', 'INVALID_ACCESS_TOKEN'])(
     '%s from a webhook sync is recorded on the Item, logged and acknowledged without retrying',
-    async (code) => {
-      const env = testEnv()
-      const user = await newUser()
-      const itemId = itemIdOf(await linkItem(env, user))
+    async (code, { linked: { env, user, itemId } }) => {
       await emulator.fault(env, {
         endpoint: '/transactions/sync',
         kind: 'plaid_error',

@@ -1,13 +1,16 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test'
 import { env as baseEnv } from 'cloudflare:workers'
-import { describe, expect, it, vi } from 'vitest'
+import { describe, expect, vi } from 'vitest'
 import worker from '../../src/index'
 import type { WebhookJob } from '../../src/queue/jobs'
-import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser, type User } from '../helpers/linking'
+import { deliver, itemOf } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { type TestEnv, testEnv } from '../helpers/env'
+import { it } from '../helpers/fixtures'
+import { itemIdOf, linkItem, linkItemBeforeFirstSync, newUser } from '../helpers/linking'
 import { captureLogs, logRecords } from '../helpers/logs'
 import { byId, core, listAll } from '../helpers/transactions'
 import { waitFor } from '../helpers/wait'
-import { call, deliver, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
 /**
  * The queue's consumer runs with the Worker's own bindings, so tests that go through the real
@@ -44,10 +47,6 @@ async function deliverAll(env: TestEnv) {
   for (const delivery of sent) expect((await deliver(env, delivery)).status).toBe(200)
   return sent
 }
-
-const statusOf = async (env: TestEnv, user: User, itemId: string) =>
-  ((await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })).body.item as { status: string })
-    .status
 
 describe('webhooks drive the sync (through the real queue)', () => {
   it(
@@ -121,7 +120,7 @@ describe('webhooks drive the sync (through the real queue)', () => {
       await deliverAll(env)
       expect(
         await waitFor(
-          () => statusOf(env, user, itemId),
+          async () => (await itemOf(env, user, itemId)).status,
           (s) => s === 'login_required',
           { ...QUEUE_WAIT, what: 'status login_required' },
         ),
@@ -131,7 +130,7 @@ describe('webhooks drive the sync (through the real queue)', () => {
       await deliverAll(env)
       expect(
         await waitFor(
-          () => statusOf(env, user, itemId),
+          async () => (await itemOf(env, user, itemId)).status,
           (s) => s === 'good',
           { ...QUEUE_WAIT, what: 'status good' },
         ),
@@ -220,25 +219,21 @@ describe('the queue consumer', () => {
     )
   })
 
-  it.each([
+  it.for([
     ['PENDING_EXPIRATION', 'pending_expiration'],
     ['PENDING_DISCONNECT', 'pending_disconnect'],
     ['USER_PERMISSION_REVOKED', 'permission_revoked'],
-  ])('ITEM/%s sets the status to %s', async (code, status) => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  ] as const)('ITEM/%s sets the status to %s', async ([code, status], { linked: { env, user, itemId } }) => {
     await consume(env, [job(itemId, 'ITEM', code)])
-    expect(await statusOf(env, user, itemId)).toBe(status)
+    expect((await itemOf(env, user, itemId)).status).toBe(status)
   })
 
-  it('acknowledges (does not retry) a sync that needs the user, leaving the Item marked', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('acknowledges (does not retry) a sync that needs the user, leaving the Item marked', async ({
+    linked: { env, user, itemId },
+  }) => {
     await emulator.requireLogin(env, itemId)
     const result = await consume(env, [job(itemId, 'TRANSACTIONS', 'SYNC_UPDATES_AVAILABLE')])
     expect(result.explicitAcks).toEqual(['m0'])
-    expect(await statusOf(env, user, itemId)).toBe('login_required')
+    expect((await itemOf(env, user, itemId)).status).toBe('login_required')
   })
 })

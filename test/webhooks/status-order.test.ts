@@ -1,8 +1,10 @@
-import { describe, expect, it } from 'vitest'
-import { itemIdOf, linkItem, newUser, type User } from '../helpers/linking'
+import { describe, expect } from 'vitest'
+import { api, deliverAndConsume, itemOf, WEBHOOK_URL } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import type { TestEnv } from '../helpers/env'
+import { it } from '../helpers/fixtures'
 import { captureLogs, logRecords } from '../helpers/logs'
 import { now } from '../helpers/tokens'
-import { call, deliverAndConsume, emulator, type TestEnv, testEnv, WEBHOOK_URL } from '../helpers/worker'
 
 type PlaidError = { error_type: string; error_code: string; error_message: string; display_message: null }
 
@@ -49,17 +51,10 @@ async function sendItemWebhook(
   })
 }
 
-const itemOf = async (env: TestEnv, user: User, itemId: string) =>
-  (await call(env, 'GET', `/api/v1/banking/items/${itemId}`, { token: user.token })).body.item as Record<
-    string,
-    unknown
-  >
-
 describe('ITEM status webhooks arriving out of order', () => {
-  it('an ERROR delivered after a LOGIN_REPAIRED that Plaid signed later leaves the Item good', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('an ERROR delivered after a LOGIN_REPAIRED that Plaid signed later leaves the Item good', async ({
+    linked: { env, user, itemId },
+  }) => {
     await sendItemWebhook(env, itemId, 'ERROR', now() - 120)
     expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'login_required' })
     await sendItemWebhook(env, itemId, 'LOGIN_REPAIRED', now() - 30)
@@ -70,10 +65,9 @@ describe('ITEM status webhooks arriving out of order', () => {
     expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'good', error_code: null })
   })
 
-  it('a status webhook signed later than the last one applied still applies', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('a status webhook signed later than the last one applied still applies', async ({
+    linked: { env, user, itemId },
+  }) => {
     await sendItemWebhook(env, itemId, 'LOGIN_REPAIRED', now() - 120)
     await sendItemWebhook(env, itemId, 'ERROR', now() - 60)
     expect(await itemOf(env, user, itemId)).toMatchObject({
@@ -84,10 +78,9 @@ describe('ITEM status webhooks arriving out of order', () => {
     expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'pending_expiration' })
   })
 
-  it('an ERROR the user cannot fix records its code and keeps the status an earlier webhook set', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('an ERROR the user cannot fix records its code and keeps the status an earlier webhook set', async ({
+    linked: { env, user, itemId },
+  }) => {
     await sendItemWebhook(env, itemId, 'PENDING_EXPIRATION', now() - 60)
     await sendItemWebhook(env, itemId, 'ERROR', now() - 30, { error: INSTITUTION_DOWN })
     expect(await itemOf(env, user, itemId)).toMatchObject({
@@ -98,15 +91,14 @@ describe('ITEM status webhooks arriving out of order', () => {
 })
 
 describe('ITEM status webhooks and errors the API observes itself', () => {
-  it('a login error a sync meets after a status webhook is recorded, so the frontend offers update mode', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('a login error a sync meets after a status webhook is recorded, so the frontend offers update mode', async ({
+    linked: { env, user, itemId },
+  }) => {
     await sendItemWebhook(env, itemId, 'PENDING_EXPIRATION', now() - 30)
     expect(await itemOf(env, user, itemId)).toMatchObject({ status: 'pending_expiration' })
 
     await emulator.requireLogin(env, itemId)
-    const synced = await call(env, 'POST', `/api/v1/banking/items/${itemId}/sync`, { token: user.token })
+    const synced = await api.sync(env, user.token, itemId)
     expect(synced.status).toBe(400)
     expect(synced.body).toMatchObject({ error_code: 'ITEM_LOGIN_REQUIRED' })
     expect(await itemOf(env, user, itemId)).toMatchObject({
@@ -117,10 +109,7 @@ describe('ITEM status webhooks and errors the API observes itself', () => {
 })
 
 describe('queue consumer log lines', () => {
-  it('carry the request id of the webhook request that queued the job', async () => {
-    const env = testEnv()
-    const user = await newUser()
-    const itemId = itemIdOf(await linkItem(env, user))
+  it('carry the request id of the webhook request that queued the job', async ({ linked: { env, itemId } }) => {
     const requestId = `plaid-${crypto.randomUUID()}`
     const { logs } = await captureLogs(() =>
       sendItemWebhook(env, itemId, 'PENDING_EXPIRATION', now(), { headers: { 'X-Request-Id': requestId } }),

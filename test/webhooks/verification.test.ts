@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { WebhookJob } from '../../src/queue/jobs'
+import { api } from '../helpers/api'
+import { emulator } from '../helpers/emulator'
+import { type TestEnv, testEnv } from '../helpers/env'
 import { captureLogs, logRecords } from '../helpers/logs'
-import { call, emulator, type TestEnv, testEnv } from '../helpers/worker'
 
-const PATH = '/api/v1/banking/webhooks'
 const now = () => Math.floor(Date.now() / 1000)
 const body = JSON.stringify({
   environment: 'sandbox',
@@ -27,7 +28,7 @@ function recordingEnv(): { env: TestEnv; sent: WebhookJob[] } {
 }
 
 async function post(env: TestEnv, payload: string, verification?: string) {
-  return call(env, 'POST', PATH, {
+  return api.webhook(env, {
     headers: { 'Content-Type': 'application/json', ...(verification ? { 'Plaid-Verification': verification } : {}) },
     body: payload,
   })

@@ -1,113 +1,13 @@
 /**
- * Drives the Worker through its front door (`worker.fetch`) with a per-test environment: each
- * test gets its own Plaid client id, which the emulator treats as a separate Plaid team, so
- * faults and Items never leak between tests running in parallel.
+ * The Plaid emulator's control plane (`/emulator/*`, see emulator/emulator.ts), scoped to the
+ * test's Plaid client id: faults, Items changed "at Plaid", webhooks sent, calls counted.
  */
 
-import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from 'cloudflare:test'
-import { env as baseEnv } from 'cloudflare:workers'
 import type { FaultSpec } from '../../emulator/faults'
-import type { Bindings } from '../../src/config'
-import worker from '../../src/index'
-import type { WebhookJob } from '../../src/queue/jobs'
+import { WEBHOOK_URL } from './api'
+import type { TestEnv } from './env'
 
 export const EMULATOR_URL = 'http://plaid.test'
-/** Where Items created in tests send their webhooks: this API's webhook route. */
-export const WEBHOOK_URL = 'https://api.example.com/api/v1/banking/webhooks'
-
-export type TestEnv = Bindings & { PLAID_CLIENT_ID: string }
-
-/**
- * A WEBHOOK_QUEUE that keeps what the Worker sends, for the test to hand to the Worker's queue()
- * handler with its own env (runQueue). The real queue's consumer runs with the Worker's own
- * bindings, and so with another Plaid client id than the test's.
- */
-export class RecordingQueue {
-  readonly jobs: WebhookJob[] = []
-  async send(job: WebhookJob): Promise<void> {
-    this.jobs.push(structuredClone(job))
-  }
-  async sendBatch(messages: Iterable<{ body: WebhookJob }>): Promise<void> {
-    for (const { body } of messages) this.jobs.push(structuredClone(body))
-  }
-}
-
-export function testEnv(overrides: Partial<Bindings> = {}): TestEnv {
-  return {
-    ...baseEnv,
-    PLAID_CLIENT_ID: `test-client-${crypto.randomUUID()}`,
-    WEBHOOK_QUEUE: new RecordingQueue() as unknown as Queue<WebhookJob>,
-    ...overrides,
-  } as TestEnv
-}
-
-/** The jobs the Worker has queued with this env and no test has run yet. */
-export function queuedJobs(env: Bindings): WebhookJob[] {
-  const queue = env.WEBHOOK_QUEUE as unknown
-  if (!(queue instanceof RecordingQueue)) throw new Error('this env uses the real queue, not a RecordingQueue')
-  return queue.jobs
-}
-
-/**
- * Hands every queued job to the Worker's queue() handler, with this env, until none is left;
- * answers what the consumer did with the jobs (none retried, unless `allowRetries`).
- */
-export async function runQueue(
-  env: Bindings,
-  { allowRetries = false } = {},
-): Promise<{ ran: WebhookJob[]; retried: WebhookJob[] }> {
-  const jobs = queuedJobs(env)
-  const ran: WebhookJob[] = []
-  const retried: WebhookJob[] = []
-  while (jobs.length > 0) {
-    const messages = jobs.splice(0, jobs.length).map((body, i) => ({ id: `job-${ran.length + i}`, body }))
-    const batch = createMessageBatch<WebhookJob>(
-      'plaid-webhooks',
-      messages.map(({ id, body }) => ({ id, timestamp: new Date(), attempts: 1, body })),
-    )
-    const ctx = createExecutionContext()
-    await worker.queue(batch, env, ctx)
-    const result = await getQueueResult(batch, ctx)
-    const retriedIds = new Set(result.retryMessages.map((m: { msgId: string }) => m.msgId))
-    ran.push(...messages.map((m) => m.body))
-    retried.push(...messages.filter((m) => retriedIds.has(m.id)).map((m) => m.body))
-  }
-  if (retried.length > 0 && !allowRetries) throw new Error('the queue consumer asked for a retry')
-  return { ran, retried }
-}
-
-export type CallOptions = { token?: string; body?: unknown; headers?: Record<string, string> }
-export type CallResult = { status: number; headers: Headers; body: Record<string, unknown>; text: string }
-
-export async function call(
-  env: Bindings,
-  method: string,
-  path: string,
-  options: CallOptions = {},
-): Promise<CallResult> {
-  const headers = new Headers(options.headers)
-  if (options.token !== undefined) headers.set('Authorization', `Bearer ${options.token}`)
-  let body: string | undefined
-  if (options.body !== undefined) {
-    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body)
-    if (!headers.has('Content-Type')) headers.set('Content-Type', 'application/json')
-  }
-  const ctx = createExecutionContext()
-  const response = await worker.fetch(
-    new Request(`https://api.example.com${path}`, { method, headers, body }),
-    env,
-    ctx,
-  )
-  await waitOnExecutionContext(ctx)
-  const text = await response.text()
-  let json: Record<string, unknown> = {}
-  try {
-    json = text ? JSON.parse(text) : {}
-  } catch {
-    json = {}
-  }
-  return { status: response.status, headers: response.headers, body: json, text }
-}
 
 /** The emulator's control API, scoped to the test's Plaid client id. */
 export const emulator = {
@@ -257,7 +157,6 @@ export const emulator = {
       headers: { 'PLAID-CLIENT-ID': env.PLAID_CLIENT_ID },
     })
   },
-  /** How many times each Plaid path was called for this test's client id. */
   /** The link tokens Plaid issued to this client, and what each is for. */
   async linkTokens(env: TestEnv): Promise<EmulatedLinkToken[]> {
     const response = await fetch(`${EMULATOR_URL}/emulator/link-tokens`, {
@@ -265,6 +164,7 @@ export const emulator = {
     })
     return ((await response.json()) as { link_tokens: EmulatedLinkToken[] }).link_tokens
   },
+  /** How many times each Plaid path was called for this test's client id. */
   async calls(env: TestEnv): Promise<Record<string, number>> {
     const response = await fetch(`${EMULATOR_URL}/emulator/calls`, {
       headers: { 'PLAID-CLIENT-ID': env.PLAID_CLIENT_ID },
@@ -301,22 +201,6 @@ export type PlaidTransaction = {
   date: string
   pending: boolean
   pending_transaction_id: string | null
-}
-
-/** Delivers a webhook the emulator sent, through the Worker's front door, exactly as sent. */
-export function deliver(env: Bindings, delivery: WebhookDelivery): Promise<CallResult> {
-  const url = new URL(delivery.url)
-  return call(env, 'POST', url.pathname, { headers: delivery.headers, body: delivery.body })
-}
-
-/**
- * Delivers a webhook through the front door and then hands what it queued to the Worker's
- * queue() handler, with this test's env throughout.
- */
-export async function deliverAndConsume(env: TestEnv, delivery: WebhookDelivery): Promise<void> {
-  const res = await deliver(env, delivery)
-  if (res.status !== 200) throw new Error(`webhook refused: ${res.status} ${res.text}`)
-  await runQueue(env)
 }
 
 export type EmulatedItem = {

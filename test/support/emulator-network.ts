@@ -4,7 +4,7 @@
  * to any other host is reported on stderr and its connection dropped, so no test can reach a real
  * host and the Worker sees exactly what an unreachable host looks like. Every Plaid exchange is recorded for the contract check.
  * Webhooks are not POSTed anywhere: each client id's wait in its outbox (GET /emulator/webhooks).
- * workerd reports each connection dropped on purpose as an uncaught exception; quietDroppedConnections()
+ * workerd reports each connection dropped on purpose as an uncaught exception; quietExpectedReports()
  * keeps exactly those reports, as many as connections were dropped, out of the run's output, and
  * those of what tests do to Durable Objects on purpose.
  */
@@ -14,16 +14,16 @@ import type { Socket } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { getRequestListener } from '@hono/node-server'
-import { createEmulator } from '../emulator/emulator'
-import { DISCONNECT_HEADER } from '../emulator/pipeline'
+import { createEmulator } from '../../emulator/emulator'
+import { DISCONNECT_HEADER } from '../../emulator/pipeline'
 import { createIdentityProvider } from './idp'
 
 export const EMULATOR_HOST = 'plaid.test'
-/** The stand-in identity provider (test/idp.ts). */
+/** The stand-in identity provider (test/support/idp.ts). */
 export const IDP_HOST = 'idp.test'
 /** A host the tests use to stand for "Plaid cannot be reached". */
 export const UNREACHABLE_HOST = 'unreachable.test'
-export const EXCHANGES_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../.contract/exchanges.jsonl')
+export const EXCHANGES_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../.contract/exchanges.jsonl')
 
 /**
  * Hosts the Worker picks without PLAID_BASE_URL (Plaid's own, and the emulator's dev address).
@@ -63,10 +63,43 @@ const TEST_OBJECT_REPORTS = [
   /^uncaught exception; source = Uncaught \(in promise\); stack = Error: (SQLITE_ERROR: )?simulated storage failure/,
 ]
 
+/**
+ * workerd's reports of errors the user's object throws to the Worker by design, which the Worker
+ * turns into an answer (workerd logs every error an object's method throws across RPC, with its
+ * stack, though the caller handles it). Each is recognised by its message and the object's frame
+ * that throws it.
+ */
+const OBJECT_ANSWERS = [
+  // A run dropped as abandoned meets its next page (store/sync-staging.ts): the sync answers 500.
+  /^uncaught exception; source = Uncaught \(in promise\); stack = Error: sync run dropped\n {4}at stagePage \(/,
+  // A call while the user's rows are still moving in (store/legacy-import.ts): the API answers 503.
+  /^uncaught exception; source = Uncaught \(in promise\); stack = MoveInProgressError: your data is being moved to its new storage; try again in a few seconds\n {4}at UserStore\.storageOf \(/,
+]
+
+/**
+ * What workerd prints when the move's D1 record fails inside the object's blockConcurrencyWhile:
+ * test/storage-move-rollout.test.ts renames storage_moves away for one request to provoke it.
+ * The rejection, the input gate it breaks, and that gate's two reports.
+ */
+const MISSING_MOVES_TABLE = [
+  /^uncaught exception; source = Uncaught \(in promise\); stack = Error: D1_ERROR: no such table: storage_moves: SQLITE_ERROR\n {4}at D1DatabaseSessionAlwaysPrimary\._sendOrThrow /,
+  /^Annotating with brokenness; internalMessage = jsg\.Error: D1_ERROR: no such table: storage_moves: SQLITE_ERROR; brokennessReason = broken\.inputGateBroken\n$/,
+  /^uncaught exception; exception = \S+: failed: broken\.inputGateBroken; jsg\.Error: D1_ERROR: no such table: storage_moves: SQLITE_ERROR\nstack: [^\n]*\n$/,
+]
+
+/**
+ * What workerd prints each time the pool closes its WebSocket to a test file's runner (pool
+ * 0.15.1). Neither the Worker nor the emulator opens a WebSocket, so every such report is the pool's.
+ */
+const POOL_SOCKET_CLOSED =
+  /^exception = workerd\/api\/web-socket\.c\+\+:\d+: disconnected: WebSocket peer disconnected\n$/
+
+const EXPECTED_REPORTS = [...TEST_OBJECT_REPORTS, ...OBJECT_ANSWERS, ...MISSING_MOVES_TABLE, POOL_SOCKET_CLOSED]
+
 /** How many more of each report the connections dropped so far account for. */
 const expectedReports = DROP_REPORTS.map(() => 0)
 
-/** Drops the connection on purpose: its reports are expected, so quietDroppedConnections() holds them back. */
+/** Drops the connection on purpose: its reports are expected, so quietExpectedReports() holds them back. */
 function dropConnection(socket: Socket) {
   DROP_REPORTS.forEach(({ perDrop }, i) => {
     expectedReports[i] = (expectedReports[i] ?? 0) + perDrop
@@ -77,9 +110,10 @@ function dropConnection(socket: Socket) {
 /**
  * Holds back workerd's reports of connections this network dropped on purpose (the pool prints
  * workerd's log lines to stdout and stderr, one write each, with no hook to filter them). Only
- * as many as the drops account for are held back, so a report beyond them still shows.
+ * as many as the drops account for are held back, so a report beyond them still shows. Also holds
+ * back the reports above.
  */
-export function quietDroppedConnections() {
+export function quietExpectedReports() {
   for (const stream of [process.stdout, process.stderr]) {
     const write = stream.write.bind(stream) as (...args: unknown[]) => boolean
     stream.write = ((chunk: unknown, ...rest: unknown[]) => {
@@ -87,7 +121,7 @@ export function quietDroppedConnections() {
       const report = DROP_REPORTS.findIndex(({ pattern }) => pattern.test(text))
       const dropped = report !== -1 && (expectedReports[report] ?? 0) > 0
       if (dropped) expectedReports[report] = (expectedReports[report] ?? 0) - 1
-      if (dropped || TEST_OBJECT_REPORTS.some((pattern) => pattern.test(text))) {
+      if (dropped || EXPECTED_REPORTS.some((pattern) => pattern.test(text))) {
         const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined
         callback?.()
         return true
