@@ -72,8 +72,8 @@ const TEST_OBJECT_REPORTS = [
 const OBJECT_ANSWERS = [
   // A run dropped as abandoned meets its next page (store/sync-staging.ts): the sync answers 500.
   /^uncaught exception; source = Uncaught \(in promise\); stack = Error: sync run dropped\n {4}at stagePage \(/,
-  // A call while the user's rows are still moving in (store/legacy-import.ts): the API answers 503.
-  /^uncaught exception; source = Uncaught \(in promise\); stack = MoveInProgressError: your data is being moved to its new storage; try again in a few seconds\n {4}at UserStore\.storageOf \(/,
+  // A call while the user's rows are still moving in (store/legacy/gate.ts): the API answers 503.
+  /^uncaught exception; source = Uncaught \(in promise\); stack = MoveInProgressError: your data is being moved to its new storage; try again in a few seconds\n {4}at legacyGate \([^\n]*\n {4}at UserStore\.storageOf \(/,
 ]
 
 /**
