@@ -28,7 +28,7 @@ async function main(): Promise<number> {
     // The emulator in this process and the API under `wrangler dev`, which startStack gives the
     // emulator's dev client id (--var PLAID_CLIENT_ID): the Items we link and the webhook keys we
     // sign with are the ones the Worker sees.
-    const stack = await startStack({ workdir, progress, onOutput: onWranglerLine })
+    const stack = await startStack({ workdir, progress, onOutput: onWranglerLine, withoutAssets: true })
     const ctx: BenchContext = stack
     const leader = stack.wrangler.pid
     if (leader === undefined) throw new Error('wrangler dev has no pid')

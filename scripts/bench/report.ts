@@ -102,7 +102,7 @@ export function benchReport(r: BenchResults): string {
     '',
     '_Link token and exchange: a new user per request (the API rate-limits each user); exchange: a new Sandbox public token per request, made before the timed window. Accounts: one user with one Item. Worker CPU: user and system time of the workerd that runs the Worker (with its local D1, objects and queue) over the window, per request._',
     '',
-    '### Link-token CPU against the official SDK (`wrangler dev`, the same emulator, medians of 3 rounds)',
+    '### Link-token CPU against the official SDK (`wrangler dev`, the same emulator, medians of 5 rounds)',
     '',
     table(
       ['Worker', 'workerd CPU µs per link token', 'Own CPU µs (minus the floor)'],

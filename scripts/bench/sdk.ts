@@ -15,7 +15,7 @@ import { type BenchContext, newUser } from './users'
 
 /** The budget: the API's own CPU per link token at most this share of the SDK Worker's. */
 export const CPU_RATIO_BUDGET = 0.22
-const ROUNDS = 3
+const ROUNDS = 5
 const REQUESTS_PER_ROUND = 600
 
 export type SdkComparison = {

@@ -5,8 +5,8 @@
  * Use: `const stack = await startStack({ workdir })`, then `await cleanup()` on the way out.
  */
 import type { ChildProcess } from 'node:child_process'
-import { existsSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import type { EmulatorOptions } from '../../emulator/emulator'
 import { type EmulatorServer, startEmulatorServer } from '../../emulator/server'
 import { EMULATOR_CLIENT_ID, EMULATOR_SECRET } from '../../src/dev-defaults'
@@ -48,6 +48,12 @@ export type StackOptions = {
   progress?: (message: string) => void
   /** More `--var NAME:value` settings for the Worker, given the URL the API will have. */
   vars?: (apiUrl: string) => Record<string, string>
+  /**
+   * Runs the Worker without its static assets (the OpenAPI document). Under `wrangler dev` the
+   * assets' router runs in the Worker's workerd and spends CPU on every request, which Cloudflare
+   * does not count as the Worker's: the bench leaves it out to measure the Worker alone.
+   */
+  withoutAssets?: boolean
 }
 
 export type Stack = {
@@ -100,6 +106,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
   const args = [
     ...['wrangler', 'dev', '--ip', '127.0.0.1', '--port', String(apiPort)],
+    ...(options.withoutAssets ? ['-c', configWithoutAssets(options.workdir)] : []),
     // Fixed and free, so a developer's own `wrangler dev` on 9229 does not collide with ours.
     ...['--inspector-port', String(inspectorPort), '--env-file', envFile],
     // Local storage (D1, Queue) in the temp dir: never touches `npm run dev`'s state.
@@ -134,6 +141,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await sleep(250)
   }
   return { apiUrl, emulatorUrl, clientId, persistTo, wrangler, emulator, tail: () => output }
+}
+
+/** A copy of wrangler.toml in `workdir` without `[assets]`, its paths made absolute. */
+function configWithoutAssets(workdir: string): string {
+  const path = join(workdir, 'wrangler.toml')
+  const config = readFileSync('wrangler.toml', 'utf8')
+    .replace(/^\[assets\]\n(?:[^[\n].*\n)*/m, '')
+    .replace(/^main = "(.*)"$/m, (_, main: string) => `main = ${JSON.stringify(resolve(main))}`)
+  if (config.includes('[assets]')) throw new Error('wrangler.toml: could not leave out [assets]')
+  writeFileSync(path, config)
+  return path
 }
 
 /** Whether the API answers GET /healthz with 200 now. */
