@@ -15,7 +15,7 @@ import {
   url,
 } from '../validate'
 
-// Plaid's enums, as the OpenAPI spec (2020-09-14) lists them.
+// Plaid's enums, as the OpenAPI spec of PLAID_VERSION lists them.
 export const PRODUCTS = [
   'assets',
   'auth',

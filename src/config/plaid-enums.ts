@@ -1,5 +1,5 @@
 /** The enums of Plaid's OpenAPI spec that settings are checked against. */
-// Plaid's `Products` enum (OpenAPI spec, 2020-09-14) minus the ones Link cannot initialize with.
+// Plaid's `Products` enum (OpenAPI spec of PLAID_VERSION) minus the ones Link cannot initialize with.
 export const PRODUCTS = new Set([
   'assets',
   'auth',

@@ -1,7 +1,7 @@
 /**
  * A typed Plaid client over plain `fetch`. Hand-written because the official SDK (axios-based)
  * is several times the size of this whole Worker and puts the secret header in its errors;
- * each method maps to one endpoint of Plaid's OpenAPI spec (version 2020-09-14).
+ * each method maps to one endpoint of Plaid's OpenAPI spec (the version PLAID_VERSION names).
  */
 import type { PlaidConfig } from '../config'
 import { isTransient, PlaidApiError, PlaidConnectionError, PlaidResponseError, PlaidTimeoutError } from './errors'

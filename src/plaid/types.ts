@@ -1,6 +1,6 @@
 /**
  * The subset of Plaid's request and response shapes this API uses, named and typed as in
- * Plaid's OpenAPI spec (2020-09-14). Credentials are sent as headers, so `client_id` and
+ * Plaid's OpenAPI spec (PLAID_VERSION). Credentials are sent as headers, so `client_id` and
  * `secret` are left out of the bodies.
  */
 

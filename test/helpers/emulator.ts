@@ -4,6 +4,7 @@
  */
 
 import type { FaultSpec } from '../../emulator/faults'
+import { PLAID_VERSION } from '../../src/plaid/version'
 import { WEBHOOK_URL } from './api'
 import type { TestEnv } from './env'
 
@@ -227,7 +228,7 @@ async function emulatorPost(env: TestEnv, path: string, body: unknown): Promise<
       'Content-Type': 'application/json',
       'PLAID-CLIENT-ID': env.PLAID_CLIENT_ID,
       'PLAID-SECRET': env.PLAID_SECRET as string,
-      'Plaid-Version': '2020-09-14',
+      'Plaid-Version': PLAID_VERSION,
     },
     body: JSON.stringify(body),
   })
