@@ -6,6 +6,7 @@
  * Plaid's response shapes (AccountBase, Item, ItemWithConsentFields, ItemStatus).
  */
 
+import { PLAID_PRODUCTS } from '../../src/config/plaid-enums'
 import { CUSTOM_USERNAME, customAccounts } from '../custom-user'
 import { INSTITUTIONS } from '../data/institutions'
 import type { Account, Item } from '../model'
@@ -28,7 +29,6 @@ import {
   url,
 } from '../validate'
 import { itemErrorWebhook, webhookUpdateAcknowledged } from '../webhooks/bodies'
-import { PRODUCTS } from './link'
 
 // The spec's ItemRemoveReasonCode.
 const REMOVE_REASONS = [
@@ -48,7 +48,7 @@ export function itemEndpoints(api: EndpointRegistry): void {
   api.post('/sandbox/public_token/create', (body, { tenant }) => {
     checkFields(body, {
       institution_id: { required: true, rule: string },
-      initial_products: { required: true, rule: arrayOf(stringOf(PRODUCTS), { nonEmpty: true }) },
+      initial_products: { required: true, rule: arrayOf(stringOf(PLAID_PRODUCTS), { nonEmpty: true }) },
       options: {
         rule: object({
           webhook: { rule: url },

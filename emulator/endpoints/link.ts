@@ -1,3 +1,4 @@
+import { PLAID_COUNTRY_CODES, PLAID_LANGUAGES, PLAID_PRODUCTS } from '../../src/config/plaid-enums'
 import type { Account, Institution, Item, LinkToken } from '../model'
 import { invalidField } from '../plaid-error'
 import type { EndpointRegistry } from '../registry'
@@ -14,71 +15,6 @@ import {
   stringOf,
   url,
 } from '../validate'
-
-// Plaid's enums, as the OpenAPI spec of PLAID_VERSION lists them.
-export const PRODUCTS = [
-  'assets',
-  'auth',
-  'balance',
-  'balance_plus',
-  'beacon',
-  'identity',
-  'identity_match',
-  'investments',
-  'investments_auth',
-  'liabilities',
-  'payment_initiation',
-  'identity_verification',
-  'transactions',
-  'credit_details',
-  'income',
-  'income_verification',
-  'standing_orders',
-  'transfer',
-  'employment',
-  'recurring_transactions',
-  'transactions_refresh',
-  'signal',
-  'statements',
-  'processor_payments',
-  'processor_identity',
-  'profile',
-  'cra_base_report',
-  'cra_income_insights',
-  'cra_partner_insights',
-  'cra_network_insights',
-  'cra_cashflow_insights',
-  'cra_monitoring',
-  'cra_lend_score',
-  'cra_plaid_credit_score',
-  'layer',
-  'pay_by_bank',
-  'protect_linked_bank',
-  'protect_transactions',
-] as const
-export const COUNTRY_CODES = [
-  'US',
-  'GB',
-  'ES',
-  'NL',
-  'FR',
-  'IE',
-  'CA',
-  'DE',
-  'IT',
-  'PL',
-  'DK',
-  'NO',
-  'SE',
-  'EE',
-  'LT',
-  'LV',
-  'PT',
-  'BE',
-  'AT',
-  'FI',
-] as const
-const LANGUAGES = ['da', 'nl', 'en', 'et', 'fr', 'de', 'hi', 'it', 'lv', 'lt', 'no', 'pl', 'pt', 'ro', 'es', 'sv', 'vi']
 
 // Fields Plaid accepts on /link/token/create that the emulator does not model: accepted, ignored.
 const OTHER_FIELDS = [
@@ -140,7 +76,7 @@ const PRODUCT_LISTS = [
   'additional_consented_products',
 ] as const
 type ProductList = (typeof PRODUCT_LISTS)[number]
-const productList: Rule = arrayOf(stringOf(PRODUCTS))
+const productList: Rule = arrayOf(stringOf(PLAID_PRODUCTS))
 
 function checkProductLists(body: Record<string, unknown>): Record<ProductList, string[]> {
   const lists = Object.fromEntries(
@@ -185,8 +121,8 @@ export function linkEndpoints(api: EndpointRegistry): void {
   api.post('/link/token/create', (body, { tenant }) => {
     checkFields(body, {
       client_name: { required: true, rule: nonEmptyString },
-      language: { required: true, rule: stringOf(LANGUAGES) },
-      country_codes: { required: true, rule: arrayOf(stringOf(COUNTRY_CODES), { nonEmpty: true }) },
+      language: { required: true, rule: stringOf(PLAID_LANGUAGES) },
+      country_codes: { required: true, rule: arrayOf(stringOf(PLAID_COUNTRY_CODES), { nonEmpty: true }) },
       user: {
         required: true,
         rule: object({

@@ -1,8 +1,14 @@
-/** The enums of Plaid's OpenAPI spec that settings are checked against. */
-// Plaid's `Products` enum (OpenAPI spec of PLAID_VERSION) minus the ones Link cannot initialize with.
-export const PRODUCTS = new Set([
+/**
+ * The enums of Plaid's OpenAPI spec (of PLAID_VERSION) that settings are checked against, and
+ * that the emulator checks requests against. Kept free of Worker types so the emulator imports them.
+ */
+
+/** Plaid's `Products` enum. */
+export const PLAID_PRODUCTS = [
   'assets',
   'auth',
+  'balance',
+  'balance_plus',
   'beacon',
   'identity',
   'identity_match',
@@ -37,9 +43,14 @@ export const PRODUCTS = new Set([
   'pay_by_bank',
   'protect_linked_bank',
   'protect_transactions',
-])
-// Plaid's `CountryCode` enum.
-export const COUNTRY_CODES = new Set([
+] as const
+/** Products the enum lists that Link cannot be initialized with. */
+const NOT_FOR_LINK: readonly string[] = ['balance', 'balance_plus']
+/** The products a link token may ask for (PLAID_PRODUCTS and the other product lists). */
+export const PRODUCTS = new Set<string>(PLAID_PRODUCTS.filter((product) => !NOT_FOR_LINK.includes(product)))
+
+/** Plaid's `CountryCode` enum. */
+export const PLAID_COUNTRY_CODES = [
   'US',
   'GB',
   'ES',
@@ -60,9 +71,11 @@ export const COUNTRY_CODES = new Set([
   'BE',
   'AT',
   'FI',
-])
-// The languages `/link/token/create` documents.
-export const LANGUAGES = new Set([
+] as const
+export const COUNTRY_CODES = new Set<string>(PLAID_COUNTRY_CODES)
+
+/** The languages `/link/token/create` documents. */
+export const PLAID_LANGUAGES = [
   'da',
   'nl',
   'en',
@@ -80,4 +93,5 @@ export const LANGUAGES = new Set([
   'es',
   'sv',
   'vi',
-])
+] as const
+export const LANGUAGES = new Set<string>(PLAID_LANGUAGES)
