@@ -3,6 +3,7 @@
  * test's Plaid client id: faults, Items changed "at Plaid", webhooks sent, calls counted.
  */
 
+import type { ItemSummary, LinkTokenSummary, LiveTransaction, WebhookDelivery } from '../../emulator/control-types'
 import type { FaultSpec } from '../../emulator/faults'
 import { PLAID_VERSION } from '../../src/plaid/version'
 import { WEBHOOK_URL } from './api'
@@ -174,52 +175,17 @@ export const emulator = {
   },
 }
 
-export type EmulatedLinkToken = {
-  link_token: string
-  client_user_id: string
-  webhook: string | null
-  redirect_uri: string | null
-  item_id: string | null
-  country_codes: string[]
-  products: string[]
-  /** null: the request did not have the field. */
-  required_if_supported_products: string[] | null
-  optional_products: string[] | null
-  additional_consented_products: string[] | null
-  account_selection_enabled: boolean
-  /** `transactions.days_requested` as sent; null when not sent. */
-  days_requested: number | null
-}
+export type EmulatedLinkToken = LinkTokenSummary
 
 /** An account of a Sandbox custom user (Plaid's override_accounts, reduced to what tests vary). */
 export type SandboxAccount = { name: string; mask: string; type?: string; subtype?: string }
 
-export type WebhookDelivery = { url: string; headers: Record<string, string>; body: string }
-export type PlaidTransaction = {
-  transaction_id: string
-  account_id: string
-  amount: number
-  date: string
-  pending: boolean
-  pending_transaction_id: string | null
-}
+export type { WebhookDelivery }
+/** A transaction the emulator holds for an Item now. */
+export type PlaidTransaction = LiveTransaction
 
-export type EmulatedItem = {
-  item_id: string
-  institution_id: string
-  /** The products the Item was initialized with. */
-  products: string[]
-  /** Plaid's own copy, for checking that this API never shows or stores it in clear. */
-  access_token: string | null
-  /** Where Plaid sends the Item's webhooks. */
-  webhook: string | null
-  removed: boolean
-  /** Whether /transactions/sync has been called on it (Plaid's condition for SYNC_UPDATES_AVAILABLE). */
-  sync_called: boolean
-  login_required: boolean
-  /** The accounts Plaid reports for the Item now. */
-  account_ids: string[]
-}
+/** An Item as the emulator holds it; `access_token` is Plaid's own copy, for checking this API never shows or stores it in clear. */
+export type EmulatedItem = ItemSummary
 
 async function emulatorPost(env: TestEnv, path: string, body: unknown): Promise<Record<string, unknown>> {
   const response = await fetch(`${EMULATOR_URL}${path}`, {
