@@ -1,10 +1,10 @@
 import { requestId } from 'hono/request-id'
+import { PatternRouter } from 'hono/router/pattern-router'
 import { Hono } from 'hono/tiny'
 import { getConfig } from './config'
 import { corsFromSettings } from './cors'
 import { handleError } from './error-handler'
 import { ApiError, ConfigError } from './errors'
-import { createLogger } from './log'
 import { accountRoutes } from './routes/accounts'
 import { exchangeTokenRoutes } from './routes/exchange-token'
 import { itemRoutes } from './routes/items'
@@ -17,20 +17,16 @@ import type { AppEnv } from './types'
 
 export const app = new Hono<AppEnv>()
 
-// Request id first, so every later log line and answer carries it; then CORS, so preflights
-// and error answers alike carry the headers the browser needs; then security headers.
-app.use('*', requestId({ limitLength: 128 }), function attachLogger(c, next) {
-  c.set('log', createLogger({ request_id: c.get('requestId') }))
-  return next()
-})
+// Request id first, so every later log line (logOf) and answer carries it; then CORS, so
+// preflights and error answers alike carry the headers the browser needs; then security headers.
+app.use('*', requestId({ limitLength: 128 }))
 app.use('*', corsFromSettings)
 app.use('*', securityHeaders)
 
 // hono/tiny's router takes `/items/` for `/items`; a path the OpenAPI document does not list
 // answers 404, so a client generated from it never comes to rely on one.
-app.use('*', async function noTrailingSlash(c, next) {
-  if (c.req.path.length > 1 && c.req.path.endsWith('/')) return c.notFound()
-  await next()
+app.use('*', function noTrailingSlash(c, next) {
+  return hasTrailingSlash(c.req.path) ? Promise.resolve(c.notFound()) : next()
 })
 
 // Liveness: the isolate answers. Readiness: it can also serve, which needs valid settings; a
@@ -55,28 +51,34 @@ app.route('/api/v1/banking', webhookRoutes)
 app.route('/api/v1/banking', userRoutes)
 app.route('/api/v1/operator', operatorRoutes)
 
-answerWrongMethods(app)
-// Answered (not thrown) so the middleware above still adds its headers to the 404.
-app.notFound((c) => handleError(new ApiError(404, 'not found'), c))
+const allowedMethods = methodsByPath(app)
+// Answered (not thrown) so the middleware above still adds its headers to the 404. Hono answers a
+// known path with the wrong method as 404 too; clients deserve 405 with `Allow`.
+app.notFound((c) => {
+  const allow = hasTrailingSlash(c.req.path) ? undefined : allowedMethods(c.req.path)
+  const error = allow ? new ApiError(405, 'method not allowed', { Allow: allow }) : new ApiError(404, 'not found')
+  return handleError(error, c)
+})
 app.onError(handleError)
 
+function hasTrailingSlash(path: string): boolean {
+  return path.length > 1 && path.endsWith('/')
+}
+
 /**
- * Hono answers a known path with the wrong method as 404; clients deserve 405 with `Allow`.
- * Registered after every route, so it only catches what no route took.
+ * The `Allow` list of each routed path, looked up only when no route took the request: kept out
+ * of the app's own router, which tests its every entry on every request.
  */
-function answerWrongMethods(hono: Hono<AppEnv>): void {
-  const methodsByPath = new Map<string, Set<string>>()
+function methodsByPath(hono: Hono<AppEnv>): (path: string) => string | undefined {
+  const byPath = new Map<string, Set<string>>()
   for (const route of hono.routes) {
     if (route.method === 'ALL') continue
-    const methods = methodsByPath.get(route.path) ?? new Set(['OPTIONS'])
+    const methods = byPath.get(route.path) ?? new Set(['OPTIONS'])
     methods.add(route.method)
     if (route.method === 'GET') methods.add('HEAD')
-    methodsByPath.set(route.path, methods)
+    byPath.set(route.path, methods)
   }
-  for (const [path, methods] of methodsByPath) {
-    const allow = [...methods].join(', ')
-    hono.all(path, () => {
-      throw new ApiError(405, 'method not allowed', { Allow: allow })
-    })
-  }
+  const router = new PatternRouter<string>()
+  for (const [path, methods] of byPath) router.add('ALL', path, [...methods].join(', '))
+  return (path) => router.match('ALL', path)[0][0]?.[0]
 }

@@ -1,7 +1,6 @@
 import type { Context } from 'hono'
-import { createMiddleware } from 'hono/factory'
 import { type Config, getConfig } from './config'
-import type { Logger } from './log'
+import { createLogger, type Logger } from './log'
 import { PlaidClient } from './plaid/client'
 import type { AppEnv } from './types'
 
@@ -16,20 +15,7 @@ export type ServiceContext = {
   requestId?: string
 }
 
-/**
- * Gives the route a deadline, from the request's start: the identity provider's keys and every
- * Plaid call share what is left of it. The link-token route has one (the seed's contract is an
- * answer within 10 s). Other routes are bounded by each call's own timeout instead, because a
- * cut-off across the whole request would stop a balance check that may take
- * PLAID_BALANCE_TIMEOUT_MS (30 s), or the /item/remove that undoes a half-finished exchange.
- */
-export const withDeadline = (budgetMs: number) =>
-  createMiddleware<AppEnv>(async function withDeadline(c, next) {
-    c.set('deadline', Date.now() + budgetMs)
-    await next()
-  })
-
-/** Until when (epoch ms) this request may wait on other services; undefined: each call's own timeout. */
+/** Until when (epoch ms) this request may wait on other services (its endpoint's `deadlineMs`); undefined: each call's own timeout. */
 export const requestDeadline = (c: Context<AppEnv>): number | undefined => c.get('deadline')
 
 /** The request's settings: read at the first use in a request, then kept on its context. */
@@ -47,8 +33,18 @@ export function serviceContext(c: Context<AppEnv>): ServiceContext {
   return {
     config,
     plaid: new PlaidClient(config.plaid, { deadline: requestDeadline(c) }),
-    log: c.get('log'),
+    log: logOf(c),
     defer: (work) => c.executionCtx.waitUntil(work),
     requestId: c.get('requestId'),
   }
+}
+
+/** The request's logger: every line carries the request's id. Made at its first use. */
+export function logOf(c: Context<AppEnv>): Logger {
+  let log = c.get('log')
+  if (log === undefined) {
+    log = createLogger({ request_id: c.get('requestId') })
+    c.set('log', log)
+  }
+  return log
 }

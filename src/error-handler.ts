@@ -2,6 +2,7 @@ import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { JwksUnavailableError } from './auth/jwks'
+import { logOf } from './context'
 import { TokenCipherError } from './crypto/token-cipher'
 import { ApiError, ConfigError } from './errors'
 import { createLogger, type LogFields } from './log'
@@ -38,8 +39,8 @@ export type Failure = {
  */
 export function handleError(error: Error, c: Context<AppEnv>): Response {
   const failure = toFailure(error, c.get('operation'))
-  // The logger is missing only if the request failed before the first middleware ran.
-  const log = c.get('log') ?? createLogger()
+  // Without a request id only if the request failed before the first middleware ran.
+  const log = c.get('requestId') === undefined ? createLogger() : logOf(c)
   log(failure.status >= 500 ? 'error' : 'warn', 'request failed', {
     method: c.req.method,
     route: c.req.routePath,

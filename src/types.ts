@@ -13,8 +13,8 @@ export type AppEnv = {
     operation: string
     /** The caller's X-Request-Id when it is a sane value, else a new one. */
     requestId: string
-    /** Logs with this request's id on every line. */
-    log: Logger
+    /** Logs with this request's id on every line (src/context `logOf`). */
+    log?: Logger
     /** When the route has one (withDeadline), the time (epoch ms) by which every wait must be over. */
     deadline?: number
   }

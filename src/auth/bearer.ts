@@ -1,5 +1,4 @@
 import type { Context } from 'hono'
-import { createMiddleware } from 'hono/factory'
 import { verify } from 'hono/jwt'
 import type { JWTPayload } from 'hono/utils/jwt/types'
 import type { AuthConfig } from '../config'
@@ -29,11 +28,11 @@ const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*) *$/i
 
 /**
  * Requires `Authorization: Bearer <JWT>`, signed with JWT_SECRET or by the identity provider's
- * keys (JWT_JWKS_URL), and sets `userId` from `sub`.
+ * keys (JWT_JWKS_URL), and sets `userId` from `sub` (a route's `caller`, routes/operation.ts).
  * Only the header is read (no cookie or query fallback), so a token cannot ride in on a URL
  * that ends up in logs.
  */
-export const requireUser = createMiddleware<AppEnv>(async function requireUser(c, next) {
+export async function authenticateUser(c: Context<AppEnv>): Promise<void> {
   const { auth } = configOf(c)
   const header = c.req.header('Authorization')
   if (!header) {
@@ -63,8 +62,7 @@ export const requireUser = createMiddleware<AppEnv>(async function requireUser(c
   }
   if (sub.length > 255) throw new UnauthorizedError('token sub claim is longer than 255 characters')
   c.set('userId', sub)
-  await next()
-})
+}
 
 // Importing the secret costs more CPU than checking the signature, and the settings (so the
 // secret) are fixed for the isolate's life: each one is imported once.

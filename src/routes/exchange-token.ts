@@ -1,24 +1,22 @@
 import { Hono } from 'hono/tiny'
 import type * as v from 'valibot'
-import { requireUser } from '../auth/bearer'
-import { serviceContext } from '../context'
+import { authenticateUser } from '../auth/bearer'
+import { logOf, serviceContext } from '../context'
 import { exchangePublicToken } from '../services/exchange'
 import type { LinkMetadata } from '../services/link-storage'
 import type { AppEnv } from '../types'
 import { readJson } from './input'
-import { operation } from './operation'
+import { endpoint } from './operation'
 import { limitPlaidCalls } from './rate-limit'
 import { ACCEPTED_EXCHANGE_BODY, ExchangeBody, type LinkInstitution } from './schemas'
 
 export const exchangeTokenRoutes = new Hono<AppEnv>().post(
   '/exchange-token',
-  operation('exchange public token'),
-  requireUser,
-  async (c) => {
+  endpoint({ operation: 'exchange public token', caller: authenticateUser }, async (c) => {
     const body = await readJson(c, ExchangeBody, { expected: ACCEPTED_EXCHANGE_BODY })
     const linkSessionId = body.metadata?.link_session_id
     // Plaid asks integrators to keep Link's session id for support: every line of this request has it.
-    if (linkSessionId) c.set('log', c.get('log').with({ link_session_id: linkSessionId }))
+    if (linkSessionId) c.set('log', logOf(c).with({ link_session_id: linkSessionId }))
     const { created, ...linked } = await exchangePublicToken(
       serviceContext(c),
       c.get('userId'),
@@ -28,13 +26,13 @@ export const exchangeTokenRoutes = new Hono<AppEnv>().post(
       // then getItem; D1 only confirms the token is this user's) and costs no budget.
       () => limitPlaidCalls(c),
     )
-    c.get('log')('info', created ? 'item linked' : 'public token replayed', {
+    logOf(c)('info', created ? 'item linked' : 'public token replayed', {
       item_id: linked.item.item_id,
       institution_id: linked.item.institution_id,
     })
     // 201 for a new Item; 200 when the same public token is presented again (idempotent replay).
     return c.json(linked, created ? 201 : 200)
-  },
+  }),
 )
 
 function linkMetadata(metadata: {

@@ -1,18 +1,16 @@
 import { Hono } from 'hono/tiny'
-import { requireUser } from '../auth/bearer'
+import { authenticateUser } from '../auth/bearer'
 import { configOf } from '../context'
 import { ApiError } from '../errors'
 import { listTransactions } from '../services/transactions'
 import type { AppEnv } from '../types'
 import { readQuery } from './input'
-import { operation } from './operation'
+import { endpoint } from './operation'
 import { DEFAULT_PAGE_SIZE, TransactionsQuery } from './schemas'
 
 export const transactionRoutes = new Hono<AppEnv>().get(
   '/transactions',
-  operation('list transactions'),
-  requireUser,
-  async (c) => {
+  endpoint({ operation: 'list transactions', caller: authenticateUser }, async (c) => {
     const config = configOf(c)
     const query = readQuery(c, TransactionsQuery)
     if (query.start_date && query.end_date && query.start_date > query.end_date) {
@@ -28,5 +26,5 @@ export const transactionRoutes = new Hono<AppEnv>().get(
         limit: query.limit ?? DEFAULT_PAGE_SIZE,
       }),
     )
-  },
+  }),
 )

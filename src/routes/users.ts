@@ -1,25 +1,23 @@
 import type { Context } from 'hono'
 import { Hono } from 'hono/tiny'
-import { requireUser } from '../auth/bearer'
-import { requireOperator } from '../auth/operator'
+import { authenticateUser } from '../auth/bearer'
+import { authenticateOperator } from '../auth/operator'
 import { serviceContext } from '../context'
 import { ApiError } from '../errors'
 import { deleteUserData } from '../services/user-deletion'
 import type { AppEnv } from '../types'
-import { operation } from './operation'
+import { endpoint } from './operation'
 import { limitPlaidCalls } from './rate-limit'
 import { MAX_USER_ID } from './schemas'
 
 /** A user asks for everything kept about them to be deleted (idempotent: 204 again when done). */
 export const userRoutes = new Hono<AppEnv>().delete(
   '/users/me',
-  operation('delete user data'),
-  requireUser,
-  async (c) => {
+  endpoint({ operation: 'delete user data', caller: authenticateUser }, async (c) => {
     await limitPlaidCalls(c)
     await deleteUserData(serviceContext(c), c.get('userId'))
     return c.body(null, 204)
-  },
+  }),
 )
 
 function userIdInPath(c: Context<AppEnv>): string {
@@ -33,10 +31,8 @@ function userIdInPath(c: Context<AppEnv>): string {
 /** The same deletion for an operator, for a user who can no longer sign in. */
 export const operatorRoutes = new Hono<AppEnv>().delete(
   '/users/:user_id',
-  operation('delete user data'),
-  requireOperator,
-  async (c) => {
+  endpoint({ operation: 'delete user data', caller: authenticateOperator }, async (c) => {
     await deleteUserData(serviceContext(c), userIdInPath(c))
     return c.body(null, 204)
-  },
+  }),
 )
