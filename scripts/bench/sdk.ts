@@ -10,27 +10,36 @@ import { mapLimit } from '../lib/concurrency'
 import { freePort, sleep, spawnGroup, stopGroup } from '../lib/process'
 import { wranglerEnv } from '../lib/stack'
 import { CONCURRENCY, progress } from './options'
-import { cpuMs, workerdPids } from './proc'
+import { mainThreadCpuMs, workerdPids } from './proc'
 import { type BenchContext, newUser } from './users'
 
 /** The budget: the API's own CPU per link token at most this share of the SDK Worker's. */
 export const CPU_RATIO_BUDGET = 0.22
-const ROUNDS = 5
-const REQUESTS_PER_ROUND = 600
+/**
+ * Each Worker is sent its requests in slices, the three taking turns, so that whatever else the
+ * machine does meanwhile falls on all three alike: measured in long runs one after the other,
+ * the floor alone moved by a third from one run to the next on the development machine.
+ */
+const SLICES = 30
+const REQUESTS_PER_SLICE = 200
+const WARMUP_REQUESTS = 1000
+/** The spread is the lowest and highest ratio over this many consecutive groups of slices. */
+const GROUPS = 5
 
 export type SdkComparison = {
-  /** Medians over the rounds, in µs of workerd CPU per link token. */
+  /** µs of workerd main-thread CPU per link token, over every measured slice. */
   apiUs: number
   sdkUs: number
   floorUs: number
-  /** (api - floor) / (sdk - floor), the median of the rounds' ratios. */
+  /** (api - floor) / (sdk - floor) over every measured slice. */
   ratio: number
+  /** The lowest and highest ratio of the GROUPS groups of slices. */
+  spread: [number, number]
+  requestsEach: number
   pass: boolean
   errors: number
   firstError?: string
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN
 
 /** Starts the SDK Worker under `wrangler dev`, pointed at the same emulator as the API. */
 async function startSdkWorker(ctx: BenchContext) {
@@ -64,16 +73,26 @@ async function startSdkWorker(ctx: BenchContext) {
 }
 
 type Target = { url: string; pids: number[]; request: (token: string) => ApiRequest }
+type Name = 'api' | 'sdk' | 'floor'
+const NAMES: readonly Name[] = ['api', 'sdk', 'floor']
 
-/** The workerd CPU per request, in µs, over `requests` sent CONCURRENCY at a time. */
-async function cpuPerRequest(target: Target, tokens: string[], failures: string[]): Promise<number> {
-  const before = cpuMs(target.pids)
+/** The main-thread CPU, in ms, of sending each token's request, CONCURRENCY at a time. */
+async function cpuOf(target: Target, tokens: string[], failures: string[]): Promise<number> {
+  const before = mainThreadCpuMs(target.pids)
   await mapLimit(tokens, CONCURRENCY, async (token) => {
     const answer = await callApi(target.url, target.request(token), { parse: false })
     if (answer.status !== 200) failures.push(`${target.url}: status ${answer.status}: ${answer.text.slice(0, 200)}`)
   })
-  return ((cpuMs(target.pids) - before) * 1000) / tokens.length
+  return mainThreadCpuMs(target.pids) - before
 }
+
+/** Tokens for `count` requests: a user each (the API allows a user 30 Plaid calls a minute); the floor sends none. */
+const tokensFor = (name: Name, count: number) =>
+  mapLimit(Array.from({ length: count }), CONCURRENCY, async () =>
+    name === 'floor' ? '' : (await newUser('cpu')).token,
+  )
+
+const ownRatio = (ms: Record<Name, number>) => (ms.api - ms.floor) / (ms.sdk - ms.floor)
 
 export async function compareWithSdk(ctx: BenchContext, apiPids: number[]): Promise<SdkComparison> {
   progress('link-token CPU against the official SDK: starting the SDK Worker')
@@ -84,33 +103,37 @@ export async function compareWithSdk(ctx: BenchContext, apiPids: number[]): Prom
       path: `${API_PREFIX}/link-token`,
       headers: bearer(token),
     })
-    const targets = {
+    const targets: Record<Name, Target> = {
       api: { url: ctx.apiUrl, pids: apiPids, request: linkToken },
       sdk: { url: sdk.url, pids: sdk.pids, request: (token: string) => ({ ...linkToken(token), path: '/' }) },
       floor: { url: sdk.url, pids: sdk.pids, request: () => ({ method: 'POST', path: '/floor' }) },
     }
     const failures: string[] = []
-    const rounds: Record<keyof typeof targets, number>[] = []
-    // A round of warm-up first: both Workers compile lazily and open their connections on first use.
-    for (let round = 0; round <= ROUNDS; round++) {
-      const figures = { api: 0, sdk: 0, floor: 0 }
-      for (const name of ['api', 'sdk', 'floor'] as const) {
-        // A user per request: the API allows each user 30 requests that reach Plaid per minute.
-        // The floor sends no token.
-        const tokens = await mapLimit(Array.from({ length: REQUESTS_PER_ROUND }), CONCURRENCY, async () =>
-          name === 'floor' ? '' : (await newUser('cpu')).token,
-        )
-        figures[name] = await cpuPerRequest(targets[name], tokens, failures)
+    // Warm-up first: both Workers compile lazily and open their connections on first use.
+    for (const name of NAMES) await cpuOf(targets[name], await tokensFor(name, WARMUP_REQUESTS), failures)
+    const groups = Array.from({ length: GROUPS }, () => ({ api: 0, sdk: 0, floor: 0 }))
+    for (let slice = 0; slice < SLICES; slice++) {
+      const group = groups[Math.floor((slice * GROUPS) / SLICES)] ?? { api: 0, sdk: 0, floor: 0 }
+      // Each slice starts with another of the three, so none always follows the same one.
+      for (let turn = 0; turn < NAMES.length; turn++) {
+        const name = NAMES[(slice + turn) % NAMES.length] ?? 'api'
+        group[name] += await cpuOf(targets[name], await tokensFor(name, REQUESTS_PER_SLICE), failures)
       }
-      if (round > 0) rounds.push(figures)
-      progress(`link-token CPU round ${round || 'warm-up'}: ${JSON.stringify(figures)}`)
+      if ((slice + 1) % (SLICES / GROUPS) === 0) progress(`link-token CPU: ${slice + 1} of ${SLICES} slices`)
     }
-    const ratio = median(rounds.map((r) => (r.api - r.floor) / (r.sdk - r.floor)))
+    const total = { api: 0, sdk: 0, floor: 0 }
+    for (const group of groups) for (const name of NAMES) total[name] += group[name]
+    const requestsEach = SLICES * REQUESTS_PER_SLICE
+    const perRequest = (ms: number) => (ms * 1000) / requestsEach
+    const ratios = groups.map(ownRatio)
+    const ratio = ownRatio(total)
     return {
-      apiUs: median(rounds.map((r) => r.api)),
-      sdkUs: median(rounds.map((r) => r.sdk)),
-      floorUs: median(rounds.map((r) => r.floor)),
+      apiUs: perRequest(total.api),
+      sdkUs: perRequest(total.sdk),
+      floorUs: perRequest(total.floor),
       ratio,
+      spread: [Math.min(...ratios), Math.max(...ratios)],
+      requestsEach,
       pass: ratio <= CPU_RATIO_BUDGET,
       errors: failures.length,
       firstError: failures[0],
