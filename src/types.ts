@@ -15,7 +15,7 @@ export type AppEnv = {
     requestId: string
     /** Logs with this request's id on every line (src/context `logOf`). */
     log?: Logger
-    /** When the route has one (withDeadline), the time (epoch ms) by which every wait must be over. */
+    /** When the route has one (its endpoint's `deadlineMs`), the time (epoch ms) by which every wait must be over. */
     deadline?: number
   }
 }
