@@ -7,8 +7,11 @@ export type CallerCheck = (c: Context<AppEnv>) => Promise<void>
 export type Endpoint = {
   /** What the route does, so its errors read "Failed to <operation>: <reason>". */
   operation: string
-  /** Omitted only where the handler checks the caller itself (Plaid's webhooks are signed). */
-  caller?: CallerCheck
+  /**
+   * Required, so a new route cannot go unchecked by omission: null only where the handler checks
+   * the caller itself (Plaid's webhooks are signed).
+   */
+  caller: CallerCheck | null
   /**
    * A deadline for the request, from its start: the identity provider's keys and every Plaid call
    * share what is left of it. The link-token route has one (the seed's contract is an answer

@@ -14,7 +14,7 @@ import { MAX_WEBHOOK_BYTES, WebhookBody } from './schemas'
  */
 export const webhookRoutes = new Hono<AppEnv>().post(
   '/webhooks',
-  endpoint({ operation: 'receive webhook' }, async (c) => {
+  endpoint({ operation: 'receive webhook', caller: null }, async (c) => {
     const { config, plaid } = serviceContext(c)
     requireJsonContentType(c)
     const raw = await readBytes(c.req.raw, MAX_WEBHOOK_BYTES)
