@@ -92,6 +92,9 @@ const tokensFor = (name: Name, count: number) =>
     name === 'floor' ? '' : (await newUser('cpu')).token,
   )
 
+/** CPU ms per Worker, none yet. */
+const noCpu = (): Record<Name, number> => ({ api: 0, sdk: 0, floor: 0 })
+
 const ownRatio = (ms: Record<Name, number>) => (ms.api - ms.floor) / (ms.sdk - ms.floor)
 
 export async function compareWithSdk(ctx: BenchContext, apiPids: number[]): Promise<SdkComparison> {
@@ -111,9 +114,10 @@ export async function compareWithSdk(ctx: BenchContext, apiPids: number[]): Prom
     const failures: string[] = []
     // Warm-up first: both Workers compile lazily and open their connections on first use.
     for (const name of NAMES) await cpuOf(targets[name], await tokensFor(name, WARMUP_REQUESTS), failures)
-    const groups = Array.from({ length: GROUPS }, () => ({ api: 0, sdk: 0, floor: 0 }))
+    const groups = Array.from({ length: GROUPS }, noCpu)
     for (let slice = 0; slice < SLICES; slice++) {
-      const group = groups[Math.floor((slice * GROUPS) / SLICES)] ?? { api: 0, sdk: 0, floor: 0 }
+      const group = groups[Math.floor((slice * GROUPS) / SLICES)]
+      if (!group) throw new Error(`slice ${slice} falls in no group`)
       // Each slice starts with another of the three, so none always follows the same one.
       for (let turn = 0; turn < NAMES.length; turn++) {
         const name = NAMES[(slice + turn) % NAMES.length] ?? 'api'
@@ -121,7 +125,7 @@ export async function compareWithSdk(ctx: BenchContext, apiPids: number[]): Prom
       }
       if ((slice + 1) % (SLICES / GROUPS) === 0) progress(`link-token CPU: ${slice + 1} of ${SLICES} slices`)
     }
-    const total = { api: 0, sdk: 0, floor: 0 }
+    const total = noCpu()
     for (const group of groups) for (const name of NAMES) total[name] += group[name]
     const requestsEach = SLICES * REQUESTS_PER_SLICE
     const perRequest = (ms: number) => (ms * 1000) / requestsEach
